@@ -1,0 +1,254 @@
+"""The individual plan (individuell plan, IP) as a typed model — forskrift § 7 items a–i.
+
+Plain data only: shapes and value types are checked here (pydantic), the plan's domain rules
+(one coordinator at a time, consent before an active plan, competence to consent, ...) live in
+:mod:`mappings.rules`. Every party of the plan (relatives, guardians, practitioners, organisations)
+has a local ``id``; everything else refers to parties by that id, and to the person the plan is
+for by the reserved id ``person``.
+
+Plan JSON is the project's own exchange format; :func:`plan_json_schema` publishes its JSON Schema
+(`profiles/plan.schema.json`) so that a vendor can produce it without reading this code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "PERSON",
+    "Address",
+    "ConsentGiver",
+    "Contact",
+    "Cooperation",
+    "CoordinatorAssignment",
+    "Frequency",
+    "Goal",
+    "GuardianMandate",
+    "Identifier",
+    "Measure",
+    "NeedOrResource",
+    "Party",
+    "Period",
+    "Person",
+    "Plan",
+    "PlanConsent",
+    "SharingConsent",
+    "plan_json_schema",
+]
+
+PERSON = "person"  # reserved party id: the person the plan belongs to (tjenestemottaker)
+
+LocalId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,26}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+Code = Annotated[str, StringConstraints(pattern=r"^[^\s]+(\s[^\s]+)*$", max_length=100)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+PlanStatus = Literal["draft", "active", "on-hold", "revoked", "completed"]
+ConsentStatus = Literal["draft", "proposed", "active", "rejected", "inactive"]
+LegalDomain = Literal["health-and-care", "child-welfare"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+
+class Period(_Model):
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+class Identifier(_Model):
+    """fnr = fødselsnummer, dnr = D-nummer, hpr = HPR-nummer, orgnr = organisasjonsnummer."""
+
+    system: Literal["fnr", "dnr", "hpr", "orgnr", "resh"]
+    value: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+
+
+class Address(_Model):
+    lines: list[Text] = Field(default_factory=list)
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
+    city: Text | None = None
+
+
+class Contact(_Model):
+    phone: Text | None = None
+    email: Text | None = None
+    address: Address | None = None
+
+
+class Person(_Model):
+    """Tjenestemottaker: the person the plan is for."""
+
+    identifier: Identifier
+    given: Text
+    family: Text
+    birth_date: dt.date
+    gender: Literal["male", "female", "other", "unknown"] | None = None
+    language: Language | None = None  # the person's preferred language (BCP 47: nb, nn, se, ...)
+    contact: Contact | None = None
+
+
+class GuardianMandate(_Model):
+    """Verge/hjelpeverge: what the guardian may decide on (vergemål)."""
+
+    description: Text
+    covers: list[LegalDomain] = Field(min_length=1)
+    period: Period = Field(default_factory=Period)
+
+
+class Party(_Model):
+    """Anyone named in the plan other than the person: relatives, guardian, providers."""
+
+    id: LocalId
+    kind: Literal["relative", "guardian", "practitioner", "organisation"]
+    given: Text | None = None  # individuals
+    family: Text | None = None  # individuals
+    name: Text | None = None  # organisations
+    identifiers: list[Identifier] = Field(default_factory=list)
+    organisation: LocalId | None = None  # practitioner: the organisation they work for
+    role: Text | None = None  # practitioner: profession/function in words ("fysioterapeut")
+    relationship: Code | None = None  # relative: code list 9033 (MO, FA, EF, ...)
+    parental_responsibility: bool = False  # relative: has foreldreansvar for the person
+    mandate: GuardianMandate | None = None  # guardian
+    organisation_type: Code | None = None  # organisation: CodeSystem ip-organisation-type
+    takes_part: bool = True  # item b: takes part in the plan work (ansvarsgruppe/CareTeam)
+    contribution: Text | None = None  # item d: what this party contributes
+    contact: Contact | None = None
+
+
+class CoordinatorAssignment(_Model):
+    """Item c: who is responsible for coordination and progress, and when."""
+
+    id: LocalId
+    party: LocalId  # a practitioner party
+    kind: Literal["koordinator", "barnekoordinator", "midlertidig-koordinator"]
+    service_level: Literal["kommune", "spesialisthelsetjeneste"]
+    period: Period
+    handover_from: LocalId | None = None  # id of the assignment this one takes over from
+    contact_frequency: Text | None = None  # how often the coordinator and the person meet
+
+
+class NeedOrResource(_Model):
+    """Item a: a need for services (behov) or a resource/strength (ressurs)."""
+
+    id: LocalId
+    text: Text
+    topic: Code | None = None  # CodeSystem ip-information-topic (seed 002, Eksempel 2)
+
+
+class Goal(_Model):
+    """Item a: a goal in the person's own words (often first person, «jeg-form»)."""
+
+    id: LocalId
+    text: Text
+    level: Literal["hovedmal", "delmal"] = "hovedmal"
+    part_of: LocalId | None = None  # a delmål's hovedmål
+    status: Literal["proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"] = (
+        "active"
+    )
+    start: dt.date | None = None
+    target_date: dt.date | None = None
+    topic: Code | None = None
+
+
+class Frequency(_Model):
+    count: int = Field(ge=1, le=1000)
+    period: int = Field(ge=1, le=1000)
+    unit: Literal["d", "wk", "mo", "a"]
+
+
+class Measure(_Model):
+    """Items e and f: a measure (tiltak), its extent, who is responsible, how it is carried out."""
+
+    id: LocalId
+    title: Text  # what
+    responsible: LocalId  # party id, or "person"
+    how: Text | None = None  # item f: how the measure is carried out
+    extent: Text | None = None  # item e: extent in words ("2 timer per uke")
+    frequency: Frequency | None = None
+    period: Period = Field(default_factory=Period)
+    status: Literal[
+        "not-started", "scheduled", "in-progress", "on-hold", "completed", "cancelled", "stopped"
+    ] = "in-progress"
+    goals: list[LocalId] = Field(default_factory=list)
+    service_type: Code | None = None  # code list 9151 (tjenestetype), where it applies
+    topic: Code | None = None
+
+
+class Cooperation(_Model):
+    """Item i: necessary or desired cooperation with other providers, institutions, agencies."""
+
+    party: LocalId  # an organisation party
+    description: Text
+    necessity: Literal["necessary", "desired"] = "necessary"
+
+
+class ConsentGiver(_Model):
+    party: LocalId  # "person", or a relative/guardian party
+    capacity: Literal["self", "parent", "guardian"]
+
+
+class _Consent(_Model):
+    id: LocalId
+    status: ConsentStatus
+    date: dt.date  # when it was given (or refused)
+    given_by: list[ConsentGiver] = Field(min_length=1)
+    domain: LegalDomain = "health-and-care"
+    period: Period = Field(default_factory=Period)
+    revoked_on: dt.date | None = None  # set when withdrawn (status inactive)
+    remarks: Text | None = None  # «Andre merknader»
+
+
+class PlanConsent(_Consent):
+    """Item h, step 1: consent that the plan is made at all («inngangsbilletten»)."""
+
+
+class SharingConsent(_Consent):
+    """Item h, step 2: informed, scoped consent to exchange confidential information (vedlegg 2)."""
+
+    permitted_recipients: list[LocalId] = Field(default_factory=list)  # parties
+    purpose: Text | None = None  # how the information will be used
+    refused_topics: list[Code] = Field(default_factory=list)
+    refused_environments: list[LocalId] = Field(default_factory=list)  # organisation parties
+    refused_individuals: list[LocalId] = Field(default_factory=list)  # individual parties
+
+
+class Plan(_Model):
+    """One person's individual plan (forskrift § 7 a–i)."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,36}$")]
+    status: PlanStatus
+    title: Text = "Individuell plan"
+    language: Language = "nb"  # the plan's language (sameloven §§ 3-3, 3-5)
+    created: dt.date
+    person: Person
+    situation: Text | None = None  # situasjonsbeskrivelse
+    responsible_organisation: LocalId  # the organisation that owns the plan (usually the kommune)
+    parties: list[Party] = Field(default_factory=list)
+    person_contribution: Text | None = None  # item d: the person's own contribution
+    coordinators: list[CoordinatorAssignment] = Field(default_factory=list)  # item c
+    goals: list[Goal] = Field(default_factory=list)  # item a
+    resources: list[NeedOrResource] = Field(default_factory=list)  # item a
+    needs: list[NeedOrResource] = Field(default_factory=list)  # item a
+    measures: list[Measure] = Field(default_factory=list)  # items e, f
+    period: Period  # item g
+    evaluation_dates: list[dt.date] = Field(default_factory=list)  # item g
+    revision_dates: list[dt.date] = Field(default_factory=list)  # item g
+    plan_consent: PlanConsent  # item h
+    sharing_consent: SharingConsent | None = None  # item h
+    cooperation: list[Cooperation] = Field(default_factory=list)  # item i
+    complaint_information: Text | None = None  # klageadgang
+
+    def party(self, party_id: str) -> Party | None:
+        return next((p for p in self.parties if p.id == party_id), None)
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of plan JSON (draft 2020-12), as published in profiles/plan.schema.json."""
+    schema = Plan.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://ip-fhir-adapter.no/fhir/plan.schema.json"
+    return schema

@@ -1,0 +1,251 @@
+"""The individual plan's domain rules, each with a stable message id and a path.
+
+:func:`load_plan` turns plan JSON into a :class:`~mappings.model.Plan` and checks every rule;
+it raises :class:`~mappings.errors.PlanRuleViolation` listing all broken rules at once. Paths are
+plan-JSON paths (``coordinators[1].period``). Consent competence: :mod:`mappings.competence`.
+
+IP-1000 shape  · IP-1001 duplicate id · IP-1002 unknown reference · IP-1003 wrong kind of party
+IP-1004 identifier · IP-1005 period order · IP-1006 birth date ≠ identifier
+IP-1010 coordinators overlap without declared handover · IP-1011 handover not ended
+IP-1012 no coordinator in charge · IP-1013 coordinator kind/level/age
+IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
+IP-1022 sharing consent not time-bounded · IP-1023 revocation inconsistent
+IP-1024..1026 competence (see mappings.competence) · IP-1030 goal hierarchy
+IP-1032 measure responsible does not take part · IP-1040 unknown code
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from mappings import codes
+from mappings.competence import consent_competence_issues
+from mappings.coordination import coordinator_issues
+from mappings.errors import Issue, PlanRuleViolation
+from mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
+from mappings.model import PERSON, Identifier, Period, Plan
+
+__all__ = ["MESSAGES", "check_plan", "load_plan"]
+
+MESSAGES = {
+    "IP-1000": "The plan JSON does not have the expected shape.",
+    "IP-1001": "An id is used twice.",
+    "IP-1002": "A reference names an id that does not exist in the plan.",
+    "IP-1003": "A reference names a party of the wrong kind.",
+    "IP-1004": "An identifier is not valid.",
+    "IP-1005": "A period ends before it starts.",
+    "IP-1006": "The birth date does not match the person's identifier.",
+    "IP-1010": "Two coordinators are in charge at the same time without a declared handover.",
+    "IP-1011": "A handover must end the previous coordinator's period.",
+    "IP-1012": "No coordinator is in charge for part of the active plan.",
+    "IP-1013": "The coordinator's kind does not fit the service level or the person.",
+    "IP-1020": "An active plan needs an active consent to make it.",
+    "IP-1021": "A sharing consent must name its scope; a blank authorisation is refused.",
+    "IP-1022": "A sharing consent must be time-bounded (from and to).",
+    "IP-1023": "Revocation is inconsistent with the consent's status.",
+    "IP-1024": "The consent was not given by someone competent to give it.",
+    "IP-1025": "A guardian may consent only within the mandate.",
+    "IP-1026": "The capacity stated for a consent giver does not fit the party.",
+    "IP-1030": "Goal hierarchy: a delmål belongs to a hovedmål.",
+    "IP-1032": "A measure's responsible party does not take part in the plan.",
+    "IP-1040": "A code is not in its code system.",
+}
+
+
+def load_plan(data: Any) -> Plan:
+    """Plan JSON (already parsed) → a checked Plan, or PlanRuleViolation with every issue."""
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as err:
+        raise PlanRuleViolation([_shape_issue(e) for e in err.errors()]) from None
+    check_plan(plan)
+    return plan
+
+
+def check_plan(plan: Plan) -> None:
+    issues = list(_all_issues(plan))
+    if issues:
+        raise PlanRuleViolation(issues)
+
+
+def _shape_issue(error: Any) -> Issue:
+    path = _path(error["loc"])
+    return Issue("IP-1000", f"{error['msg']}", (path,) if path else (), "structure")
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:
+    return Issue(mid, f"{MESSAGES[mid]} {detail}".strip(), (path,), code)
+
+
+def _all_issues(plan: Plan) -> Iterator[Issue]:
+    yield from _unique_ids(plan)
+    yield from _identifier_issues(plan)
+    yield from _reference_issues(plan)
+    yield from _period_issues(plan)
+    yield from _code_issues(plan)
+    yield from coordinator_issues(plan)
+    yield from _consent_issues(plan)
+    yield from consent_competence_issues(plan)
+    yield from _goal_issues(plan)
+
+
+def _unique_ids(plan: Plan) -> Iterator[Issue]:
+    groups: dict[str, list[str]] = {
+        "parties": [p.id for p in plan.parties],
+        "coordinators": [c.id for c in plan.coordinators],
+        "goals": [g.id for g in plan.goals],
+        "needs": [n.id for n in plan.needs] + [r.id for r in plan.resources],
+        "measures": [m.id for m in plan.measures],
+    }
+    for group, ids in groups.items():
+        seen: set[str] = set()
+        for index, local_id in enumerate(ids):
+            if local_id in seen or (group == "parties" and local_id == PERSON):
+                yield _issue("IP-1001", f"{group}[{index}].id", f"'{local_id}'", "duplicate")
+            seen.add(local_id)
+
+
+def _identifier_ok(identifier: Identifier) -> bool:
+    checks = {"fnr": is_valid_fnr, "dnr": is_valid_dnr, "orgnr": is_valid_orgnr}
+    check = checks.get(identifier.system)
+    return check(identifier.value) if check else True
+
+
+def _identifier_issues(plan: Plan) -> Iterator[Issue]:
+    person_id = plan.person.identifier
+    if person_id.system not in ("fnr", "dnr"):
+        yield _issue("IP-1004", "person.identifier.system", "The person needs an FNR or D-nummer.")
+    elif not _identifier_ok(person_id):
+        yield _issue("IP-1004", "person.identifier.value", f"'{person_id.value}' fails mod 11.")
+    elif birth_date(person_id.value) != plan.person.birth_date:
+        yield _issue("IP-1006", "person.birth_date", f"The identifier says {birth_date(person_id.value)}.")
+    allowed = {
+        "relative": {"fnr", "dnr"},
+        "guardian": {"fnr", "dnr"},
+        "practitioner": {"hpr", "fnr", "dnr"},
+        "organisation": {"orgnr", "resh"},
+    }
+    for p_index, party in enumerate(plan.parties):
+        for i_index, ident in enumerate(party.identifiers):
+            path = f"parties[{p_index}].identifiers[{i_index}]"
+            if ident.system not in allowed[party.kind]:
+                yield _issue("IP-1004", f"{path}.system", f"'{ident.system}' is not for a {party.kind}.")
+            elif not _identifier_ok(ident):
+                yield _issue("IP-1004", f"{path}.value", f"'{ident.value}' fails mod 11.")
+
+
+def _reference_issues(plan: Plan) -> Iterator[Issue]:
+    kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
+    goal_ids = {g.id for g in plan.goals}
+    individuals = {"relative", "guardian", "practitioner"}
+    refs: list[tuple[str, str, set[str]]] = [("responsible_organisation", plan.responsible_organisation, {"organisation"})]
+    for i, p in enumerate(plan.parties):
+        if p.organisation is not None:
+            refs.append((f"parties[{i}].organisation", p.organisation, {"organisation"}))
+    for i, c in enumerate(plan.coordinators):
+        refs.append((f"coordinators[{i}].party", c.party, {"practitioner"}))
+    for i, m in enumerate(plan.measures):
+        refs.append((f"measures[{i}].responsible", m.responsible, set(kinds.values())))
+    for i, co in enumerate(plan.cooperation):
+        refs.append((f"cooperation[{i}].party", co.party, {"organisation"}))
+    for name, consent in (("plan_consent", plan.plan_consent), ("sharing_consent", plan.sharing_consent)):
+        if consent is None:
+            continue
+        for i, g in enumerate(consent.given_by):
+            refs.append((f"{name}.given_by[{i}].party", g.party, {"person", "relative", "guardian"}))
+    if plan.sharing_consent is not None:
+        sc = plan.sharing_consent
+        for i, r in enumerate(sc.permitted_recipients):
+            refs.append((f"sharing_consent.permitted_recipients[{i}]", r, individuals | {"organisation"}))
+        for i, r in enumerate(sc.refused_environments):
+            refs.append((f"sharing_consent.refused_environments[{i}]", r, {"organisation"}))
+        for i, r in enumerate(sc.refused_individuals):
+            refs.append((f"sharing_consent.refused_individuals[{i}]", r, individuals))
+    for path, target, expected in refs:
+        if target not in kinds:
+            yield _issue("IP-1002", path, f"'{target}'")
+        elif kinds[target] not in expected:
+            yield _issue("IP-1003", path, f"'{target}' is a {kinds[target]}, expected {' or '.join(sorted(expected))}.")
+    for i, m in enumerate(plan.measures):
+        for j, goal in enumerate(m.goals):
+            if goal not in goal_ids:
+                yield _issue("IP-1002", f"measures[{i}].goals[{j}]", f"'{goal}'")
+        party = plan.party(m.responsible)
+        if party is not None and not party.takes_part:
+            yield _issue("IP-1032", f"measures[{i}].responsible", f"'{m.responsible}'")
+
+
+def _periods(plan: Plan) -> Iterator[tuple[str, Period]]:
+    yield "period", plan.period
+    for i, c in enumerate(plan.coordinators):
+        yield f"coordinators[{i}].period", c.period
+    for i, m in enumerate(plan.measures):
+        yield f"measures[{i}].period", m.period
+    yield "plan_consent.period", plan.plan_consent.period
+    if plan.sharing_consent is not None:
+        yield "sharing_consent.period", plan.sharing_consent.period
+    for i, p in enumerate(plan.parties):
+        if p.mandate is not None:
+            yield f"parties[{i}].mandate.period", p.mandate.period
+
+
+def _period_issues(plan: Plan) -> Iterator[Issue]:
+    for path, period in _periods(plan):
+        if period.start and period.end and period.end < period.start:
+            yield _issue("IP-1005", path, f"{period.end} < {period.start}.")
+
+
+def _code_issues(plan: Plan) -> Iterator[Issue]:
+    topics = codes.INFORMATION_TOPIC
+    coded: list[tuple[str, str | None, dict[str, str]]] = []
+    for group in ("goals", "needs", "resources", "measures"):
+        for i, item in enumerate(getattr(plan, group)):
+            coded.append((f"{group}[{i}].topic", item.topic, topics))
+    for i, topic in enumerate(plan.sharing_consent.refused_topics if plan.sharing_consent else []):
+        coded.append((f"sharing_consent.refused_topics[{i}]", topic, topics))
+    for i, p in enumerate(plan.parties):
+        coded.append((f"parties[{i}].organisation_type", p.organisation_type, codes.ORGANISATION_TYPE))
+    for path, code, system in coded:
+        if code is not None and code not in system:
+            yield _issue("IP-1040", path, f"'{code}'", "code-invalid")
+
+
+def _consent_issues(plan: Plan) -> Iterator[Issue]:
+    if plan.status == "active" and plan.plan_consent.status != "active":
+        yield _issue("IP-1020", "plan_consent.status", f"It is '{plan.plan_consent.status}'.")
+    for name, consent in (("plan_consent", plan.plan_consent), ("sharing_consent", plan.sharing_consent)):
+        if consent is None:
+            continue
+        if consent.status == "inactive" and consent.revoked_on is None:
+            yield _issue("IP-1023", f"{name}.revoked_on", "A withdrawn consent records when.")
+        if consent.status != "inactive" and consent.revoked_on is not None:
+            yield _issue("IP-1023", f"{name}.status", "Only a withdrawn (inactive) consent has revoked_on.")
+    sc = plan.sharing_consent
+    if sc is not None and sc.status in ("active", "inactive"):
+        if not sc.permitted_recipients:
+            yield _issue("IP-1021", "sharing_consent.permitted_recipients", "Name who may receive information.")
+        if sc.period.start is None or sc.period.end is None:
+            yield _issue("IP-1022", "sharing_consent.period", "Give both from and to dates.")
+
+
+def _goal_issues(plan: Plan) -> Iterator[Issue]:
+    levels = {g.id: g.level for g in plan.goals}
+    for i, goal in enumerate(plan.goals):
+        if goal.level == "hovedmal" and goal.part_of is not None:
+            yield _issue("IP-1030", f"goals[{i}].part_of", "A hovedmål is not part of another goal.")
+        if goal.level == "delmal" and goal.part_of is not None:
+            if goal.part_of not in levels:
+                yield _issue("IP-1002", f"goals[{i}].part_of", f"'{goal.part_of}'")
+            elif levels[goal.part_of] != "hovedmal":
+                yield _issue("IP-1030", f"goals[{i}].part_of", f"'{goal.part_of}' is not a hovedmål.")
+
