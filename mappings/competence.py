@@ -42,7 +42,9 @@ def consent_competence_issues(plan: Plan) -> Iterator[Issue]:
             yield from _consent_issues(plan, name, consent)
 
 
-def _consent_issues(plan: Plan, name: str, consent: PlanConsent | SharingConsent) -> Iterator[Issue]:
+def _consent_issues(
+    plan: Plan, name: str, consent: PlanConsent | SharingConsent
+) -> Iterator[Issue]:
     age = age_on(plan.person.birth_date, consent.date)
     limit = AGE_OF_CONSENT[consent.domain]
     valid: list[ConsentGiver] = []
@@ -66,7 +68,8 @@ def _consent_issues(plan: Plan, name: str, consent: PlanConsent | SharingConsent
         yield _issue(
             "IP-1024",
             f"{name}.given_by",
-            f"The person is {age}: under {limit} a {age}-year-old cannot consent alone in {domain}; "
+            f"The person is {age}: under {limit} a {age}-year-old cannot consent alone "
+            f"in {domain}; "
             "parents or others with parental responsibility must consent.",
         )
 
@@ -94,5 +97,8 @@ def _capacity_problem(
         mandate.period.end is None or consent.date <= mandate.period.end
     )
     if consent.domain not in mandate.covers or not in_period:
-        return "IP-1025", f"The mandate of '{party.id}' does not cover {consent.domain} on {consent.date}."
+        return (
+            "IP-1025",
+            f"The mandate of '{party.id}' does not cover {consent.domain} on {consent.date}.",
+        )
     return None

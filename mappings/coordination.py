@@ -76,11 +76,21 @@ def _later(b: CoordinatorAssignment, a: CoordinatorAssignment) -> bool:
 def _kind_issues(plan: Plan) -> Iterator[Issue]:
     for i, c in enumerate(plan.coordinators):
         if c.service_level not in _LEVEL[c.kind]:
-            yield _issue("IP-1013", f"coordinators[{i}].service_level", f"A {c.kind} is not in {c.service_level}.")
+            yield _issue(
+                "IP-1013",
+                f"coordinators[{i}].service_level",
+                f"A {c.kind} is not in {c.service_level}.",
+            )
         if c.period.start is None:
-            yield _issue("IP-1012", f"coordinators[{i}].period.start", "A coordinator's period has a start.")
+            yield _issue(
+                "IP-1012", f"coordinators[{i}].period.start", "A coordinator's period has a start."
+            )
         elif c.kind == "barnekoordinator" and age_on(plan.person.birth_date, c.period.start) >= 18:
-            yield _issue("IP-1013", f"coordinators[{i}].kind", "A barnekoordinator serves a family with a child under 18.")
+            yield _issue(
+                "IP-1013",
+                f"coordinators[{i}].kind",
+                "A barnekoordinator serves a family with a child under 18.",
+            )
 
 
 def _gap_issues(plan: Plan) -> Iterator[Issue]:
@@ -95,8 +105,17 @@ def _gap_issues(plan: Plan) -> Iterator[Issue]:
     for c in dated[1:]:
         start = c.period.start or dt.date.min
         if covered_to != dt.date.max and start > covered_to + dt.timedelta(days=1):
-            yield _issue("IP-1012", "coordinators", f"Nobody is in charge from {covered_to + dt.timedelta(days=1)} to {start - dt.timedelta(days=1)}.")
+            yield _issue(
+                "IP-1012",
+                "coordinators",
+                f"Nobody is in charge from {covered_to + dt.timedelta(days=1)} "
+                f"to {start - dt.timedelta(days=1)}.",
+            )
         covered_to = max(covered_to, c.period.end or dt.date.max)
     plan_end = plan.period.end or dt.date.max
     if covered_to < plan_end:
-        yield _issue("IP-1012", "coordinators", f"Nobody is in charge after {covered_to}, before the plan ends.")
+        yield _issue(
+            "IP-1012",
+            "coordinators",
+            f"Nobody is in charge after {covered_to}, before the plan ends.",
+        )

@@ -146,9 +146,9 @@ class Goal(_Model):
     text: Text
     level: Literal["hovedmal", "delmal"] = "hovedmal"
     part_of: LocalId | None = None  # a delmål's hovedmål
-    status: Literal["proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"] = (
-        "active"
-    )
+    status: Literal[
+        "proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"
+    ] = "active"
     start: dt.date | None = None
     target_date: dt.date | None = None
     topic: Code | None = None

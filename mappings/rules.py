@@ -128,7 +128,9 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
     elif not _identifier_ok(person_id):
         yield _issue("IP-1004", "person.identifier.value", f"'{person_id.value}' fails mod 11.")
     elif birth_date(person_id.value) != plan.person.birth_date:
-        yield _issue("IP-1006", "person.birth_date", f"The identifier says {birth_date(person_id.value)}.")
+        yield _issue(
+            "IP-1006", "person.birth_date", f"The identifier says {birth_date(person_id.value)}."
+        )
     allowed = {
         "relative": {"fnr", "dnr"},
         "guardian": {"fnr", "dnr"},
@@ -139,7 +141,9 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
         for i_index, ident in enumerate(party.identifiers):
             path = f"parties[{p_index}].identifiers[{i_index}]"
             if ident.system not in allowed[party.kind]:
-                yield _issue("IP-1004", f"{path}.system", f"'{ident.system}' is not for a {party.kind}.")
+                yield _issue(
+                    "IP-1004", f"{path}.system", f"'{ident.system}' is not for a {party.kind}."
+                )
             elif not _identifier_ok(ident):
                 yield _issue("IP-1004", f"{path}.value", f"'{ident.value}' fails mod 11.")
 
@@ -148,7 +152,9 @@ def _reference_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
     goal_ids = {g.id for g in plan.goals}
     individuals = {"relative", "guardian", "practitioner"}
-    refs: list[tuple[str, str, set[str]]] = [("responsible_organisation", plan.responsible_organisation, {"organisation"})]
+    refs: list[tuple[str, str, set[str]]] = [
+        ("responsible_organisation", plan.responsible_organisation, {"organisation"})
+    ]
     for i, p in enumerate(plan.parties):
         if p.organisation is not None:
             refs.append((f"parties[{i}].organisation", p.organisation, {"organisation"}))
@@ -158,15 +164,22 @@ def _reference_issues(plan: Plan) -> Iterator[Issue]:
         refs.append((f"measures[{i}].responsible", m.responsible, set(kinds.values())))
     for i, co in enumerate(plan.cooperation):
         refs.append((f"cooperation[{i}].party", co.party, {"organisation"}))
-    for name, consent in (("plan_consent", plan.plan_consent), ("sharing_consent", plan.sharing_consent)):
+    for name, consent in (
+        ("plan_consent", plan.plan_consent),
+        ("sharing_consent", plan.sharing_consent),
+    ):
         if consent is None:
             continue
         for i, g in enumerate(consent.given_by):
-            refs.append((f"{name}.given_by[{i}].party", g.party, {"person", "relative", "guardian"}))
+            refs.append(
+                (f"{name}.given_by[{i}].party", g.party, {"person", "relative", "guardian"})
+            )
     if plan.sharing_consent is not None:
         sc = plan.sharing_consent
         for i, r in enumerate(sc.permitted_recipients):
-            refs.append((f"sharing_consent.permitted_recipients[{i}]", r, individuals | {"organisation"}))
+            refs.append(
+                (f"sharing_consent.permitted_recipients[{i}]", r, individuals | {"organisation"})
+            )
         for i, r in enumerate(sc.refused_environments):
             refs.append((f"sharing_consent.refused_environments[{i}]", r, {"organisation"}))
         for i, r in enumerate(sc.refused_individuals):
@@ -175,7 +188,11 @@ def _reference_issues(plan: Plan) -> Iterator[Issue]:
         if target not in kinds:
             yield _issue("IP-1002", path, f"'{target}'")
         elif kinds[target] not in expected:
-            yield _issue("IP-1003", path, f"'{target}' is a {kinds[target]}, expected {' or '.join(sorted(expected))}.")
+            yield _issue(
+                "IP-1003",
+                path,
+                f"'{target}' is a {kinds[target]}, expected {' or '.join(sorted(expected))}.",
+            )
     for i, m in enumerate(plan.measures):
         for j, goal in enumerate(m.goals):
             if goal not in goal_ids:
@@ -214,7 +231,9 @@ def _code_issues(plan: Plan) -> Iterator[Issue]:
     for i, topic in enumerate(plan.sharing_consent.refused_topics if plan.sharing_consent else []):
         coded.append((f"sharing_consent.refused_topics[{i}]", topic, topics))
     for i, p in enumerate(plan.parties):
-        coded.append((f"parties[{i}].organisation_type", p.organisation_type, codes.ORGANISATION_TYPE))
+        coded.append(
+            (f"parties[{i}].organisation_type", p.organisation_type, codes.ORGANISATION_TYPE)
+        )
     for path, code, system in coded:
         if code is not None and code not in system:
             yield _issue("IP-1040", path, f"'{code}'", "code-invalid")
@@ -223,17 +242,26 @@ def _code_issues(plan: Plan) -> Iterator[Issue]:
 def _consent_issues(plan: Plan) -> Iterator[Issue]:
     if plan.status == "active" and plan.plan_consent.status != "active":
         yield _issue("IP-1020", "plan_consent.status", f"It is '{plan.plan_consent.status}'.")
-    for name, consent in (("plan_consent", plan.plan_consent), ("sharing_consent", plan.sharing_consent)):
+    for name, consent in (
+        ("plan_consent", plan.plan_consent),
+        ("sharing_consent", plan.sharing_consent),
+    ):
         if consent is None:
             continue
         if consent.status == "inactive" and consent.revoked_on is None:
             yield _issue("IP-1023", f"{name}.revoked_on", "A withdrawn consent records when.")
         if consent.status != "inactive" and consent.revoked_on is not None:
-            yield _issue("IP-1023", f"{name}.status", "Only a withdrawn (inactive) consent has revoked_on.")
+            yield _issue(
+                "IP-1023", f"{name}.status", "Only a withdrawn (inactive) consent has revoked_on."
+            )
     sc = plan.sharing_consent
     if sc is not None and sc.status in ("active", "inactive"):
         if not sc.permitted_recipients:
-            yield _issue("IP-1021", "sharing_consent.permitted_recipients", "Name who may receive information.")
+            yield _issue(
+                "IP-1021",
+                "sharing_consent.permitted_recipients",
+                "Name who may receive information.",
+            )
         if sc.period.start is None or sc.period.end is None:
             yield _issue("IP-1022", "sharing_consent.period", "Give both from and to dates.")
 
@@ -242,10 +270,13 @@ def _goal_issues(plan: Plan) -> Iterator[Issue]:
     levels = {g.id: g.level for g in plan.goals}
     for i, goal in enumerate(plan.goals):
         if goal.level == "hovedmal" and goal.part_of is not None:
-            yield _issue("IP-1030", f"goals[{i}].part_of", "A hovedmål is not part of another goal.")
+            yield _issue(
+                "IP-1030", f"goals[{i}].part_of", "A hovedmål is not part of another goal."
+            )
         if goal.level == "delmal" and goal.part_of is not None:
             if goal.part_of not in levels:
                 yield _issue("IP-1002", f"goals[{i}].part_of", f"'{goal.part_of}'")
             elif levels[goal.part_of] != "hovedmal":
-                yield _issue("IP-1030", f"goals[{i}].part_of", f"'{goal.part_of}' is not a hovedmål.")
-
+                yield _issue(
+                    "IP-1030", f"goals[{i}].part_of", f"'{goal.part_of}' is not a hovedmål."
+                )

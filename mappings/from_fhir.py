@@ -1,0 +1,243 @@
+"""FHIR R4 → plan: the inverse of :mod:`mappings.to_fhir` (see ``profiles/mapping-table.md``).
+
+:func:`bundle_to_plan` accepts the transaction Bundle the adapter writes, a ``$everything`` or
+searchset Bundle of the same resources, with relative or ``urn:uuid`` references, and returns a
+checked :class:`~mappings.model.Plan` (the plan's rules apply to what comes from FHIR as well).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings import codes
+from mappings.errors import MappingError
+from mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from mappings.from_fhir_consent import consent_from_fhir
+from mappings.from_fhir_index import BundleIndex
+from mappings.from_fhir_parties import parties_from_fhir, person_from_fhir
+from mappings.model import Plan
+from mappings.rules import load_plan
+
+__all__ = ["bundle_to_plan", "bundle_to_plan_json"]
+
+_COORDINATOR = {(system, code): key for key, (system, code, _d) in codes.COORDINATOR_ROLE.items()}
+
+
+def bundle_to_plan(bundle: Any) -> Plan:
+    return load_plan(bundle_to_plan_json(bundle))
+
+
+def bundle_to_plan_json(bundle: Any) -> Json:
+    """Plan JSON read from a Bundle, not yet checked against the plan's rules."""
+    index = BundleIndex(bundle)
+    plans = [
+        r
+        for r in index.of_type("CarePlan")
+        if any(
+            c.get("system") == codes.SYSTEM_9602 and c.get("code") == "A02-2"
+            for cat in r.get("category", [])
+            for c in cat.get("coding", [])
+        )
+    ]
+    if len(plans) != 1:
+        raise MappingError.single(
+            "IP-2105",
+            "Expected exactly one individual plan (CarePlan with category 9602#A02-2), "
+            f"found {len(plans)}.",
+            "Bundle.entry.resource.ofType(CarePlan)",
+            "structure",
+        )
+    care_plan = plans[0]
+    index.plan_id = str(care_plan.get("id", ""))
+    care_team = index.resolve((care_plan.get("careTeam") or [None])[0], "CarePlan.careTeam[0]")
+    patient = index.resolve(care_plan.get("subject"), "CarePlan.subject")
+    plan: dict[str, Any] = {
+        "id": index.plan_id,
+        "status": care_plan.get("status"),
+        "title": care_plan.get("title"),
+        "language": care_plan.get("language"),
+        "created": care_plan.get("created"),
+        "person": person_from_fhir(patient),
+        "responsible_organisation": index.party_id(care_plan.get("author"), "CarePlan.author"),
+        "parties": parties_from_fhir(index, care_team),
+        "coordinators": _coordinators(index, care_team),
+        "goals": [
+            _goal(index, r, f"CarePlan.goal[{i}]") for i, r in enumerate(care_plan.get("goal", []))
+        ],
+        "resources": _needs(care_plan, "ip-resource"),
+        "needs": _needs(care_plan, "ip-need"),
+        "measures": [
+            _measure(index, a, f"CarePlan.activity[{i}]")
+            for i, a in enumerate(care_plan.get("activity", []))
+        ],
+        "period": period_from_fhir(care_plan.get("period")),
+        "evaluation_dates": ext_values(care_plan, "ip-evaluation-date", "valueDate"),
+        "revision_dates": ext_values(care_plan, "ip-revision-date", "valueDate"),
+        "cooperation": _cooperation(index, care_plan),
+    }
+    _optional(plan, "situation", care_plan.get("description"))
+    _optional(
+        plan,
+        "complaint_information",
+        _first(ext_values(care_plan, "ip-complaint-information", "valueString")),
+    )
+    _optional(plan, "person_contribution", _person_contribution(care_team))
+    for i, reference in enumerate(care_plan.get("supportingInfo", [])):
+        consent = index.resolve(reference, f"CarePlan.supportingInfo[{i}]")
+        if consent["resourceType"] == "Consent":
+            key, value = consent_from_fhir(index, consent, f"CarePlan.supportingInfo[{i}]")
+            plan[key] = value
+    return {k: v for k, v in plan.items() if v is not None}
+
+
+def _first(values: list[Any]) -> Any:
+    return values[0] if values else None
+
+
+def _optional(plan: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        plan[key] = value
+
+
+def _person_contribution(care_team: Json) -> str | None:
+    for participant in care_team.get("participant", []):
+        codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]
+        if any(c.get("code") == "tjenestemottaker" for c in codings):
+            contribution: str | None = _first(
+                ext_values(participant, "ip-contribution", "valueString")
+            )
+            return contribution
+    return None
+
+
+def _coordinators(index: BundleIndex, care_team: Json) -> list[Json]:
+    out = []
+    for i, participant in enumerate(care_team.get("participant", [])):
+        codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]
+        key = next(
+            (
+                _COORDINATOR[(c.get("system"), c.get("code"))]
+                for c in codings
+                if (c.get("system"), c.get("code")) in _COORDINATOR
+            ),
+            None,
+        )
+        if key is None:
+            continue
+        path = f"CareTeam.participant[{i}]"
+        assignment: dict[str, Any] = {
+            "id": participant.get("id"),
+            "party": index.party_id(participant.get("member"), f"{path}.member"),
+            "kind": key[0],
+            "service_level": key[1],
+            "period": period_from_fhir(participant.get("period")),
+        }
+        _optional(
+            assignment,
+            "handover_from",
+            _first(ext_values(participant, "ip-coordinator-handover", "valueString")),
+        )
+        _optional(
+            assignment,
+            "contact_frequency",
+            _first(ext_values(participant, "ip-contact-frequency", "valueString")),
+        )
+        out.append(assignment)
+    return out
+
+
+def _topic(codings: list[Json]) -> str | None:
+    system = codes.cs_url("ip-information-topic")
+    return next((c.get("code") for c in codings if c.get("system") == system), None)
+
+
+def _goal(index: BundleIndex, reference: Json, path: str) -> Json:
+    goal = index.resolve(reference, path)
+    level = [
+        c.get("code")
+        for cat in goal.get("category", [])
+        for c in cat.get("coding", [])
+        if c.get("system") == codes.cs_url("ip-goal-level")
+    ]
+    out: dict[str, Any] = {
+        "id": index.local_id(goal, path),
+        "text": goal.get("description", {}).get("text"),
+        "status": goal.get("lifecycleStatus"),
+    }
+    _optional(out, "level", _first(level))
+    parents = ext_values(goal, "ip-goal-parent", "valueReference")
+    if parents:
+        out["part_of"] = index.local_id(index.resolve(parents[0], f"{path}.extension"), path)
+    _optional(out, "start", goal.get("startDate"))
+    _optional(
+        out,
+        "target_date",
+        _first([t.get("dueDate") for t in goal.get("target", []) if "dueDate" in t]),
+    )
+    _optional(out, "topic", _topic(goal.get("meta", {}).get("security", [])))
+    return out
+
+
+def _needs(care_plan: Json, name: str) -> list[Json]:
+    out = []
+    for extension in find_ext(care_plan, name):
+        parts = extension.get("extension", [])
+        item: dict[str, Any] = {
+            "id": extension.get("id"),
+            "text": next((p.get("valueString") for p in parts if p.get("url") == "text"), None),
+        }
+        _optional(item, "topic", _topic(ext_values(extension, "ip-security-label", "valueCoding")))
+        out.append(item)
+    return out
+
+
+def _measure(index: BundleIndex, activity: Json, path: str) -> Json:
+    detail = activity.get("detail", {})
+    code = detail.get("code", {})
+    measure: dict[str, Any] = {
+        "id": activity.get("id"),
+        "title": code.get("text"),
+        "responsible": index.party_id(
+            (detail.get("performer") or [None])[0], f"{path}.detail.performer[0]"
+        ),
+        "status": detail.get("status"),
+        "goals": [
+            index.local_id(index.resolve(g, f"{path}.detail.goal[{i}]"), path)
+            for i, g in enumerate(detail.get("goal", []))
+        ],
+    }
+    _optional(measure, "how", detail.get("description"))
+    _optional(measure, "extent", _first(ext_values(detail, "ip-measure-extent", "valueString")))
+    repeat = detail.get("scheduledTiming", {}).get("repeat")
+    if repeat is not None:
+        measure["frequency"] = {
+            "count": repeat.get("frequency"),
+            "period": repeat.get("period"),
+            "unit": repeat.get("periodUnit"),
+        }
+        measure["period"] = period_from_fhir(repeat.get("boundsPeriod"))
+    else:
+        measure["period"] = period_from_fhir(detail.get("scheduledPeriod"))
+    service = [
+        c.get("code") for c in code.get("coding", []) if c.get("system") == codes.SYSTEM_9151
+    ]
+    _optional(measure, "service_type", _first(service))
+    _optional(measure, "topic", _topic(ext_values(activity, "ip-security-label", "valueCoding")))
+    return measure
+
+
+def _cooperation(index: BundleIndex, care_plan: Json) -> list[Json]:
+    out = []
+    for i, extension in enumerate(find_ext(care_plan, "ip-cooperation")):
+        parts = {p.get("url"): p for p in extension.get("extension", [])}
+        out.append(
+            {
+                "party": index.party_id(
+                    parts.get("organization", {}).get("valueReference"),
+                    f"CarePlan.extension:cooperation[{i}]",
+                ),
+                "description": parts.get("description", {}).get("valueString"),
+                "necessity": parts.get("necessity", {}).get("valueCode", "necessary"),
+            }
+        )
+    return out

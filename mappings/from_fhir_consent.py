@@ -1,0 +1,77 @@
+"""FHIR → plan: plan consent and sharing consent (inverse of :mod:`mappings.to_fhir_consent`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings import codes
+from mappings.fhir_common import Json, ext_values, period_from_fhir
+from mappings.from_fhir_index import BundleIndex
+
+__all__ = ["consent_from_fhir"]
+
+
+def consent_from_fhir(index: BundleIndex, consent: Json, path: str) -> tuple[str, Json]:
+    """(``plan_consent`` or ``sharing_consent``, its plan JSON)."""
+    kinds = [
+        c.get("code")
+        for cat in consent.get("category", [])
+        for c in cat.get("coding", [])
+        if c.get("system") == codes.cs_url("ip-consent-category")
+    ]
+    kind = kinds[0] if kinds else "plan-consent"
+    domain = [c.get("code") for c in consent.get("policyRule", {}).get("coding", [])]
+    provision = consent.get("provision", {})
+    out: dict[str, Any] = {
+        "id": index.local_id(consent, path),
+        "status": consent.get("status"),
+        "date": str(consent.get("dateTime", ""))[:10] or None,
+        "given_by": [
+            _giver(index, p, f"{path}.performer[{i}]")
+            for i, p in enumerate(consent.get("performer", []))
+        ],
+        "domain": domain[0] if domain else None,
+        "period": period_from_fhir(provision.get("period")),
+    }
+    revoked = ext_values(consent, "ip-consent-revoked", "valueDate")
+    if revoked:
+        out["revoked_on"] = revoked[0]
+    remarks = ext_values(consent, "ip-consent-remarks", "valueString")
+    if remarks:
+        out["remarks"] = remarks[0]
+    if kind != "sharing-consent":
+        return "plan_consent", {k: v for k, v in out.items() if v is not None}
+    purpose = ext_values(consent, "ip-consent-purpose", "valueString")
+    if purpose:
+        out["purpose"] = purpose[0]
+    out["permitted_recipients"] = [
+        index.party_id(a.get("reference"), f"{path}.provision.actor[{i}]")
+        for i, a in enumerate(provision.get("actor", []))
+    ]
+    out.update(_denials(index, provision.get("provision", []), path))
+    return "sharing_consent", {k: v for k, v in out.items() if v is not None}
+
+
+def _giver(index: BundleIndex, performer: Json, path: str) -> Json:
+    capacity = ext_values(performer, "ip-consent-capacity", "valueCode")
+    return {"party": index.party_id(performer, path), "capacity": capacity[0] if capacity else None}
+
+
+def _denials(index: BundleIndex, provisions: list[Json], path: str) -> Json:
+    topics: list[str] = []
+    environments: list[str] = []
+    individuals: list[str] = []
+    for i, provision in enumerate(provisions):
+        if provision.get("type") != "deny":
+            continue
+        topics += [c.get("code") for c in provision.get("securityLabel", [])]
+        for j, actor in enumerate(provision.get("actor", [])):
+            where = f"{path}.provision.provision[{i}].actor[{j}]"
+            target = index.resolve(actor.get("reference"), where)
+            bucket = environments if target["resourceType"] == "Organization" else individuals
+            bucket.append(index.party_id(actor.get("reference"), where))
+    return {
+        "refused_topics": topics,
+        "refused_environments": environments,
+        "refused_individuals": individuals,
+    }

@@ -1,0 +1,151 @@
+"""FHIR → plan: the person and the parties (inverse of :mod:`mappings.to_fhir_parties`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings import codes
+from mappings.fhir_common import (
+    SYSTEM_NAMES,
+    Json,
+    contact_from_fhir,
+    ext_values,
+    find_ext,
+    period_from_fhir,
+)
+from mappings.from_fhir_index import BundleIndex
+
+__all__ = ["parties_from_fhir", "person_from_fhir"]
+
+_GUARD = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+
+
+def _identifiers(resource: Json) -> list[Json]:
+    return [
+        {"system": SYSTEM_NAMES[i["system"]], "value": i.get("value")}
+        for i in resource.get("identifier", [])
+        if i.get("system") in SYSTEM_NAMES
+    ]
+
+
+def _names(resource: Json, out: dict[str, Any]) -> None:
+    names = resource.get("name") or [{}]
+    if "family" in names[0]:
+        out["family"] = names[0]["family"]
+    if names[0].get("given"):
+        out["given"] = " ".join(names[0]["given"])
+
+
+def _put(out: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        out[key] = value
+
+
+def person_from_fhir(patient: Json) -> Json:
+    identifiers = _identifiers(patient)
+    person: dict[str, Any] = {"identifier": identifiers[0] if identifiers else None}
+    _names(patient, person)
+    person["birth_date"] = patient.get("birthDate")
+    _put(person, "gender", patient.get("gender"))
+    for communication in patient.get("communication", []):
+        for coding in communication.get("language", {}).get("coding", []):
+            if coding.get("system") == "urn:ietf:bcp:47":
+                person.setdefault("language", coding.get("code"))
+    _put(person, "contact", contact_from_fhir(patient))
+    return person
+
+
+def parties_from_fhir(index: BundleIndex, care_team: Json) -> list[Json]:
+    """Every Organization, Practitioner(+Role) and RelatedPerson of the Bundle, in Bundle order."""
+    taking_part = _participations(index, care_team)
+    parties: dict[str, dict[str, Any]] = {}
+    for position, resource in enumerate(index.resources):
+        rtype = resource["resourceType"]
+        if rtype not in ("Organization", "Practitioner", "PractitionerRole", "RelatedPerson"):
+            continue
+        path = f"Bundle.entry[{position}].resource"
+        local = index.local_id(resource, path)
+        party = parties.setdefault(local, {"id": local})
+        if rtype == "Organization":
+            _organisation(resource, party)
+        elif rtype == "Practitioner":
+            _practitioner(resource, party)
+        elif rtype == "PractitionerRole":
+            _practitioner_role(index, resource, party, path)
+        else:
+            _related_person(resource, party)
+    for local, party in parties.items():
+        contribution = taking_part.get(local, False)
+        party["takes_part"] = contribution is not False
+        if isinstance(contribution, str):
+            party["contribution"] = contribution
+    return list(parties.values())
+
+
+def _participations(index: BundleIndex, care_team: Json) -> dict[str, str | bool]:
+    """party id → contribution text (or True) for every non-coordinator participant."""
+    out: dict[str, str | bool] = {}
+    for i, participant in enumerate(care_team.get("participant", [])):
+        codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]
+        if not any(c.get("system") == codes.cs_url("ip-participant-role") for c in codings):
+            continue
+        party = index.party_id(participant.get("member"), f"CareTeam.participant[{i}].member")
+        contribution = ext_values(participant, "ip-contribution", "valueString")
+        out[party] = contribution[0] if contribution else True
+    return out
+
+
+def _organisation(resource: Json, party: dict[str, Any]) -> None:
+    party["kind"] = "organisation"
+    _put(party, "name", resource.get("name"))
+    party["identifiers"] = _identifiers(resource)
+    types = ext_values(resource, "ip-organisation-type", "valueCoding")
+    if types:
+        party["organisation_type"] = types[0].get("code")
+    _put(party, "contact", contact_from_fhir(resource))
+
+
+def _practitioner(resource: Json, party: dict[str, Any]) -> None:
+    party["kind"] = "practitioner"
+    _names(resource, party)
+    party["identifiers"] = _identifiers(resource)
+    _merge_contact(party, contact_from_fhir(resource))
+
+
+def _practitioner_role(index: BundleIndex, role: Json, party: dict[str, Any], path: str) -> None:
+    party["kind"] = "practitioner"
+    if "organization" in role:
+        party["organisation"] = index.party_id(role["organization"], f"{path}.organization")
+    if role.get("code"):
+        _put(party, "role", role["code"][0].get("text"))
+    _merge_contact(party, contact_from_fhir(role))
+
+
+def _merge_contact(party: dict[str, Any], contact: Json | None) -> None:
+    if contact:
+        party["contact"] = {**party.get("contact", {}), **contact}
+
+
+def _related_person(resource: Json, party: dict[str, Any]) -> None:
+    codings = [c for r in resource.get("relationship", []) for c in r.get("coding", [])]
+    is_guardian = any(c.get("system") == _GUARD and c.get("code") == "GUARD" for c in codings)
+    party["kind"] = "guardian" if is_guardian else "relative"
+    _names(resource, party)
+    party["identifiers"] = _identifiers(resource)
+    for coding in codings:
+        if coding.get("system") == codes.SYSTEM_9033:
+            party.setdefault("relationship", coding.get("code"))
+    if True in ext_values(resource, "ip-parental-responsibility", "valueBoolean"):
+        party["parental_responsibility"] = True
+    for mandate in find_ext(resource, "ip-guardian-mandate"):
+        parts = mandate.get("extension", [])
+        party["mandate"] = {
+            "description": next(
+                (p.get("valueString") for p in parts if p.get("url") == "description"), None
+            ),
+            "covers": [p.get("valueCode") for p in parts if p.get("url") == "covers"],
+            "period": period_from_fhir(
+                next((p.get("valuePeriod") for p in parts if p.get("url") == "period"), None)
+            ),
+        }
+    _put(party, "contact", contact_from_fhir(resource))

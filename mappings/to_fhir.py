@@ -1,0 +1,227 @@
+"""Plan → FHIR R4: a transaction Bundle of CarePlan, CareTeam, Goals, two Consents and the
+no-basis Patient, Practitioner, PractitionerRole, Organization and RelatedPerson they reference.
+
+The table in ``profiles/mapping-table.md`` is the contract; :mod:`mappings.from_fhir` is the
+inverse.
+"""
+
+from __future__ import annotations
+
+from mappings import codes
+from mappings.fhir_common import Json, ext, full_url, patient_id, period_to_fhir, ref, scoped_id
+from mappings.model import CoordinatorAssignment, Goal, Measure, NeedOrResource, Plan
+from mappings.to_fhir_consent import consent_resource
+from mappings.to_fhir_parties import party_reference, party_resources, patient_resource
+
+__all__ = ["IP_CATEGORY", "plan_resources", "plan_to_bundle"]
+
+IP_CATEGORY = {"system": codes.SYSTEM_9602, "code": "A02-2", "display": "Individuell plan"}
+_ROLE_BY_KIND = {
+    "relative": "parorende",
+    "guardian": "verge",
+    "practitioner": "tjenesteyter",
+    "organisation": "samarbeidspart",
+}
+
+
+def plan_to_bundle(plan: Plan) -> Json:
+    """The plan as a FHIR transaction Bundle (PUT of every resource, relative references)."""
+    entries = []
+    for resource in plan_resources(plan):
+        rtype, rid = resource["resourceType"], resource["id"]
+        entries.append(
+            {
+                "fullUrl": full_url(rtype, rid),
+                "resource": resource,
+                "request": {"method": "PUT", "url": f"{rtype}/{rid}"},
+            }
+        )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def plan_resources(plan: Plan) -> list[Json]:
+    consents = [plan.plan_consent] + ([plan.sharing_consent] if plan.sharing_consent else [])
+    return [
+        patient_resource(plan.person),
+        *party_resources(plan),
+        *(_goal(plan, g) for g in plan.goals),
+        *(consent_resource(plan, c) for c in consents),
+        _care_team(plan),
+        _care_plan(plan),
+    ]
+
+
+def _topic_coding(topic: str) -> Json:
+    return {"system": codes.cs_url("ip-information-topic"), "code": topic}
+
+
+def _goal(plan: Plan, goal: Goal) -> Json:
+    meta: Json = {"profile": [codes.profile_url("ip-goal")]}
+    if goal.topic is not None:
+        meta["security"] = [_topic_coding(goal.topic)]
+    resource: Json = {"resourceType": "Goal", "id": scoped_id(plan.id, goal.id), "meta": meta}
+    if goal.part_of is not None:
+        resource["extension"] = [
+            ext("ip-goal-parent", "valueReference", ref("Goal", scoped_id(plan.id, goal.part_of)))
+        ]
+    resource["lifecycleStatus"] = goal.status
+    resource["category"] = [
+        {"coding": [{"system": codes.cs_url("ip-goal-level"), "code": goal.level}]}
+    ]
+    resource["description"] = {"text": goal.text}
+    resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
+    if goal.start is not None:
+        resource["startDate"] = goal.start.isoformat()
+    if goal.target_date is not None:
+        resource["target"] = [{"dueDate": goal.target_date.isoformat()}]
+    resource["expressedBy"] = ref("Patient", patient_id(plan.person.identifier))
+    return resource
+
+
+def _participant(role: Json, member: Json, contribution: str | None) -> Json:
+    participant: Json = {}
+    if contribution is not None:
+        participant["extension"] = [ext("ip-contribution", "valueString", contribution)]
+    participant["role"] = [role]
+    participant["member"] = member
+    return participant
+
+
+def _role(code: str) -> Json:
+    return {"coding": [{"system": codes.cs_url("ip-participant-role"), "code": code}]}
+
+
+def _coordinator(plan: Plan, assignment: CoordinatorAssignment) -> Json:
+    system, code, display = codes.COORDINATOR_ROLE[(assignment.kind, assignment.service_level)]
+    participant: Json = {"id": assignment.id}
+    extensions = []
+    if assignment.handover_from is not None:
+        extensions.append(ext("ip-coordinator-handover", "valueString", assignment.handover_from))
+    if assignment.contact_frequency is not None:
+        extensions.append(ext("ip-contact-frequency", "valueString", assignment.contact_frequency))
+    if extensions:
+        participant["extension"] = extensions
+    participant["role"] = [{"coding": [{"system": system, "code": code, "display": display}]}]
+    participant["member"] = party_reference(plan, assignment.party)
+    period = period_to_fhir(assignment.period)
+    if period:
+        participant["period"] = period
+    return participant
+
+
+def _care_team(plan: Plan) -> Json:
+    patient = ref("Patient", patient_id(plan.person.identifier))
+    participants = [_participant(_role("tjenestemottaker"), patient, plan.person_contribution)]
+    for party in plan.parties:
+        if party.takes_part:
+            member = party_reference(plan, party.id)
+            participants.append(
+                _participant(_role(_ROLE_BY_KIND[party.kind]), member, party.contribution)
+            )
+    participants.extend(_coordinator(plan, c) for c in plan.coordinators)
+    return {
+        "resourceType": "CareTeam",
+        "id": plan.id,
+        "meta": {"profile": [codes.profile_url("ip-careteam")]},
+        "status": "active",
+        "name": "Ansvarsgruppe – individuell plan",
+        "subject": patient,
+        "participant": participants,
+        "managingOrganization": [party_reference(plan, plan.responsible_organisation)],
+    }
+
+
+def _need(name: str, item: NeedOrResource) -> Json:
+    parts: list[Json] = [{"url": "text", "valueString": item.text}]
+    if item.topic is not None:
+        parts.append(ext("ip-security-label", "valueCoding", _topic_coding(item.topic)))
+    return {"id": item.id, "url": codes.ext_url(name), "extension": parts}
+
+
+def _plan_extensions(plan: Plan) -> list[Json]:
+    out: list[Json] = []
+    out += [ext("ip-evaluation-date", "valueDate", d.isoformat()) for d in plan.evaluation_dates]
+    out += [ext("ip-revision-date", "valueDate", d.isoformat()) for d in plan.revision_dates]
+    out += [_need("ip-resource", r) for r in plan.resources]
+    out += [_need("ip-need", n) for n in plan.needs]
+    for co in plan.cooperation:
+        parts = [
+            {"url": "organization", "valueReference": party_reference(plan, co.party)},
+            {"url": "description", "valueString": co.description},
+            {"url": "necessity", "valueCode": co.necessity},
+        ]
+        out.append({"url": codes.ext_url("ip-cooperation"), "extension": parts})
+    if plan.complaint_information is not None:
+        out.append(ext("ip-complaint-information", "valueString", plan.complaint_information))
+    return out
+
+
+def _activity(plan: Plan, measure: Measure) -> Json:
+    code: Json = {"text": measure.title}
+    if measure.service_type is not None:
+        code["coding"] = [{"system": codes.SYSTEM_9151, "code": measure.service_type}]
+    detail: Json = {}
+    if measure.extent is not None:
+        detail["extension"] = [ext("ip-measure-extent", "valueString", measure.extent)]
+    detail["code"] = code
+    if measure.goals:
+        detail["goal"] = [ref("Goal", scoped_id(plan.id, g)) for g in measure.goals]
+    detail["status"] = measure.status
+    period = period_to_fhir(measure.period)
+    if measure.frequency is not None:
+        repeat: Json = {
+            "frequency": measure.frequency.count,
+            "period": measure.frequency.period,
+            "periodUnit": measure.frequency.unit,
+        }
+        if period:
+            repeat = {"boundsPeriod": period, **repeat}
+        detail["scheduledTiming"] = {"repeat": repeat}
+    elif period:
+        detail["scheduledPeriod"] = period
+    detail["performer"] = [party_reference(plan, measure.responsible)]
+    if measure.how is not None:
+        detail["description"] = measure.how
+    activity: Json = {"id": measure.id}
+    if measure.topic is not None:
+        activity["extension"] = [
+            ext("ip-security-label", "valueCoding", _topic_coding(measure.topic))
+        ]
+    activity["detail"] = detail
+    return activity
+
+
+def _care_plan(plan: Plan) -> Json:
+    consents = [plan.plan_consent] + ([plan.sharing_consent] if plan.sharing_consent else [])
+    resource: Json = {
+        "resourceType": "CarePlan",
+        "id": plan.id,
+        "meta": {"profile": [codes.profile_url("ip-careplan")]},
+        "language": plan.language,
+    }
+    extensions = _plan_extensions(plan)
+    if extensions:
+        resource["extension"] = extensions
+    resource.update(
+        {
+            "status": plan.status,
+            "intent": "plan",
+            "category": [{"coding": [dict(IP_CATEGORY)]}],
+            "title": plan.title,
+        }
+    )
+    if plan.situation is not None:
+        resource["description"] = plan.situation
+    resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
+    period = period_to_fhir(plan.period)
+    if period:
+        resource["period"] = period
+    resource["created"] = plan.created.isoformat()
+    resource["author"] = party_reference(plan, plan.responsible_organisation)
+    resource["careTeam"] = [ref("CareTeam", plan.id)]
+    resource["supportingInfo"] = [ref("Consent", scoped_id(plan.id, c.id)) for c in consents]
+    if plan.goals:
+        resource["goal"] = [ref("Goal", scoped_id(plan.id, g.id)) for g in plan.goals]
+    if plan.measures:
+        resource["activity"] = [_activity(plan, m) for m in plan.measures]
+    return resource

@@ -1,0 +1,116 @@
+"""Plan → FHIR: the two consents of § 7 h (plan consent and scoped sharing consent)."""
+
+from __future__ import annotations
+
+from mappings import codes
+from mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
+from mappings.model import Plan, PlanConsent, SharingConsent
+from mappings.to_fhir_parties import party_reference, practitioner_reference
+
+__all__ = ["IRCP", "LOINC_CONSENT", "consent_resource"]
+
+LOINC_CONSENT = {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
+IRCP = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "code": "IRCP",
+            "display": "information recipient",
+        }
+    ]
+}
+_SCOPE = {
+    "plan-consent": ("treatment", "Treatment"),
+    "sharing-consent": ("patient-privacy", "Privacy Consent"),
+}
+
+
+def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
+    kind = "sharing-consent" if isinstance(consent, SharingConsent) else "plan-consent"
+    scope_code, scope_display = _SCOPE[kind]
+    resource: Json = {
+        "resourceType": "Consent",
+        "id": scoped_id(plan.id, consent.id),
+        "meta": {"profile": [codes.profile_url(f"ip-{kind}")]},
+    }
+    extensions = _extensions(consent)
+    if extensions:
+        resource["extension"] = extensions
+    resource.update(
+        {
+            "status": consent.status,
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": scope_code,
+                        "display": scope_display,
+                    }
+                ]
+            },
+            "category": [
+                {"coding": [dict(LOINC_CONSENT)]},
+                {"coding": [{"system": codes.cs_url("ip-consent-category"), "code": kind}]},
+            ],
+            "patient": ref("Patient", patient_id(plan.person.identifier)),
+            "dateTime": consent.date.isoformat(),
+            "performer": [_performer(plan, g.party, g.capacity) for g in consent.given_by],
+            "organization": [party_reference(plan, plan.responsible_organisation)],
+            "policyRule": {
+                "coding": [{"system": codes.cs_url("ip-consent-domain"), "code": consent.domain}]
+            },
+            "provision": _provision(plan, consent),
+        }
+    )
+    return resource
+
+
+def _extensions(consent: PlanConsent | SharingConsent) -> list[Json]:
+    out = []
+    if consent.revoked_on is not None:
+        out.append(ext("ip-consent-revoked", "valueDate", consent.revoked_on.isoformat()))
+    if consent.remarks is not None:
+        out.append(ext("ip-consent-remarks", "valueString", consent.remarks))
+    if isinstance(consent, SharingConsent) and consent.purpose is not None:
+        out.append(ext("ip-consent-purpose", "valueString", consent.purpose))
+    return out
+
+
+def _performer(plan: Plan, party_id: str, capacity: str) -> Json:
+    reference = party_reference(plan, party_id)
+    return {"extension": [ext("ip-consent-capacity", "valueCode", capacity)], **reference}
+
+
+def _actor(reference: Json) -> Json:
+    return {"role": IRCP, "reference": reference}
+
+
+def _individual(plan: Plan, party_id: str) -> Json:
+    return practitioner_reference(plan, party_id)
+
+
+def _provision(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
+    provision: Json = {"type": "permit"}
+    period = period_to_fhir(consent.period)
+    if period:
+        provision["period"] = period
+    if not isinstance(consent, SharingConsent):
+        return provision
+    if consent.permitted_recipients:
+        provision["actor"] = [_actor(_individual(plan, p)) for p in consent.permitted_recipients]
+    denials: list[Json] = []
+    if consent.refused_topics:
+        labels = [
+            {"system": codes.cs_url("ip-information-topic"), "code": t}
+            for t in consent.refused_topics
+        ]
+        denials.append({"type": "deny", "securityLabel": labels})
+    if consent.refused_environments:
+        actors = [_actor(party_reference(plan, p)) for p in consent.refused_environments]
+        denials.append({"type": "deny", "actor": actors})
+    if consent.refused_individuals:
+        actors = [_actor(_individual(plan, p)) for p in consent.refused_individuals]
+        denials.append({"type": "deny", "actor": actors})
+    if denials:
+        provision["provision"] = denials
+    return provision

@@ -1,0 +1,188 @@
+"""Plan → FHIR: the person (Patient) and the plan's parties (Organization, Practitioner,
+PractitionerRole, RelatedPerson), on the no-basis profiles."""
+
+from __future__ import annotations
+
+from mappings import codes
+from mappings.fhir_common import (
+    Json,
+    contact_to_fhir,
+    ext,
+    identifier_to_fhir,
+    patient_id,
+    period_to_fhir,
+    ref,
+    scoped_id,
+)
+from mappings.model import Party, Person, Plan
+
+__all__ = [
+    "NO_BASIS",
+    "party_reference",
+    "party_resources",
+    "patient_resource",
+    "practitioner_reference",
+]
+
+NO_BASIS = "http://hl7.no/fhir/StructureDefinition/no-basis-"
+GUARDIAN_CODE = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+    "code": "GUARD",
+    "display": "guardian",
+}
+
+
+def _meta(profile: str) -> Json:
+    return {"profile": [profile]}
+
+
+def _set_name(resource: Json, given: str | None, family: str | None) -> None:
+    name: Json = {}
+    if family is not None:
+        name["family"] = family
+    if given is not None:
+        name["given"] = [given]
+    if name:
+        resource["name"] = [name]
+
+
+def patient_resource(person: Person) -> Json:
+    patient: Json = {
+        "resourceType": "Patient",
+        "id": patient_id(person.identifier),
+        "meta": _meta(NO_BASIS + "Patient"),
+        "identifier": [identifier_to_fhir(person.identifier)],
+    }
+    _set_name(patient, person.given, person.family)
+    patient.update(contact_to_fhir(person.contact))
+    if person.gender is not None:
+        patient["gender"] = person.gender
+    patient["birthDate"] = person.birth_date.isoformat()
+    if person.language is not None:
+        patient["communication"] = [
+            {
+                "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": person.language}]},
+                "preferred": True,
+            }
+        ]
+    return patient
+
+
+def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> Json:
+    """Reference to the resource that stands for a party (or the person) in the plan.
+
+    Practitioners are referenced by their PractitionerRole (the role in this plan), or by the
+    Practitioner itself with ``individual=True`` (consent actors name the individual).
+    """
+    if party_id == "person":
+        return ref("Patient", patient_id(plan.person.identifier))
+    party = plan.party(party_id)
+    if party is None:
+        raise KeyError(party_id)
+    rtype = {
+        "relative": "RelatedPerson",
+        "guardian": "RelatedPerson",
+        "organisation": "Organization",
+        "practitioner": "Practitioner" if individual else "PractitionerRole",
+    }[party.kind]
+    return ref(rtype, scoped_id(plan.id, party.id))
+
+
+def practitioner_reference(plan: Plan, party_id: str) -> Json:
+    return party_reference(plan, party_id, individual=True)
+
+
+def party_resources(plan: Plan) -> list[Json]:
+    """All party resources in plan order (a practitioner: Practitioner, then PractitionerRole)."""
+    return [resource for party in plan.parties for resource in _party(plan, party)]
+
+
+def _party(plan: Plan, party: Party) -> list[Json]:
+    rid = scoped_id(plan.id, party.id)
+    identifiers = [identifier_to_fhir(i) for i in party.identifiers]
+    if party.kind == "organisation":
+        org: Json = {
+            "resourceType": "Organization",
+            "id": rid,
+            "meta": _meta(NO_BASIS + "Organization"),
+        }
+        if party.organisation_type is not None:
+            org["extension"] = [
+                ext(
+                    "ip-organisation-type",
+                    "valueCoding",
+                    {
+                        "system": codes.cs_url("ip-organisation-type"),
+                        "code": party.organisation_type,
+                    },
+                )
+            ]
+        if identifiers:
+            org["identifier"] = identifiers
+        if party.name is not None:
+            org["name"] = party.name
+        org.update(contact_to_fhir(party.contact))
+        return [org]
+    if party.kind == "practitioner":
+        return _practitioner(plan, party, rid, identifiers)
+    return [_related_person(plan, party, rid, identifiers)]
+
+
+def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> list[Json]:
+    practitioner: Json = {
+        "resourceType": "Practitioner",
+        "id": rid,
+        "meta": _meta(NO_BASIS + "Practitioner"),
+    }
+    if identifiers:
+        practitioner["identifier"] = identifiers
+    _set_name(practitioner, party.given, party.family)
+    contact = contact_to_fhir(party.contact)
+    if "address" in contact:
+        practitioner["address"] = contact["address"]
+    role: Json = {
+        "resourceType": "PractitionerRole",
+        "id": rid,
+        "meta": _meta(NO_BASIS + "PractitionerRole"),
+        "practitioner": ref("Practitioner", rid),
+    }
+    if party.organisation is not None:
+        role["organization"] = ref("Organization", scoped_id(plan.id, party.organisation))
+    if party.role is not None:
+        role["code"] = [{"text": party.role}]
+    if "telecom" in contact:
+        role["telecom"] = contact["telecom"]
+    return [practitioner, role]
+
+
+def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> Json:
+    person: Json = {
+        "resourceType": "RelatedPerson",
+        "id": rid,
+        "meta": _meta(NO_BASIS + "RelatedPerson"),
+    }
+    extensions: list[Json] = []
+    if party.parental_responsibility:
+        extensions.append(ext("ip-parental-responsibility", "valueBoolean", True))
+    if party.mandate is not None:
+        mandate: list[Json] = [
+            {"url": "description", "valueString": party.mandate.description},
+            *({"url": "covers", "valueCode": c} for c in party.mandate.covers),
+        ]
+        period = period_to_fhir(party.mandate.period)
+        if period:
+            mandate.append({"url": "period", "valuePeriod": period})
+        extensions.append({"url": codes.ext_url("ip-guardian-mandate"), "extension": mandate})
+    if extensions:
+        person["extension"] = extensions
+    if identifiers:
+        person["identifier"] = identifiers
+    person["patient"] = ref("Patient", patient_id(plan.person.identifier))
+    relationship = [{"coding": [dict(GUARDIAN_CODE)]}] if party.kind == "guardian" else []
+    if party.relationship is not None:
+        relationship.append({"coding": [{"system": codes.SYSTEM_9033, "code": party.relationship}]})
+    if relationship:
+        person["relationship"] = relationship
+    _set_name(person, party.given, party.family)
+    person.update(contact_to_fhir(party.contact))
+    return person
