@@ -1,0 +1,83 @@
+"""Entry points: validate one resource (a Bundle with its entries) into an OperationOutcome."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mappings.errors import Issue, operation_outcome
+from profiles.validator.engine import Engine
+from profiles.validator.fhirpath import Env
+from profiles.validator.messages import issue
+from profiles.validator.walker import Walker
+
+__all__ = ["EntryResult", "Validator", "run", "validate"]
+
+_SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
+EntryResult = tuple[dict[str, Any], list[Issue]]
+
+
+def _sorted(issues: list[Issue]) -> list[Issue]:
+    unique = {(i.expression, i.message_id, i.text, i.severity): i for i in issues}
+    return sorted(
+        unique.values(),
+        key=lambda i: (_SEVERITY_RANK[i.severity], i.expression, i.message_id, i.text),
+    )
+
+
+def run(
+    engine: Engine, resource: Any, profile: str | None = None, split_entries: bool = False
+) -> tuple[list[Issue], list[EntryResult]]:
+    """Issues for ``resource`` and, with ``split_entries``, one result per Bundle entry."""
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return [issue("IP-3018", None, what="Not a FHIR resource: a JSON object with resourceType")], []
+    rtype = resource["resourceType"]
+    env = Env(resource, resource, resource if rtype == "Bundle" else None)
+    env.member_of = engine.member_of
+    env.conforms_to = engine.conforms
+    walker = Walker(engine, env, split_entries=split_entries)
+    for root in engine.roots_for(resource, profile, walker.issues, rtype):
+        walker.resource(resource, root, rtype)
+    entries = [(res, _sorted(found)) for res, found in walker.entries]
+    return _sorted(walker.issues), entries
+
+
+class Validator:
+    """Holds the compiled-profile cache; create one and reuse it (the server keeps one)."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or Engine()
+
+    def issues(self, resource: dict[str, Any], profile: str | None = None) -> list[Issue]:
+        return run(self.engine, resource, profile)[0]
+
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+        """An OperationOutcome (JSON) for ``resource``, issues sorted deterministically."""
+        return operation_outcome(self.issues(resource, profile))
+
+    def validate_entries(
+        self, resource: dict[str, Any], profile: str | None = None
+    ) -> list[tuple[dict[str, Any], list[Issue]]]:
+        """Per-resource results: the resource itself first, then each Bundle entry resource
+        (expressions rooted at the entry's type, ``CarePlan.status``)."""
+        issues, entries = run(self.engine, resource, profile, split_entries=True)
+        return [(resource, issues), *entries]
+
+
+_default: Validator | None = None
+_lock = threading.Lock()
+
+
+def default_validator() -> Validator:
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = Validator()
+    return _default
+
+
+def validate(resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+    """Validate ``resource`` against ``profile`` (canonical URL), else its ``meta.profile``, else
+    the base R4 definition of its type; returns an OperationOutcome (JSON)."""
+    return default_validator().validate(resource, profile)

@@ -1,0 +1,122 @@
+"""Value-level checks on one element: fixed/pattern values, bindings, references, identifiers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from mappings.errors import Issue
+from profiles.validator.identifiers import CHECKS
+from profiles.validator.messages import issue
+from profiles.validator.model import Node
+from profiles.validator.registry import CORE_SD
+
+if TYPE_CHECKING:
+    from profiles.validator.walker import Walker
+
+__all__ = ["check_binding", "check_fixed", "check_identifier", "check_reference", "pattern_matches"]
+
+_REF = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+def pattern_matches(value: Any, pattern: Any) -> bool:
+    """FHIR pattern[x] semantics: every property in the pattern is present with the same value."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            pattern_matches(value.get(k), v) for k, v in pattern.items()
+        )
+    if isinstance(pattern, list):
+        items = value if isinstance(value, list) else []
+        return all(any(pattern_matches(i, p) for i in items) for p in pattern)
+    return bool(value == pattern and type(value) is type(pattern))
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+def check_fixed(node: Node, value: Any, expr: str) -> list[Issue]:
+    found: list[Issue] = []
+    if node.fixed is not None and value != node.fixed:
+        found.append(issue("IP-3008", expr, expected=_show(node.fixed)))
+    if node.pattern is not None and not pattern_matches(value, node.pattern):
+        found.append(issue("IP-3009", expr, expected=_show(node.pattern)))
+    return found
+
+
+def _codings(type_code: str, value: Any) -> list[tuple[str | None, str]]:
+    if type_code == "Coding" and isinstance(value, dict) and isinstance(value.get("code"), str):
+        return [(value.get("system"), value["code"])]
+    if type_code == "CodeableConcept" and isinstance(value, dict):
+        return [
+            (c.get("system"), c["code"])
+            for c in value.get("coding", [])
+            if isinstance(c, dict) and isinstance(c.get("code"), str)
+        ]
+    if type_code in ("code", "string", "uri") and isinstance(value, str):
+        return [(None, value)]
+    return []
+
+
+def check_binding(walker: Walker, node: Node, type_code: str, value: Any, expr: str) -> list[Issue]:
+    """Required bindings are errors, extensible ones warnings; unknown-offline says nothing."""
+    if node.binding is None:
+        return []
+    strength, vs = node.binding
+    codings = _codings(type_code, value)
+    if not codings:
+        return []
+    answers = [walker.terminology.contains(vs, s, c) for s, c in codings]
+    if any(a is None or a for a in answers):
+        return []
+    shown = ", ".join(f"{s}|{c}" if s else c for s, c in codings)
+    message = "IP-3010" if strength == "required" else "IP-3011"
+    where = expr + ".coding" if type_code == "CodeableConcept" and len(codings) == 1 else expr
+    return [issue(message, where, code=repr(shown), vs=vs)]
+
+
+def check_code_system(walker: Walker, value: dict[str, Any], expr: str) -> list[Issue]:
+    """A Coding of a local, complete CodeSystem must use a code that system defines."""
+    system, code = value.get("system"), value.get("code")
+    if not isinstance(system, str) or not isinstance(code, str):
+        return []
+    codes = walker.terminology.system_codes(system)
+    if codes is None or code in codes:
+        return []
+    return [issue("IP-3026", expr + ".code", code=repr(code), system=system)]
+
+
+def check_identifier(value: dict[str, Any], expr: str) -> list[Issue]:
+    rule = CHECKS.get(str(value.get("system")))
+    text = value.get("value")
+    if rule is None or not isinstance(text, str) or rule[0](text):
+        return []
+    return [issue(rule[1], expr + ".value", value=text)]
+
+
+def _target_type(walker: Walker, text: str) -> str | None:
+    if text.startswith("#") or text.startswith("urn:"):
+        found = walker.env.resolve_one(text)
+        return str(found.get("resourceType")) if found else None
+    match = _REF.fullmatch(text)
+    return match.group(1) if match else None
+
+
+def check_reference(walker: Walker, node: Node, value: dict[str, Any], expr: str) -> list[Issue]:
+    text = value.get("reference")
+    if isinstance(text, str) and text.startswith("#") and walker.env.resolve_one(text) is None:
+        human = "SHALL have a contained resource if a local reference is provided"
+        return [issue("IP-3012", expr + ".reference", key="ref-1", human=human)]
+    targets = [t for ref in node.types if ref.code == "Reference" for t in ref.targets]
+    if not targets or not isinstance(text, str):
+        return []
+    allowed = {t[len(CORE_SD) :] if t.startswith(CORE_SD) else walker.registry.type_of(t) for t in targets}
+    if "Resource" in allowed:
+        return []
+    found = _target_type(walker, text)
+    if found is None or found in allowed:
+        return []
+    shown = ", ".join(sorted(a for a in allowed if a))
+    return [issue("IP-3016", expr + ".reference", target=found, allowed=shown)]

@@ -1,0 +1,156 @@
+"""Shared, cached state of the validator: compiled profiles, invariants, terminology.
+
+An :class:`Engine` is built once (cheap: nothing is read until first use) and reused for every
+validation; it is safe to share between threads for reading (caches are filled idempotently).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings.errors import Issue
+from profiles.validator.compiler import compile_structure
+from profiles.validator.fhirpath import Env, FhirPath
+from profiles.validator.messages import issue
+from profiles.validator.model import Constraint, Node
+from profiles.validator.registry import CORE_SD, Registry
+from profiles.validator.terminology import Terminology
+
+__all__ = ["Engine"]
+
+_GUARDED_BY_CONTAINED = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
+_STRUCTURAL = frozenset({"BackboneElement", "Element"})
+
+
+class Engine:
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.registry = registry or Registry()
+        self.terminology = Terminology(self.registry)
+        self.fhirpath = FhirPath()
+        self._compiled: dict[str, Node | None] = {}
+        self._by_path: dict[str, dict[str, Node]] = {}
+        self._constraints: dict[tuple[int, int, str], list[tuple[Constraint, str]]] = {}
+        self._constants: dict[tuple[str, str], bool | None] = {}
+
+    # -- definitions --------------------------------------------------------------------------
+    def compiled(self, url: str) -> Node | None:
+        url = url.split("|", 1)[0]
+        if url not in self._compiled:
+            sd = self.registry.structure(url)
+            root = compile_structure(sd) if sd and sd.get("snapshot") else None
+            self._compiled[url] = root
+            if root is not None:
+                self._by_path[url] = _index(root)
+        return self._compiled[url]
+
+    def root_of_type(self, code: str) -> Node | None:
+        return self.compiled(CORE_SD + code)
+
+    def is_resource_type(self, code: str) -> bool:
+        return self.registry.is_resource_type(code)
+
+    def definition_for(self, node: Node, type_code: str, value: dict[str, Any]) -> tuple[Node | None, Node | None]:
+        """(node whose children describe ``value``, type root whose invariants also apply)."""
+        sliced = node.type_slices.get(type_code)
+        base = None if type_code in _STRUCTURAL else self.root_of_type(type_code)
+        if sliced is not None and sliced.children is not None:
+            return sliced, base
+        if node.children is not None:
+            return node, base
+        if node.content_ref:
+            sd_url, _, path = node.content_ref.partition("#")
+            target = self._by_path.get(sd_url or node.sd_url, {}).get(path)
+            return target, None
+        profiles = [p for t in node.types if t.code == type_code for p in t.profiles]
+        if not profiles and type_code == "Extension" and isinstance(value.get("url"), str):
+            profiles = [value["url"]] if self.registry.knows("StructureDefinition", value["url"]) else []
+        for url in profiles:
+            root = self.compiled(url)
+            if root is not None:
+                return root, root
+        return base, base
+
+    def roots_for(self, res: dict[str, Any], profile: str | None, issues: list[Issue], expr: str) -> list[Node]:
+        """The profile roots ``res`` is checked against: ``profile``, else meta.profile, else base."""
+        rtype = str(res.get("resourceType"))
+        if profile is not None:
+            root = self.compiled(profile)
+            if root is None:
+                issues.append(issue("IP-3017", expr, url=profile))
+                return []
+            if root.path != rtype:
+                issues.append(issue("IP-3025", expr, found=rtype, url=profile, expected=root.path))
+                return []
+            return [root]
+        roots: list[Node] = []
+        for url in (res.get("meta") or {}).get("profile", []) if isinstance(res.get("meta"), dict) else []:
+            root = self.compiled(url) if isinstance(url, str) else None
+            if root is None:
+                issues.append(issue("IP-3031", f"{expr}.meta.profile", url=url))
+            elif root.path == rtype:
+                roots.append(root)
+        if roots:
+            return roots
+        base = self.root_of_type(rtype) if self.is_resource_type(rtype) else None
+        if base is None:
+            issues.append(issue("IP-3018", expr, what=f"Unknown resource type {rtype!r}"))
+            return []
+        return [base]
+
+    # -- invariants ---------------------------------------------------------------------------
+    def constraints_for(self, node: Node, type_root: Node | None, type_code: str) -> list[tuple[Constraint, str]]:
+        key = (id(node), id(type_root), type_code)
+        found = self._constraints.get(key)
+        if found is None:
+            structural = type_code in _STRUCTURAL or self.is_resource_type(type_code)
+            own_base = node.path if structural else type_code
+            found = [(c, own_base) for c in node.constraints]
+            seen = {c.key for c in node.constraints}
+            if type_root is not None and type_root is not node:
+                found += [(c, type_root.path) for c in type_root.constraints if c.key not in seen]
+            self._constraints[key] = found
+        return found
+
+    def invariant_holds(self, c: Constraint, value: dict[str, Any], base: str, present: set[str], env: Env) -> bool | None:
+        if c.key in _GUARDED_BY_CONTAINED and "contained" not in value:
+            return True
+        if c.focus_free and not (c.names & present):
+            ck = (c.expression, base)
+            if ck not in self._constants:
+                self._constants[ck] = self._run(c, {}, base, Env({}, {}))
+            return self._constants[ck]
+        return self._run(c, value, base, env)
+
+    def _run(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
+        try:
+            return self.fhirpath.holds(c.expression, value, base, env)
+        except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception for unsupported syntax
+            return None
+
+    # -- services for FHIRPath functions ------------------------------------------------------
+    def conforms(self, res: dict[str, Any], url: str) -> bool:
+        from profiles.validator.api import run
+
+        outcome_issues, _ = run(self, res, url)
+        return not any(i.severity in ("error", "fatal") for i in outcome_issues)
+
+    def member_of(self, value: Any, url: str) -> bool | None:
+        if isinstance(value, str):
+            return self.terminology.contains(url, None, value)
+        if isinstance(value, dict):
+            codings = value.get("coding", [value])
+            answers = [self.terminology.contains(url, c.get("system"), str(c.get("code"))) for c in codings if isinstance(c, dict)]
+            if any(answers):
+                return True
+            return None if any(a is None for a in answers) else False
+        return None
+
+
+def _index(root: Node) -> dict[str, Node]:
+    found: dict[str, Node] = {}
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        found.setdefault(node.path, node)
+        todo.extend((node.children or {}).values())
+    return found

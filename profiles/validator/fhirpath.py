@@ -1,0 +1,114 @@
+"""FHIRPath invariants with fhirpathpy, plus the functions R4 invariants need that it lacks.
+
+Added functions (FHIRPath / FHIR R4 §2.1.9.1): ``hasValue()``, ``htmlChecks()``, ``resolve()``
+(contained resources and Bundle entries, offline), ``memberOf(vs)`` (local ValueSets) and
+``conformsTo(url)`` (the validator itself). Expressions are parsed once and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirpathpy import apply_parsed_path
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+from fhirpathpy.parser import parse
+
+from profiles.validator.xhtml import xhtml_problem
+
+__all__ = ["Env", "FhirPath"]
+
+
+@dataclass
+class Env:
+    """What an expression can reach beyond its focus: %resource, %rootResource, the Bundle."""
+
+    resource: dict[str, Any]
+    root: dict[str, Any]
+    bundle: dict[str, Any] | None = None
+    member_of: Callable[[Any, str], bool | None] | None = None
+    conforms_to: Callable[[dict[str, Any], str], bool] | None = None
+    _table: dict[str, Any] | None = field(default=None, repr=False)
+
+    def resolve_one(self, ref: Any) -> dict[str, Any] | None:
+        text = ref.get("reference") if isinstance(ref, dict) else ref
+        if not isinstance(text, str):
+            return None
+        if text.startswith("#"):
+            for res in self.root.get("contained", []):
+                if isinstance(res, dict) and res.get("id") == text[1:]:
+                    return res
+            return self.root if text == "#" else None
+        for entry in (self.bundle or {}).get("entry", []):
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(res, dict):
+                continue
+            local = f"{res.get('resourceType')}/{res.get('id')}"
+            if entry.get("fullUrl") == text or text == local or text.endswith("/" + local):
+                return res
+        return None
+
+    def table(self) -> dict[str, Any]:
+        if self._table is None:
+            self._table = _functions(self)
+        return self._table
+
+
+def _no_trace(*_args: Any) -> None:
+    """``trace()`` in invariants (ref-1) must not print."""
+
+
+def _has_value(inputs: list[Any]) -> bool:
+    return len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)
+
+
+def _functions(env: Env) -> dict[str, Any]:
+    def resolve(inputs: list[Any]) -> list[Any]:
+        return [r for r in (env.resolve_one(i) for i in inputs) if r is not None]
+
+    def member_of(inputs: list[Any], url: str) -> list[bool]:
+        if len(inputs) != 1 or env.member_of is None:
+            return []
+        answer = env.member_of(inputs[0], url)
+        return [] if answer is None else [answer]
+
+    def conforms_to(inputs: list[Any], url: str) -> list[bool]:
+        if len(inputs) != 1 or not isinstance(inputs[0], dict) or env.conforms_to is None:
+            return []
+        return [env.conforms_to(inputs[0], url)]
+
+    def html_checks(inputs: list[Any]) -> list[bool]:
+        return [all(isinstance(i, str) and xhtml_problem(i) is None for i in inputs)]
+
+    return {
+        "hasValue": {"fn": lambda inputs: [_has_value(inputs)], "arity": {0: []}},
+        "htmlChecks": {"fn": html_checks, "arity": {0: []}},
+        "resolve": {"fn": resolve, "arity": {0: []}},
+        "memberOf": {"fn": member_of, "arity": {1: ["String"]}},
+        "conformsTo": {"fn": conforms_to, "arity": {1: ["String"]}},
+    }
+
+
+class FhirPath:
+    """Evaluate expressions against a focus node typed by its element path (``Patient.contact``)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Any] = {}
+        self._model = models["r4"]
+
+    def evaluate(self, expression: str, focus: Any, base: str, env: Env) -> list[Any]:
+        parsed = self._parsed.get(expression)
+        if parsed is None:
+            parsed = self._parsed[expression] = parse(expression)
+        node = ResourceNode.create_node(focus, base)
+        variables = {"resource": env.resource, "rootResource": env.root}
+        options = {"userInvocationTable": env.table(), "traceFn": _no_trace}
+        result: list[Any] = apply_parsed_path(node, parsed, variables, self._model, options)
+        return result
+
+    def holds(self, expression: str, focus: Any, base: str, env: Env) -> bool:
+        """An invariant holds when it yields exactly ``true`` or nothing (empty = not failed)."""
+        result = self.evaluate(expression, focus, base, env)
+        return not result or result == [True]

@@ -1,0 +1,80 @@
+"""The compiled form of a StructureDefinition snapshot: a tree of element nodes.
+
+Built once per canonical URL (see ``compiler.py``) and shared by every validation afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Constraint", "Discriminator", "Node", "TypeRef"]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    code: str
+    profiles: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Constraint:
+    key: str
+    severity: str
+    human: str
+    expression: str
+    names: frozenset[str] = frozenset()  # element names the expression may look at
+    focus_free: bool = False  # True when the result depends only on ``names``
+
+
+@dataclass(frozen=True, slots=True)
+class Discriminator:
+    kind: str  # value | pattern | exists | type | profile
+    path: str
+
+
+@dataclass(slots=True)
+class Node:
+    """One element definition; ``children`` is ``None`` when the data type's definition applies."""
+
+    path: str
+    name: str
+    min: int = 0
+    max: int = -1  # -1: unbounded
+    array: bool = False
+    types: tuple[TypeRef, ...] = ()
+    fixed: Any = None
+    pattern: Any = None
+    binding: tuple[str, str] | None = None  # (strength, value set url)
+    constraints: list[Constraint] = field(default_factory=list)
+    children: dict[str, Node] | None = None
+    choice_keys: dict[str, tuple[Node, str]] = field(default_factory=dict)
+    content_ref: str | None = None
+    max_length: int | None = None
+    min_value: Any = None
+    max_value: Any = None
+    slice_name: str | None = None
+    discriminators: tuple[Discriminator, ...] = ()
+    rules: str | None = None  # slicing rules: open | closed | openAtEnd
+    slices: list[Node] = field(default_factory=list)
+    type_slices: dict[str, Node] = field(default_factory=dict)  # value[x]:valueQuantity
+    sd_url: str = ""
+
+    @property
+    def choice(self) -> bool:
+        return self.name.endswith("[x]")
+
+    @property
+    def type_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.types)
+
+    def child(self, key: str) -> tuple[Node, str | None] | None:
+        """The child for JSON property ``key`` and, for choice elements, the chosen type."""
+        if self.children is None:
+            return None
+        found = self.children.get(key)
+        if found is not None and not found.choice:
+            return found, None
+        hit = self.choice_keys.get(key)
+        return (hit[0], hit[1]) if hit else None

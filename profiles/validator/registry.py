@@ -1,0 +1,106 @@
+"""Conformance resources by canonical URL: base R4, no-basis and the project's IP profiles.
+
+Every ``profiles/packages/*/*.json`` and ``profiles/ip/*.json`` file is indexed once (url → file);
+the parsed resource is kept only for what is actually asked for. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CORE_SD", "Registry", "default_roots"]
+
+CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+_KINDS = ("StructureDefinition", "ValueSet", "CodeSystem")
+
+
+def default_roots() -> list[Path]:
+    """Package folders first (third-party), then the project's own profiles."""
+    here = Path(__file__).resolve().parent.parent
+    roots = sorted(p for p in (here / "packages").glob("*") if p.is_dir())
+    return [*roots, here / "ip"]
+
+
+@dataclass
+class Registry:
+    """Index of StructureDefinitions, ValueSets and CodeSystems by canonical URL (version-less)."""
+
+    roots: list[Path] = field(default_factory=default_roots)
+    _files: dict[tuple[str, str], Path] = field(default_factory=dict, init=False)
+    _types: dict[str, str] = field(default_factory=dict, init=False)  # SD url -> type
+    _resource_types: set[str] = field(default_factory=set, init=False)
+    _loaded: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
+    _ready: bool = field(default=False, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def _index(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            for root in self.roots:
+                for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+                    self._index_file(path)
+            self._ready = True
+
+    def _index_file(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return
+        if not isinstance(data, dict) or data.get("resourceType") not in _KINDS:
+            return
+        url = data.get("url")
+        if not isinstance(url, str):
+            return
+        key = (data["resourceType"], url)
+        self._files[key] = path  # later roots win: the project may override a package
+        self._loaded.pop(key, None)
+        if data["resourceType"] == "StructureDefinition" and isinstance(data.get("type"), str):
+            self._types[url] = data["type"]
+            if data.get("kind") == "resource" and data.get("derivation") == "specialization":
+                self._resource_types.add(data["type"])
+
+    def get(self, kind: str, url: str) -> dict[str, Any] | None:
+        """The resource of ``kind`` with canonical ``url`` (a ``|version`` suffix is ignored)."""
+        if not self._ready:
+            self._index()
+        key = (kind, url.split("|", 1)[0])
+        found = self._loaded.get(key)
+        if found is None and key in self._files:
+            found = json.loads(self._files[key].read_bytes())
+            self._loaded[key] = found
+        return found
+
+    def structure(self, url: str) -> dict[str, Any] | None:
+        return self.get("StructureDefinition", url)
+
+    def value_set(self, url: str) -> dict[str, Any] | None:
+        return self.get("ValueSet", url)
+
+    def code_system(self, url: str) -> dict[str, Any] | None:
+        return self.get("CodeSystem", url)
+
+    def type_of(self, url: str) -> str | None:
+        """The resource/data type a StructureDefinition constrains (``Patient`` for a profile)."""
+        if not self._ready:
+            self._index()
+        return self._types.get(url.split("|", 1)[0])
+
+    def is_resource_type(self, code: str) -> bool:
+        if not self._ready:
+            self._index()
+        return code in self._resource_types
+
+    def knows(self, kind: str, url: str) -> bool:
+        if not self._ready:
+            self._index()
+        return (kind, url.split("|", 1)[0]) in self._files
+
+    def urls(self, kind: str) -> list[str]:
+        if not self._ready:
+            self._index()
+        return sorted(u for k, u in self._files if k == kind)

@@ -1,0 +1,130 @@
+"""Slicing: assign each item of a sliced element to a slice by its discriminators, then check
+slice cardinality and closed slicing. Supported discriminators: value, pattern, exists, type,
+profile; paths are dotted element names, ``$this``, and ``extension('url')``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from profiles.validator.checks import pattern_matches
+from profiles.validator.messages import issue
+from profiles.validator.model import Discriminator, Node
+
+if TYPE_CHECKING:
+    from profiles.validator.walker import Item, Walker
+
+__all__ = ["assign_slices"]
+
+_UNKNOWN = object()
+
+
+def _segments(path: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in path:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "." and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current] if current else parts
+
+
+def _navigate(value: Any, path: str) -> list[Any] | None:
+    """The values at ``path`` inside ``value``; ``None`` when the path is not supported."""
+    found = [value]
+    for seg in _segments(path):
+        if seg == "$this":
+            continue
+        if seg.startswith("extension(") and seg.endswith(")"):
+            url = seg[len("extension(") : -1].strip("'\"")
+            found = [e for v in found if isinstance(v, dict) for e in v.get("extension", [])
+                     if isinstance(e, dict) and e.get("url") == url]  # fmt: skip
+            continue
+        if "(" in seg:
+            return None
+        nxt: list[Any] = []
+        for v in found:
+            if isinstance(v, dict):
+                hits = [v[k] for k in v if k == seg or (k.startswith(seg) and k[len(seg) : len(seg) + 1].isupper())]
+                for hit in hits:
+                    nxt.extend(hit if isinstance(hit, list) else [hit])
+        found = nxt
+    return found
+
+
+def _expected(walker: Walker, slice_node: Node, path: str) -> tuple[Any, bool] | None:
+    """The fixed (exact) or pattern value the slice sets at ``path``: (value, is_pattern)."""
+    node: Node | None = slice_node
+    rest = [s for s in _segments(path) if s != "$this"]
+    while node is not None:
+        if node.fixed is not None or node.pattern is not None:
+            base = node.fixed if node.fixed is not None else node.pattern
+            values = _navigate(base, ".".join(rest)) if rest else [base]
+            if values:
+                return values[0], node.fixed is None
+        if not rest:
+            return None
+        seg = rest.pop(0)
+        child = node.children.get(seg) if node.children else None
+        if child is None and seg == "url":
+            profiles = [p for t in node.types if t.code == "Extension" for p in t.profiles]
+            return (profiles[0], False) if profiles else None
+        if child is None and node.children is None:
+            profiles = [p for t in node.types for p in t.profiles]
+            child_root = walker.engine.compiled(profiles[0]) if profiles else None
+            child = child_root.children.get(seg) if child_root and child_root.children else None
+        node = child
+    return None
+
+
+def _matches_one(walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any) -> bool:
+    if d.kind in ("value", "pattern"):
+        expected = _expected(walker, slice_node, d.path)
+        actual = _navigate(value, d.path)
+        if expected is None or actual is None:
+            return True  # nothing to tell slices apart by: let the slice's own rules decide
+        want, is_pattern = expected
+        return any(pattern_matches(a, want) if is_pattern or isinstance(want, dict) else a == want for a in actual)
+    if d.kind == "exists":
+        child = (slice_node.children or {}).get(d.path)
+        actual = _navigate(value, d.path) or []
+        if child is None:
+            return True
+        return bool(actual) if child.min > 0 else not actual if child.max == 0 else True
+    if d.kind == "type":
+        rtype = value.get("resourceType") if isinstance(value, dict) else None
+        return rtype is None or rtype in slice_node.type_codes
+    if d.kind == "profile":
+        profiles = [p for t in slice_node.types for p in (t.profiles or t.targets)]
+        return all(walker.engine.conforms(value, p) for p in profiles) if isinstance(value, dict) else False
+    return True
+
+
+def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Item]]) -> list[Node]:
+    """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
+    targets: list[Node] = []
+    counts = {id(s): 0 for s in owner.slices}
+    for _, (value, _extra, expr) in found:
+        hit = next(
+            (s for s in owner.slices
+             if all(_matches_one(walker, owner, s, d, value) for d in owner.discriminators)),
+            None,
+        )  # fmt: skip
+        if hit is None:
+            if owner.rules == "closed":
+                walker.issues.append(issue("IP-3015", expr, name=owner.name))
+            targets.append(owner)
+            continue
+        counts[id(hit)] += 1
+        targets.append(hit)
+    base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
+    for s in owner.slices:
+        n = counts[id(s)]
+        if n < s.min or (s.max != -1 and n > s.max):
+            shown_max = "*" if s.max == -1 else s.max
+            walker.issues.append(
+                issue("IP-3014", base_expr, slice=s.slice_name, name=owner.name, min=s.min, max=shown_max, n=n)
+            )
+    return targets

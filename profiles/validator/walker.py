@@ -1,0 +1,229 @@
+"""One validation run: walk a resource's JSON against a compiled element tree, collect Issues.
+
+The walker is created per call; everything it reads that is expensive (compiled trees, parsed
+expressions, ValueSet expansions) lives in the :class:`~profiles.validator.engine.Engine` and is
+shared. Expressions are FHIRPath in the Java validator's style: ``Patient.name[0].given[1]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mappings.errors import Issue
+from profiles.validator import checks, primitives
+from profiles.validator.fhirpath import Env
+from profiles.validator.messages import issue
+from profiles.validator.model import Node
+from profiles.validator.slicing import assign_slices
+from profiles.validator.xhtml import xhtml_problem
+
+if TYPE_CHECKING:
+    from profiles.validator.engine import Engine
+
+__all__ = ["Walker"]
+
+_RESOURCE_TYPES = ("Resource", "DomainResource")
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+Item = tuple[Any, Any, str]  # (value, _value (primitive extension part), expression)
+
+
+def _json_name(value: Any) -> str:
+    return _JSON_NAMES.get(type(value), "a number" if isinstance(value, int | float) else "null")
+
+
+class Walker:
+    def __init__(self, engine: Engine, env: Env, split_entries: bool = False) -> None:
+        self.engine = engine
+        self.registry = engine.registry
+        self.terminology = engine.terminology
+        self.env = env
+        self.issues: list[Issue] = []
+        self.split_entries = split_entries
+        self.entries: list[tuple[dict[str, Any], list[Issue]]] = []
+
+    # -- resources ---------------------------------------------------------------------------
+    def resource(self, res: dict[str, Any], root: Node, expr: str) -> None:
+        self.complex(res, root, root.path if root.children else str(res.get("resourceType")), expr)
+
+    def nested_resource(self, value: Any, expr: str, bundle_entry: bool) -> None:
+        """``contained``, ``Bundle.entry.resource``, ``Parameters.parameter.resource``."""
+        rtype = value.get("resourceType") if isinstance(value, dict) else None
+        if not isinstance(rtype, str):
+            self.issues.append(issue("IP-3018", expr, what="A resource needs a resourceType"))
+            return
+        roots = self.engine.roots_for(value, None, self.issues, expr)
+        if not roots:
+            return
+        saved_env, saved_issues = self.env, self.issues
+        if bundle_entry:
+            self.env = Env(value, value, saved_env.bundle or saved_env.root, *self._hooks())
+            if self.split_entries:
+                self.issues, expr = [], rtype
+        else:
+            self.env = Env(value, saved_env.root, saved_env.bundle, *self._hooks())
+        for root in roots:
+            self.resource(value, root, expr)
+        if bundle_entry and self.split_entries:
+            self.entries.append((value, self.issues))
+        self.env, self.issues = saved_env, saved_issues
+
+    def _hooks(self) -> tuple[Any, Any]:
+        return self.env.member_of, self.env.conforms_to
+
+    # -- elements ----------------------------------------------------------------------------
+    def complex(self, value: Any, node: Node, type_code: str, expr: str) -> None:
+        if not isinstance(value, dict):
+            self.issues.append(
+                issue("IP-3004", expr, name=node.name, expected="an object", found=_json_name(value))
+            )
+            return
+        if not value:
+            self.issues.append(issue("IP-3006", expr, name=node.name))
+            return
+        defs, type_root = self.engine.definition_for(node, type_code, value)
+        if defs is None:
+            return
+        present = self.properties(value, defs, expr)
+        self.value_checks(value, node, type_code, expr)
+        self.invariants(value, node, type_root, present, type_code, expr)
+
+    def properties(self, obj: dict[str, Any], defs: Node, expr: str) -> set[str]:
+        """Check every property of ``obj`` against ``defs.children``; returns the names present."""
+        groups: dict[str, tuple[Node, list[tuple[str | None, Item]]]] = {}
+        for key, value in obj.items():
+            if key == "resourceType" or key == "fhir_comments":
+                continue
+            name = key[1:] if key.startswith("_") else key
+            hit = defs.child(name)
+            if hit is None:
+                if not key.startswith("_") or name not in obj:
+                    self.issues.append(issue("IP-3001", f"{expr}.{key}", name=key, where=defs.path))
+                continue
+            child, chosen = hit
+            if key.startswith("_") and name in obj:
+                continue  # paired with its value below
+            primitive_part = obj.get("_" + name) if not key.startswith("_") else value
+            main = value if not key.startswith("_") else None
+            items = self.items(child, name, main, primitive_part, f"{expr}.{name}")
+            groups.setdefault(child.name, (child, []))[1].extend((chosen, i) for i in items)
+        for child in (defs.children or {}).values():
+            found = groups.get(child.name, (child, []))[1]
+            self.cardinality(child, len(found), f"{expr}.{child.name.replace('[x]', '')}")
+        for child, found in groups.values():
+            self.children_of(child, found)
+        return {n.replace("[x]", "") for n in groups} | obj.keys()
+
+    def items(self, child: Node, name: str, value: Any, extra: Any, expr: str) -> list[Item]:
+        shape_ok = True
+        for part in (value, extra):
+            if part is None:
+                continue
+            if child.array != isinstance(part, list):
+                expected = "an array" if child.array else "a single value, not an array"
+                self.issues.append(
+                    issue("IP-3004", expr, name=name, expected=expected, found=_json_name(part))
+                )
+                shape_ok = False
+            elif isinstance(part, list) and not part:
+                self.issues.append(issue("IP-3006", expr, name=name))
+        if not shape_ok:
+            return []
+        if not child.array:
+            return [(value, extra, expr)]
+        values, extras = value or [], extra or []
+        return [
+            (values[i] if i < len(values) else None, extras[i] if i < len(extras) else None, f"{expr}[{i}]")
+            for i in range(max(len(values), len(extras)))
+        ]
+
+    def cardinality(self, child: Node, count: int, expr: str) -> None:
+        if count == 0 and child.slices:
+            for s in child.slices:
+                if s.min > 0:
+                    self.issues.append(
+                        issue("IP-3014", expr, slice=s.slice_name, name=child.name, min=s.min,
+                              max="*" if s.max == -1 else s.max, n=0)
+                    )  # fmt: skip
+        if count < child.min:
+            self.issues.append(issue("IP-3002", expr, name=child.name, min=child.min))
+        elif child.max != -1 and count > child.max:
+            self.issues.append(issue("IP-3003", expr, name=child.name, max=child.max, n=count))
+
+    def children_of(self, child: Node, found: list[tuple[str | None, Item]]) -> None:
+        targets = assign_slices(self, child, found) if child.slices else [child] * len(found)
+        for (chosen, item), target in zip(found, targets, strict=True):
+            self.element(target, chosen, item)
+
+    def element(self, node: Node, chosen: str | None, item: Item) -> None:
+        value, extra, expr = item
+        type_code = chosen or (node.types[0].code if len(node.types) == 1 else None)
+        if type_code is None:
+            return
+        if extra is not None:
+            self.primitive_extension(extra, type_code, expr)
+        if type_code in _RESOURCE_TYPES or self.engine.is_resource_type(type_code):
+            if value is not None:
+                self.nested_resource(value, expr, bundle_entry=node.path == "Bundle.entry.resource")
+            return
+        if primitives.is_primitive(type_code):
+            if value is not None or extra is None:
+                self.primitive(node, type_code, value, expr)
+            return
+        self.complex(value, node, type_code, expr)
+
+    def primitive(self, node: Node, type_code: str, value: Any, expr: str) -> None:
+        problem = primitives.check(type_code, value)
+        if problem is not None:
+            if type_code == "boolean":
+                self.issues.append(issue("IP-3007", expr, name=node.name, value=value))
+            elif value == "" or value is None:
+                self.issues.append(issue("IP-3006", expr, name=node.name))
+            else:
+                self.issues.append(issue("IP-3005", expr, value=value, type=type_code, hint=f": {problem}"))
+            return
+        if type_code == "xhtml":
+            why = xhtml_problem(value)
+            if why:
+                self.issues.append(issue("IP-3027", expr, why=why))
+        if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
+            self.issues.append(issue("IP-3024", expr, max=node.max_length, n=len(value)))
+        self.issues.extend(checks.check_fixed(node, value, expr))
+        self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+
+    def primitive_extension(self, extra: Any, type_code: str, expr: str) -> None:
+        element = self.engine.root_of_type("Element")
+        if element is not None:
+            self.complex(extra, element, "Element", expr)
+
+    def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
+        self.issues.extend(checks.check_fixed(node, value, expr))
+        self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if type_code == "Coding":
+            self.issues.extend(checks.check_code_system(self, value, expr))
+        elif type_code == "Identifier":
+            self.issues.extend(checks.check_identifier(value, expr))
+        elif type_code == "Reference":
+            self.issues.extend(checks.check_reference(self, node, value, expr))
+        elif type_code == "Extension":
+            self.extension_rule(value, expr)
+
+    def extension_rule(self, value: dict[str, Any], expr: str) -> None:
+        """ext-1: an extension has either nested extensions or a value, not both (nor neither)."""
+        has_value = any(k.startswith("value") for k in value)
+        if has_value == bool(value.get("extension")):
+            human = "Must have either extensions or value[x], not both"
+            self.issues.append(issue("IP-3012", expr, key="ext-1", human=human))
+
+    def invariants(
+        self, value: dict[str, Any], node: Node, type_root: Node | None, present: set[str],
+        type_code: str, expr: str,
+    ) -> None:  # fmt: skip
+        for constraint, base in self.engine.constraints_for(node, type_root, type_code):
+            ok = self.engine.invariant_holds(constraint, value, base, present, self.env)
+            if ok is None:
+                self.issues.append(issue("IP-3013", expr, key=constraint.key, why="evaluation error"))
+            elif not ok:
+                severity = "warning" if constraint.severity == "warning" else "error"
+                self.issues.append(
+                    issue("IP-3012", expr, severity, key=constraint.key, human=constraint.human)
+                )
