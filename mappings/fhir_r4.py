@@ -29,7 +29,7 @@ import re
 from datetime import datetime, time
 from decimal import Decimal
 from functools import cache
-from importlib import resources as _resources
+from pathlib import Path
 from typing import Any
 
 from mappings.errors import FormatError, Issue, MappingError
@@ -83,7 +83,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 @cache
 def r4_elements() -> dict[str, Any]:
     """The compiled R4 element table (``mappings/data/r4-elements.json``), loaded once."""
-    text = _resources.files("mappings").joinpath("data/r4-elements.json").read_text("utf-8")
+    text = (Path(__file__).parent / "data" / "r4-elements.json").read_text(encoding="utf-8")
     table: dict[str, Any] = json.loads(text)
     return table
 
