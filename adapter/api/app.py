@@ -1,0 +1,91 @@
+"""The app factory: wires settings, the repository factory, the validator and the caller
+resolver into one FastAPI app. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapter.api.formats import render, response_format
+from adapter.errors import NotAcceptable, issue, status_for
+from adapter.ports import Actor, RepositoryFactory
+from adapter.settings import Settings
+from mappings.errors import IpError, operation_outcome
+
+__all__ = ["ServerContext", "create_app"]
+
+log = logging.getLogger("ipfhir.api")
+
+
+@dataclass
+class ServerContext:
+    """What routes need, kept on ``app.state.ctx``."""
+
+    settings: Settings
+    factory: RepositoryFactory
+    validate: Callable[..., dict[str, Any]]
+    validator_name: str
+    actor_resolver: Callable[[Request], Actor]
+
+
+def _anonymous(_request: Request) -> Actor:
+    """Placeholder until authentication lands: every caller is the same unnamed actor."""
+    return Actor()
+
+
+def error_response(request: Request, err: IpError) -> Response:
+    """The one place errors become HTTP: an OperationOutcome in the caller's format."""
+    status = status_for(err)
+    try:
+        fmt = response_format(request, strict=not isinstance(err, NotAcceptable))
+    except NotAcceptable:
+        fmt = "json"
+    headers = {"Allow": "GET, HEAD"} if status == 405 else None
+    return render(err.outcome(), fmt, status, headers=headers)
+
+
+def create_app(
+    settings: Settings,
+    factory: RepositoryFactory,
+    *,
+    validate: Callable[..., dict[str, Any]],
+    validator_name: str,
+    actor_resolver: Callable[[Request], Actor] | None = None,
+) -> FastAPI:
+    app = FastAPI(title="ip-fhir-adapter", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.ctx = ServerContext(
+        settings, factory, validate, validator_name, actor_resolver or _anonymous
+    )
+
+    @app.exception_handler(IpError)
+    async def _ip_error(request: Request, err: IpError) -> Response:
+        return error_response(request, err)
+
+    @app.exception_handler(404)
+    async def _no_route(request: Request, _exc: Any) -> Response:
+        err = IpError([issue("IP-4115", None, "not-supported", path=request.url.path)])
+        return render(err.outcome(), "json", 404)
+
+    @app.exception_handler(405)
+    async def _bad_method(request: Request, _exc: Any) -> Response:
+        out = operation_outcome([issue("IP-4302", None, "not-supported", method=request.method)])
+        return render(out, "json", 405)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s", ref, exc_info=exc)
+        out = operation_outcome([issue("IP-4901", None, "exception", ref=ref)])
+        return render(out, "json", 500)
+
+    from adapter.api.routes import router
+
+    app.include_router(router)
+    return app

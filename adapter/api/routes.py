@@ -1,0 +1,294 @@
+"""FHIR interactions. Each handler: parse, get the caller's repository, call it, render.
+
+Routes never touch the store: every repository comes from ``factory.repository_for(actor)``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapter.api.app import ServerContext
+from adapter.api.bundles import history_bundle, searchset
+from adapter.api.formats import read_body, render, response_format
+from adapter.api.formats import read_resource as read_body_resource
+from adapter.errors import BadRequest, issue
+from adapter.ports import ResourceRepository
+from adapter.services.capability import capability_statement
+from adapter.services.search_params import RESOURCE_TYPES
+from adapter.services.search_parsing import parse_search, parse_search_string
+
+__all__ = ["router"]
+
+router = APIRouter()
+Resource = dict[str, Any]
+
+
+def _ctx(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+def get_repository(request: Request) -> ResourceRepository:
+    ctx = _ctx(request)
+    return ctx.factory.repository_for(ctx.actor_resolver(request))
+
+
+RepoDep = Annotated[ResourceRepository, Depends(get_repository)]
+
+
+def _base(request: Request) -> str:
+    return _ctx(request).settings.base_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def _type(rtype: str) -> str:
+    if rtype not in RESOURCE_TYPES:
+        raise BadRequest([issue("IP-4114", None, "not-supported", rtype=rtype)])
+    return rtype
+
+
+def _out(
+    request: Request, resource: Resource, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    pretty = request.query_params.get("_pretty") == "true"
+    return render(resource, response_format(request), status, pretty=pretty, headers=headers)
+
+
+def _version_headers(request: Request, res: Resource, location: bool = False) -> dict[str, str]:
+    meta = res.get("meta") or {}
+    headers = {"ETag": f'W/"{meta.get("versionId")}"'}
+    stamp = meta.get("lastUpdated")
+    if isinstance(stamp, str):
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+        headers["Last-Modified"] = format_datetime(moment, usegmt=True)
+    if location:
+        headers["Location"] = (
+            f"{_base(request)}/{res['resourceType']}/{res['id']}/_history/{meta.get('versionId')}"
+        )
+    return headers
+
+
+def _if_match(request: Request) -> str | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise BadRequest([issue("IP-4405", "If-Match", "invalid", value=raw)])
+    return value
+
+
+def _written(request: Request, res: Resource, status: int) -> Response:
+    headers = _version_headers(request, res, location=True)
+    prefer = request.headers.get("prefer", "")
+    if "return=minimal" in prefer:
+        return Response(status_code=status, headers=headers)
+    return _out(request, res, status, headers)
+
+
+async def _body(request: Request) -> Resource:
+    s = _ctx(request).settings
+    return await read_body_resource(request, s.max_body_bytes, s.max_json_depth)
+
+
+def _expect_type(resource: Resource, rtype: str) -> None:
+    actual = resource.get("resourceType")
+    if actual != rtype:
+        raise BadRequest(
+            [issue("IP-4005", "resourceType", "invalid", expected=rtype, actual=actual)]
+        )
+
+
+@router.get("/metadata")
+async def capabilities(request: Request) -> Response:
+    ctx = _ctx(request)
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _out(request, capability_statement(_base(request), ctx.validator_name, now))
+
+
+@router.post("/")
+async def transaction(request: Request, repo: RepoDep) -> Response:
+    bundle = await _body(request)
+    _expect_type(bundle, "Bundle")
+    result = await run_in_threadpool(repo.transaction, bundle)
+    base = _base(request)
+    for entry in result.get("entry") or ():
+        res = entry.get("resource")
+        if isinstance(res, dict) and "id" in res:
+            entry["fullUrl"] = f"{base}/{res['resourceType']}/{res['id']}"
+    return _out(request, result)
+
+
+@router.get("/CarePlan/{rid}/$everything")
+async def everything(request: Request, rid: str, repo: RepoDep) -> Response:
+    found = await run_in_threadpool(repo.everything, rid)
+    base = _base(request)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": [{"relation": "self", "url": str(request.url)}],
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in found
+        ],
+    }
+    return _out(request, bundle)
+
+
+@router.post("/{rtype}/$validate")
+@router.post("/{rtype}/{rid}/$validate")
+async def validate_resource(request: Request, rtype: str, rid: str | None = None) -> Response:
+    _type(rtype)
+    body = await _body(request)
+    if body.get("resourceType") == "Parameters":
+        inner = [
+            p.get("resource")
+            for p in body.get("parameter") or ()
+            if p.get("name") == "resource" and isinstance(p.get("resource"), dict)
+        ]
+        if not inner:
+            raise BadRequest([issue("IP-4008", "Parameters.parameter", "required")])
+        body = inner[0]
+    _expect_type(body, rtype)
+    profile = request.query_params.get("profile")
+    outcome = await run_in_threadpool(_ctx(request).validate, body, profile)
+    return _out(request, outcome)
+
+
+def _search_items(
+    request: Request, extra: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    return [*request.query_params.multi_items(), *(extra or [])]
+
+
+async def _search(
+    request: Request, rtype: str, repo: ResourceRepository, items: list[tuple[str, str]]
+) -> Response:
+    s = _ctx(request).settings
+    parsed = parse_search(
+        _type(rtype), items, default_count=s.default_page_size, max_count=s.max_page_size
+    )
+    if parsed.unknown and "handling=strict" in request.headers.get("prefer", ""):
+        name = parsed.unknown[0]
+        raise BadRequest([issue("IP-4101", name, "not-supported", name=name, rtype=rtype)])
+    result = await run_in_threadpool(repo.search, parsed.query)
+    used = [(k, v) for k, v in items if k not in parsed.unknown and k not in ("_format", "_pretty")]
+    url = f"{_base(request)}/{rtype}"
+    return _out(request, searchset(_base(request), url, used, result, parsed.unknown))
+
+
+@router.get("/{rtype}")
+async def search_type(request: Request, rtype: str, repo: RepoDep) -> Response:
+    return await _search(request, rtype, repo, _search_items(request))
+
+
+@router.post("/{rtype}/_search")
+async def search_type_post(request: Request, rtype: str, repo: RepoDep) -> Response:
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("application/x-www-form-urlencoded"):
+        from adapter.errors import UnsupportedMediaType
+
+        raise UnsupportedMediaType([issue("IP-4003", None, "not-supported", ctype=ctype)])
+    raw = await read_body(request, _ctx(request).settings.max_body_bytes)
+    form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    return await _search(request, rtype, repo, _search_items(request, form))
+
+
+@router.get("/{rtype}/_history")
+async def history_type(request: Request, rtype: str, repo: RepoDep) -> Response:
+    return await _history(request, _type(rtype), None, repo)
+
+
+@router.get("/{rtype}/{rid}/_history")
+async def history_instance(request: Request, rtype: str, rid: str, repo: RepoDep) -> Response:
+    return await _history(request, _type(rtype), rid, repo)
+
+
+async def _history(
+    request: Request, rtype: str, rid: str | None, repo: ResourceRepository
+) -> Response:
+    q = request.query_params
+    s = _ctx(request).settings
+    raw_count = q.get("_count", str(s.default_page_size))
+    if not raw_count.isdigit():
+        raise BadRequest(
+            [
+                issue(
+                    "IP-4102",
+                    "_count",
+                    "value",
+                    name="_count",
+                    value=raw_count,
+                    detail="not a non-negative integer",
+                )
+            ]
+        )
+    count = max(1, min(int(raw_count), s.max_page_size))
+    page = await run_in_threadpool(
+        lambda: repo.history(
+            rtype, rid, count=count, since=q.get("_since"), cursor=q.get("_page_token")
+        )
+    )
+    url = f"{_base(request)}/{rtype}" + (f"/{rid}" if rid else "") + "/_history"
+    items = [(k, v) for k, v in q.multi_items() if k not in ("_format", "_pretty")]
+    return _out(request, history_bundle(_base(request), url, items, page))
+
+
+@router.get("/{rtype}/{rid}/_history/{vid}")
+async def vread_resource(
+    request: Request, rtype: str, rid: str, vid: str, repo: RepoDep
+) -> Response:
+    res = await run_in_threadpool(repo.vread, _type(rtype), rid, vid)
+    return _out(request, res, headers=_version_headers(request, res))
+
+
+@router.get("/{rtype}/{rid}")
+async def read_resource(request: Request, rtype: str, rid: str, repo: RepoDep) -> Response:
+    res = await run_in_threadpool(repo.read, _type(rtype), rid)
+    return _out(request, res, headers=_version_headers(request, res))
+
+
+@router.post("/{rtype}")
+async def create_resource(request: Request, rtype: str, repo: RepoDep) -> Response:
+    _type(rtype)
+    resource = await _body(request)
+    _expect_type(resource, rtype)
+    resource.pop("id", None)  # the server assigns ids on create
+    condition = request.headers.get("if-none-exist")
+    if condition:
+        crit = parse_search_string(rtype, condition.split("?", 1)[-1]).query
+        outcome = await run_in_threadpool(repo.conditional_create, resource, crit)
+        return _written(request, outcome.resource, 201 if outcome.created else 200)
+    stored = await run_in_threadpool(repo.create, resource)
+    return _written(request, stored, 201)
+
+
+@router.put("/{rtype}/{rid}")
+async def update_resource(request: Request, rtype: str, rid: str, repo: RepoDep) -> Response:
+    _type(rtype)
+    resource = await _body(request)
+    _expect_type(resource, rtype)
+    if resource.get("id") != rid:
+        raise BadRequest(
+            [issue("IP-4006", "Resource.id", "invalid", body_id=resource.get("id"), url_id=rid)]
+        )
+    outcome = await run_in_threadpool(repo.update, rtype, rid, resource, _if_match(request))
+    return _written(request, outcome.resource, 201 if outcome.created else 200)
+
+
+@router.delete("/{rtype}/{rid}")
+async def delete_resource(request: Request, rtype: str, rid: str, repo: RepoDep) -> Response:
+    await run_in_threadpool(repo.delete, _type(rtype), rid, _if_match(request))
+    return Response(status_code=204)

@@ -1,0 +1,102 @@
+"""``ipfhir serve``: the FHIR server on uvicorn (SQLite in the data folder unless --database)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("serve", help="run the FHIR R4 server")
+    p.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default 8080)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder for the embedded SQLite database (default ./ipfhir-data)",
+    )
+    p.add_argument(
+        "--database", default=None, help="database URL, e.g. postgresql+psycopg://user@host/db"
+    )
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(handler=run)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from adapter.settings import Settings
+
+    given = {
+        k: v
+        for k, v in {
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "database_url": args.database,
+        }.items()
+        if v is not None
+    }
+    try:
+        return Settings(**given)
+    except ValidationError as err:
+        first = err.errors()[0]
+        print(f"ipfhir serve: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return None
+
+
+def app_factory() -> Any:
+    """uvicorn factory (used with --workers): settings from the IPFHIR_* environment."""
+    from adapter.bootstrap import build_app
+    from adapter.settings import Settings
+
+    return build_app(Settings())
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    from adapter.bootstrap import build_app, build_wiring
+
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    wiring = build_wiring(settings)  # migrates once, before any worker starts
+    print(
+        f"ipfhir: serving FHIR R4 on http://{settings.host}:{settings.port} "
+        f"(database: {wiring.engine.url.render_as_string(hide_password=True)}, "
+        f"validator: {wiring.validator_name})",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.workers > 1:
+        wiring.engine.dispose()
+        for key, value in (
+            ("DATABASE_URL", settings.effective_database_url()),
+            ("DATA_DIR", str(settings.data_dir)),
+        ):
+            os.environ[f"IPFHIR_{key}"] = value
+        uvicorn.run(
+            "adapter.cli.serve_cmd:app_factory",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+        return 0
+    uvicorn.run(
+        build_app(settings, wiring),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+    )
+    return 0

@@ -1,0 +1,44 @@
+"""One validated ``Settings`` object for the server (env prefix ``IPFHIR_``).
+
+Built by the CLI or by tests, never at import time. Extend by adding fields (authentication adds
+its own: issuer, JWKS, dev mode); keep defaults safe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Server configuration. ``database_url`` empty means SQLite inside ``data_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="IPFHIR_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    data_dir: Path = Path("ipfhir-data")
+    database_url: str = ""
+    base_url: str = ""  # public base for fullUrl/links; empty = derived from each request
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=1000)
+    default_page_size: int = Field(default=20, ge=1, le=1000)
+    max_page_size: int = Field(default=500, ge=1, le=10000)
+    db_pool_size: int = Field(default=8, ge=1, le=200)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql+psycopg://")):
+            raise ValueError("database_url must be sqlite:///... or postgresql+psycopg://...")
+        return value
+
+    def effective_database_url(self) -> str:
+        """The database to use: ``database_url`` or the embedded SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ipfhir.sqlite3').resolve()}"

@@ -1,0 +1,10 @@
+"""The versioned FHIR resource store (SQLAlchemy Core; SQLite embedded, PostgreSQL in production).
+
+Every write is one database transaction: a new row in ``resource_versions`` (history, kept
+forever), the current row in ``resources``, and the search index rows (token, reference, date).
+"""
+
+from adapter.store.engine import make_engine, migrate
+from adapter.store.repository import SqlRepository, SqlRepositoryFactory
+
+__all__ = ["SqlRepository", "SqlRepositoryFactory", "make_engine", "migrate"]

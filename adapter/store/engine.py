@@ -1,0 +1,67 @@
+"""Engine construction (SQLite pragmas, write transactions) and Alembic migration at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+__all__ = ["WRITE_OPTION", "make_engine", "migrate"]
+
+WRITE_OPTION = "ipfhir_write"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_hooks(engine: Engine) -> None:
+    """WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for writes so writers queue instead of
+    failing with SQLITE_BUSY when a read turns into a write."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 8, schema: str | None = None) -> Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL) sets the search_path (tests use it)."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        _sqlite_hooks(engine)
+        return engine
+    connect_args: dict[str, Any] = {"prepare_threshold": 1}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args=connect_args,
+    )
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent; safe to run at every start;
+    concurrent starts against one PostgreSQL are serialised with an advisory lock)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4711424242)")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

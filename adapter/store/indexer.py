@@ -1,0 +1,92 @@
+"""Search-index rows and the one-active-plan guard, written in the writer's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from adapter.errors import Conflict, issue
+from adapter.services.dates import FAR_PAST
+from adapter.services.plan_rules import active_plan_subject
+from adapter.services.search_params import (
+    SEARCH_PARAMS,
+    extract_dates,
+    extract_references,
+    extract_tokens,
+)
+from adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
+
+__all__ = ["clear_index", "enforce_one_active_plan", "sort_date", "write_index"]
+
+_INDEX_TABLES = (idx_token, idx_reference, idx_date)
+
+
+def clear_index(conn: Connection, rtype: str, rid: str) -> None:
+    for table in _INDEX_TABLES:
+        conn.execute(delete(table).where(table.c.res_type == rtype, table.c.res_id == rid))
+
+
+def _rows(rtype: str, rid: str, resource: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = {"token": [], "reference": [], "date": []}
+    own = {"res_type": rtype, "res_id": rid}
+    for d in SEARCH_PARAMS.get(rtype, ()):
+        if d.kind == "token":
+            for system, code in set(extract_tokens(resource, d)):
+                rows["token"].append({**own, "param": d.name, "system": system, "code": code[:255]})
+        elif d.kind == "reference":
+            for ttype, tid in set(extract_references(resource, d)):
+                rows["reference"].append(
+                    {**own, "param": d.name, "target_type": ttype, "target_id": tid[:64]}
+                )
+        elif d.kind == "date":
+            for low, high in set(extract_dates(resource, d)):
+                rows["date"].append({**own, "param": d.name, "low": low, "high": high})
+    return rows
+
+
+def write_index(conn: Connection, rtype: str, rid: str, resource: dict[str, Any]) -> None:
+    """Index rows for the current version of ``rtype/rid`` (old rows must be cleared first)."""
+    rows = _rows(rtype, rid, resource)
+    for table, key in ((idx_token, "token"), (idx_reference, "reference"), (idx_date, "date")):
+        if rows[key]:
+            conn.execute(insert(table), rows[key])
+
+
+def sort_date(rtype: str, resource: dict[str, Any]) -> str:
+    """Low bound of the type's ``date`` parameter (for ``_sort=date``), FAR_PAST when absent."""
+    for d in SEARCH_PARAMS.get(rtype, ()):
+        if d.name == "date":
+            lows = [low for low, _ in extract_dates(resource, d)]
+            return min(lows) if lows else FAR_PAST
+    return FAR_PAST
+
+
+def enforce_one_active_plan(
+    conn: Connection, plan_id: str, resource: dict[str, Any] | None
+) -> None:
+    """Keep ``active_plans`` in step with CarePlan/plan_id; a second active plan → Conflict.
+
+    The primary key on ``patient_id`` is the guarantee (two racing writers: one commits, the
+    other fails on the constraint); the SELECT before only makes the common message precise.
+    """
+    conn.execute(delete(active_plans).where(active_plans.c.careplan_id == plan_id))
+    patient = active_plan_subject(resource) if resource is not None else None
+    if patient is None:
+        return
+    existing = conn.execute(
+        select(active_plans.c.careplan_id).where(active_plans.c.patient_id == patient)
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise _conflict(patient, existing)
+    try:
+        conn.execute(insert(active_plans).values(patient_id=patient, careplan_id=plan_id))
+    except IntegrityError as err:
+        raise _conflict(patient, "(written concurrently)") from err
+
+
+def _conflict(patient: str, existing: str) -> Conflict:
+    return Conflict(
+        [issue("IP-4401", "CarePlan.status", "business-rule", patient=patient, existing=existing)]
+    )

@@ -1,0 +1,254 @@
+"""``SqlRepository``: the store's implementation of ``adapter.ports.ResourceRepository``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, false, func, select
+
+from adapter.errors import BadRequest, NotFound, issue
+from adapter.ports import (
+    Actor,
+    HistoryPage,
+    SearchQuery,
+    SearchResult,
+    WriteOutcome,
+)
+from adapter.store.engine import WRITE_OPTION
+from adapter.store.history import history_page
+from adapter.store.includes import everything_of, fetch_many, included
+from adapter.store.schema import resource_versions, resources
+from adapter.store.search_sql import (
+    SORT_COLUMNS,
+    criteria,
+    decode_cursor,
+    encode_cursor,
+    keyset,
+)
+from adapter.store.writes import SystemClock, Writer, gone
+
+__all__ = ["SqlRepository", "SqlRepositoryFactory"]
+
+Resource = dict[str, Any]
+
+
+def _not_found(rtype: str, rid: str) -> NotFound:
+    return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+
+
+class SqlRepository:
+    """Resources in SQLite/PostgreSQL. ``system=True`` may write server-only types (AuditEvent)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        validate: Callable[..., Resource],
+        clock: Any | None = None,
+        *,
+        system: bool = False,
+    ) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self.writer = Writer(validate, clock or SystemClock(), system=system)
+
+    def begin_write(self) -> Any:
+        return self._write_engine.begin()
+
+    # --- reads -----------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> Resource:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(resources.c.deleted, resources.c.body).where(
+                    resources.c.res_type == resource_type, resources.c.res_id == resource_id
+                )
+            ).first()
+        if row is None:
+            raise _not_found(resource_type, resource_id)
+        if row[0]:
+            raise gone(resource_type, resource_id)
+        return orjson.loads(row[1])  # type: ignore[no-any-return]
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
+        if not version_id.isdigit():
+            raise NotFound(
+                [
+                    issue(
+                        "IP-4203",
+                        "Resource.meta.versionId",
+                        "not-found",
+                        rtype=resource_type,
+                        rid=resource_id,
+                        vid=version_id,
+                    )
+                ]
+            )
+        v = resource_versions
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(v.c.body).where(
+                    v.c.res_type == resource_type,
+                    v.c.res_id == resource_id,
+                    v.c.version == int(version_id),
+                )
+            ).first()
+        if row is None:
+            raise NotFound(
+                [
+                    issue(
+                        "IP-4203",
+                        "Resource.meta.versionId",
+                        "not-found",
+                        rtype=resource_type,
+                        rid=resource_id,
+                        vid=version_id,
+                    )
+                ]
+            )
+        if row[0] is None:
+            raise gone(resource_type, resource_id)
+        return orjson.loads(row[0])  # type: ignore[no-any-return]
+
+    def history(
+        self,
+        resource_type: str,
+        resource_id: str | None = None,
+        *,
+        count: int = 20,
+        since: str | None = None,
+        cursor: str | None = None,
+    ) -> HistoryPage:
+        with self.engine.connect() as conn:
+            if resource_id is not None:
+                exists = conn.execute(
+                    select(resources.c.version).where(
+                        resources.c.res_type == resource_type, resources.c.res_id == resource_id
+                    )
+                ).first()
+                if exists is None:
+                    raise _not_found(resource_type, resource_id)
+            return history_page(conn, resource_type, resource_id, count, since, cursor)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        rtype = query.resource_type
+        where = [
+            resources.c.res_type == rtype,
+            resources.c.deleted == false(),
+            *criteria(rtype, query.params),
+        ]
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(resources).where(*where)
+            ).scalar_one()
+            if query.summary_count:
+                return SearchResult(matches=[], total=int(total))
+            page, nxt, prv = self._page(conn, query, where)
+            matches = [orjson.loads(body) for _, _, body in page]
+            extra = included(
+                conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude
+            )
+        return SearchResult(matches, extra, int(total), nxt, prv)
+
+    def _page(
+        self, conn: Connection, query: SearchQuery, where: list[Any]
+    ) -> tuple[list[Any], str | None, str | None]:
+        key = query.sort[0] if query.sort else "_id"
+        descending = key.startswith("-")
+        name = key.lstrip("-")
+        if name not in SORT_COLUMNS or len(query.sort) > 1:
+            raise BadRequest([issue("IP-4104", "_sort", "not-supported", key=",".join(query.sort))])
+        col = resources.c[SORT_COLUMNS[name]]
+        fp = hashlib.sha1(
+            repr((query.resource_type, query.params, query.sort)).encode()
+        ).hexdigest()[:16]
+        cursor = decode_cursor(query.cursor, fp) if query.cursor else ("n", "", "")
+        conds = list(where)
+        if query.cursor:
+            conds.append(keyset(col, descending, cursor))
+        backwards = cursor[0] == "p"
+        asc = descending == backwards
+        order = (
+            [col.asc(), resources.c.res_id.asc()]
+            if asc
+            else [col.desc(), resources.c.res_id.desc()]
+        )
+        rows = conn.execute(
+            select(resources.c.res_id, col, resources.c.body)
+            .where(*conds)
+            .order_by(*order)
+            .limit(query.count + 1)
+        ).all()
+        more = len(rows) > query.count
+        rows = rows[: query.count]
+        if backwards:
+            rows.reverse()
+        if not rows:
+            return [], None, None
+        first, last = rows[0], rows[-1]
+        has_next = more if not backwards else True
+        has_prev = more if backwards else bool(query.cursor)
+        nxt = encode_cursor("n", str(last[1]), str(last[0]), fp) if has_next else None
+        prv = encode_cursor("p", str(first[1]), str(first[0]), fp) if has_prev else None
+        return list(rows), nxt, prv
+
+    def everything(self, careplan_id: str) -> list[Resource]:
+        plan = self.read("CarePlan", careplan_id)
+        with self.engine.connect() as conn:
+            return everything_of(conn, plan)
+
+    # --- writes ----------------------------------------------------------------------------
+    def create(self, resource: Resource) -> Resource:
+        self.writer.check(resource)
+        with self.begin_write() as conn:
+            return self.writer.create(conn, resource, checked=True)
+
+    def conditional_create(self, resource: Resource, criteria_query: SearchQuery) -> WriteOutcome:
+        found = self.search(
+            criteria_query.__class__(
+                resource_type=criteria_query.resource_type, params=criteria_query.params, count=2
+            )
+        )
+        if found.total and found.total > 1:
+            from adapter.errors import PreconditionFailed
+
+            raise PreconditionFailed(
+                [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]
+            )
+        if found.matches:
+            return WriteOutcome(found.matches[0], created=False)
+        return WriteOutcome(self.create(resource), created=True)
+
+    def update(
+        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+    ) -> WriteOutcome:
+        self.writer.check(resource, resource_id)
+        with self.begin_write() as conn:
+            stored, created = self.writer.update(
+                conn, resource_type, resource_id, resource, if_match, checked=True
+            )
+        return WriteOutcome(stored, created)
+
+    def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
+        with self.begin_write() as conn:
+            self.writer.delete(conn, resource_type, resource_id, if_match)
+
+    def transaction(self, bundle: Resource) -> Resource:
+        from adapter.store.bundles import process_bundle
+
+        return process_bundle(self, bundle)
+
+    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]:
+        with self.engine.connect() as conn:
+            return fetch_many(conn, refs)
+
+
+class SqlRepositoryFactory:
+    """One store for everyone until consent enforcement wraps it (``repository_for``)."""
+
+    def __init__(self, repository: SqlRepository) -> None:
+        self.repository = repository
+
+    def repository_for(self, actor: Actor) -> SqlRepository:
+        return self.repository

@@ -1,0 +1,104 @@
+"""Table definitions (SQLAlchemy Core). The Alembic migrations create exactly these tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "active_plans",
+    "idx_date",
+    "idx_reference",
+    "idx_token",
+    "metadata",
+    "resource_versions",
+    "resources",
+]
+
+metadata = MetaData()
+_Seq = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+# Current version of every resource (deleted ones keep a tombstone row: 410 Gone, not 404).
+resources = Table(
+    "resources",
+    metadata,
+    Column("res_type", String(40), primary_key=True),
+    Column("res_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", String(26), nullable=False),  # fixed-width UTC text, sortable
+    Column("sort_date", String(26), nullable=False),  # low bound of the type's "date" parameter
+    Column("deleted", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_resources_type_updated", "res_type", "last_updated", "res_id"),
+    Index("ix_resources_type_date", "res_type", "sort_date", "res_id"),
+)
+
+# Every version ever written; ``seq`` orders history globally.
+resource_versions = Table(
+    "resource_versions",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", String(26), nullable=False),
+    Column("method", String(6), nullable=False),
+    Column("body", Text, nullable=True),  # NULL for a deletion
+    UniqueConstraint("res_type", "res_id", "version", name="uq_resource_versions"),
+    Index("ix_resource_versions_type_seq", "res_type", "seq"),
+)
+
+idx_token = Table(
+    "idx_token",
+    metadata,
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("param", String(40), nullable=False),
+    Column("system", String(255), nullable=True),
+    Column("code", String(255), nullable=False),
+    Index("ix_idx_token_lookup", "res_type", "param", "code", "system"),
+    Index("ix_idx_token_owner", "res_type", "res_id"),
+)
+
+idx_reference = Table(
+    "idx_reference",
+    metadata,
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("param", String(40), nullable=False),
+    Column("target_type", String(40), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Index("ix_idx_reference_lookup", "res_type", "param", "target_id"),
+    Index("ix_idx_reference_target", "target_type", "target_id"),
+    Index("ix_idx_reference_owner", "res_type", "res_id"),
+)
+
+idx_date = Table(
+    "idx_date",
+    metadata,
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("param", String(40), nullable=False),
+    Column("low", String(26), nullable=False),
+    Column("high", String(26), nullable=False),
+    Index("ix_idx_date_lookup", "res_type", "param", "low"),
+    Index("ix_idx_date_owner", "res_type", "res_id"),
+)
+
+# One active individual plan per person (forskrift § 6): the primary key is the guarantee.
+active_plans = Table(
+    "active_plans",
+    metadata,
+    Column("patient_id", String(64), primary_key=True),
+    Column("careplan_id", String(64), nullable=False, unique=True),
+)

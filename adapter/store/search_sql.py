@@ -1,0 +1,182 @@
+"""SearchQuery → SQL: criteria as ``res_id IN (index subquery)``, keyset paging cursors.
+
+Paging is keyset paging on (sort key, res_id): a cursor names the last (or first) row seen,
+so rows inserted or deleted while a client pages never shift the pages it has not read yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
+
+from adapter.errors import BadRequest, issue
+from adapter.services.dates import date_range
+from adapter.services.search_params import ParamDef, param_def, split_reference
+from adapter.store.schema import idx_date, idx_reference, idx_token, resources
+
+__all__ = ["SORT_COLUMNS", "Cursor", "criteria", "decode_cursor", "encode_cursor", "keyset"]
+
+SORT_COLUMNS = {"_id": "res_id", "_lastUpdated": "last_updated", "date": "sort_date"}
+_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+Cursor = tuple[str, str, str]  # (direction "n"/"p", sort value, res_id)
+
+
+def encode_cursor(direction: str, sort_value: str, res_id: str, fingerprint: str) -> str:
+    raw = orjson.dumps([direction, sort_value, res_id, fingerprint])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, fingerprint: str) -> Cursor:
+    """The cursor in ``token``; it must belong to the search with ``fingerprint``."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        direction, value, rid, fp = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as err:
+        raise BadRequest([issue("IP-4105", "_page_token", "invalid")]) from err
+    if fp != fingerprint or direction not in ("n", "p"):
+        raise BadRequest([issue("IP-4105", "_page_token", "invalid")])
+    return str(direction), str(value), str(rid)
+
+
+def _bad(name: str, value: str, detail: str) -> BadRequest:
+    return BadRequest([issue("IP-4102", name, "value", name=name, value=value, detail=detail)])
+
+
+def _token_clause(value: str) -> ColumnElement[bool]:
+    if "|" not in value:
+        return idx_token.c.code == value
+    system, code = value.split("|", 1)
+    parts = []
+    parts.append(idx_token.c.system.is_(None) if system == "" else idx_token.c.system == system)
+    if code:
+        parts.append(idx_token.c.code == code)
+    return and_(*parts)
+
+
+def _date_clause(low_col: Any, high_col: Any, name: str, value: str) -> ColumnElement[bool]:
+    prefix, raw = ("eq", value)
+    if value[:2] in _PREFIXES and not value[:2].isdigit():
+        prefix, raw = value[:2], value[2:]
+    try:
+        low, high = date_range(raw)
+    except ValueError as err:
+        raise _bad(name, value, str(err)) from err
+    clauses: dict[str, ColumnElement[bool]] = {
+        "eq": and_(low_col >= low, high_col <= high),
+        "ne": or_(low_col < low, high_col > high),
+        "gt": high_col > high,
+        "lt": low_col < low,
+        "ge": high_col >= low,
+        "le": low_col <= high,
+        "sa": low_col > high,
+        "eb": high_col < low,
+    }
+    return clauses[prefix]
+
+
+def _ref_target(value: str, d: ParamDef, modifier: str | None) -> tuple[str | None, str]:
+    rtype, rid = split_reference(value)
+    if modifier and modifier[0].isupper():
+        rtype = modifier
+    if rtype is None and len(d.targets) == 1:
+        rtype = d.targets[0]
+    return rtype, rid
+
+
+def _index_subquery(
+    rtype: str, d: ParamDef, values: tuple[str, ...], modifier: str | None, chain: str | None
+) -> Select[Any]:
+    if d.kind == "token":
+        t = idx_token
+        cond = or_(*(_token_clause(v) for v in values))
+    elif d.kind == "date":
+        t = idx_date
+        cond = or_(*(_date_clause(t.c.low, t.c.high, d.name, v) for v in values))
+    else:
+        t = idx_reference
+        if chain:
+            return _chain_subquery(rtype, d, values, modifier, chain)
+        alts = []
+        for v in values:
+            ttype, tid = _ref_target(v, d, modifier)
+            c = t.c.target_id == tid
+            alts.append(and_(c, t.c.target_type == ttype) if ttype else c)
+        cond = or_(*alts)
+    return select(t.c.res_id).where(t.c.res_type == rtype, t.c.param == d.name, cond)
+
+
+def _chain_subquery(
+    rtype: str, d: ParamDef, values: tuple[str, ...], modifier: str | None, chain: str
+) -> Select[Any]:
+    targets = (modifier,) if modifier else d.targets
+    if len(targets) != 1:
+        raise _bad(d.name, chain, "chaining needs one target type, e.g. patient:Patient.identifier")
+    target_def = param_def(targets[0], chain)
+    if target_def is None or target_def.kind == "reference" or target_def.name.startswith("_"):
+        raise BadRequest(
+            [issue("IP-4101", f"{d.name}.{chain}", name=f"{d.name}.{chain}", rtype=targets[0])]
+        )
+    inner = _index_subquery(targets[0], target_def, values, None, None)
+    r = idx_reference
+    return select(r.c.res_id).where(
+        r.c.res_type == rtype,
+        r.c.param == d.name,
+        r.c.target_type == targets[0],
+        r.c.target_id.in_(inner),
+    )
+
+
+def _special(name: str, values: tuple[str, ...], modifier: str | None) -> ColumnElement[bool]:
+    if name == "_id":
+        return resources.c.res_id.in_(values)
+    col = resources.c.last_updated
+    return or_(*(_date_clause(col, col, name, v) for v in values))
+
+
+def criteria(rtype: str, params: tuple[Any, ...]) -> list[ColumnElement[bool]]:
+    """WHERE clauses for ``params`` (``SearchParam`` s already checked against the registry)."""
+    out: list[ColumnElement[bool]] = []
+    for p in params:
+        d = param_def(rtype, p.name)
+        if d is None:
+            raise BadRequest([issue("IP-4101", p.name, "not-supported", name=p.name, rtype=rtype)])
+        if p.name.startswith("_"):
+            out.append(_special(p.name, p.values, p.modifier))
+            continue
+        if p.modifier == "missing":
+            present = select(_table(d).c.res_id).where(
+                _table(d).c.res_type == rtype, _table(d).c.param == d.name
+            )
+            want_missing = p.values[-1] == "true"
+            out.append(
+                not_(resources.c.res_id.in_(present))
+                if want_missing
+                else resources.c.res_id.in_(present)
+            )
+            continue
+        sub = _index_subquery(
+            rtype, d, p.values, None if p.modifier == "not" else p.modifier, p.chain
+        )
+        out.append(
+            not_(resources.c.res_id.in_(sub))
+            if p.modifier == "not"
+            else resources.c.res_id.in_(sub)
+        )
+    return out
+
+
+def _table(d: ParamDef) -> Any:
+    return {"token": idx_token, "reference": idx_reference, "date": idx_date}[d.kind]
+
+
+def keyset(sort_col: Any, descending: bool, cursor: Cursor) -> ColumnElement[bool]:
+    """Rows after (direction n) or before (direction p) the cursor in the sort order."""
+    direction, value, rid = cursor
+    forward = (direction == "n") != descending
+    if forward:
+        return or_(sort_col > value, and_(sort_col == value, resources.c.res_id > rid))
+    return or_(sort_col < value, and_(sort_col == value, resources.c.res_id < rid))

@@ -1,0 +1,223 @@
+"""Write primitives on an open write transaction: validate, version, store, index.
+
+Callers (the repository, the Bundle processor) own the transaction; a raised error rolls it back,
+so an invalid resource or a broken rule leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
+from adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
+from adapter.services.validation import ensure_valid
+from adapter.store.indexer import clear_index, enforce_one_active_plan, sort_date, write_index
+from adapter.store.schema import resource_versions, resources
+
+__all__ = ["SystemClock", "Writer"]
+
+Resource = dict[str, Any]
+_FMT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def _decimal(value: Any) -> Any:
+    """FHIR decimals (read as Decimal to keep precision) are written in their lexical form."""
+    if isinstance(value, Decimal):
+        from mappings.fhirjson import number_text
+
+        return orjson.Fragment(number_text(value))
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+class SystemClock:
+    """UTC wall clock, microsecond precision."""
+
+    def now_iso(self) -> str:
+        return datetime.now(UTC).strftime(_FMT) + "Z"
+
+
+class Writer:
+    """Creates, updates and deletes resources on a connection inside a write transaction."""
+
+    def __init__(self, validate: Callable[..., Resource], clock: Any, *, system: bool) -> None:
+        self._validate = validate
+        self._clock = clock
+        self._system = system  # system writers may write read-only types (the audit trail)
+
+    def _writable(self, rtype: str, interaction: str) -> None:
+        if rtype in READ_ONLY_TYPES and not self._system:
+            raise NotAllowed(
+                [
+                    issue(
+                        "IP-4301",
+                        rtype,
+                        "forbidden",
+                        interaction=interaction,
+                        rtype=rtype,
+                        reason="it is written by the server only",
+                    )
+                ]
+            )
+
+    def _store(
+        self, conn: Connection, rtype: str, rid: str, version: int, resource: Resource, method: str
+    ) -> Resource:
+        now = self._clock.now_iso()
+        meta = {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": now}
+        stored = {"resourceType": rtype, "id": rid, "meta": meta}
+        stored.update((k, v) for k, v in resource.items() if k not in stored)
+        body = orjson.dumps(stored, default=_decimal).decode()
+        stamp = now.rstrip("Z")
+        conn.execute(
+            insert(resource_versions).values(
+                res_type=rtype,
+                res_id=rid,
+                version=version,
+                last_updated=stamp,
+                method=method,
+                body=body,
+            )
+        )
+        values = {
+            "version": version,
+            "last_updated": stamp,
+            "deleted": False,
+            "body": body,
+            "sort_date": sort_date(rtype, stored),
+        }
+        if version == 1:
+            conn.execute(insert(resources).values(res_type=rtype, res_id=rid, **values))
+        else:
+            conn.execute(
+                update(resources)
+                .where(resources.c.res_type == rtype, resources.c.res_id == rid)
+                .values(**values)
+            )
+            clear_index(conn, rtype, rid)
+        write_index(conn, rtype, rid, stored)
+        if rtype == "CarePlan":
+            enforce_one_active_plan(conn, rid, stored)
+        return stored
+
+    def check(self, resource: Resource, rid: str | None = None) -> None:
+        """Validate before the write transaction starts (keeps locks short)."""
+        self._writable(resource["resourceType"], "create" if rid is None else "update")
+        ensure_valid(self._validate, {**resource, "id": rid} if rid else resource)
+
+    def create(
+        self, conn: Connection, resource: Resource, rid: str | None = None, *, checked: bool = False
+    ) -> Resource:
+        rtype = resource["resourceType"]
+        self._writable(rtype, "create")
+        rid = rid or str(uuid.uuid4())
+        if not checked:
+            ensure_valid(self._validate, {**resource, "id": rid})
+        try:
+            return self._store(conn, rtype, rid, 1, resource, "POST")
+        except IntegrityError as err:
+            raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
+
+    def _current(self, conn: Connection, rtype: str, rid: str) -> tuple[int, bool] | None:
+        q = select(resources.c.version, resources.c.deleted).where(
+            resources.c.res_type == rtype, resources.c.res_id == rid
+        )
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        return (int(row[0]), bool(row[1])) if row else None
+
+    @staticmethod
+    def _check_match(if_match: str | None, current: int | None) -> None:
+        if if_match is not None and str(current) != if_match:
+            raise PreconditionFailed(
+                [
+                    issue(
+                        "IP-4402",
+                        "Resource.meta.versionId",
+                        "conflict",
+                        expected=if_match,
+                        current=current,
+                    )
+                ]
+            )
+
+    def update(
+        self,
+        conn: Connection,
+        rtype: str,
+        rid: str,
+        resource: Resource,
+        if_match: str | None,
+        *,
+        checked: bool = False,
+    ) -> tuple[Resource, bool]:
+        """(stored, created): update, or create with the client's id when absent."""
+        self._writable(rtype, "update")
+        if not checked:
+            ensure_valid(self._validate, {**resource, "id": rid})
+        current = self._current(conn, rtype, rid)
+        self._check_match(if_match, current[0] if current else None)
+        if current is None:
+            try:
+                return self._store(conn, rtype, rid, 1, resource, "PUT"), True
+            except IntegrityError as err:
+                raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
+        return self._store(conn, rtype, rid, current[0] + 1, resource, "PUT"), current[1]
+
+    def delete(self, conn: Connection, rtype: str, rid: str, if_match: str | None) -> None:
+        if rtype not in DELETABLE_TYPES:
+            reason = (
+                "a plan is never deleted; change its status"
+                if rtype == "CarePlan"
+                else "it is kept as part of the plan's record; change its status"
+            )
+            raise NotAllowed(
+                [
+                    issue(
+                        "IP-4301",
+                        rtype,
+                        "forbidden",
+                        interaction="delete",
+                        rtype=rtype,
+                        reason=reason,
+                    )
+                ]
+            )
+        current = self._current(conn, rtype, rid)
+        if current is None:
+            raise NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+        self._check_match(if_match, current[0])
+        if current[1]:
+            return  # already deleted: idempotent, as in HAPI
+        version, stamp = current[0] + 1, self._clock.now_iso().rstrip("Z")
+        conn.execute(
+            insert(resource_versions).values(
+                res_type=rtype,
+                res_id=rid,
+                version=version,
+                last_updated=stamp,
+                method="DELETE",
+                body=None,
+            )
+        )
+        conn.execute(
+            update(resources)
+            .where(resources.c.res_type == rtype, resources.c.res_id == rid)
+            .values(version=version, last_updated=stamp, deleted=True)
+        )
+        clear_index(conn, rtype, rid)
+
+
+def gone(rtype: str, rid: str) -> Gone:
+    return Gone([issue("IP-4202", rtype, "deleted", rtype=rtype, rid=rid)])
+
+
+__all__ += ["gone"]
