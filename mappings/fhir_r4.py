@@ -11,7 +11,7 @@ keeps its precision; floats and ints are accepted too.
 Coercions found in fhir.resources 8.3.0 R4B (``model_validate(..., strict=True)``):
 
 * boolean: ``"yes"``, ``"on"``, ``"1"``, ``1`` become ``true`` even in strict mode;
-* integer: ``"5"`` and ``5.0`` become ``5`` in lax mode (strict mode refuses them);
+* integer: ``"5"`` and ``5.0`` become ``5``, also in strict mode;
 * dateTime/instant: ``+00:00`` is written back as ``Z``, fractions of a second as 6 digits;
 * decimal: written back as a float (``1.50`` -> ``1.5``).
 
@@ -121,7 +121,7 @@ def _validation_error(root: str, error: Any) -> MappingError:
         where = _fhirpath(root, e["loc"])
         if e["type"] == "extra_forbidden":
             issues.append(_issue("IP-2023", where, code="structure"))
-        elif e["type"] == "missing":
+        elif e["type"] in ("missing", "model_field_validation.missing"):
             issues.append(_issue("IP-2027", where, code="required"))
         else:
             issues.append(_issue("IP-2022", where, e["msg"], "value"))
