@@ -62,7 +62,8 @@ def main() -> None:
         ],
     }
     print(
-        f"{n} fixture plans, {args.runs} runs of {args.seconds:.1f} s each; plans/s (median, min-max)"
+        f"{n} fixture plans, {args.runs} runs of {args.seconds:.1f} s each; "
+        "plans/s (median, min-max)"
     )
     for name, work in cases.items():
         rates = [rate(work, n, args.seconds) for _ in range(args.runs)]

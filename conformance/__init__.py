@@ -1,0 +1,1 @@
+"""The vendor conformance kit: checks any FHIR endpoint over HTTP (never imports ``adapter``)."""
