@@ -1,0 +1,132 @@
+"""Fixtures for the FHIR API tests: one app per test over SQLite (tmp file) and PostgreSQL
+(one schema per session, emptied before each test, dropped at the end)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import uuid
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from adapter.bootstrap import Wiring, build_app, build_wiring
+from adapter.settings import Settings
+from adapter.store import make_engine, migrate
+from adapter.store.schema import metadata
+from mappings.identifiers import synthetic_fnr
+
+with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
+    warnings.filterwarnings("ignore", message="Using `httpx` with")
+    from fastapi.testclient import TestClient
+
+PG_URL = os.environ.get(
+    "IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
+IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+def postgres_or_skip() -> None:
+    try:
+        probe = create_engine(PG_URL)
+        with probe.connect():
+            pass
+        probe.dispose()
+    except OperationalError as err:
+        if os.environ.get("IPFHIR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {err}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    postgres_or_skip()
+    schema = f"ipfhir_api_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, schema=schema, pool_size=10)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        migrate(eng)
+        yield eng
+        eng.dispose()
+        return
+    eng = request.getfixturevalue("pg_engine")
+    with eng.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield eng
+
+
+@pytest.fixture
+def wiring(engine: Engine, tmp_path: Any) -> Wiring:
+    return build_wiring(Settings(data_dir=tmp_path), engine=engine, run_migrations=False)
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> Settings:
+    return Settings(data_dir=tmp_path, max_body_bytes=64 * 1024, max_json_depth=32)
+
+
+@pytest.fixture
+def client(wiring: Wiring, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(build_app(settings, wiring)) as c:
+        yield c
+
+
+_rng = random.Random(20240611)
+
+
+def patient(fnr: str | None = None, family: str = "Ørnø-Sámi") -> dict[str, Any]:
+    number = fnr or synthetic_fnr(dt.date(1980 + _rng.randrange(30), 5, 17), _rng)
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": FNR_SYSTEM, "value": number}],
+        "name": [{"family": family, "given": ["Áile Ænne"]}],
+        "birthDate": "1988-05-17",
+    }
+
+
+def careplan(patient_id: str, status: str = "active", start: str = "2024-03-01") -> dict[str, Any]:
+    return {
+        "resourceType": "CarePlan",
+        "status": status,
+        "intent": "plan",
+        "category": [IP_CATEGORY],
+        "title": "Individuell plan for Áile — mål: å bo hjemme",
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "period": {"start": start},
+    }
+
+
+def create(client: TestClient, resource: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(f"/{resource['resourceType']}", json=resource, headers=JSON)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def message_ids(outcome: dict[str, Any]) -> list[str]:
+    return [
+        c["code"]
+        for i in outcome.get("issue", [])
+        for c in (i.get("details") or {}).get("coding", [])
+    ]
