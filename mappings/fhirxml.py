@@ -115,6 +115,8 @@ def _safe_root(data: bytes | str) -> Any:
         _fail("IP-2042", "", f"Declared {declared.group(1)!r}.")
     try:
         root = etree.fromstring(text.encode("utf-8"), _parser())
+    except UnicodeEncodeError as error:  # lone surrogates in a str
+        _fail("IP-2042", "", f"Not encodable at {error.start}.")
     except etree.XMLSyntaxError as error:
         _fail("IP-2040", "", str(error))
     if root.getroottree().docinfo.doctype:

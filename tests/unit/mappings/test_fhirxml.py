@@ -295,3 +295,13 @@ def test_element_table_is_up_to_date() -> None:
     spec.loader.exec_module(generator)
     committed = (ROOT / "mappings" / "data" / "r4-elements.json").read_text(encoding="utf-8")
     assert generator.render() == committed, "run tools/gen_r4_elements.py"
+
+
+def test_unencodable_text_and_foreign_attributes() -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_xml(f'<Patient {F}><name><family value="\ud800"/></name></Patient>')
+    assert caught.value.issues[0].message_id == "IP-2042"
+    xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    schema = 'xsi:schemaLocation="http://hl7.org/fhir x.xsd"'
+    xml = f'<Patient {F} {xsi} {schema}><active value="true"/></Patient>'
+    assert parse_xml(xml) == {"resourceType": "Patient", "active": True}
