@@ -58,7 +58,23 @@ def _typed_value(element: dict[str, Any], prefix: str) -> Any:
     return None
 
 
-def _node(element: dict[str, Any], sd_url: str, root: bool) -> Node:
+_FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+
+
+def _type_code(t: dict[str, Any], path: str, resource: bool) -> str:
+    """The FHIR type of a type entry; System.String & co. carry it in an extension. A resource's
+    ``id`` is an ``id`` (R4 §2.1.28) although the snapshot says string."""
+    if resource and path.count(".") == 1 and path.endswith(".id"):
+        return "id"
+    code = str(t.get("code"))
+    if code.startswith("http://hl7.org/fhirpath/"):
+        for ext in t.get("extension", ()):
+            if ext.get("url") == _FHIR_TYPE and isinstance(ext.get("valueUrl"), str):
+                return str(ext["valueUrl"])
+    return code
+
+
+def _node(element: dict[str, Any], sd_url: str, root: bool, resource: bool = False) -> Node:
     path = str(element["path"])
     base_max = element.get("base", {}).get("max", element.get("max", "*"))
     binding = element.get("binding") or {}
@@ -72,7 +88,7 @@ def _node(element: dict[str, Any], sd_url: str, root: bool) -> Node:
         array=not root and base_max not in ("0", "1"),
         types=tuple(
             TypeRef(
-                str(t.get("code")),
+                _type_code(t, path, resource),
                 tuple(t.get("profile", ())),
                 tuple(t.get("targetProfile", ())),
             )
@@ -118,7 +134,7 @@ def compile_structure(sd: dict[str, Any]) -> Node:
     for element in elements[1:]:
         eid = str(element.get("id") or element["path"])
         parent_id, _, segment = eid.rpartition(".")
-        node = _node(element, url, root=False)
+        node = _node(element, url, root=False, resource=sd.get("kind") == "resource")
         by_id[eid] = node
         if ":" in segment:
             base_name, _, slice_name = segment.partition(":")

@@ -16,15 +16,23 @@ from profiles.validator.model import Constraint, Node
 from profiles.validator.registry import CORE_SD, Registry
 from profiles.validator.terminology import Terminology
 
-__all__ = ["Engine"]
+__all__ = ["EXAMPLE_DOMAINS", "Engine"]
 
+# Extension URLs under these prefixes may be unknown (the HL7 R4 examples use them); any other
+# unknown extension is an error, as in the HL7 Java validator.
+EXAMPLE_DOMAINS = ("http://example.org/", "http://example.com/", "http://nema.org/")
 _GUARDED_BY_CONTAINED = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _STRUCTURAL = frozenset({"BackboneElement", "Element"})
 
 
 class Engine:
-    def __init__(self, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        extension_domains: tuple[str, ...] = EXAMPLE_DOMAINS,
+    ) -> None:
         self.registry = registry or Registry()
+        self.extension_domains = extension_domains
         self.terminology = Terminology(self.registry)
         self.fhirpath = FhirPath()
         self._compiled: dict[str, Node | None] = {}

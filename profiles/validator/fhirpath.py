@@ -66,7 +66,8 @@ def _has_value(inputs: list[Any]) -> bool:
 
 def _functions(env: Env) -> dict[str, Any]:
     def resolve(inputs: list[Any]) -> list[Any]:
-        return [r for r in (env.resolve_one(i) for i in inputs) if r is not None]
+        found = (env.resolve_one(i) for i in inputs)
+        return [ResourceNode.create_node(r, str(r.get("resourceType"))) for r in found if r is not None]
 
     def member_of(inputs: list[Any], url: str) -> list[bool]:
         if len(inputs) != 1 or env.member_of is None:

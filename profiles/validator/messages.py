@@ -35,7 +35,11 @@ MESSAGES: dict[str, tuple[str, Severity, str]] = {
     "IP-3019": ("value", "error", "Fødselsnummer {value!r} is not valid (11 digits, mod-11 check)"),
     "IP-3020": ("value", "error", "D-nummer {value!r} is not valid (11 digits, first digit +4, mod-11)"),
     "IP-3021": ("value", "error", "Organisasjonsnummer {value!r} is not valid (9 digits, mod-11)"),
-    "IP-3022": ("informational", "information", "Extension {url} is unknown; not validated"),
+    "IP-3022": (
+        "structure",
+        "error",
+        "Extension {url} is unknown (no definition available offline), so it is not allowed here",
+    ),
     "IP-3023": ("structure", "error", "Type {type} is not allowed for '{name}'; allowed: {allowed}"),
     "IP-3024": ("value", "error", "Value is longer than maxLength {max} ({n} characters)"),
     "IP-3025": ("structure", "error", "Resource is a {found}, but profile {url} is for {expected}"),
@@ -45,7 +49,7 @@ MESSAGES: dict[str, tuple[str, Severity, str]] = {
     "IP-3029": ("value", "error", "Value {value} is outside the profile's range ({bound})"),
     "IP-3030": ("exception", "fatal", "Cannot read {file}: {why}"),
     "IP-3031": ("informational", "warning", "Profile {url} in meta.profile is unknown; not checked"),
-    "IP-3032": ("value", "error", "Value {value!r} must not have leading or trailing whitespace"),
+    "IP-3032": ("security", "error", "The string looks like it embeds HTML ({tag}); not allowed"),
 }
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CORE_SD", "Registry", "default_roots"]
+__all__ = ["CORE_SD", "IP_CANONICAL_BASE", "Registry", "default_roots"]
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+IP_CANONICAL_BASE = "https://ip-fhir-adapter.no/fhir"
 _KINDS = ("StructureDefinition", "ValueSet", "CodeSystem")
 
 
@@ -33,6 +34,7 @@ class Registry:
     _files: dict[tuple[str, str], Path] = field(default_factory=dict, init=False)
     _types: dict[str, str] = field(default_factory=dict, init=False)  # SD url -> type
     _resource_types: set[str] = field(default_factory=set, init=False)
+    _known: set[tuple[str, str]] = field(default_factory=set, init=False)
     _loaded: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
     _ready: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -46,19 +48,33 @@ class Registry:
                     self._index_file(path)
             self._ready = True
 
+    def add(self, data: dict[str, Any]) -> None:
+        """Register one more conformance resource (kept in memory), e.g. a supporting profile."""
+        if not self._ready:
+            self._index()
+        url = data.get("url")
+        if data.get("resourceType") in _KINDS and isinstance(url, str):
+            self._register(data, None)
+            self._loaded[(data["resourceType"], url)] = data
+
     def _index_file(self, path: Path) -> None:
         try:
             data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return
+        self._register(data, path)
+
+    def _register(self, data: Any, path: Path | None) -> None:
         if not isinstance(data, dict) or data.get("resourceType") not in _KINDS:
             return
         url = data.get("url")
         if not isinstance(url, str):
             return
         key = (data["resourceType"], url)
-        self._files[key] = path  # later roots win: the project may override a package
+        if path is not None:
+            self._files[key] = path  # later roots win: the project may override a package
         self._loaded.pop(key, None)
+        self._known.add(key)
         if data["resourceType"] == "StructureDefinition" and isinstance(data.get("type"), str):
             self._types[url] = data["type"]
             if data.get("kind") == "resource" and data.get("derivation") == "specialization":
@@ -98,9 +114,9 @@ class Registry:
     def knows(self, kind: str, url: str) -> bool:
         if not self._ready:
             self._index()
-        return (kind, url.split("|", 1)[0]) in self._files
+        return (kind, url.split("|", 1)[0]) in self._known
 
     def urls(self, kind: str) -> list[str]:
         if not self._ready:
             self._index()
-        return sorted(u for k, u in self._files if k == kind)
+        return sorted(u for k, u in self._known if k == kind)

@@ -79,10 +79,33 @@ def _expected(walker: Walker, slice_node: Node, path: str) -> tuple[Any, bool] |
     return None
 
 
+def _bound_match(walker: Walker, slice_node: Node, path: str, actual: list[Any]) -> bool:
+    """A value discriminator on a bound element: the value set decides (offline). Volven value
+    sets unknown offline are named after their code system (``urn:oid:...``): match on system."""
+    node: Node | None = slice_node
+    for seg in (s for s in _segments(path) if s != "$this"):
+        node = (node.children or {}).get(seg) if node else None
+    if node is None or node.binding is None:
+        return True
+    vs = node.binding[1]
+    for value in actual:
+        codings = value.get("coding", [value]) if isinstance(value, dict) else [value]
+        for c in codings:
+            system, code = (c.get("system"), c.get("code")) if isinstance(c, dict) else (None, c)
+            if not isinstance(code, str):
+                continue
+            answer = walker.terminology.contains(vs, system, code)
+            if answer or (answer is None and system == vs.split("|", 1)[0]):
+                return True
+    return False
+
+
 def _matches_one(walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any) -> bool:
     if d.kind in ("value", "pattern"):
         expected = _expected(walker, slice_node, d.path)
         actual = _navigate(value, d.path)
+        if expected is None and actual is not None:
+            return _bound_match(walker, slice_node, d.path, actual)
         if expected is None or actual is None:
             return True  # nothing to tell slices apart by: let the slice's own rules decide
         want, is_pattern = expected

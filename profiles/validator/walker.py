@@ -7,6 +7,8 @@ shared. Expressions are FHIRPath in the Java validator's style: ``Patient.name[0
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mappings.errors import Issue
@@ -14,6 +16,7 @@ from profiles.validator import checks, primitives
 from profiles.validator.fhirpath import Env
 from profiles.validator.messages import issue
 from profiles.validator.model import Node
+from profiles.validator.registry import IP_CANONICAL_BASE
 from profiles.validator.slicing import assign_slices
 from profiles.validator.xhtml import xhtml_problem
 
@@ -22,9 +25,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Walker"]
 
+_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _RESOURCE_TYPES = ("Resource", "DomainResource")
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 Item = tuple[Any, Any, str]  # (value, _value (primitive extension part), expression)
+
+
+def _as_warning(found: Issue) -> Issue:
+    return replace(found, severity="warning")
 
 
 def _json_name(value: Any) -> str:
@@ -40,10 +48,13 @@ class Walker:
         self.issues: list[Issue] = []
         self.split_entries = split_entries
         self.entries: list[tuple[dict[str, Any], list[Issue]]] = []
+        self.ip_profile = False  # national identifier checksums are errors under IP profiles
 
     # -- resources ---------------------------------------------------------------------------
     def resource(self, res: dict[str, Any], root: Node, expr: str) -> None:
+        saved, self.ip_profile = self.ip_profile, root.sd_url.startswith(IP_CANONICAL_BASE)
         self.complex(res, root, root.path if root.children else str(res.get("resourceType")), expr)
+        self.ip_profile = saved
 
     def nested_resource(self, value: Any, expr: str, bundle_entry: bool) -> None:
         """``contained``, ``Bundle.entry.resource``, ``Parameters.parameter.resource``."""
@@ -80,6 +91,8 @@ class Walker:
         if not value:
             self.issues.append(issue("IP-3006", expr, name=node.name))
             return
+        if type_code == "Extension" and node.children is None:
+            self.unknown_extension(node, value, expr)
         defs, type_root = self.engine.definition_for(node, type_code, value)
         if defs is None:
             return
@@ -87,11 +100,20 @@ class Walker:
         self.value_checks(value, node, type_code, expr)
         self.invariants(value, node, type_root, present, type_code, expr)
 
+    def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
+        url = value.get("url")
+        if not isinstance(url, str) or any(t.profiles for t in node.types):
+            return
+        if self.registry.knows("StructureDefinition", url):
+            return
+        allowed = url.startswith(self.engine.extension_domains)
+        self.issues.append(issue("IP-3022", expr, "information" if allowed else None, url=url))
+
     def properties(self, obj: dict[str, Any], defs: Node, expr: str) -> set[str]:
         """Check every property of ``obj`` against ``defs.children``; returns the names present."""
         groups: dict[str, tuple[Node, list[tuple[str | None, Item]]]] = {}
         for key, value in obj.items():
-            if key == "resourceType" or key == "fhir_comments":
+            if key == "resourceType":
                 continue
             name = key[1:] if key.startswith("_") else key
             hit = defs.child(name)
@@ -181,6 +203,10 @@ class Walker:
             else:
                 self.issues.append(issue("IP-3005", expr, value=value, type=type_code, hint=f": {problem}"))
             return
+        if type_code == "string" and "<" in value:
+            tag = _HTML_TAG.search(value)
+            if tag:
+                self.issues.append(issue("IP-3032", expr, tag=tag.group(0)[:40]))
         if type_code == "xhtml":
             why = xhtml_problem(value)
             if why:
@@ -201,7 +227,8 @@ class Walker:
         if type_code == "Coding":
             self.issues.extend(checks.check_code_system(self, value, expr))
         elif type_code == "Identifier":
-            self.issues.extend(checks.check_identifier(value, expr))
+            found = checks.check_identifier(value, expr)
+            self.issues.extend(found if self.ip_profile else [_as_warning(i) for i in found])
         elif type_code == "Reference":
             self.issues.extend(checks.check_reference(self, node, value, expr))
         elif type_code == "Extension":
