@@ -1,0 +1,208 @@
+"""The project's extensions (every ``ext:`` url of profiles/mapping-table.md), as differentials.
+
+A simple extension has one ``value[x]`` type; a complex one has sub-extensions sliced on ``url``
+(relative urls such as ``text``, or the full url of another project extension) and no value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from profilegen.elements import (
+    URL_SLICING,
+    Element,
+    constraint,
+    el,
+    project_url,
+    reference,
+    required,
+    sd_header,
+)
+
+__all__ = ["EXTENSIONS", "ExtensionSpec", "Sub", "extension_definition"]
+
+
+@dataclass(frozen=True)
+class Sub:
+    """A sub-extension of a complex extension: slice name, url, cardinality, value type."""
+
+    name: str
+    min: int
+    max: str
+    value: list[dict[str, Any]]
+    binding: dict[str, Any] | None = None
+    url: str = ""  # defaults to the slice name (a relative url)
+    profile: str | None = None  # a project extension used as the sub-extension
+
+
+@dataclass(frozen=True)
+class ExtensionSpec:
+    name: str
+    title: str
+    description: str
+    context: list[tuple[str, str]]  # (context type, expression)
+    value: list[dict[str, Any]] = field(default_factory=list)
+    binding: dict[str, Any] | None = None
+    subs: tuple[Sub, ...] = ()
+    constraints: tuple[dict[str, Any], ...] = ()
+
+
+def _t(code: str) -> list[dict[str, Any]]:
+    return [{"code": code}]
+
+
+_CAREPLAN = [("element", "CarePlan")]
+_PARTICIPANT = [("element", "CareTeam.participant")]
+_CONSENT = [("element", "Consent")]
+_ID_REQUIRED = constraint(
+    "ip-ext-1",
+    "The entry carries its local id (the plan's id of it) as Extension.id.",
+    "id.exists()",
+)
+
+
+def _need_or_resource(name: str, title: str, what: str) -> ExtensionSpec:
+    return ExtensionSpec(
+        name,
+        title,
+        f"{what} (forskrift § 7 a), with its local id as element id and an optional information "
+        "topic the person may refuse to share.",
+        _CAREPLAN,
+        subs=(
+            Sub("text", 1, "1", _t("string")),
+            Sub(
+                "securityLabel",
+                0,
+                "1",
+                [],
+                url=project_url("ip-security-label"),
+                profile="ip-security-label",
+            ),
+        ),  # fmt: skip
+        constraints=(_ID_REQUIRED,),
+    )
+
+
+_NECESSITY = constraint(
+    "ip-cooperation-1",
+    "The necessity of a cooperation is 'necessary' or 'desired'.",
+    "$this = 'necessary' or $this = 'desired'",
+)
+
+EXTENSIONS: tuple[ExtensionSpec, ...] = (
+    ExtensionSpec("ip-evaluation-date", "Evalueringstidspunkt",
+                  "An agreed time for evaluating the plan (forskrift § 7 g); repeats.",
+                  _CAREPLAN, _t("date")),
+    ExtensionSpec("ip-revision-date", "Revisjonstidspunkt",
+                  "An agreed time for revising the plan (forskrift § 7 g); repeats.",
+                  _CAREPLAN, _t("date")),
+    ExtensionSpec("ip-complaint-information", "Klageadgang",
+                  "Information about the right to complain, in the plan's language.",
+                  _CAREPLAN, _t("string")),
+    _need_or_resource("ip-need", "Behov", "A need for services (behov)"),
+    _need_or_resource("ip-resource", "Ressurs", "A resource or strength of the person (ressurs)"),
+    ExtensionSpec("ip-cooperation", "Samarbeid",
+                  "Necessary or desired cooperation with another provider, institution or agency "
+                  "(forskrift § 7 i).",
+                  _CAREPLAN,
+                  subs=(Sub("organization", 1, "1", reference("Organization")),
+                        Sub("description", 1, "1", _t("string")),
+                        Sub("necessity", 1, "1", _t("code")))),
+    ExtensionSpec("ip-security-label", "Informasjonstema",
+                  "The information topic of one element (measure, need, resource): the project's "
+                  "inline security label. A topic the person refuses removes the element.",
+                  [("element", "CarePlan.activity"),
+                   ("extension", project_url("ip-need")),
+                   ("extension", project_url("ip-resource"))],
+                  _t("Coding"), required("ip-information-topic")),
+    ExtensionSpec("ip-contribution", "Bidrag",
+                  "What the participant contributes (forskrift § 7 d).",
+                  _PARTICIPANT, _t("string")),
+    ExtensionSpec("ip-coordinator-handover", "Overtar etter koordinator",
+                  "Element id of the coordinator assignment this one takes over from.",
+                  _PARTICIPANT, _t("string")),
+    ExtensionSpec("ip-contact-frequency", "Kontakthyppighet",
+                  "How often the coordinator and the person are in contact, in words.",
+                  _PARTICIPANT, _t("string")),
+    ExtensionSpec("ip-measure-extent", "Omfang",
+                  "The extent of a measure in words, e.g. «2 timer per uke» (forskrift § 7 e).",
+                  [("element", "CarePlan.activity.detail")], _t("string")),
+    ExtensionSpec("ip-goal-parent", "Hovedmål",
+                  "The hovedmål a delmål belongs to.",
+                  [("element", "Goal")], reference("ip-goal")),
+    ExtensionSpec("ip-consent-capacity", "Samtykkegrunnlag",
+                  "On what basis this performer gives the consent: the person, a parent, or a "
+                  "guardian within the mandate.",
+                  [("element", "Consent.performer")], _t("code"), required("ip-consent-capacity")),
+    ExtensionSpec("ip-consent-revoked", "Trukket tilbake",
+                  "The date the consent was withdrawn (status inactive).", _CONSENT, _t("date")),
+    ExtensionSpec("ip-consent-remarks", "Andre merknader",
+                  "Remarks recorded with the consent («Andre merknader»).", _CONSENT, _t("string")),
+    ExtensionSpec("ip-consent-purpose", "Formål",
+                  "How the shared information will be used, as told to the person (vedlegg 2).",
+                  _CONSENT, _t("string")),
+    ExtensionSpec("ip-parental-responsibility", "Foreldreansvar",
+                  "The related person has parental responsibility (foreldreansvar) for the person.",
+                  [("element", "RelatedPerson")], _t("boolean")),
+    ExtensionSpec("ip-guardian-mandate", "Vergemandat",
+                  "What a guardian (verge/hjelpeverge) may decide on: description, the legal "
+                  "domains covered, and the period.",
+                  [("element", "RelatedPerson")],
+                  subs=(Sub("description", 1, "1", _t("string")),
+                        Sub("covers", 1, "*", _t("code"), required("ip-consent-domain")),
+                        Sub("period", 0, "1", _t("Period")))),
+    ExtensionSpec("ip-organisation-type", "Virksomhetstype",
+                  "The kind of organisation taking part in the plan work.",
+                  [("element", "Organization")], _t("Coding"), required("ip-organisation-type")),
+)  # fmt: skip
+
+
+def _sub_elements(sub: Sub) -> list[Element]:
+    at = f"Extension.extension:{sub.name}"
+    if sub.profile is not None:
+        profile = [{"code": "Extension", "profile": [project_url(sub.profile)]}]
+        return [el(at, sliceName=sub.name, min=sub.min, max=sub.max, type=profile)]
+    value: dict[str, Any] = {"min": 1, "type": sub.value}
+    if sub.binding is not None:
+        value["binding"] = sub.binding
+    if sub.name == "necessity":
+        value["constraint"] = [_NECESSITY]
+    return [
+        el(at, sliceName=sub.name, min=sub.min, max=sub.max),
+        el(f"{at}.extension", max="0"),
+        el(f"{at}.url", fixedUri=sub.url or sub.name),
+        el(f"{at}.value[x]", **value),
+    ]
+
+
+def _differential(spec: ExtensionSpec) -> list[Element]:
+    root: dict[str, Any] = {"short": spec.title, "definition": spec.description}
+    if spec.constraints:
+        root["constraint"] = list(spec.constraints)
+    elements = [el("Extension", **root)]
+    if spec.subs:
+        elements.append(
+            el("Extension.extension", min=sum(1 for s in spec.subs if s.min), slicing=URL_SLICING)
+        )
+        for sub in spec.subs:
+            elements.extend(_sub_elements(sub))
+    else:
+        elements.append(el("Extension.extension", max="0"))
+    elements.append(el("Extension.url", fixedUri=project_url(spec.name)))
+    if spec.subs:
+        elements.append(el("Extension.value[x]", max="0"))
+    else:
+        value: dict[str, Any] = {"min": 1, "type": spec.value}
+        if spec.binding is not None:
+            value["binding"] = spec.binding
+        elements.append(el("Extension.value[x]", **value))
+    return elements
+
+
+def extension_definition(spec: ExtensionSpec) -> tuple[dict[str, Any], list[Element]]:
+    """Header (with ``context``) and differential of one extension."""
+    header = sd_header(
+        spec.name, spec.title, spec.description, "complex-type", "Extension", spec.context
+    )
+    return header, _differential(spec)
