@@ -13,7 +13,9 @@ Coercions found in fhir.resources 8.3.0 R4B (``model_validate(..., strict=True)`
 * boolean: ``"yes"``, ``"on"``, ``"1"``, ``1`` become ``true`` even in strict mode;
 * integer: ``"5"`` and ``5.0`` become ``5``, also in strict mode;
 * dateTime/instant: ``+00:00`` is written back as ``Z``, fractions of a second as 6 digits;
-* decimal: written back as a float (``1.50`` -> ``1.5``).
+* decimal: the string ``"1.5"`` is read as the number 1.5; written back as a float
+  (``1.50`` -> ``1.5``);
+* dateTime: a JSON number is read as a Unix timestamp (``20200101`` -> ``1970-08-22T19:08:21Z``).
 
 :func:`parse_resource` therefore validates strictly, dumps the model and compares the dump with
 the input: any value that changed in type or value is refused (IP-2024, IP-2025), any element

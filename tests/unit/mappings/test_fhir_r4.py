@@ -115,6 +115,23 @@ def test_integers_must_be_json_integers(value: Any, message_id: str) -> None:
     assert caught.value.issues[0].expression == ("Patient.multipleBirthInteger",)
 
 
+@pytest.mark.parametrize(
+    ("extra", "expression"),
+    [
+        ({"created": 20200101}, "CarePlan.created"),  # read as a Unix timestamp otherwise
+        (
+            {"activity": [{"detail": {"status": "scheduled", "dailyAmount": {"value": "1.5"}}}]},
+            "CarePlan.activity[0].detail.dailyAmount.value",
+        ),
+    ],
+)
+def test_other_coercions_are_refused(extra: dict[str, Any], expression: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_resource(_plan(**extra))
+    assert caught.value.issues[0].message_id == "IP-2025"
+    assert caught.value.issues[0].expression == (expression,)
+
+
 def test_validation_errors_carry_fhirpath_and_ids() -> None:
     patient = {
         "resourceType": "Patient",
