@@ -30,7 +30,9 @@ def run(
 ) -> tuple[list[Issue], list[EntryResult]]:
     """Issues for ``resource`` and, with ``split_entries``, one result per Bundle entry."""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        return [issue("IP-3018", None, what="Not a FHIR resource: a JSON object with resourceType")], []
+        return [
+            issue("IP-3018", None, what="Not a FHIR resource: a JSON object with resourceType")
+        ], []
     rtype = resource["resourceType"]
     env = Env(resource, resource, resource if rtype == "Bundle" else None)
     env.member_of = engine.member_of

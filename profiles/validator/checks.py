@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["check_binding", "check_fixed", "check_identifier", "check_reference", "pattern_matches"]
 
-_REF = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+_REF = re.compile(
+    r"(?:.*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
 
 
 def pattern_matches(value: Any, pattern: Any) -> bool:
@@ -112,7 +114,9 @@ def check_reference(walker: Walker, node: Node, value: dict[str, Any], expr: str
     targets = [t for ref in node.types if ref.code == "Reference" for t in ref.targets]
     if not targets or not isinstance(text, str):
         return []
-    allowed = {t[len(CORE_SD) :] if t.startswith(CORE_SD) else walker.registry.type_of(t) for t in targets}
+    allowed = {
+        t[len(CORE_SD) :] if t.startswith(CORE_SD) else walker.registry.type_of(t) for t in targets
+    }
     if "Resource" in allowed:
         return []
     found = _target_type(walker, text)

@@ -96,13 +96,16 @@ def _node(element: dict[str, Any], sd_url: str, root: bool, resource: bool = Fal
         ),
         fixed=_typed_value(element, "fixed"),
         pattern=_typed_value(element, "pattern"),
-        binding=(strength, value_set) if strength in ("required", "extensible") and value_set else None,
+        binding=(strength, value_set)
+        if strength in ("required", "extensible") and value_set
+        else None,
         content_ref=element.get("contentReference"),
         max_length=element.get("maxLength"),
         min_value=_typed_value(element, "minValue"),
         max_value=_typed_value(element, "maxValue"),
         discriminators=tuple(
-            Discriminator(str(d.get("type")), str(d.get("path"))) for d in slicing.get("discriminator", ())
+            Discriminator(str(d.get("type")), str(d.get("path")))
+            for d in slicing.get("discriminator", ())
         ),
         rules=slicing.get("rules") if slicing else None,
         sd_url=sd_url,

@@ -57,7 +57,9 @@ class Engine:
     def is_resource_type(self, code: str) -> bool:
         return self.registry.is_resource_type(code)
 
-    def definition_for(self, node: Node, type_code: str, value: dict[str, Any]) -> tuple[Node | None, Node | None]:
+    def definition_for(
+        self, node: Node, type_code: str, value: dict[str, Any]
+    ) -> tuple[Node | None, Node | None]:
         """(node whose children describe ``value``, type root whose invariants also apply)."""
         sliced = node.type_slices.get(type_code)
         base = None if type_code in _STRUCTURAL else self.root_of_type(type_code)
@@ -71,14 +73,18 @@ class Engine:
             return target, None
         profiles = [p for t in node.types if t.code == type_code for p in t.profiles]
         if not profiles and type_code == "Extension" and isinstance(value.get("url"), str):
-            profiles = [value["url"]] if self.registry.knows("StructureDefinition", value["url"]) else []
+            profiles = (
+                [value["url"]] if self.registry.knows("StructureDefinition", value["url"]) else []
+            )
         for url in profiles:
             root = self.compiled(url)
             if root is not None:
                 return root, root
         return base, base
 
-    def roots_for(self, res: dict[str, Any], profile: str | None, issues: list[Issue], expr: str) -> list[Node]:
+    def roots_for(
+        self, res: dict[str, Any], profile: str | None, issues: list[Issue], expr: str
+    ) -> list[Node]:
         """The profile roots ``res`` is checked against: ``profile``, else meta.profile, else base."""
         rtype = str(res.get("resourceType"))
         if profile is not None:
@@ -91,7 +97,9 @@ class Engine:
                 return []
             return [root]
         roots: list[Node] = []
-        for url in (res.get("meta") or {}).get("profile", []) if isinstance(res.get("meta"), dict) else []:
+        for url in (
+            (res.get("meta") or {}).get("profile", []) if isinstance(res.get("meta"), dict) else []
+        ):
             root = self.compiled(url) if isinstance(url, str) else None
             if root is None:
                 issues.append(issue("IP-3031", f"{expr}.meta.profile", url=url))
@@ -106,7 +114,9 @@ class Engine:
         return [base]
 
     # -- invariants ---------------------------------------------------------------------------
-    def constraints_for(self, node: Node, type_root: Node | None, type_code: str) -> list[tuple[Constraint, str]]:
+    def constraints_for(
+        self, node: Node, type_root: Node | None, type_code: str
+    ) -> list[tuple[Constraint, str]]:
         key = (id(node), id(type_root), type_code)
         found = self._constraints.get(key)
         if found is None:
@@ -119,7 +129,9 @@ class Engine:
             self._constraints[key] = found
         return found
 
-    def invariant_holds(self, c: Constraint, value: dict[str, Any], base: str, present: set[str], env: Env) -> bool | None:
+    def invariant_holds(
+        self, c: Constraint, value: dict[str, Any], base: str, present: set[str], env: Env
+    ) -> bool | None:
         if c.key in _GUARDED_BY_CONTAINED and "contained" not in value:
             return True
         if c.focus_free and not (c.names & present):
@@ -147,7 +159,11 @@ class Engine:
             return self.terminology.contains(url, None, value)
         if isinstance(value, dict):
             codings = value.get("coding", [value])
-            answers = [self.terminology.contains(url, c.get("system"), str(c.get("code"))) for c in codings if isinstance(c, dict)]
+            answers = [
+                self.terminology.contains(url, c.get("system"), str(c.get("code")))
+                for c in codings
+                if isinstance(c, dict)
+            ]
             if any(answers):
                 return True
             return None if any(a is None for a in answers) else False

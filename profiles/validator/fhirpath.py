@@ -67,7 +67,9 @@ def _has_value(inputs: list[Any]) -> bool:
 def _functions(env: Env) -> dict[str, Any]:
     def resolve(inputs: list[Any]) -> list[Any]:
         found = (env.resolve_one(i) for i in inputs)
-        return [ResourceNode.create_node(r, str(r.get("resourceType"))) for r in found if r is not None]
+        return [
+            ResourceNode.create_node(r, str(r.get("resourceType"))) for r in found if r is not None
+        ]
 
     def member_of(inputs: list[Any], url: str) -> list[bool]:
         if len(inputs) != 1 or env.member_of is None:
@@ -102,7 +104,9 @@ class FhirPath:
     def evaluate(self, expression: str, focus: Any, base: str, env: Env) -> list[Any]:
         parsed = self._parsed.get(expression)
         if parsed is None:
-            parsed = self._parsed[expression] = parse(expression)
+            # fhirpathpy has no $this outside function arguments; at the start it is the focus
+            text = expression[len("$this.") :] if expression.startswith("$this.") else expression
+            parsed = self._parsed[expression] = parse(text)
         node = ResourceNode.create_node(focus, base)
         variables = {"resource": env.resource, "rootResource": env.root}
         options = {"userInvocationTable": env.table(), "traceFn": _no_trace}

@@ -51,7 +51,9 @@ def _string(value: Any) -> str | None:
     return None
 
 
-def _pattern(regex: re.Pattern[str], what: str, calendar: bool = False) -> Callable[[Any], str | None]:
+def _pattern(
+    regex: re.Pattern[str], what: str, calendar: bool = False
+) -> Callable[[Any], str | None]:
     def check_text(value: Any) -> str | None:
         if not isinstance(value, str):
             return "a JSON string is required"

@@ -47,7 +47,11 @@ def _navigate(value: Any, path: str) -> list[Any] | None:
         nxt: list[Any] = []
         for v in found:
             if isinstance(v, dict):
-                hits = [v[k] for k in v if k == seg or (k.startswith(seg) and k[len(seg) : len(seg) + 1].isupper())]
+                hits = [
+                    v[k]
+                    for k in v
+                    if k == seg or (k.startswith(seg) and k[len(seg) : len(seg) + 1].isupper())
+                ]
                 for hit in hits:
                     nxt.extend(hit if isinstance(hit, list) else [hit])
         found = nxt
@@ -100,7 +104,9 @@ def _bound_match(walker: Walker, slice_node: Node, path: str, actual: list[Any])
     return False
 
 
-def _matches_one(walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any) -> bool:
+def _matches_one(
+    walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any
+) -> bool:
     if d.kind in ("value", "pattern"):
         expected = _expected(walker, slice_node, d.path)
         actual = _navigate(value, d.path)
@@ -109,7 +115,10 @@ def _matches_one(walker: Walker, owner: Node, slice_node: Node, d: Discriminator
         if expected is None or actual is None:
             return True  # nothing to tell slices apart by: let the slice's own rules decide
         want, is_pattern = expected
-        return any(pattern_matches(a, want) if is_pattern or isinstance(want, dict) else a == want for a in actual)
+        return any(
+            pattern_matches(a, want) if is_pattern or isinstance(want, dict) else a == want
+            for a in actual
+        )
     if d.kind == "exists":
         child = (slice_node.children or {}).get(d.path)
         actual = _navigate(value, d.path) or []
@@ -121,7 +130,11 @@ def _matches_one(walker: Walker, owner: Node, slice_node: Node, d: Discriminator
         return rtype is None or rtype in slice_node.type_codes
     if d.kind == "profile":
         profiles = [p for t in slice_node.types for p in (t.profiles or t.targets)]
-        return all(walker.engine.conforms(value, p) for p in profiles) if isinstance(value, dict) else False
+        return (
+            all(walker.engine.conforms(value, p) for p in profiles)
+            if isinstance(value, dict)
+            else False
+        )
     return True
 
 
@@ -148,6 +161,14 @@ def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Ite
         if n < s.min or (s.max != -1 and n > s.max):
             shown_max = "*" if s.max == -1 else s.max
             walker.issues.append(
-                issue("IP-3014", base_expr, slice=s.slice_name, name=owner.name, min=s.min, max=shown_max, n=n)
+                issue(
+                    "IP-3014",
+                    base_expr,
+                    slice=s.slice_name,
+                    name=owner.name,
+                    min=s.min,
+                    max=shown_max,
+                    n=n,
+                )
             )
     return targets

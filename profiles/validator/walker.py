@@ -85,7 +85,9 @@ class Walker:
     def complex(self, value: Any, node: Node, type_code: str, expr: str) -> None:
         if not isinstance(value, dict):
             self.issues.append(
-                issue("IP-3004", expr, name=node.name, expected="an object", found=_json_name(value))
+                issue(
+                    "IP-3004", expr, name=node.name, expected="an object", found=_json_name(value)
+                )
             )
             return
         if not value:
@@ -154,7 +156,11 @@ class Walker:
             return [(value, extra, expr)]
         values, extras = value or [], extra or []
         return [
-            (values[i] if i < len(values) else None, extras[i] if i < len(extras) else None, f"{expr}[{i}]")
+            (
+                values[i] if i < len(values) else None,
+                extras[i] if i < len(extras) else None,
+                f"{expr}[{i}]",
+            )
             for i in range(max(len(values), len(extras)))
         ]
 
@@ -201,7 +207,9 @@ class Walker:
             elif value == "" or value is None:
                 self.issues.append(issue("IP-3006", expr, name=node.name))
             else:
-                self.issues.append(issue("IP-3005", expr, value=value, type=type_code, hint=f": {problem}"))
+                self.issues.append(
+                    issue("IP-3005", expr, value=value, type=type_code, hint=f": {problem}")
+                )
             return
         if type_code == "string" and "<" in value:
             tag = _HTML_TAG.search(value)
@@ -248,7 +256,9 @@ class Walker:
         for constraint, base in self.engine.constraints_for(node, type_root, type_code):
             ok = self.engine.invariant_holds(constraint, value, base, present, self.env)
             if ok is None:
-                self.issues.append(issue("IP-3013", expr, key=constraint.key, why="evaluation error"))
+                self.issues.append(
+                    issue("IP-3013", expr, key=constraint.key, why="evaluation error")
+                )
             elif not ok:
                 severity = "warning" if constraint.severity == "warning" else "error"
                 self.issues.append(
