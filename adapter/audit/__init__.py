@@ -1,0 +1,24 @@
+"""Audit: AuditEvents for every disclosure and refusal, and the record of who received plan
+data under which consent (recipients to inform when the consent is revoked)."""
+
+from adapter.audit.events import Disclosure, audit_event, person_audit_query
+from adapter.audit.ledger import (
+    DisclosureLedger,
+    InMemoryLedger,
+    Recipient,
+    SqlLedger,
+)
+from adapter.audit.sink import AuditSink, InMemoryAuditSink, RepositoryAuditSink
+
+__all__ = [
+    "AuditSink",
+    "Disclosure",
+    "DisclosureLedger",
+    "InMemoryAuditSink",
+    "InMemoryLedger",
+    "Recipient",
+    "RepositoryAuditSink",
+    "SqlLedger",
+    "audit_event",
+    "person_audit_query",
+]

@@ -1,0 +1,99 @@
+"""Recipients to inform: which organisations received plan data under which sharing consent.
+
+Written on every disclosure made on a consent (not on the owner's or coordinator's own reads).
+When the person revokes the consent, :meth:`DisclosureLedger.recipients` lists the organisations
+a sync engine must tell; delivery is a later concern.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+__all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger", "ledger_table"]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    consent: str  # "Consent/id"
+    organisation: str  # organisasjonsnummer
+    first_disclosed: str  # ISO instant
+    last_disclosed: str
+
+
+class DisclosureLedger(Protocol):
+    def record(self, consent: str, organisation: str, when: str) -> None: ...
+
+    def recipients(self, consent: str) -> list[Recipient]: ...
+
+
+class InMemoryLedger:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], Recipient] = {}
+        self._lock = threading.Lock()
+
+    def record(self, consent: str, organisation: str, when: str) -> None:
+        with self._lock:
+            old = self._rows.get((consent, organisation))
+            first = old.first_disclosed if old else when
+            self._rows[(consent, organisation)] = Recipient(consent, organisation, first, when)
+
+    def recipients(self, consent: str) -> list[Recipient]:
+        return sorted(
+            (r for (c, _o), r in self._rows.items() if c == consent), key=lambda r: r.organisation
+        )
+
+
+def ledger_table(metadata: MetaData) -> Table:
+    """The ``consent_recipients`` table (own MetaData: the store's migrations do not know it)."""
+    return Table(
+        "consent_recipients",
+        metadata,
+        Column("consent", String(80), primary_key=True),
+        Column("organisation", String(20), primary_key=True),
+        Column("first_disclosed", String(40), nullable=False),
+        Column("last_disclosed", String(40), nullable=False),
+    )
+
+
+class SqlLedger:
+    """The ledger in the store's database (SQLite or PostgreSQL); creates its table if absent."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._table = ledger_table(MetaData())
+        self._table.create(engine, checkfirst=True)
+
+    def record(self, consent: str, organisation: str, when: str) -> None:
+        t = self._table
+        key = (t.c.consent == consent) & (t.c.organisation == organisation)
+        with self._engine.begin() as conn:
+            done = conn.execute(update(t).where(key).values(last_disclosed=when)).rowcount
+            if done:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(t).values(
+                            consent=consent,
+                            organisation=organisation,
+                            first_disclosed=when,
+                            last_disclosed=when,
+                        )
+                    )
+            except IntegrityError:  # a concurrent first disclosure won the race
+                conn.execute(update(t).where(key).values(last_disclosed=when))
+
+    def recipients(self, consent: str) -> list[Recipient]:
+        t = self._table
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.consent, t.c.organisation, t.c.first_disclosed, t.c.last_disclosed)
+                .where(t.c.consent == consent)
+                .order_by(t.c.organisation)
+            ).all()
+        return [Recipient(*map(str, row)) for row in rows]

@@ -1,0 +1,195 @@
+"""What the consent policy knows about one person's plan: a pure snapshot of FHIR resources.
+
+A :class:`PlanContext` holds every resource tied to one Patient (the CarePlan, CareTeam, Goals,
+Consents, RelatedPersons, the Patient itself) and the Practitioner, PractitionerRole and
+Organization resources they reference, keyed ``"Type/id"``. It is built fresh for each request by
+the enforcement mechanism (:mod:`adapter.consent.enforce`) and never cached across requests, so a
+revoked Consent takes effect on the very next request.
+
+Also here: which resource belongs to which person (:func:`patient_of`), and who an
+:class:`adapter.ports.Actor` is in this plan (:func:`actor_refs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapter.ports import Actor
+from mappings.codes import SYSTEM_9034, cs_url
+from mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
+
+__all__ = [
+    "COORDINATOR_CODES",
+    "DIRECTORY_TYPES",
+    "PARTY_TYPES",
+    "PlanContext",
+    "actor_refs",
+    "identifier_values",
+    "patient_of",
+    "ref_of",
+    "references_in",
+]
+
+Resource = dict[str, Any]
+
+# Resources that say nothing about a person on their own: the directory of providers.
+DIRECTORY_TYPES = frozenset(
+    {
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "HealthcareService",
+        "Endpoint",
+        "Location",
+    }
+)
+PARTY_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "RelatedPerson"})
+COORDINATOR_CODES = frozenset(
+    {
+        (SYSTEM_9034, "8"),
+        (SYSTEM_9034, "18"),
+        (cs_url("ip-coordinator-role"), "midlertidig-koordinator"),
+        (cs_url("ip-coordinator-role"), "barnekoordinator"),
+    }
+)
+_PATIENT_KEYS = ("subject", "patient", "beneficiary")
+
+
+def ref_of(resource: Mapping[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _plain_ref(reference: str) -> str:
+    """``Goal/x/_history/2`` and absolute URLs → ``Goal/x``."""
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else reference
+
+
+def patient_of(resource: Mapping[str, Any]) -> str | None:
+    """``Patient/id`` the resource is about, or ``None`` when it is tied to no person."""
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
+        return ref_of(resource)
+    for key in _PATIENT_KEYS:
+        value = resource.get(key)
+        if isinstance(value, dict) and str(value.get("reference", "")).startswith("Patient/"):
+            return _plain_ref(str(value["reference"]))
+    if rtype == "AuditEvent":
+        for entity in resource.get("entity", []):
+            ref = str(entity.get("what", {}).get("reference", ""))
+            if ref.startswith("Patient/"):
+                return _plain_ref(ref)
+    return None
+
+
+def references_in(value: Any) -> Iterator[str]:
+    """Every ``reference`` string anywhere inside ``value`` (plain ``Type/id`` form)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str) and "/" in item:
+                yield _plain_ref(item)
+            else:
+                yield from references_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references_in(item)
+
+
+def identifier_values(resource: Mapping[str, Any] | None, system: str) -> set[str]:
+    if not resource:
+        return set()
+    return {
+        str(i.get("value"))
+        for i in resource.get("identifier", [])
+        if i.get("system") == system and i.get("value")
+    }
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Everything about one person's plan(s) the policy may look at."""
+
+    patient: str  # "Patient/id"
+    resources: Mapping[str, Resource] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, patient: str, resources: Iterable[Resource]) -> PlanContext:
+        return cls(patient, {ref_of(r): r for r in resources})
+
+    def of_type(self, rtype: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.get("resourceType") == rtype]
+
+    def get(self, reference: str) -> Resource | None:
+        return self.resources.get(_plain_ref(reference))
+
+    def owner_orgnrs(self) -> set[str]:
+        """organisasjonsnummer of the plan's owner (CarePlan.author, managingOrganization)."""
+        refs: list[str] = []
+        for plan in self.of_type("CarePlan"):
+            refs.append(str(plan.get("author", {}).get("reference", "")))
+        for team in self.of_type("CareTeam"):
+            refs += [str(m.get("reference", "")) for m in team.get("managingOrganization", [])]
+        return set().union(*(identifier_values(self.get(r), ORGNR_SYSTEM) for r in refs if r))
+
+    def coordinator_hprs(self, today: str) -> set[str]:
+        """HPR numbers of the coordinators whose assignment covers ``today`` (YYYY-MM-DD)."""
+        found: set[str] = set()
+        for team in self.of_type("CareTeam"):
+            for part in team.get("participant", []):
+                codes = {
+                    (c.get("system"), c.get("code"))
+                    for role in part.get("role", [])
+                    for c in role.get("coding", [])
+                }
+                if codes & COORDINATOR_CODES and _covers(part.get("period"), today):
+                    found |= self._hprs_of(str(part.get("member", {}).get("reference", "")))
+        return found
+
+    def _hprs_of(self, reference: str) -> set[str]:
+        target = self.get(reference)
+        if target is None:
+            return set()
+        if target.get("resourceType") == "PractitionerRole":
+            practitioner = str(target.get("practitioner", {}).get("reference", ""))
+            return identifier_values(self.get(practitioner), HPR_SYSTEM)
+        return identifier_values(target, HPR_SYSTEM)
+
+
+def _covers(period: Mapping[str, Any] | None, today: str) -> bool:
+    if not period:
+        return True
+    start, end = str(period.get("start", ""))[:10], str(period.get("end", ""))[:10]
+    return (not start or start <= today) and (not end or today <= end)
+
+
+def actor_refs(ctx: PlanContext, actor: Actor) -> set[str]:
+    """The references in this plan that denote ``actor``: its Organization, its Practitioner,
+    its PractitionerRoles (same practitioner, and same organisation when the role names one),
+    and the CareTeams it is a member of."""
+    found: set[str] = set()
+    mine = {"Organization": (ORGNR_SYSTEM, actor.organisation)}
+    mine["Practitioner"] = (HPR_SYSTEM, actor.practitioner)
+    for ref, res in ctx.resources.items():
+        system, value = mine.get(str(res.get("resourceType")), ("", None))
+        if value and value in identifier_values(res, system):
+            found.add(ref)
+    for ref, res in ctx.resources.items():
+        if res.get("resourceType") == "PractitionerRole" and _role_is_actor(res, found):
+            found.add(ref)
+    for team in ctx.of_type("CareTeam"):
+        members = {
+            str(p.get("member", {}).get("reference", "")) for p in team.get("participant", [])
+        }
+        if members & found:
+            found.add(ref_of(team))
+    return found
+
+
+def _role_is_actor(role: Resource, actor_found: set[str]) -> bool:
+    practitioner = _plain_ref(str(role.get("practitioner", {}).get("reference", "")))
+    if practitioner not in actor_found:
+        return False
+    org = str(role.get("organization", {}).get("reference", ""))
+    return not org or _plain_ref(org) in actor_found

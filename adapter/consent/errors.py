@@ -1,0 +1,60 @@
+"""Authentication, consent and audit errors and the IP-5xxx message catalogue.
+
+    IpError                          (mappings.errors)
+    ├── Unauthenticated              no / bad bearer token                         401 (IP-50xx)
+    ├── Forbidden                    scope missing, write outside the care team,   403
+    │                                AuditEvent written by a client        (IP-50xx, IP-51xx)
+    └── PlanRuleViolation            (mappings.errors) who may consent     400     (IP-52xx)
+
+A resource hidden by consent is answered exactly like a missing one (``adapter.errors.NotFound``,
+IP-4201), so that a refusal does not reveal that the resource exists.
+"""
+
+from __future__ import annotations
+
+from mappings.errors import IpError, Issue
+
+__all__ = ["MESSAGES", "Forbidden", "Unauthenticated", "issue5"]
+
+MESSAGES: dict[str, str] = {
+    "IP-5001": "This request needs a bearer token (Authorization: Bearer <JWT>).",
+    "IP-5002": "The bearer token was not accepted: {detail}",
+    "IP-5003": "The token's scopes do not allow '{interaction}' on {rtype} (need {needed}).",
+    "IP-5004": "The token names no organisation (organisasjonsnummer claim missing).",
+    "IP-5005": "Authentication is not configured: set IPFHIR_AUTH_ISSUER and IPFHIR_AUTH_JWKS, "
+    "or start the server with --dev.",
+    "IP-5006": "The signing keys (JWKS) could not be loaded from '{source}': {detail}",
+    "IP-5101": "Only the plan's care team may write {rtype} for this person; the caller is not in "
+    "it.",
+    "IP-5102": "AuditEvent is written by the server only; clients may read it.",
+    "IP-5103": "Only the plan's owner or coordinator may ask what others are disclosed.",
+    "IP-5104": "The CarePlan/CareTeam of a new plan must name the caller's own organisation as "
+    "owner.",
+    "IP-5105": "The person refused this recipient; it may not write to the plan.",
+    "IP-5202": "The Consent's patient {patient} must be stored with a birthDate before consent "
+    "can be judged.",
+    "IP-5203": "The Consent names performer {ref} which is neither the person nor a stored "
+    "RelatedPerson of the person.",
+    # IP-5204..5206: who may consent (texts come from mappings.competence, IP-1024..1026)
+    "IP-5204": "The person cannot give this consent alone, or the givers cannot give it for them.",
+    "IP-5205": "A guardian's mandate does not cover this consent.",
+    "IP-5206": "A performer's capacity does not fit who they are.",
+    "IP-5301": "Parameter '{name}' is required.",
+    "IP-5302": "Parameter '{name}' has an invalid value '{value}'.",
+}
+
+
+def issue5(
+    message_id: str, expression: str | None = None, code: str = "security", **kw: object
+) -> Issue:
+    """An :class:`Issue` with the IP-5xxx catalogue text for ``message_id``."""
+    text = MESSAGES[message_id].format(**kw)
+    return Issue(message_id, text, (expression,) if expression else (), code)
+
+
+class Unauthenticated(IpError):
+    """No bearer token, or one that does not verify (HTTP 401)."""
+
+
+class Forbidden(IpError):
+    """Authenticated, but not allowed to do this (HTTP 403)."""

@@ -1,0 +1,174 @@
+"""The consent policy: a pure decision over the person's Consents, the plan, the actor and one
+resource. No I/O, no clock (``today`` is passed in), no knowledge of HTTP or the store.
+
+Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, vedlegg 2):
+
+- **Directory data** (Organization, Practitioner, PractitionerRole, HealthcareService, Endpoint,
+  Location) is not confidential information about a person: every authenticated actor with the
+  scope may read it. What links a provider to a person (CareTeam, CarePlan) is person data.
+- **The plan's owner** (the organisation in ``CarePlan.author`` / ``CareTeam.managingOrganization``)
+  and **the coordinator** (a CareTeam participant with a coordinator role, assignment in force)
+  hold the plan: they see all of it, the Consents and the plan's AuditEvents included — unless a
+  provision of a Consent in force names them in a deny (deny beats permit).
+- **Everyone else** sees exactly what a sharing Consent in force gives them
+  (:mod:`adapter.consent.provisions`): the deepest matching provision decides, deny beats permit,
+  refused topics remove resources (``meta.security``) and elements (activities, needs, resources,
+  references to hidden goals), and nothing at all without a permit. They never see Consent or
+  AuditEvent resources: which topics a person refused is itself confidential.
+- Anything else (a resource tied to no person and not directory data) is denied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
+from adapter.consent.provisions import Rule, judge, rules_for
+from adapter.consent.redact import (
+    Removal,
+    activity_date,
+    element_labels,
+    mark_redacted,
+    resource_date,
+    resource_labels,
+    strip_elements,
+)
+from adapter.ports import Actor
+
+__all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
+
+Resource = dict[str, Any]
+Basis = Literal["directory", "owner", "coordinator", "consent", "none"]
+_PRIVILEGED_ONLY = frozenset({"Consent", "AuditEvent"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str
+    consent: str | None = None
+    provision: str | None = None
+
+    @classmethod
+    def of(cls, text: str, rule: Rule | None) -> Reason:
+        return cls(text, rule.consent if rule else None, rule.path if rule else None)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What an actor holds on one person's plan today."""
+
+    basis: Basis
+    rules: tuple[Rule, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def consents(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.consent for r in self.rules if r.effect == "permit"))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``resource`` is what may be disclosed (redacted copy for ``redact``), None for deny."""
+
+    effect: Literal["permit", "deny", "redact"]
+    basis: Basis
+    resource: Resource | None
+    reasons: tuple[Reason, ...] = ()
+    removed: tuple[Removal, ...] = ()
+    consents: tuple[str, ...] = field(default=())
+
+    @property
+    def disclosed(self) -> bool:
+        return self.resource is not None
+
+
+def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
+    refs = actor_refs(ctx, actor)
+    sharing = ctx.of_type("Consent")
+    rules = tuple(rules_for(sharing, actor, refs, today))
+    named = next(
+        (r for r in rules if r.effect == "deny" and r.names_actor and r.labels is None), None
+    )
+    if named is not None and named.data_period is None:
+        return Access("none", rules, (Reason.of("the person refused this recipient", named),))
+    if actor.organisation and actor.organisation in ctx.owner_orgnrs():
+        return Access("owner", rules, (Reason("the actor's organisation owns the plan"),))
+    if actor.practitioner and actor.practitioner in ctx.coordinator_hprs(today):
+        return Access("coordinator", rules, (Reason("the actor is the plan's coordinator"),))
+    if any(r.effect == "permit" for r in rules):
+        return Access("consent", rules, (Reason("a sharing consent in force names the actor"),))
+    return Access("none", rules, (Reason("no sharing consent in force permits this actor"),))
+
+
+def decide(
+    ctx: PlanContext | None,
+    actor: Actor,
+    resource: Resource,
+    today: str,
+    access: Access | None = None,
+) -> Decision:
+    """Permit, deny or redact ``resource`` for ``actor`` (``ctx``: the resource's person)."""
+    rtype = str(resource.get("resourceType"))
+    if rtype in DIRECTORY_TYPES and patient_of(resource) is None:
+        return Decision("permit", "directory", resource, (Reason("directory data"),))
+    if ctx is None or patient_of(resource) != ctx.patient:
+        return Decision("deny", "none", None, (Reason("not tied to a person's plan"),))
+    access = access or access_for(ctx, actor, today)
+    if access.basis in ("owner", "coordinator"):
+        return Decision("permit", access.basis, resource, access.reasons)
+    if access.basis == "none":
+        return Decision("deny", "none", None, access.reasons)
+    if rtype in _PRIVILEGED_ONLY:
+        why = Reason(f"{rtype} is shown to the plan's owner and coordinator only")
+        return Decision("deny", "consent", None, (why,))
+    return _by_consent(ctx, access, resource)
+
+
+def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decision:
+    rules = list(access.rules)
+    allowed, rule = judge(rules, resource_labels(resource), resource_date(resource))
+    if not allowed:
+        return Decision("deny", "consent", None, (Reason.of(_why(rule), rule),))
+    assert rule is not None
+    reasons = (Reason.of("permitted by the sharing consent", rule),)
+    if resource.get("resourceType") != "CarePlan":
+        return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
+
+    def activity(element: Mapping[str, Any], _path: str) -> str | None:
+        ok, why = judge(rules, element_labels(element), activity_date(element))
+        return None if ok else _why(why)
+
+    def item(element: Mapping[str, Any], _path: str) -> str | None:
+        ok, why = judge(rules, element_labels(element), None)
+        return None if ok else _why(why)
+
+    def reference(ref: str) -> str | None:
+        if ref.startswith("Consent/"):
+            return "Consent resources are shown to the owner and coordinator only"
+        if not ref.startswith("Goal/"):
+            return None
+        goal = ctx.get(ref)
+        if goal is None:
+            return "reference to a goal outside the plan"
+        ok, why = judge(rules, resource_labels(goal), resource_date(goal))
+        return None if ok else _why(why)
+
+    out, removed = strip_elements(resource, activity, item, reference)
+    if not removed:
+        return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
+    redacted = mark_redacted(out)
+    return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
+
+
+def _why(rule: Rule | None) -> str:
+    if rule is None:
+        return "no provision permits it (deny by default)"
+    where = f"{rule.consent} {rule.path}"
+    if rule.labels is not None:
+        topics = ", ".join(sorted(code for _s, code in rule.labels))
+        return f"refused topic ({topics}) by {where}"
+    if rule.data_period is not None:
+        return f"outside the consented data period by {where}"
+    return f"denied by {where}"

@@ -1,0 +1,144 @@
+"""Consent provisions → the rules that apply to one actor today (pure).
+
+FHIR R4 nests provisions: each nested provision is an exception to its parent. We flatten the
+tree into :class:`Rule` s with their depth. A node applies when its parent applies, its
+``period`` covers today, its ``actor`` list is empty or names the actor, and its ``purpose`` is
+empty or holds the actor's purpose. For one item (a resource or an element) carrying security
+labels ``L`` and a date ``d``, the rules that speak about it are those without
+``securityLabel`` or with a label in ``L``, and without ``dataPeriod`` or with one that holds
+``d`` (a ``dataPeriod``-bound rule speaks about dated items only: a permit bound to a data
+period never reaches undated data). The deepest of those rules decides; at equal depth deny
+beats permit; no rule at all means deny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from adapter.ports import Actor
+from mappings.codes import cs_url, ext_url
+
+__all__ = [
+    "Label",
+    "Rule",
+    "consent_in_force",
+    "is_sharing_consent",
+    "judge",
+    "rules_for",
+]
+
+Label = tuple[str, str]  # (system, code)
+Resource = dict[str, Any]
+_REVOKED_EXT = ext_url("ip-consent-revoked")
+_SHARING = (cs_url("ip-consent-category"), "sharing-consent")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One applicable provision: ``labels`` None = about everything."""
+
+    effect: Literal["permit", "deny"]
+    depth: int
+    consent: str  # "Consent/id"
+    path: str  # FHIRPath of the provision, e.g. "Consent.provision.provision[1]"
+    labels: frozenset[Label] | None
+    data_period: tuple[str, str] | None  # (start, end) as text; "" = open
+    names_actor: bool = False  # the provision lists actors (a refused individual/environment)
+
+    def speaks_about(self, labels: frozenset[Label], date: str | None) -> bool:
+        if self.labels is not None and not self.labels & labels:
+            return False
+        if self.data_period is None:
+            return True
+        start, end = self.data_period
+        return date is not None and (not start or start <= date) and (not end or date <= end)
+
+
+def is_sharing_consent(consent: Mapping[str, Any]) -> bool:
+    codes = {
+        (c.get("system"), c.get("code"))
+        for cat in consent.get("category", [])
+        for c in cat.get("coding", [])
+    }
+    return _SHARING in codes
+
+
+def _covers(period: Mapping[str, Any] | None, today: str) -> bool:
+    if not period:
+        return True
+    start, end = str(period.get("start", ""))[:10], str(period.get("end", ""))[:10]
+    return (not start or start <= today) and (not end or today <= end)
+
+
+def consent_in_force(consent: Mapping[str, Any], today: str) -> str | None:
+    """``None`` when the Consent can permit anything today, otherwise why not."""
+    status = consent.get("status")
+    if status != "active":
+        return f"status is '{status}': only an active consent permits"
+    for ext in consent.get("extension", []):
+        if ext.get("url") == _REVOKED_EXT and str(ext.get("valueDate", ""))[:10] <= today:
+            return f"revoked on {ext.get('valueDate')}"
+    provision = consent.get("provision")
+    if not isinstance(provision, dict) or provision.get("type") != "permit":
+        return "the base provision is not a permit"
+    if not _covers(provision.get("period"), today):
+        return "outside provision.period (expired or not yet valid)"
+    return None
+
+
+def _applies(node: Mapping[str, Any], actor: Actor, refs: set[str], today: str) -> bool:
+    if not _covers(node.get("period"), today):
+        return False
+    actors = [str(a.get("reference", {}).get("reference", "")) for a in node.get("actor", [])]
+    if actors and not {a.split("/_history/")[0] for a in actors} & refs:
+        return False
+    purposes = {str(p.get("code")) for p in node.get("purpose", [])}
+    return not purposes or actor.purpose in purposes
+
+
+def _walk(
+    node: Mapping[str, Any], path: str, depth: int, ctx: tuple[str, Actor, set[str], str]
+) -> Iterator[Rule]:
+    consent, actor, refs, today = ctx
+    if not _applies(node, actor, refs, today):
+        return
+    labels = node.get("securityLabel")
+    period = node.get("dataPeriod")
+    effect: Literal["permit", "deny"] = "deny" if node.get("type") == "deny" else "permit"
+    yield Rule(
+        effect,
+        depth,
+        consent,
+        path,
+        frozenset((str(c.get("system")), str(c.get("code"))) for c in labels) if labels else None,
+        (str(period.get("start", ""))[:10], str(period.get("end", ""))[:10]) if period else None,
+        bool(node.get("actor")),
+    )
+    for index, child in enumerate(node.get("provision", [])):
+        yield from _walk(child, f"{path}.provision[{index}]", depth + 1, ctx)
+
+
+def rules_for(consents: list[Resource], actor: Actor, refs: set[str], today: str) -> list[Rule]:
+    """Rules of every sharing Consent in force that apply to ``actor`` (known as ``refs``)."""
+    rules: list[Rule] = []
+    for consent in consents:
+        if not is_sharing_consent(consent) or consent_in_force(consent, today) is not None:
+            continue
+        ref = f"Consent/{consent.get('id')}"
+        rules += _walk(consent["provision"], "Consent.provision", 0, (ref, actor, refs, today))
+    return rules
+
+
+def judge(
+    rules: list[Rule], labels: frozenset[Label], date: str | None
+) -> tuple[bool, Rule | None]:
+    """(allowed, deciding rule) for an item with ``labels`` and ``date``."""
+    speaking = [r for r in rules if r.speaks_about(labels, date)]
+    if not speaking:
+        return False, None
+    deepest = max(r.depth for r in speaking)
+    top = [r for r in speaking if r.depth == deepest]
+    deny = next((r for r in top if r.effect == "deny"), None)
+    return (False, deny) if deny else (True, top[0])

@@ -1,0 +1,135 @@
+"""Element-level topics and dates of plan resources, and the redaction of elements (pure).
+
+Topics are security labels from ``cs:ip-information-topic`` (any system is compared as a
+(system, code) pair): ``meta.security`` on a resource (Goal), the ``ip-security-label``
+extension on ``CarePlan.activity`` and inside the ``ip-need`` / ``ip-resource`` extensions.
+Dates used for ``dataPeriod``: ``Goal.startDate``; an activity's ``detail.scheduledPeriod.start``
+or ``detail.scheduledTiming.repeat.boundsPeriod.start``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapter.consent.provisions import Label
+from mappings.codes import ext_url
+
+__all__ = [
+    "REDACTED",
+    "Removal",
+    "activity_date",
+    "element_labels",
+    "mark_redacted",
+    "resource_date",
+    "resource_labels",
+    "strip_elements",
+]
+
+Resource = dict[str, Any]
+REDACTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "REDACTED",
+    "display": "redacted",
+}
+_LABEL_EXT = ext_url("ip-security-label")
+_ITEM_EXTS = (ext_url("ip-need"), ext_url("ip-resource"))
+
+
+@dataclass(frozen=True)
+class Removal:
+    """An element removed from a disclosed resource, and the rule (if any) that removed it."""
+
+    path: str  # FHIRPath, e.g. "CarePlan.activity[2]"
+    reason: str
+
+
+def resource_labels(resource: Mapping[str, Any]) -> frozenset[Label]:
+    return frozenset(
+        (str(c.get("system")), str(c.get("code")))
+        for c in resource.get("meta", {}).get("security", [])
+    )
+
+
+def element_labels(element: Mapping[str, Any]) -> frozenset[Label]:
+    return frozenset(
+        (str(e["valueCoding"].get("system")), str(e["valueCoding"].get("code")))
+        for e in element.get("extension", [])
+        if e.get("url") == _LABEL_EXT and isinstance(e.get("valueCoding"), dict)
+    )
+
+
+def resource_date(resource: Mapping[str, Any]) -> str | None:
+    if resource.get("resourceType") == "Goal" and resource.get("startDate"):
+        return str(resource["startDate"])[:10]
+    return None
+
+
+def activity_date(activity: Mapping[str, Any]) -> str | None:
+    detail = activity.get("detail", {})
+    start = detail.get("scheduledPeriod", {}).get("start") or detail.get("scheduledTiming", {}).get(
+        "repeat", {}
+    ).get("boundsPeriod", {}).get("start")
+    return str(start)[:10] if start else None
+
+
+# keep(element, path) -> reason to remove, or None to keep
+Keep = Callable[[Mapping[str, Any], str], str | None]
+
+
+def strip_elements(
+    plan: Resource, activity: Keep, item: Keep, reference: Callable[[str], str | None]
+) -> tuple[Resource, list[Removal]]:
+    """A copy of a CarePlan without the activities, need/resource items and references the
+    callbacks reject; paths in the result name elements of the *original* resource."""
+    out = copy.deepcopy(plan)
+    removed: list[Removal] = []
+
+    def keep_list(key: str, base: str, judge: Keep) -> None:
+        if key not in out:
+            return
+        kept = []
+        for index, element in enumerate(out[key]):
+            why = judge(element, f"{base}[{index}]")
+            if why is None:
+                kept.append(element)
+            else:
+                removed.append(Removal(f"{base}[{index}]", why))
+        out[key] = kept
+        if not kept:
+            del out[key]
+
+    for index, act in enumerate(out.get("activity", [])):
+        detail = act.get("detail")
+        if isinstance(detail, dict) and detail.get("goal"):
+            goals = [g for g in detail["goal"] if reference(str(g.get("reference", ""))) is None]
+            if len(goals) != len(detail["goal"]):
+                path = f"CarePlan.activity[{index}].detail.goal"
+                removed.append(Removal(path, "reference to a goal the recipient may not see"))
+            detail["goal"] = goals
+            if not goals:
+                del detail["goal"]
+    keep_list("activity", "CarePlan.activity", activity)
+    keep_list("extension", "CarePlan.extension", lambda e, p: item(e, p) if _is_item(e) else None)
+    keep_list("goal", "CarePlan.goal", _ref_judge(reference))
+    keep_list("supportingInfo", "CarePlan.supportingInfo", _ref_judge(reference))
+    return out, removed
+
+
+def _ref_judge(reference: Callable[[str], str | None]) -> Keep:
+    return lambda e, p: reference(str(e.get("reference", "")))
+
+
+def _is_item(extension: Mapping[str, Any]) -> bool:
+    return extension.get("url") in _ITEM_EXTS
+
+
+def mark_redacted(resource: Resource) -> Resource:
+    """Add ``meta.security`` REDACTED (once)."""
+    meta = resource.setdefault("meta", {})
+    security = meta.setdefault("security", [])
+    if not any(s.get("code") == "REDACTED" for s in security):
+        security.append(dict(REDACTED))
+    return resource
