@@ -26,7 +26,7 @@ from mappings.fhirjson import dump_json, parse_json  # noqa: E402
 from mappings.fhirxml import parse_xml, to_xml  # noqa: E402
 
 EXAMPLES = Path(
-    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT.parent / "shared" / "reference" / "r4-examples")
+    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")
 )
 
 

@@ -23,7 +23,7 @@ from mappings.fhirjson import dump_json, parse_json
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = Path(
-    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT.parent / "shared" / "reference" / "r4-examples")
+    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")
 )
 JSON_FILES = sorted((EXAMPLES / "json").glob("*.json"))
 

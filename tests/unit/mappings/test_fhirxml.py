@@ -16,7 +16,7 @@ from mappings.fhirxml import parse_xml, to_xml
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = Path(
-    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT.parent / "shared" / "reference" / "r4-examples")
+    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")
 )
 JSON_FILES = sorted((EXAMPLES / "json").glob("*.json"))
 F = 'xmlns="http://hl7.org/fhir"'
