@@ -120,8 +120,7 @@ class Walker:
             name = key[1:] if key.startswith("_") else key
             hit = defs.child(name)
             if hit is None:
-                if not key.startswith("_") or name not in obj:
-                    self.issues.append(issue("IP-3001", f"{expr}.{key}", name=key, where=defs.path))
+                self.unknown_property(defs, key, expr)
                 continue
             child, chosen = hit
             if key.startswith("_") and name in obj:
@@ -136,6 +135,18 @@ class Walker:
         for child, found in groups.values():
             self.children_of(child, found)
         return {n.replace("[x]", "") for n in groups} | obj.keys()
+
+    def unknown_property(self, defs: Node, key: str, expr: str) -> None:
+        name = key.lstrip("_")
+        for child in (defs.children or {}).values():
+            prefix = child.name[:-3]
+            if child.choice and name.startswith(prefix) and name[len(prefix) : len(prefix) + 1].isupper():
+                allowed = ", ".join(child.type_codes)
+                self.issues.append(
+                    issue("IP-3023", f"{expr}.{key}", type=name[len(prefix) :], name=child.name, allowed=allowed)
+                )
+                return
+        self.issues.append(issue("IP-3001", f"{expr}.{key}", name=key, where=defs.path))
 
     def items(self, child: Node, name: str, value: Any, extra: Any, expr: str) -> list[Item]:
         shape_ok = True
@@ -188,7 +199,7 @@ class Walker:
         if type_code is None:
             return
         if extra is not None:
-            self.primitive_extension(extra, type_code, expr)
+            self.primitive_extension(extra, node, expr)
         if type_code in _RESOURCE_TYPES or self.engine.is_resource_type(type_code):
             if value is not None:
                 self.nested_resource(value, expr, bundle_entry=node.path == "Bundle.entry.resource")
@@ -224,10 +235,13 @@ class Walker:
         self.issues.extend(checks.check_fixed(node, value, expr))
         self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
 
-    def primitive_extension(self, extra: Any, type_code: str, expr: str) -> None:
-        element = self.engine.root_of_type("Element")
-        if element is not None:
-            self.complex(extra, element, "Element", expr)
+    def primitive_extension(self, extra: Any, node: Node, expr: str) -> None:
+        """``_name``: the id and extensions of a primitive (slices come from the profile, if any)."""
+        defs = node if node.children is not None else self.engine.root_of_type("Element")
+        if not isinstance(extra, dict) or not extra:
+            self.issues.append(issue("IP-3006", expr, name="_" + node.name))
+        elif defs is not None:
+            self.properties(extra, defs, expr)
 
     def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
         self.issues.extend(checks.check_fixed(node, value, expr))
