@@ -25,9 +25,7 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
     warnings.filterwarnings("ignore", message="Using `httpx` with")
     from fastapi.testclient import TestClient
 
-PG_URL = os.environ.get(
-    "IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}
 JSON = {"Content-Type": "application/fhir+json"}

@@ -15,8 +15,10 @@ def _tx(entries: list[dict[str, Any]], btype: str = "transaction") -> dict[str, 
 
 
 def _post(resource: dict[str, Any], full_url: str | None = None) -> dict[str, Any]:
-    e: dict[str, Any] = {"resource": resource,
-                         "request": {"method": "POST", "url": resource["resourceType"]}}
+    e: dict[str, Any] = {
+        "resource": resource,
+        "request": {"method": "POST", "url": resource["resourceType"]},
+    }
     if full_url:
         e["fullUrl"] = full_url
     return e
@@ -25,12 +27,16 @@ def _post(resource: dict[str, Any], full_url: str | None = None) -> dict[str, An
 def test_transaction_rewrites_urn_uuid_references(client: Any) -> None:
     pat_urn = "urn:uuid:5b2f8a4e-7c1d-4e5f-9a0b-1c2d3e4f5a6b"
     goal_urn = "urn:uuid:6c3f9b5f-8d2e-4f60-ab1c-2d3e4f5a6b7c"
-    goal = {"resourceType": "Goal", "lifecycleStatus": "active",
-            "description": {"text": "Å klare meg selv på Tromsø"},
-            "subject": {"reference": pat_urn}}
+    goal = {
+        "resourceType": "Goal",
+        "lifecycleStatus": "active",
+        "description": {"text": "Å klare meg selv på Tromsø"},
+        "subject": {"reference": pat_urn},
+    }
     plan = {**careplan("x"), "subject": {"reference": pat_urn}, "goal": [{"reference": goal_urn}]}
-    r = client.post("/", json=_tx([_post(plan), _post(goal, goal_urn), _post(patient(), pat_urn)]),
-                    headers=JSON)
+    r = client.post(
+        "/", json=_tx([_post(plan), _post(goal, goal_urn), _post(patient(), pat_urn)]), headers=JSON
+    )
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["type"] == "transaction-response"
@@ -60,8 +66,14 @@ def test_failed_transaction_rolls_back_everything(client: Any) -> None:
 
 
 def test_batch_entries_succeed_or_fail_alone(client: Any) -> None:
-    bundle = _tx([_post(patient()), _post({"resourceType": "Goal"}),
-                  {"request": {"method": "DELETE", "url": "CarePlan/abc"}}], "batch")
+    bundle = _tx(
+        [
+            _post(patient()),
+            _post({"resourceType": "Goal"}),
+            {"request": {"method": "DELETE", "url": "CarePlan/abc"}},
+        ],
+        "batch",
+    )
     out = client.post("/", json=bundle, headers=JSON).json()
     statuses = [e["response"]["status"] for e in out["entry"]]
     assert statuses[0] == "201 Created" and statuses[1:] == ["422", "405"]
@@ -79,8 +91,7 @@ def test_validate_operation_uses_the_validator(client: Any) -> None:
 
 
 def test_invalid_resource_is_refused_and_nothing_stored(client: Any) -> None:
-    r = client.post("/CarePlan", json={"resourceType": "CarePlan", "status": "aktiv"},
-                    headers=JSON)
+    r = client.post("/CarePlan", json={"resourceType": "CarePlan", "status": "aktiv"}, headers=JSON)
     assert r.status_code == 422
     ids = message_ids(r.json())
     assert ids[0] == "IP-4501" and any(i.startswith("IP-3") for i in ids[1:])

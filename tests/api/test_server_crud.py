@@ -21,7 +21,9 @@ def test_metadata_is_a_true_capability_statement(client: Any) -> None:
     codes = {i["code"] for i in plan["interaction"]}
     assert {"read", "vread", "update", "create", "search-type", "history-instance"} <= codes
     assert "delete" not in codes  # a plan is never deleted
-    assert {"patient", "date", "category", "status", "_id"} <= {p["name"] for p in plan["searchParam"]}
+    assert {"patient", "date", "category", "status", "_id"} <= {
+        p["name"] for p in plan["searchParam"]
+    }
     assert {"everything", "validate"} <= {o["name"] for o in plan["operation"]}
     audit = next(r for r in rest["resource"] if r["type"] == "AuditEvent")
     assert "create" not in {i["code"] for i in audit["interaction"]}
@@ -73,8 +75,15 @@ def test_plan_is_never_deleted_but_a_task_may_be(client: Any) -> None:
     refused = client.delete(f"/CarePlan/{plan['id']}")
     assert refused.status_code == 405 and "IP-4301" in message_ids(refused.json())
     assert client.get(f"/CarePlan/{plan['id']}").status_code == 200
-    task = create(client, {"resourceType": "Task", "status": "requested", "intent": "order",
-                           "basedOn": [{"reference": f"CarePlan/{plan['id']}"}]})
+    task = create(
+        client,
+        {
+            "resourceType": "Task",
+            "status": "requested",
+            "intent": "order",
+            "basedOn": [{"reference": f"CarePlan/{plan['id']}"}],
+        },
+    )
     assert client.delete(f"/Task/{task['id']}").status_code == 204
     gone = client.get(f"/Task/{task['id']}")
     assert gone.status_code == 410 and "IP-4202" in message_ids(gone.json())
@@ -83,9 +92,13 @@ def test_plan_is_never_deleted_but_a_task_may_be(client: Any) -> None:
 
 
 def test_audit_event_is_read_only_to_clients(client: Any) -> None:
-    event = {"resourceType": "AuditEvent", "type": {"code": "rest"}, "recorded":
-             "2024-03-01T10:00:00Z", "agent": [{"requestor": True}], "source":
-             {"observer": {"display": "Tromsø kommune"}}}
+    event = {
+        "resourceType": "AuditEvent",
+        "type": {"code": "rest"},
+        "recorded": "2024-03-01T10:00:00Z",
+        "agent": [{"requestor": True}],
+        "source": {"observer": {"display": "Tromsø kommune"}},
+    }
     r = client.post("/AuditEvent", json=event, headers=JSON)
     assert r.status_code == 405
     assert client.get("/AuditEvent?_summary=count").json()["total"] == 0
@@ -95,8 +108,9 @@ def test_history_instance_and_type_with_paging(client: Any) -> None:
     pid = create(client, patient())["id"]
     current = client.get(f"/Patient/{pid}").json()
     for family in ("Bjørnstad", "Kåsa", "Sárgon"):
-        current = client.put(f"/Patient/{pid}", json={**current, "name": [{"family": family}]},
-                             headers=JSON).json()
+        current = client.put(
+            f"/Patient/{pid}", json={**current, "name": [{"family": family}]}, headers=JSON
+        ).json()
     inst = client.get(f"/Patient/{pid}/_history?_count=2").json()
     assert inst["type"] == "history" and inst["total"] == 4
     assert [e["resource"]["meta"]["versionId"] for e in inst["entry"]] == ["4", "3"]
@@ -112,8 +126,10 @@ def test_one_active_plan_per_person(client: Any) -> None:
     first = create(client, careplan(pid))
     second = client.post("/CarePlan", json=careplan(pid), headers=JSON)
     assert second.status_code == 409 and "IP-4401" in message_ids(second.json())
-    assert client.post("/CarePlan", json=careplan(pid, status="draft"), headers=JSON
-                       ).status_code == 201
+    assert (
+        client.post("/CarePlan", json=careplan(pid, status="draft"), headers=JSON).status_code
+        == 201
+    )
     done = {**first, "status": "completed"}
     assert client.put(f"/CarePlan/{first['id']}", json=done, headers=JSON).status_code == 200
     assert client.post("/CarePlan", json=careplan(pid), headers=JSON).status_code == 201

@@ -14,20 +14,52 @@ def _ids(bundle: dict[str, Any], mode: str = "match") -> set[str]:
 
 def _world(client: Any) -> dict[str, Any]:
     p1, p2 = create(client, patient(family="Nordmann")), create(client, patient(family="Sámi"))
-    team = create(client, {"resourceType": "CareTeam", "status": "active",
-                           "subject": {"reference": f"Patient/{p1['id']}"}, "name": "Ansvarsgruppe"})
-    goal = create(client, {"resourceType": "Goal", "lifecycleStatus": "active",
-                           "description": {"text": "Jeg vil gå på skolen i Kautokeino"},
-                           "subject": {"reference": f"Patient/{p1['id']}"}})
-    consent = create(client, {"resourceType": "Consent", "status": "active",
-                              "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-                              "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-                              "patient": {"reference": f"Patient/{p1['id']}"},
-                              "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]}})
-    plan1 = {**careplan(p1["id"], start="2024-03-01"),
-             "careTeam": [{"reference": f"CareTeam/{team['id']}"}],
-             "goal": [{"reference": f"Goal/{goal['id']}"}],
-             "supportingInfo": [{"reference": f"Consent/{consent['id']}"}]}
+    team = create(
+        client,
+        {
+            "resourceType": "CareTeam",
+            "status": "active",
+            "subject": {"reference": f"Patient/{p1['id']}"},
+            "name": "Ansvarsgruppe",
+        },
+    )
+    goal = create(
+        client,
+        {
+            "resourceType": "Goal",
+            "lifecycleStatus": "active",
+            "description": {"text": "Jeg vil gå på skolen i Kautokeino"},
+            "subject": {"reference": f"Patient/{p1['id']}"},
+        },
+    )
+    consent = create(
+        client,
+        {
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "patient-privacy",
+                    }
+                ]
+            },
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{p1['id']}"},
+            "policyRule": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+                ]
+            },
+        },
+    )
+    plan1 = {
+        **careplan(p1["id"], start="2024-03-01"),
+        "careTeam": [{"reference": f"CareTeam/{team['id']}"}],
+        "goal": [{"reference": f"Goal/{goal['id']}"}],
+        "supportingInfo": [{"reference": f"Consent/{consent['id']}"}],
+    }
     c1 = create(client, plan1)
     plan2 = careplan(p2["id"], status="draft", start="2023-01-15")
     plan2["period"]["end"] = "2023-12-31"
@@ -70,8 +102,11 @@ def test_sort_count_and_summary(client: Any) -> None:
     desc = client.get("/CarePlan?_sort=-date").json()
     assert [e["resource"]["id"] for e in desc["entry"]] == [w["c1"]["id"], w["c2"]["id"]]
     assert client.get("/CarePlan?_summary=count").json() == {
-        "resourceType": "Bundle", "type": "searchset", "total": 2,
-        "link": [{"relation": "self", "url": "http://testserver/CarePlan?_summary=count"}]}
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 2,
+        "link": [{"relation": "self", "url": "http://testserver/CarePlan?_summary=count"}],
+    }
     bad = client.get("/CarePlan?_sort=title")
     assert bad.status_code == 400 and "IP-4104" in message_ids(bad.json())
 

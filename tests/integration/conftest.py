@@ -26,9 +26,13 @@ def free_port() -> int:
 def start_server(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "adapter.cli.main", "serve", "--port", str(port), *args]
     with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2],
-                                stdout=sink, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            cmd,
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -40,9 +40,16 @@ def test_two_processes_share_one_postgres(tmp_path: Path) -> None:
         bases = [f"http://127.0.0.1:{p}" for p in ports]
         pid = httpx.post(f"{bases[0]}/Patient", json=patient(), headers=JSON).json()["id"]
         with ThreadPoolExecutor(4) as pool:
-            codes = list(pool.map(lambda i: httpx.post(f"{bases[i % 2]}/CarePlan",
-                                                       json=careplan(pid), headers=JSON,
-                                                       timeout=30).status_code, range(4)))
+            codes = list(
+                pool.map(
+                    lambda i: (
+                        httpx.post(
+                            f"{bases[i % 2]}/CarePlan", json=careplan(pid), headers=JSON, timeout=30
+                        ).status_code
+                    ),
+                    range(4),
+                )
+            )
         assert sorted(codes) == [201, 409, 409, 409]
         seen = httpx.get(f"{bases[1]}/CarePlan?patient={pid}").json()
         assert seen["total"] == 1
