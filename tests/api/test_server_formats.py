@@ -8,7 +8,8 @@ from tests.api.conftest import JSON, create, message_ids, patient
 
 XML = {"Content-Type": "application/fhir+xml"}
 PATIENT_XML = (
-    '<Patient xmlns="http://hl7.org/fhir"><identifier><system value="urn:oid:2.16.578.1.12.4.1.4.1"/>'
+    '<Patient xmlns="http://hl7.org/fhir"><identifier>'
+    '<system value="urn:oid:2.16.578.1.12.4.1.4.1"/>'
     '<value value="{fnr}"/></identifier><name><family value="Æsøy-Máret"/></name></Patient>'
 )
 
@@ -72,7 +73,8 @@ def test_xxe_and_billion_laughs_refused(client: Any) -> None:
     )
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
         b'<Patient xmlns="http://hl7.org/fhir"><name><family value="&c;"/></name></Patient>'
     )
     for body in (xxe, laughs):

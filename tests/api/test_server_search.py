@@ -7,6 +7,9 @@ from urllib.parse import quote
 
 from tests.api.conftest import FNR_SYSTEM, JSON, careplan, create, message_ids, patient
 
+SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+ACTCODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
 
 def _ids(bundle: dict[str, Any], mode: str = "match") -> set[str]:
     return {e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == mode}
@@ -40,18 +43,14 @@ def _world(client: Any) -> dict[str, Any]:
             "scope": {
                 "coding": [
                     {
-                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "system": SCOPE,
                         "code": "patient-privacy",
                     }
                 ]
             },
             "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
             "patient": {"reference": f"Patient/{p1['id']}"},
-            "policyRule": {
-                "coding": [
-                    {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
-                ]
-            },
+            "policyRule": {"coding": [{"system": ACTCODE, "code": "OPTIN"}]},
         },
     )
     plan1 = {
