@@ -87,7 +87,7 @@ def _need_or_resource(name: str, title: str, what: str) -> ExtensionSpec:
 _NECESSITY = constraint(
     "ip-cooperation-1",
     "The necessity of a cooperation is 'necessary' or 'desired'.",
-    "$this = 'necessary' or $this = 'desired'",
+    "extension('necessity').value.all($this = 'necessary' or $this = 'desired')",
 )
 
 EXTENSIONS: tuple[ExtensionSpec, ...] = (
@@ -108,7 +108,8 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                   _CAREPLAN,
                   subs=(Sub("organization", 1, "1", reference("Organization")),
                         Sub("description", 1, "1", _t("string")),
-                        Sub("necessity", 1, "1", _t("code")))),
+                        Sub("necessity", 1, "1", _t("code"))),
+                  constraints=(_NECESSITY,)),
     ExtensionSpec("ip-security-label", "Informasjonstema",
                   "The information topic of one element (measure, need, resource): the project's "
                   "inline security label. A topic the person refuses removes the element.",
@@ -166,8 +167,6 @@ def _sub_elements(sub: Sub) -> list[Element]:
     value: dict[str, Any] = {"min": 1, "type": sub.value}
     if sub.binding is not None:
         value["binding"] = sub.binding
-    if sub.name == "necessity":
-        value["constraint"] = [_NECESSITY]
     return [
         el(at, sliceName=sub.name, min=sub.min, max=sub.max),
         el(f"{at}.extension", max="0"),

@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[3]
 IP = ROOT / "profiles" / "ip"
 R4 = ROOT / "profiles" / "packages" / "hl7.fhir.r4.examples-4.0.1"
 CORE = "http://hl7.org/fhir/StructureDefinition/"
+SNOMED = "http://snomed.info/sct"
+IRCP = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 EXT = f"{codes.BASE}/StructureDefinition/"
 CS = f"{codes.BASE}/CodeSystem/"
 # Code list 9034 as published (shared reference identifiers-and-oids.md): the coordinator codes.
-NATIONAL_9034 = {"8": "Koordinator Individuell plan", "18": "Koordinator (spesialisthelsetjenesteloven)"}
+NATIONAL_9034 = {
+    "8": "Koordinator Individuell plan",
+    "18": "Koordinator (spesialisthelsetjenesteloven)",
+}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -70,7 +75,11 @@ def test_the_expected_profiles_and_extensions_exist() -> None:
     by_url = {sd["url"]: sd for sd in STRUCTURES}
     for name in named:
         sd = by_url[EXT + name]
-        assert (sd["type"], sd["kind"], sd["derivation"]) == ("Extension", "complex-type", "constraint")
+        assert (sd["type"], sd["kind"], sd["derivation"]) == (
+            "Extension",
+            "complex-type",
+            "constraint",
+        )
 
 
 @pytest.mark.parametrize("sd", STRUCTURES, ids=SD_IDS)
@@ -164,13 +173,20 @@ def test_code_systems_are_the_project_codes() -> None:
     assert set(systems) == set(codes.PROJECT_CODE_SYSTEMS)
     for name, (_title, concepts) in codes.PROJECT_CODE_SYSTEMS.items():
         cs = systems[name]
-        assert (cs["url"], cs["content"], cs["caseSensitive"]) == (codes.cs_url(name), "complete", True)
+        assert (cs["url"], cs["content"], cs["caseSensitive"]) == (
+            codes.cs_url(name),
+            "complete",
+            True,
+        )
         assert {c["code"]: c["display"] for c in cs["concept"]} == concepts
         assert cs["count"] == len(concepts)
 
 
 def test_value_set_codes_exist_in_their_code_systems() -> None:
-    known = {cs["url"]: {c["code"]: c["display"] for c in cs["concept"]} for cs in _resources("CodeSystem")}
+    known = {
+        cs["url"]: {c["code"]: c["display"] for c in cs["concept"]}
+        for cs in _resources("CodeSystem")
+    }
     known[codes.SYSTEM_9034] = NATIONAL_9034
     for vs in _resources("ValueSet"):
         for include in vs["compose"]["include"]:
@@ -207,7 +223,9 @@ def test_snapshot_generator_refuses_to_widen_or_invent(generator: Any) -> None:
 
     def run(*diff: dict[str, Any]) -> list[dict[str, Any]]:
         elements = [{"id": d["id"], "path": snapshot.path_of(d["id"]), **d} for d in diff]
-        result: list[dict[str, Any]] = snapshot.generate_snapshot(base, elements, lambda u: base, "x")
+        result: list[dict[str, Any]] = snapshot.generate_snapshot(
+            base, elements, lambda u: base, "x"
+        )
         return result
 
     with pytest.raises(snapshot.SnapshotError, match="max"):
@@ -232,77 +250,140 @@ def _ref(target: str) -> dict[str, str]:
 
 
 def _careplan() -> dict[str, Any]:
-    topic = {"url": EXT + "ip-security-label", "valueCoding": {"system": CS + "ip-information-topic", "code": "behandling"}}
+    topic = {
+        "url": EXT + "ip-security-label",
+        "valueCoding": {"system": CS + "ip-information-topic", "code": "behandling"},
+    }
     return {
-        "resourceType": "CarePlan", "id": "plan1", "language": "se",
+        "resourceType": "CarePlan",
+        "id": "plan1",
+        "language": "se",
         "extension": [
             {"url": EXT + "ip-evaluation-date", "valueDate": "2024-09-01"},
-            {"url": EXT + "ip-need", "id": "behov1", "extension": [
-                {"url": "text", "valueString": "Hjelp til å mestre hverdagen i Kárášjohka"}, topic]},
-            {"url": EXT + "ip-cooperation", "extension": [
-                {"url": "organization", "valueReference": _ref("Organization/plan1-nav")},
-                {"url": "description", "valueString": "Samarbeid om arbeid og aktivitet"},
-                {"url": "necessity", "valueCode": "desired"}]},
+            {
+                "url": EXT + "ip-need",
+                "id": "behov1",
+                "extension": [
+                    {"url": "text", "valueString": "Hjelp til å mestre hverdagen i Kárášjohka"},
+                    topic,
+                ],
+            },
+            {
+                "url": EXT + "ip-cooperation",
+                "extension": [
+                    {"url": "organization", "valueReference": _ref("Organization/plan1-nav")},
+                    {"url": "description", "valueString": "Samarbeid om arbeid og aktivitet"},
+                    {"url": "necessity", "valueCode": "desired"},
+                ],
+            },
         ],
-        "status": "active", "intent": "plan",
+        "status": "active",
+        "intent": "plan",
         "category": [_concept(codes.SYSTEM_9602, "A02-2")],
-        "subject": _ref("Patient/p1"), "period": {"start": "2024-03-01"}, "created": "2024-03-01",
-        "author": _ref("Organization/plan1-kommune"), "careTeam": [_ref("CareTeam/plan1")],
-        "supportingInfo": [_ref("Consent/plan1-samtykke1")], "goal": [_ref("Goal/plan1-mal1")],
-        "activity": [{"id": "tiltak1", "extension": [topic], "detail": {
-            "extension": [{"url": EXT + "ip-measure-extent", "valueString": "2 timer per uke"}],
-            "code": {"text": "Fysioterapi i basseng på Øya"}, "status": "in-progress",
-            "performer": [_ref("PractitionerRole/plan1-fysio")]}}],
-    }  # fmt: skip
+        "subject": _ref("Patient/p1"),
+        "period": {"start": "2024-03-01"},
+        "created": "2024-03-01",
+        "author": _ref("Organization/plan1-kommune"),
+        "careTeam": [_ref("CareTeam/plan1")],
+        "supportingInfo": [_ref("Consent/plan1-samtykke1")],
+        "goal": [_ref("Goal/plan1-mal1")],
+        "activity": [
+            {
+                "id": "tiltak1",
+                "extension": [topic],
+                "detail": {
+                    "extension": [
+                        {"url": EXT + "ip-measure-extent", "valueString": "2 timer per uke"}
+                    ],
+                    "code": {"text": "Fysioterapi i basseng på Øya"},
+                    "status": "in-progress",
+                    "performer": [_ref("PractitionerRole/plan1-fysio")],
+                },
+            }
+        ],
+    }
 
 
 def _careteam() -> dict[str, Any]:
     return {
-        "resourceType": "CareTeam", "id": "plan1", "status": "active", "subject": _ref("Patient/p1"),
+        "resourceType": "CareTeam",
+        "id": "plan1",
+        "status": "active",
+        "subject": _ref("Patient/p1"),
         "participant": [
-            {"role": [_concept(CS + "ip-participant-role", "tjenestemottaker")],
-             "member": _ref("Patient/p1"),
-             "extension": [{"url": EXT + "ip-contribution", "valueString": "Jeg møter på trening"}]},
-            {"id": "koord1", "role": [_concept(codes.SYSTEM_9034, "8")],
-             "member": _ref("PractitionerRole/plan1-fysio"), "period": {"start": "2024-03-01"},
-             "extension": [{"url": EXT + "ip-contact-frequency", "valueString": "Annenhver uke"}]},
+            {
+                "role": [_concept(CS + "ip-participant-role", "tjenestemottaker")],
+                "member": _ref("Patient/p1"),
+                "extension": [
+                    {"url": EXT + "ip-contribution", "valueString": "Jeg møter på trening"}
+                ],
+            },
+            {
+                "id": "koord1",
+                "role": [_concept(codes.SYSTEM_9034, "8")],
+                "member": _ref("PractitionerRole/plan1-fysio"),
+                "period": {"start": "2024-03-01"},
+                "extension": [
+                    {"url": EXT + "ip-contact-frequency", "valueString": "Annenhver uke"}
+                ],
+            },
         ],
         "managingOrganization": [_ref("Organization/plan1-kommune")],
-    }  # fmt: skip
+    }
 
 
 def _goal() -> dict[str, Any]:
     return {
-        "resourceType": "Goal", "id": "plan1-mal2", "lifecycleStatus": "active",
+        "resourceType": "Goal",
+        "id": "plan1-mal2",
+        "lifecycleStatus": "active",
         "extension": [{"url": EXT + "ip-goal-parent", "valueReference": _ref("Goal/plan1-mal1")}],
         "category": [_concept(CS + "ip-goal-level", "delmal")],
-        "description": {"text": "Jeg vil jobbe to dager i uka"}, "subject": _ref("Patient/p1"),
-    }  # fmt: skip
+        "description": {"text": "Jeg vil jobbe to dager i uka"},
+        "subject": _ref("Patient/p1"),
+    }
 
 
 def _consent(kind: str) -> dict[str, Any]:
     sharing = kind == "sharing"
     consent: dict[str, Any] = {
-        "resourceType": "Consent", "id": f"plan1-{kind}", "status": "active",
-        "scope": _concept("http://terminology.hl7.org/CodeSystem/consentscope",
-                          "patient-privacy" if sharing else "treatment"),
-        "category": [_concept("http://loinc.org", "59284-0"),
-                     _concept(CS + "ip-consent-category", f"{kind}-consent")],
-        "patient": _ref("Patient/p1"), "dateTime": "2024-03-01",
-        "performer": [{"reference": "Patient/p1", "extension": [
-            {"url": EXT + "ip-consent-capacity", "valueCode": "self"}]}],
+        "resourceType": "Consent",
+        "id": f"plan1-{kind}",
+        "status": "active",
+        "scope": _concept(
+            "http://terminology.hl7.org/CodeSystem/consentscope",
+            "patient-privacy" if sharing else "treatment",
+        ),
+        "category": [
+            _concept("http://loinc.org", "59284-0"),
+            _concept(CS + "ip-consent-category", f"{kind}-consent"),
+        ],
+        "patient": _ref("Patient/p1"),
+        "dateTime": "2024-03-01",
+        "performer": [
+            {
+                "reference": "Patient/p1",
+                "extension": [{"url": EXT + "ip-consent-capacity", "valueCode": "self"}],
+            }
+        ],
         "organization": [_ref("Organization/plan1-kommune")],
         "policyRule": _concept(CS + "ip-consent-domain", "health-and-care"),
         "provision": {"type": "permit"},
-    }  # fmt: skip
+    }
     if sharing:
         consent["provision"] = {
-            "type": "permit", "period": {"start": "2024-03-01", "end": "2025-02-28"},
-            "actor": [{"role": _concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"),
-                       "reference": _ref("Organization/plan1-nav")}],
-            "provision": [{"type": "deny", "securityLabel": [
-                {"system": CS + "ip-information-topic", "code": "rus"}]}],
-        }  # fmt: skip
+            "type": "permit",
+            "period": {"start": "2024-03-01", "end": "2025-02-28"},
+            "actor": [
+                {"role": _concept(IRCP, "IRCP"), "reference": _ref("Organization/plan1-nav")}
+            ],
+            "provision": [
+                {
+                    "type": "deny",
+                    "securityLabel": [{"system": CS + "ip-information-topic", "code": "rus"}],
+                }
+            ],
+        }
     return consent
 
 
@@ -341,24 +422,36 @@ def _set(path: str, value: Any) -> Any:
 
 BROKEN = [
     ("ip-careplan", _set("intent", "order"), "fixed"),
-    ("ip-careplan", _set("category", [_concept("http://snomed.info/sct", "736353004")]), "individuellPlan"),
+    ("ip-careplan", _set("category", [_concept(SNOMED, "736353004")]), "individuellPlan"),
     ("ip-careplan", _set("activity.0.id", None), "ip-careplan-1"),
     ("ip-careplan", _set("extension.2.extension.2.valueCode", "kanskje"), "ip-cooperation-1"),
     ("ip-careplan", _set("extension.1.id", None), "ip-ext-1"),
     ("ip-careplan", _set("careTeam", None), "careTeam"),
-    ("ip-careteam", _set("participant.1.role", [_concept(codes.SYSTEM_9034, "17")]), "ip-careteam-1"),
+    (
+        "ip-careteam",
+        _set("participant.1.role", [_concept(codes.SYSTEM_9034, "17")]),
+        "ip-careteam-1",
+    ),
     ("ip-careteam", _set("participant.1.period", None), "ip-careteam-2"),
-    ("ip-careteam", _set("participant.0.extension.0.url", EXT + "ip-contact-frequency"), "ip-careteam-3"),
+    (
+        "ip-careteam",
+        _set("participant.0.extension.0.url", EXT + "ip-contact-frequency"),
+        "careteam-3",
+    ),
     ("ip-goal", _set("category", [_concept(CS + "ip-goal-level", "hovedmal")]), "ip-goal-1"),
-    ("ip-goal", _set("description", {"coding": [{"system": "http://snomed.info/sct", "code": "1"}]}), "text"),
+    ("ip-goal", _set("description", {"coding": [{"system": SNOMED, "code": "1"}]}), "text"),
     ("ip-plan-consent", _set("status", "inactive"), "ip-consent-1"),
     ("ip-plan-consent", _set("performer.0.extension", None), "capacity"),
     ("ip-sharing-consent", _set("provision.period.end", None), "ip-sharing-consent-1"),
     ("ip-sharing-consent", _set("provision.actor", None), "actor"),
     ("ip-sharing-consent", _set("provision.provision.0.type", "permit"), "deny"),
-    ("ip-sharing-consent", _set("provision.provision.0.securityLabel", None), "ip-sharing-consent-2"),
-    ("ip-sharing-consent", _set("category", [_concept("http://loinc.org", "59284-0")]), "ipConsentCategory"),
-]  # fmt: skip
+    ("ip-sharing-consent", _set("provision.provision.0.securityLabel", None), "consent-2"),
+    (
+        "ip-sharing-consent",
+        _set("category", [_concept("http://loinc.org", "59284-0")]),
+        "ipConsentCategory",
+    ),
+]
 
 
 @pytest.mark.parametrize(("profile", "mutate", "expected"), BROKEN)
@@ -371,12 +464,13 @@ def test_a_broken_instance_fails_on_the_profile_rule(
     assert any(expected in e for e in errors), errors
 
 
-@pytest.mark.parametrize(("sd", "element", "rule"), list(_constraints()), ids=lambda v: str(v)[:40])
+PROFILE_RULES = [(sd, element, rule) for sd, element, rule in _constraints() if sd in EXAMPLES]
+
+
+@pytest.mark.parametrize(("sd", "element", "rule"), PROFILE_RULES, ids=lambda v: str(v)[:40])
 def test_every_invariant_holds_on_the_example(sd: str, element: str, rule: dict[str, Any]) -> None:
     """The invariants are valid FHIRPath (fhirpathpy, R4 model) and true on a good instance."""
-    if sd not in EXAMPLES:
-        pytest.skip(f"{sd} is an extension: checked through the profiles that use it")
-    resource = EXAMPLES[sd]()
-    focus = evaluate(resource, element.replace(":", "-").split("-")[0] if ":" in element else element, model=models["r4"])
+    focus = evaluate(EXAMPLES[sd](), element, model=models["r4"])
+    assert focus, element
     for item in focus:
-        assert evaluate(item, rule["expression"], model=models["r4"]) in ([True], []), rule["key"]
+        assert evaluate(item, rule["expression"], model=models["r4"]) == [True], rule["key"]
