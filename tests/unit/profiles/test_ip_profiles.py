@@ -474,3 +474,23 @@ def test_every_invariant_holds_on_the_example(sd: str, element: str, rule: dict[
     assert focus, element
     for item in focus:
         assert evaluate(item, rule["expression"], model=models["r4"]) == [True], rule["key"]
+
+
+PLAN_FIXTURES = sorted((ROOT / "fixtures" / "plans").glob("*.plan.json"))
+
+
+@pytest.mark.parametrize("path", PLAN_FIXTURES, ids=[p.name for p in PLAN_FIXTURES])
+def test_mapped_fixture_plans_conform_to_their_profiles(validator: Any, path: Path) -> None:
+    """Every resource mappings.to_fhir makes from a fixture plan passes its meta.profile."""
+    from mappings.model import Plan
+    from mappings.to_fhir import plan_to_bundle
+
+    bundle = plan_to_bundle(Plan.model_validate_json(path.read_text(encoding="utf-8")))
+    checked = set()
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        (profile,) = resource["meta"]["profile"]
+        checked.add(profile.rsplit("/", 1)[-1])
+        errors = [i for i in validator.issues(resource, profile) if i.severity == "error"]
+        assert errors == [], (resource["resourceType"], resource["id"], errors)
+    assert {"ip-careplan", "ip-careteam", "ip-plan-consent"} <= checked
