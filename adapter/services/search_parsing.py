@@ -87,7 +87,8 @@ def parse_search(
 ) -> ParsedSearch:
     params: list[SearchParam] = []
     unknown: list[str] = []
-    count, sort, cursor, summary = default_count, (), None, False
+    count, cursor, summary = default_count, None, False
+    sort: tuple[str, ...] = ()
     include: list[str] = []
     revinclude: list[str] = []
     for key, value in items:

@@ -47,7 +47,7 @@ def history_page(
         .limit(count + 1)
     ).all()
     more = len(rows) > count
-    rows = rows[:count]
+    rows = list(rows[:count])
     if direction == "p":
         rows.reverse()
     entries = [

@@ -181,7 +181,7 @@ class SqlRepository:
             .limit(query.count + 1)
         ).all()
         more = len(rows) > query.count
-        rows = rows[: query.count]
+        rows = list(rows[: query.count])
         if backwards:
             rows.reverse()
         if not rows:
