@@ -30,9 +30,11 @@ class Engine:
         self,
         registry: Registry | None = None,
         extension_domains: tuple[str, ...] = EXAMPLE_DOMAINS,
+        security_checks: bool = True,
     ) -> None:
         self.registry = registry or Registry()
         self.extension_domains = extension_domains
+        self.security_checks = security_checks  # reject strings that embed HTML tags
         self.terminology = Terminology(self.registry)
         self.fhirpath = FhirPath()
         self._compiled: dict[str, Node | None] = {}

@@ -48,6 +48,16 @@ class Registry:
                     self._index_file(path)
             self._ready = True
 
+    def overlay(self) -> Registry:
+        """A copy sharing the file index (no re-scan) to which resources can be ``add``-ed."""
+        if not self._ready:
+            self._index()
+        other = Registry(roots=list(self.roots))
+        other._files, other._types = dict(self._files), dict(self._types)
+        other._resource_types, other._known = set(self._resource_types), set(self._known)
+        other._loaded, other._ready = dict(self._loaded), True
+        return other
+
     def add(self, data: dict[str, Any]) -> None:
         """Register one more conformance resource (kept in memory), e.g. a supporting profile."""
         if not self._ready:

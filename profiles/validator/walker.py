@@ -222,7 +222,7 @@ class Walker:
                     issue("IP-3005", expr, value=value, type=type_code, hint=f": {problem}")
                 )
             return
-        if type_code == "string" and "<" in value:
+        if type_code == "string" and "<" in value and self.engine.security_checks:
             tag = _HTML_TAG.search(value)
             if tag:
                 self.issues.append(issue("IP-3032", expr, tag=tag.group(0)[:40]))

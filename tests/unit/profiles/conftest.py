@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from profiles.validator import Validator
-
-REFERENCE = Path(__file__).resolve().parents[4] / "shared" / "reference"
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
