@@ -25,7 +25,16 @@ _TYPE = {
 }
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
-_ACTION = {"read": "R", "vread": "R", "history": "R", "search": "E", "everything": "R"}
+_ACTION = {
+    "read": "R",
+    "vread": "R",
+    "history": "R",
+    "search": "E",
+    "everything": "R",
+    "create": "C",
+    "update": "U",
+    "delete": "D",
+}
 _OUTCOME = {"disclosed": "0", "refused": "4"}
 _SUBTYPE = {"history": "history-instance", "search": "search-type", "everything": "operation"}
 

@@ -12,7 +12,7 @@ from adapter.consent.context import PARTY_TYPES, PlanContext, ref_of, references
 from adapter.ports import ResourceRepository, SearchParam, SearchQuery
 from mappings.errors import IpError
 
-__all__ = ["load_context"]
+__all__ = ["load_context", "with_parties"]
 
 Resource = dict[str, Any]
 _BY_PATIENT = (
@@ -55,6 +55,12 @@ def load_context(repo: ResourceRepository, patient: str) -> PlanContext:
         query = SearchQuery(rtype, (SearchParam(param, (patient,)),), count=_PAGE)
         for res in _all(repo, query):
             found[ref_of(res)] = res
+    return PlanContext(patient, with_parties(repo, found))
+
+
+def with_parties(repo: ResourceRepository, found: dict[str, Resource]) -> dict[str, Resource]:
+    """``found`` plus the Organization/Practitioner/PractitionerRole/RelatedPerson resources it
+    references (two levels: a PractitionerRole's practitioner and organisation too)."""
     for _round in range(2):
         wanted = {
             ref
@@ -66,4 +72,4 @@ def load_context(repo: ResourceRepository, patient: str) -> PlanContext:
             party = _read(repo, ref)
             if party is not None:
                 found[ref] = party
-    return PlanContext(patient, found)
+    return found

@@ -1,0 +1,118 @@
+"""Transaction and batch through the enforcement point.
+
+Before: every write entry passes :func:`check_write` (a transaction is refused as a whole; a
+batch loses only the refused entries, answered 403). GET entries need the read scope.
+After: every resource in the response (a GET's resource, a write's returned body) is judged
+like any read; a hidden one is answered 404, exactly like a missing resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from adapter.consent.errors import Forbidden, issue5
+from adapter.consent.operation import Operation
+from adapter.consent.writes import check_write
+from adapter.errors import issue
+from mappings.errors import IpError, operation_outcome
+
+__all__ = ["filter_response", "split_batch"]
+
+Resource = dict[str, Any]
+_INTERACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
+
+
+def _check_entry(
+    op: Operation, entry: Resource, others: list[Resource], current: Callable[[str, str], Any]
+) -> None:
+    request = entry.get("request") or {}
+    method = str(request.get("method", "")).upper()
+    url = str(request.get("url", "")).split("?", 1)[0]
+    rtype, _, rid = url.partition("/")
+    resource = entry.get("resource")
+    if isinstance(resource, dict):
+        rtype = str(resource.get("resourceType", rtype))
+    op.require(rtype, _INTERACTION.get(method, "read"))
+    if method in ("PUT", "DELETE") and rid:
+        existing = current(rtype, rid.split("/")[0])
+        if existing is not None:
+            check_write(op, existing, others)
+    if method in ("POST", "PUT") and isinstance(resource, dict):
+        check_write(op, resource, others)
+
+
+def _resolver(entries: list[Resource]) -> dict[str, str]:
+    """fullUrl → ``Type/id`` for entries written to a known id (PUT), so that a reference by
+    ``urn:uuid`` to an existing person is judged as a reference to that person."""
+    found: dict[str, str] = {}
+    for entry in entries:
+        request = entry.get("request") or {}
+        url = str(request.get("url", "")).split("?", 1)[0]
+        if entry.get("fullUrl") and str(request.get("method", "")).upper() == "PUT":
+            found[str(entry["fullUrl"])] = url
+    return found
+
+
+def _resolved(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: names.get(v, v) if k == "reference" and isinstance(v, str) else _resolved(v, names)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_resolved(item, names) for item in node]
+    return node
+
+
+def split_batch(
+    op: Operation, bundle: Resource, current: Callable[[str, str], Any]
+) -> tuple[Resource, dict[int, IpError]]:
+    """(the bundle to run, refused entry positions → error). A refused transaction raises."""
+    entries = list(bundle.get("entry") or [])
+    judged = _resolved(entries, _resolver(entries))
+    others = [e["resource"] for e in judged if isinstance(e.get("resource"), dict)]
+    refused: dict[int, IpError] = {}
+    for index, entry in enumerate(judged):
+        try:
+            _check_entry(op, entry, others, current)
+        except IpError as err:
+            if bundle.get("type") != "batch":
+                raise
+            refused[index] = err
+    kept = dict(bundle)
+    kept["entry"] = [e for i, e in enumerate(entries) if i not in refused]
+    return kept, refused
+
+
+def _forbidden_entry(err: IpError) -> Resource:
+    status = "403" if isinstance(err, Forbidden) else "400"
+    return {"response": {"status": status, "outcome": err.outcome()}}
+
+
+def _judged(op: Operation, entry: Resource) -> Resource:
+    resource = entry.get("resource")
+    if not isinstance(resource, dict):
+        return entry
+    decision = op.see(resource)
+    if decision.resource is not None:
+        return {**entry, "resource": decision.resource}
+    rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
+    outcome = operation_outcome([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+    return {"response": {"status": "404 Not Found", "outcome": outcome}}
+
+
+def filter_response(
+    op: Operation, bundle: Resource, response: Resource | None, refused: dict[int, IpError]
+) -> Resource:
+    """The response as the caller may see it, refused batch entries put back in place."""
+    kind = "batch-response" if bundle.get("type") == "batch" else "transaction-response"
+    done = iter((response or {}).get("entry") or [])
+    total = len(bundle.get("entry") or [])
+    out = [
+        _forbidden_entry(refused[i]) if i in refused else _judged(op, next(done, {}))
+        for i in range(total)
+    ]
+    if not out and refused:
+        raise Forbidden([issue5("IP-5101", "Bundle", "forbidden", rtype="Bundle")])
+    return {"resourceType": "Bundle", "type": kind, "entry": out}

@@ -1,0 +1,241 @@
+"""The enforcement point: a :class:`ResourceRepository` bound to one caller, around the store's.
+
+Every disclosure passes through here — read, vread, history, search (every page, includes,
+totals), ``$everything``, transaction/batch responses — and so will notifications and plan
+transfers: a disclosure to another organisation is ``repository_for(Actor(organisation=...))``
+followed by a read. The policy (:mod:`adapter.consent.policy`) decides; this module only applies
+its decisions, and the :class:`~adapter.consent.operation.Operation` audits them.
+
+Totals: a filtered search never reports the store's total. ``_summary=count`` is answered with an
+honest count of what the caller may see (every page is judged); other searches report none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from adapter.consent.bundles import filter_response, split_batch
+from adapter.consent.context import ref_of, references_in
+from adapter.consent.operation import Enforcement, Operation
+from adapter.consent.writes import check_write
+from adapter.errors import NotFound, issue
+from adapter.ports import (
+    Actor,
+    HistoryPage,
+    SearchQuery,
+    SearchResult,
+    WriteOutcome,
+)
+
+__all__ = ["ConsentRepository", "ConsentRepositoryFactory"]
+
+Resource = dict[str, Any]
+_COUNT_PAGE = 500
+
+
+def hidden(rtype: str, rid: str) -> NotFound:
+    """Exactly what the store says for a resource that does not exist."""
+    return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+
+
+class ConsentRepositoryFactory:
+    """``repository_for(actor)``: the store's repository wrapped for that caller."""
+
+    def __init__(self, enforcement: Enforcement) -> None:
+        self.enforcement = enforcement
+
+    def repository_for(self, actor: Actor) -> ConsentRepository:
+        return ConsentRepository(self.enforcement, actor)
+
+
+class ConsentRepository:
+    def __init__(self, enforcement: Enforcement, actor: Actor) -> None:
+        self.enforcement = enforcement
+        self.actor = actor
+        self._inner = enforcement.inner
+
+    def _op(self, interaction: str, resource_type: str) -> Operation:
+        op = Operation(self.enforcement, self.actor, interaction)
+        op.require(resource_type)
+        return op
+
+    # --- reads -------------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> Resource:
+        op = self._op("read", resource_type)
+        decision = op.see(self._inner.read(resource_type, resource_id))
+        op.complete()
+        if decision.resource is None:
+            raise hidden(resource_type, resource_id)
+        return decision.resource
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
+        op = self._op("vread", resource_type)
+        decision = op.see(self._inner.vread(resource_type, resource_id, version_id))
+        op.complete()
+        if decision.resource is None:
+            raise hidden(resource_type, resource_id)
+        return decision.resource
+
+    def history(
+        self,
+        resource_type: str,
+        resource_id: str | None = None,
+        *,
+        count: int = 20,
+        since: str | None = None,
+        cursor: str | None = None,
+    ) -> HistoryPage:
+        op = self._op("history", resource_type)
+        page = self._inner.history(
+            resource_type, resource_id, count=count, since=since, cursor=cursor
+        )
+        entries = []
+        for entry in page.entries:
+            shown = entry.resource if entry.resource is not None else self._before(entry)
+            if shown is None:
+                continue
+            decision = op.see(shown, record=entry.resource is not None)
+            if decision.resource is not None:
+                kept = decision.resource if entry.resource is not None else None
+                entries.append(replace(entry, resource=kept))
+        op.complete()
+        return HistoryPage(entries, None, page.next_cursor, page.prev_cursor)
+
+    def _before(self, entry: Any) -> Resource | None:
+        """The version before a deletion: whether a deletion may be shown is decided on it."""
+        try:
+            previous = str(int(entry.version_id) - 1)
+            return self._inner.vread(entry.resource_type, entry.resource_id, previous)
+        except Exception:  # no readable earlier version: the deletion is not shown
+            return None
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        op = self._op("search", query.resource_type)
+        if query.summary_count:
+            total = self._honest_count(op, query)
+            op.complete()
+            return SearchResult([], [], total)
+        found = self._inner.search(query)
+        matches = [d.resource for m in found.matches if (d := op.see(m)).resource is not None]
+        extra = [
+            d.resource
+            for inc in found.includes
+            if op.may(str(inc.get("resourceType")), "read")
+            and (d := op.see(inc)).resource is not None
+        ]
+        op.complete()
+        return SearchResult(
+            matches, _linked(matches, extra), None, found.next_cursor, found.prev_cursor
+        )
+
+    def _honest_count(self, op: Operation, query: SearchQuery) -> int:
+        base = replace(query, summary_count=False, count=_COUNT_PAGE, include=(), revinclude=())
+        total, cursor = 0, None
+        while True:
+            page = self._inner.search(replace(base, cursor=cursor))
+            total += sum(1 for m in page.matches if op.see(m, record=False).resource is not None)
+            cursor = page.next_cursor
+            if cursor is None or not page.matches:
+                return total
+
+    def everything(self, careplan_id: str) -> list[Resource]:
+        op = self._op("everything", "CarePlan")
+        found = self._inner.everything(careplan_id)
+        plan = op.see(found[0]) if found else None
+        if plan is None or plan.resource is None:
+            op.complete()
+            raise hidden("CarePlan", careplan_id)
+        out = [plan.resource]
+        for res in found[1:]:
+            if op.may(str(res.get("resourceType")), "read"):
+                decision = op.see(res)
+                if decision.resource is not None:
+                    out.append(decision.resource)
+        op.complete()
+        return out
+
+    # --- writes ------------------------------------------------------------------------------
+    def create(self, resource: Resource) -> Resource:
+        op = self._op("create", str(resource.get("resourceType")))
+        check_write(op, resource)
+        stored = self._as_seen(op, self._inner.create(resource))
+        op.complete()
+        return stored
+
+    def conditional_create(self, resource: Resource, criteria: SearchQuery) -> WriteOutcome:
+        op = self._op("create", str(resource.get("resourceType")))
+        op.require(criteria.resource_type, "search")
+        check_write(op, resource)
+        outcome = self._inner.conditional_create(resource, criteria)
+        if not outcome.created:
+            decision = op.see(outcome.resource)
+            op.complete()
+            if decision.resource is None:
+                raise hidden(criteria.resource_type, "?")
+            return WriteOutcome(decision.resource, False)
+        shown = self._as_seen(op, outcome.resource)
+        op.complete()
+        return WriteOutcome(shown, True)
+
+    def update(
+        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+    ) -> WriteOutcome:
+        op = self._op("update", resource_type)
+        current = self._current(resource_type, resource_id)
+        if current is not None:
+            check_write(op, current)
+        check_write(op, resource)
+        outcome = self._inner.update(resource_type, resource_id, resource, if_match)
+        shown = self._as_seen(op, outcome.resource)
+        op.complete()
+        return WriteOutcome(shown, outcome.created)
+
+    def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
+        op = self._op("delete", resource_type)
+        current = self._current(resource_type, resource_id)
+        if current is not None:
+            check_write(op, current)
+        self._inner.delete(resource_type, resource_id, if_match)
+        op.complete()
+
+    def _current(self, resource_type: str, resource_id: str) -> Resource | None:
+        try:
+            return self._inner.read(resource_type, resource_id)
+        except Exception:  # not there (yet) or deleted: nothing to protect
+            return None
+
+    def _as_seen(self, op: Operation, stored: Resource) -> Resource:
+        """What the writer gets back: what they may see of it (their own input otherwise)."""
+        decision = op.see(stored)
+        return decision.resource if decision.resource is not None else stored
+
+    def transaction(self, bundle: Resource) -> Resource:
+        op = Operation(self.enforcement, self.actor, "transaction")
+        kept, refused = split_batch(op, bundle, self._current)
+        response = self._inner.transaction(kept) if kept.get("entry") or not refused else None
+        op.interaction = "read"
+        result = filter_response(op, bundle, response, refused)
+        op.complete()
+        return result
+
+
+def _linked(matches: list[Resource], extra: list[Resource]) -> list[Resource]:
+    """Includes that a shown match references or that reference a shown resource; others would
+    tell the caller about something it may not see."""
+    shown = {ref_of(m) for m in matches}
+    out: list[Resource] = []
+    pending = list(extra)
+    changed = True
+    while changed:
+        changed = False
+        for res in list(pending):
+            mine = ref_of(res)
+            points = set(references_in(res))
+            pointed = any(mine in set(references_in(s)) for s in matches + out)
+            if points & shown or pointed:
+                out.append(res)
+                shown.add(mine)
+                pending.remove(res)
+                changed = True
+    return out

@@ -1,0 +1,196 @@
+"""An in-memory ResourceRepository (versions, history, simple search with paging, includes,
+$everything, transaction/batch) and a fixed clock — enough to drive the enforcement point
+without a database."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from adapter.consent.context import references_in
+from adapter.errors import NotFound, issue
+from adapter.ports import (
+    HistoryEntry,
+    HistoryPage,
+    SearchQuery,
+    SearchResult,
+    WriteOutcome,
+)
+
+Resource = dict[str, Any]
+_REF_PARAMS = {"subject": "subject", "patient": "patient", "care-team": "careTeam"}
+
+
+@dataclass
+class FixedClock:
+    instant: str = "2026-06-01T10:00:00Z"
+
+    def now_iso(self) -> str:
+        return self.instant
+
+
+class MemoryRepository:
+    def __init__(self) -> None:
+        self.current: dict[tuple[str, str], Resource | None] = {}
+        self.versions: list[HistoryEntry] = []
+        self._ids = itertools.count(1)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def put(self, resource: Resource) -> Resource:
+        rtype, rid = resource["resourceType"], resource.get("id") or f"gen{next(self._ids)}"
+        version = sum(1 for v in self.versions if (v.resource_type, v.resource_id) == (rtype, rid))
+        stored = copy.deepcopy(resource)
+        stored["id"] = rid
+        stored["meta"] = {**stored.get("meta", {}), "versionId": str(version + 1)}
+        self.current[(rtype, rid)] = stored
+        method = "PUT" if version else "POST"
+        entry = HistoryEntry(rtype, rid, str(version + 1), "2026-01-01T00:00:00Z", method, stored)
+        self.versions.append(entry)
+        return copy.deepcopy(stored)
+
+    def _nf(self, rtype: str, rid: str) -> NotFound:
+        return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+
+    # --- ResourceRepository ----------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> Resource:
+        found = self.current.get((resource_type, resource_id))
+        if found is None:
+            raise self._nf(resource_type, resource_id)
+        return copy.deepcopy(found)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
+        for v in self.versions:
+            if (v.resource_type, v.resource_id, v.version_id) == (
+                resource_type,
+                resource_id,
+                version_id,
+            ) and v.resource is not None:
+                return copy.deepcopy(v.resource)
+        raise self._nf(resource_type, resource_id)
+
+    def history(
+        self,
+        resource_type: str,
+        resource_id: str | None = None,
+        *,
+        count: int = 20,
+        since: str | None = None,
+        cursor: str | None = None,
+    ) -> HistoryPage:
+        rows = [
+            v
+            for v in reversed(self.versions)
+            if v.resource_type == resource_type and resource_id in (None, v.resource_id)
+        ]
+        start = int(cursor or 0)
+        page = rows[start : start + count]
+        nxt = str(start + count) if start + count < len(rows) else None
+        return HistoryPage(copy.deepcopy(page), len(rows), nxt, None)
+
+    def _matches(self, res: Resource, query: SearchQuery) -> bool:
+        for p in query.params:
+            if p.name == "_id":
+                ok = res.get("id") in p.values
+            elif p.name in _REF_PARAMS:
+                ref = res.get(_REF_PARAMS[p.name]) or {}
+                refs = (
+                    [r.get("reference") for r in ref]
+                    if isinstance(ref, list)
+                    else [ref.get("reference")]
+                )
+                ok = any(r in p.values for r in refs)
+            else:
+                raise AssertionError(f"fake search has no parameter {p.name}")
+            if not ok:
+                return False
+        return True
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        rows = sorted(
+            (r for (t, _), r in self.current.items() if t == query.resource_type and r),
+            key=lambda r: r["id"],
+        )
+        rows = [r for r in rows if self._matches(r, query)]
+        if query.summary_count:
+            return SearchResult([], [], len(rows))
+        start = int(query.cursor or 0)
+        page = rows[start : start + query.count]
+        nxt = str(start + query.count) if start + query.count < len(rows) else None
+        includes: list[Resource] = []
+        if query.include or query.revinclude:
+            refs = {ref for r in page for ref in references_in(r)}
+            includes = [r for (t, i), r in self.current.items() if r and f"{t}/{i}" in refs]
+            mine = {f"{r['resourceType']}/{r['id']}" for r in page}
+            includes += [
+                r
+                for r in self.current.values()
+                if r and set(references_in(r)) & mine and r not in page
+            ]
+        return SearchResult(copy.deepcopy(page), copy.deepcopy(includes), len(rows), nxt, None)
+
+    def everything(self, careplan_id: str) -> list[Resource]:
+        plan = self.read("CarePlan", careplan_id)
+        patient = plan["subject"]["reference"]
+        out = [plan]
+        for (_t, _i), res in sorted(self.current.items()):
+            if res and res is not None and (t := res["resourceType"]) != "CarePlan":
+                refs = set(references_in(res))
+                if patient in refs or f"{t}/{res['id']}" in set(references_in(plan)):
+                    out.append(copy.deepcopy(res))
+        return out
+
+    def create(self, resource: Resource) -> Resource:
+        resource = dict(resource)
+        resource.pop("id", None)
+        return self.put(resource)
+
+    def conditional_create(self, resource: Resource, criteria: SearchQuery) -> WriteOutcome:
+        found = self.search(criteria).matches
+        if found:
+            return WriteOutcome(found[0], False)
+        return WriteOutcome(self.create(resource), True)
+
+    def update(
+        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+    ) -> WriteOutcome:
+        created = self.current.get((resource_type, resource_id)) is None
+        return WriteOutcome(self.put({**resource, "id": resource_id}), created)
+
+    def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
+        old = self.read(resource_type, resource_id)
+        version = str(int(old["meta"]["versionId"]) + 1)
+        self.current[(resource_type, resource_id)] = None
+        self.versions.append(
+            HistoryEntry(
+                resource_type, resource_id, version, "2026-01-02T00:00:00Z", "DELETE", None
+            )
+        )
+
+    def transaction(self, bundle: Resource) -> Resource:
+        out = []
+        for entry in bundle.get("entry", []):
+            method = entry["request"]["method"]
+            url = entry["request"]["url"]
+            if method == "GET":
+                rtype, rid = url.split("/")
+                res = self.read(rtype, rid)
+                out.append({"resource": res, "response": {"status": "200 OK"}})
+            elif method == "PUT":
+                rtype, rid = url.split("/")
+                res = self.update(rtype, rid, entry["resource"]).resource
+                out.append({"resource": res, "response": {"status": "200 OK"}})
+            elif method == "POST":
+                out.append(
+                    {
+                        "resource": self.create(entry["resource"]),
+                        "response": {"status": "201 Created"},
+                    }
+                )
+            else:
+                rtype, rid = url.split("/")
+                self.delete(rtype, rid)
+                out.append({"response": {"status": "204 No Content"}})
+        kind = "batch-response" if bundle.get("type") == "batch" else "transaction-response"
+        return {"resourceType": "Bundle", "type": kind, "entry": out}
