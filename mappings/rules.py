@@ -5,7 +5,7 @@ it raises :class:`~mappings.errors.PlanRuleViolation` listing all broken rules a
 plan-JSON paths (``coordinators[1].period``). Consent competence: :mod:`mappings.competence`.
 
 IP-1000 shape  · IP-1001 duplicate id · IP-1002 unknown reference · IP-1003 wrong kind of party
-IP-1004 identifier · IP-1005 period order · IP-1006 birth date ≠ identifier
+IP-1004 identifier · IP-1005 period order · IP-1006 birth date ≠ identifier · IP-1007 no start
 IP-1010 coordinators overlap without declared handover · IP-1011 handover not ended
 IP-1012 no coordinator in charge · IP-1013 coordinator kind/level/age
 IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
@@ -38,6 +38,7 @@ MESSAGES = {
     "IP-1004": "An identifier is not valid.",
     "IP-1005": "A period ends before it starts.",
     "IP-1006": "The birth date does not match the person's identifier.",
+    "IP-1007": "The plan period has a start (the plan is valid from a date).",
     "IP-1010": "Two coordinators are in charge at the same time without a declared handover.",
     "IP-1011": "A handover must end the previous coordinator's period.",
     "IP-1012": "No coordinator is in charge for part of the active plan.",
@@ -217,6 +218,8 @@ def _periods(plan: Plan) -> Iterator[tuple[str, Period]]:
 
 
 def _period_issues(plan: Plan) -> Iterator[Issue]:
+    if plan.period.start is None:
+        yield _issue("IP-1007", "period.start", "", "required")
     for path, period in _periods(plan):
         if period.start and period.end and period.end < period.start:
             yield _issue("IP-1005", path, f"{period.end} < {period.start}.")

@@ -16,6 +16,14 @@ from mappings.to_fhir_parties import party_reference, party_resources, patient_r
 __all__ = ["IP_CATEGORY", "plan_resources", "plan_to_bundle"]
 
 IP_CATEGORY = {"system": codes.SYSTEM_9602, "code": "A02-2", "display": "Individuell plan"}
+# The responsibility group lives as long as the plan does.
+_CARE_TEAM_STATUS = {
+    "draft": "proposed",
+    "active": "active",
+    "on-hold": "suspended",
+    "revoked": "inactive",
+    "completed": "inactive",
+}
 _ROLE_BY_KIND = {
     "relative": "parorende",
     "guardian": "verge",
@@ -123,7 +131,7 @@ def _care_team(plan: Plan) -> Json:
         "resourceType": "CareTeam",
         "id": plan.id,
         "meta": {"profile": [codes.profile_url("ip-careteam")]},
-        "status": "active",
+        "status": _CARE_TEAM_STATUS[plan.status],
         "name": "Ansvarsgruppe – individuell plan",
         "subject": patient,
         "participant": participants,
