@@ -18,9 +18,23 @@ __all__ = ["NATIVE_CONSTRAINTS", "compile_structure", "type_key"]
 # Checked natively by the walker (cheaper and with better messages than FHIRPath).
 NATIVE_CONSTRAINTS = frozenset({"ele-1", "ext-1", "ref-1"})
 _FOCUS_READERS = (
-    "$this", "%", "children(", "descendants(", "hasValue(", "repeat(", "htmlChecks(", "is(",
-    "as(", "type(", "conformsTo(", "resolve(", "getValue(", " is ", " as ", "trace(",
-)  # fmt: skip
+    "$this",
+    "%",
+    "children(",
+    "descendants(",
+    "hasValue(",
+    "repeat(",
+    "htmlChecks(",
+    "is(",
+    "as(",
+    "type(",
+    "conformsTo(",
+    "resolve(",
+    "getValue(",
+    " is ",
+    " as ",
+    "trace(",
+)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|`[^`]*`")
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -6,6 +6,7 @@ validation; it is safe to share between threads for reading (caches are filled i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mappings.errors import Issue
@@ -22,6 +23,14 @@ __all__ = ["EXAMPLE_DOMAINS", "Engine"]
 # unknown extension is an error, as in the HL7 Java validator.
 EXAMPLE_DOMAINS = ("http://example.org/", "http://example.com/", "http://nema.org/")
 _GUARDED_BY_CONTAINED = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
+# Invariants evaluated natively (same expression text as in the R4 snapshots), they run on
+# every resource and fhirpathpy costs ~0.3 ms per evaluation.
+_NATIVE: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "dom-6": (
+        "text.`div`.exists()",
+        lambda v: isinstance(v.get("text"), dict) and "div" in v["text"],
+    ),
+}
 _STRUCTURAL = frozenset({"BackboneElement", "Element"})
 
 
@@ -41,6 +50,7 @@ class Engine:
         self._by_path: dict[str, dict[str, Node]] = {}
         self._constraints: dict[tuple[int, int, str], list[tuple[Constraint, str]]] = {}
         self._constants: dict[tuple[str, str], bool | None] = {}
+        self._required: dict[int, list[Node]] = {}
 
     # -- definitions --------------------------------------------------------------------------
     def compiled(self, url: str) -> Node | None:
@@ -52,6 +62,18 @@ class Engine:
             if root is not None:
                 self._by_path[url] = _index(root)
         return self._compiled[url]
+
+    def checked_children(self, defs: Node) -> list[Node]:
+        """Children that must be checked even when absent (min > 0 or a required slice)."""
+        found = self._required.get(id(defs))
+        if found is None:
+            found = [
+                c
+                for c in (defs.children or {}).values()
+                if c.min > 0 or any(s.min > 0 for s in c.slices)
+            ]
+            self._required[id(defs)] = found
+        return found
 
     def root_of_type(self, code: str) -> Node | None:
         return self.compiled(CORE_SD + code)
@@ -87,7 +109,7 @@ class Engine:
     def roots_for(
         self, res: dict[str, Any], profile: str | None, issues: list[Issue], expr: str
     ) -> list[Node]:
-        """The profile roots ``res`` is checked against: ``profile``, else meta.profile, else base."""
+        """Profile roots for ``res``: ``profile``, else meta.profile, else the base definition."""
         rtype = str(res.get("resourceType"))
         if profile is not None:
             root = self.compiled(profile)

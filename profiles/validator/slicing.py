@@ -39,8 +39,13 @@ def _navigate(value: Any, path: str) -> list[Any] | None:
             continue
         if seg.startswith("extension(") and seg.endswith(")"):
             url = seg[len("extension(") : -1].strip("'\"")
-            found = [e for v in found if isinstance(v, dict) for e in v.get("extension", [])
-                     if isinstance(e, dict) and e.get("url") == url]  # fmt: skip
+            found = [
+                e
+                for v in found
+                if isinstance(v, dict)
+                for e in v.get("extension", [])
+                if isinstance(e, dict) and e.get("url") == url
+            ]
             continue
         if "(" in seg:
             return None
@@ -144,10 +149,13 @@ def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Ite
     counts = {id(s): 0 for s in owner.slices}
     for _, (value, _extra, expr) in found:
         hit = next(
-            (s for s in owner.slices
-             if all(_matches_one(walker, owner, s, d, value) for d in owner.discriminators)),
+            (
+                s
+                for s in owner.slices
+                if all(_matches_one(walker, owner, s, d, value) for d in owner.discriminators)
+            ),
             None,
-        )  # fmt: skip
+        )
         if hit is None:
             if owner.rules == "closed":
                 walker.issues.append(issue("IP-3015", expr, name=owner.name))

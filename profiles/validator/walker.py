@@ -129,8 +129,10 @@ class Walker:
             main = value if not key.startswith("_") else None
             items = self.items(child, name, main, primitive_part, f"{expr}.{name}")
             groups.setdefault(child.name, (child, []))[1].extend((chosen, i) for i in items)
-        for child in (defs.children or {}).values():
-            found = groups.get(child.name, (child, []))[1]
+        for child in self.engine.checked_children(defs):
+            if child.name not in groups:
+                self.cardinality(child, 0, f"{expr}.{child.name.replace('[x]', '')}")
+        for child, found in groups.values():
             self.cardinality(child, len(found), f"{expr}.{child.name.replace('[x]', '')}")
         for child, found in groups.values():
             self.children_of(child, found)
@@ -140,10 +142,20 @@ class Walker:
         name = key.lstrip("_")
         for child in (defs.children or {}).values():
             prefix = child.name[:-3]
-            if child.choice and name.startswith(prefix) and name[len(prefix) : len(prefix) + 1].isupper():
+            if (
+                child.choice
+                and name.startswith(prefix)
+                and name[len(prefix) : len(prefix) + 1].isupper()
+            ):
                 allowed = ", ".join(child.type_codes)
                 self.issues.append(
-                    issue("IP-3023", f"{expr}.{key}", type=name[len(prefix) :], name=child.name, allowed=allowed)
+                    issue(
+                        "IP-3023",
+                        f"{expr}.{key}",
+                        type=name[len(prefix) :],
+                        name=child.name,
+                        allowed=allowed,
+                    )
                 )
                 return
         self.issues.append(issue("IP-3001", f"{expr}.{key}", name=key, where=defs.path))
@@ -180,9 +192,16 @@ class Walker:
             for s in child.slices:
                 if s.min > 0:
                     self.issues.append(
-                        issue("IP-3014", expr, slice=s.slice_name, name=child.name, min=s.min,
-                              max="*" if s.max == -1 else s.max, n=0)
-                    )  # fmt: skip
+                        issue(
+                            "IP-3014",
+                            expr,
+                            slice=s.slice_name,
+                            name=child.name,
+                            min=s.min,
+                            max="*" if s.max == -1 else s.max,
+                            n=0,
+                        )
+                    )
         if count < child.min:
             self.issues.append(issue("IP-3002", expr, name=child.name, min=child.min))
         elif child.max != -1 and count > child.max:
@@ -236,7 +255,7 @@ class Walker:
         self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
 
     def primitive_extension(self, extra: Any, node: Node, expr: str) -> None:
-        """``_name``: the id and extensions of a primitive (slices come from the profile, if any)."""
+        """``_name``: id and extensions of a primitive (slices come from the profile, if any)."""
         defs = node if node.children is not None else self.engine.root_of_type("Element")
         if not isinstance(extra, dict) or not extra:
             self.issues.append(issue("IP-3006", expr, name="_" + node.name))
@@ -264,9 +283,14 @@ class Walker:
             self.issues.append(issue("IP-3012", expr, key="ext-1", human=human))
 
     def invariants(
-        self, value: dict[str, Any], node: Node, type_root: Node | None, present: set[str],
-        type_code: str, expr: str,
-    ) -> None:  # fmt: skip
+        self,
+        value: dict[str, Any],
+        node: Node,
+        type_root: Node | None,
+        present: set[str],
+        type_code: str,
+        expr: str,
+    ) -> None:
         for constraint, base in self.engine.constraints_for(node, type_root, type_code):
             ok = self.engine.invariant_holds(constraint, value, base, present, self.env)
             if ok is None:

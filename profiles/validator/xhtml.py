@@ -8,8 +8,26 @@ from lxml import etree
 __all__ = ["xhtml_problem"]
 
 _XHTML = "http://www.w3.org/1999/xhtml"
-_FORBIDDEN = frozenset({"script", "form", "base", "link", "xlink", "style", "head", "html", "frame",
-                        "frameset", "iframe", "object", "applet", "embed", "input", "button"})  # fmt: skip
+_FORBIDDEN = frozenset(
+    {
+        "script",
+        "form",
+        "base",
+        "link",
+        "xlink",
+        "style",
+        "head",
+        "html",
+        "frame",
+        "frameset",
+        "iframe",
+        "object",
+        "applet",
+        "embed",
+        "input",
+        "button",
+    }
+)
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
 )

@@ -1,6 +1,6 @@
 """Agreement with the HL7 Java validator on the official R4 validator test cases (JSON, base step).
 
-Run as a script for the full report: ``.venv/bin/python -m tests.unit.profiles.test_fhir_test_cases``.
+Full report: ``.venv/bin/python -m tests.unit.profiles.test_fhir_test_cases``.
 A case is *usable* when it is JSON, ``use-test`` is not false and the Java outcome for the base step
 is recorded. Agreement is on valid/invalid (no errors vs. at least one error).
 """
@@ -62,7 +62,11 @@ def _validator_for(base: Path, case: dict[str, Any]) -> Validator:
     domains = list(case.get("allowed-extension-domains", []))
     if case.get("examples"):
         domains.append("http://example.org/")
-    engine = Engine(registry, extension_domains=tuple(domains), security_checks=bool(case.get("security-checks")))
+    engine = Engine(
+        registry,
+        extension_domains=tuple(domains),
+        security_checks=bool(case.get("security-checks")),
+    )
     return Validator(engine)
 
 
@@ -78,11 +82,15 @@ def run_cases(base: Path) -> list[CaseResult]:
             resource = json.loads((base / "cases" / case["file"]).read_text(encoding="utf-8"))
         except ValueError:
             resource = None
-        errors = [] if resource is None else [
-            f"{i.message_id} {','.join(i.expression)} {i.text}"
-            for i in _validator_for(base, case).issues(resource)
-            if i.severity in ("error", "fatal")
-        ]  # fmt: skip
+        errors = (
+            []
+            if resource is None
+            else [
+                f"{i.message_id} {','.join(i.expression)} {i.text}"
+                for i in _validator_for(base, case).issues(resource)
+                if i.severity in ("error", "fatal")
+            ]
+        )
         our_valid = resource is not None and not errors
         results.append(CaseResult(case["name"], outcome.startswith("0E"), our_valid, errors))
     return results
@@ -92,7 +100,9 @@ def test_agreement_with_java_validator_does_not_regress() -> None:
     results = run_cases(reference_dir("fhir-test-cases-r4"))
     agree = sum(r.expected_valid == r.our_valid for r in results)
     assert len(results) == 78
-    unexplained = [r.name for r in results if r.expected_valid != r.our_valid and r.name not in KNOWN_CAUSES]
+    unexplained = [
+        r.name for r in results if r.expected_valid != r.our_valid and r.name not in KNOWN_CAUSES
+    ]
     assert agree >= AGREEMENT_FLOOR, f"agreement {agree}/{len(results)}; unexplained: {unexplained}"
     assert unexplained == []
 
@@ -104,8 +114,10 @@ def main() -> None:
     for r in results:
         if r.expected_valid != r.our_valid:
             why = KNOWN_CAUSES.get(r.name, "unexplained")
-            print(f"- {r.name}: Java {'valid' if r.expected_valid else 'invalid'}, ours "
-                  f"{'valid' if r.our_valid else 'invalid'} ({why}) {r.our_errors[:2]}")  # fmt: skip
+            print(
+                f"- {r.name}: Java {'valid' if r.expected_valid else 'invalid'}, ours "
+                f"{'valid' if r.our_valid else 'invalid'} ({why}) {r.our_errors[:2]}"
+            )
 
 
 if __name__ == "__main__":

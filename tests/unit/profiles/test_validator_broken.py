@@ -124,55 +124,160 @@ CASES: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
     ("empty object", PATIENT, _set("contact.0.name", {}), "IP-3006", "Patient.contact[0].name"),
     ("empty array", PATIENT, _set("name.0.given", []), "IP-3006", "Patient.name[0].given"),
     ("bad date", PATIENT, _set("birthDate", "1985-02-30"), "IP-3005", "Patient.birthDate"),
-    ("date with time", PATIENT, _set("birthDate", "1985-05-13T10:00:00Z"), "IP-3005", "Patient.birthDate"),
-    ("dateTime without zone", CAREPLAN, _set("created", "2024-12-20T10:15:00"), "IP-3005", "CarePlan.created"),
+    (
+        "date with time",
+        PATIENT,
+        _set("birthDate", "1985-05-13T10:00:00Z"),
+        "IP-3005",
+        "Patient.birthDate",
+    ),
+    (
+        "dateTime without zone",
+        CAREPLAN,
+        _set("created", "2024-12-20T10:15:00"),
+        "IP-3005",
+        "CarePlan.created",
+    ),
     ("month 13", CAREPLAN, _set("period.start", "2025-13-01"), "IP-3005", "CarePlan.period.start"),
     ("array for singleton", PATIENT, _set("gender", ["male"]), "IP-3004", "Patient.gender"),
     ("singleton for array", PATIENT, _set("name", {"family": "Áslat"}), "IP-3004", "Patient.name"),
-    ("string for object", CAREPLAN, _set("subject", "Patient/ande-aslat"), "IP-3004", "CarePlan.subject"),
+    (
+        "string for object",
+        CAREPLAN,
+        _set("subject", "Patient/ande-aslat"),
+        "IP-3004",
+        "CarePlan.subject",
+    ),
     ("wrong required code", PATIENT, _set("gender", "mann"), "IP-3010", "Patient.gender"),
     ("wrong status code", CAREPLAN, _set("status", "aktiv"), "IP-3010", "CarePlan.status"),
-    ("wrong nested code", CAREPLAN, _set("activity.0.detail.status", "ongoing"), "IP-3010",
-     "CarePlan.activity[0].detail.status"),
+    (
+        "wrong nested code",
+        CAREPLAN,
+        _set("activity.0.detail.status", "ongoing"),
+        "IP-3010",
+        "CarePlan.activity[0].detail.status",
+    ),
     ("missing required", CAREPLAN, _delete("intent"), "IP-3002", "CarePlan.intent"),
     ("missing subject", CAREPLAN, _delete("subject"), "IP-3002", "CarePlan.subject"),
     ("bad id", PATIENT, _set("id", "ánde_åslat"), "IP-3005", "Patient.id"),
     ("id too long", PATIENT, _set("id", "a" * 65), "IP-3005", "Patient.id"),
-    ("period end before start", CAREPLAN, _set("period.end", "2024-01-01"), "IP-3012", "CarePlan.period"),
-    ("contact without details", PATIENT, _set("contact.0", {"gender": "female"}), "IP-3012",
-     "Patient.contact[0]"),
-    ("bad fødselsnummer", PATIENT, _set("identifier.0.value", "13858512331"), "IP-3019",
-     "Patient.identifier[0].value"),
-    ("bad D-nummer", PATIENT,
-     _set("identifier.0", {"system": "urn:oid:2.16.578.1.12.4.1.4.2", "value": "53858512325"}),
-     "IP-3020", "Patient.identifier[0].value"),
-    ("bad organisasjonsnummer", ORGANIZATION, _set("identifier.0.value", "987654321"), "IP-3021",
-     "Organization.identifier[0].value"),
-    ("reference to wrong type", CAREPLAN, _set("subject", {"reference": "Practitioner/lege-1"}), "IP-3016",
-     "CarePlan.subject.reference"),
-    ("dangling contained reference", CAREPLAN, _set("subject", {"reference": "#pasient"}), "IP-3012",
-     "CarePlan.subject.reference"),
-    ("choice type not allowed", PATIENT, _set("deceasedString", "ja"), "IP-3023", "Patient.deceasedString"),
-    ("two choice types", PATIENT, _both(_set("deceasedBoolean", False), _set("deceasedDateTime", "2025")),
-     "IP-3003", "Patient.deceased"),
-    ("municipality code as string", PATIENT,
-     _set("address.0._district.extension.0", {"url": MUNICIPALITY, "valueString": "5610"}), "IP-3023",
-     "Patient.address[0].district.extension[0].valueString"),
-    ("unknown extension", PATIENT,
-     _set("extension", [{"url": "https://ukjent.example.no/fhir/x", "valueString": "ø"}]), "IP-3022",
-     "Patient.extension[0]"),
-    ("extension with value and children", PATIENT,
-     _set("extension", [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
-                         "valueAddress": {"city": "Tromsø"},
-                         "extension": [{"url": "x", "valueString": "y"}]}]),
-     "IP-3012", "Patient.extension[0]"),
-    ("script in narrative", CAREPLAN,
-     _set("text.div", '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'),
-     "IP-3027", "CarePlan.text.div"),
-    ("narrative not xhtml", CAREPLAN, _set("text.div", "<div>Plan</div>"), "IP-3027", "CarePlan.text.div"),
-    ("integer out of range", CAREPLAN, _set("activity.0.detail.dailyAmount", {"value": "2"}), "IP-3005",
-     "CarePlan.activity[0].detail.dailyAmount.value"),
-]  # fmt: skip
+    (
+        "period end before start",
+        CAREPLAN,
+        _set("period.end", "2024-01-01"),
+        "IP-3012",
+        "CarePlan.period",
+    ),
+    (
+        "contact without details",
+        PATIENT,
+        _set("contact.0", {"gender": "female"}),
+        "IP-3012",
+        "Patient.contact[0]",
+    ),
+    (
+        "bad fødselsnummer",
+        PATIENT,
+        _set("identifier.0.value", "13858512331"),
+        "IP-3019",
+        "Patient.identifier[0].value",
+    ),
+    (
+        "bad D-nummer",
+        PATIENT,
+        _set("identifier.0", {"system": "urn:oid:2.16.578.1.12.4.1.4.2", "value": "53858512325"}),
+        "IP-3020",
+        "Patient.identifier[0].value",
+    ),
+    (
+        "bad organisasjonsnummer",
+        ORGANIZATION,
+        _set("identifier.0.value", "987654321"),
+        "IP-3021",
+        "Organization.identifier[0].value",
+    ),
+    (
+        "reference to wrong type",
+        CAREPLAN,
+        _set("subject", {"reference": "Practitioner/lege-1"}),
+        "IP-3016",
+        "CarePlan.subject.reference",
+    ),
+    (
+        "dangling contained reference",
+        CAREPLAN,
+        _set("subject", {"reference": "#pasient"}),
+        "IP-3012",
+        "CarePlan.subject.reference",
+    ),
+    (
+        "choice type not allowed",
+        PATIENT,
+        _set("deceasedString", "ja"),
+        "IP-3023",
+        "Patient.deceasedString",
+    ),
+    (
+        "two choice types",
+        PATIENT,
+        _both(_set("deceasedBoolean", False), _set("deceasedDateTime", "2025")),
+        "IP-3003",
+        "Patient.deceased",
+    ),
+    (
+        "municipality code as string",
+        PATIENT,
+        _set("address.0._district.extension.0", {"url": MUNICIPALITY, "valueString": "5610"}),
+        "IP-3023",
+        "Patient.address[0].district.extension[0].valueString",
+    ),
+    (
+        "unknown extension",
+        PATIENT,
+        _set("extension", [{"url": "https://ukjent.example.no/fhir/x", "valueString": "ø"}]),
+        "IP-3022",
+        "Patient.extension[0]",
+    ),
+    (
+        "extension with value and children",
+        PATIENT,
+        _set(
+            "extension",
+            [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                    "valueAddress": {"city": "Tromsø"},
+                    "extension": [{"url": "x", "valueString": "y"}],
+                }
+            ],
+        ),
+        "IP-3012",
+        "Patient.extension[0]",
+    ),
+    (
+        "script in narrative",
+        CAREPLAN,
+        _set(
+            "text.div", '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'
+        ),
+        "IP-3027",
+        "CarePlan.text.div",
+    ),
+    (
+        "narrative not xhtml",
+        CAREPLAN,
+        _set("text.div", "<div>Plan</div>"),
+        "IP-3027",
+        "CarePlan.text.div",
+    ),
+    (
+        "integer out of range",
+        CAREPLAN,
+        _set("activity.0.detail.dailyAmount", {"value": "2"}),
+        "IP-3005",
+        "CarePlan.activity[0].detail.dailyAmount.value",
+    ),
+]
 
 
 @pytest.mark.parametrize("base", [PATIENT, CAREPLAN, ORGANIZATION], ids=lambda r: r["resourceType"])
@@ -181,9 +286,16 @@ def test_unbroken_originals_are_valid(validator: Validator, base: dict[str, Any]
     assert errors == []
 
 
-@pytest.mark.parametrize(("name", "base", "mutate", "message_id", "expression"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "base", "mutate", "message_id", "expression"), CASES, ids=[c[0] for c in CASES]
+)
 def test_broken_resource_is_caught(
-    validator: Validator, name: str, base: dict[str, Any], mutate: Mutation, message_id: str, expression: str
+    validator: Validator,
+    name: str,
+    base: dict[str, Any],
+    mutate: Mutation,
+    message_id: str,
+    expression: str,
 ) -> None:
     broken = copy.deepcopy(base)
     mutate(broken)

@@ -19,7 +19,11 @@ BROKEN_UPSTREAM = {"no-basis-HealthcareService-example.json"}
 
 
 def _errors(issues: list[Issue]) -> list[str]:
-    return [f"{i.message_id} {i.expression} {i.text}" for i in issues if i.severity in ("error", "fatal")]
+    return [
+        f"{i.message_id} {i.expression} {i.text}"
+        for i in issues
+        if i.severity in ("error", "fatal")
+    ]
 
 
 def test_all_101_r4_examples_are_valid(validator: Validator) -> None:
@@ -30,11 +34,15 @@ def test_all_101_r4_examples_are_valid(validator: Validator) -> None:
 
 
 def _no_basis_examples() -> list[Path]:
-    return sorted(p for p in (NO_BASIS / "examples").glob("*.json") if p.name not in BROKEN_UPSTREAM)
+    return sorted(
+        p for p in (NO_BASIS / "examples").glob("*.json") if p.name not in BROKEN_UPSTREAM
+    )
 
 
 @pytest.mark.parametrize("path", _no_basis_examples(), ids=lambda p: p.name)
-def test_no_basis_examples_are_valid_against_their_profiles(validator: Validator, path: Path) -> None:
+def test_no_basis_examples_are_valid_against_their_profiles(
+    validator: Validator, path: Path
+) -> None:
     resource = json.loads(path.read_bytes())
     profiles = resource.get("meta", {}).get("profile", [])
     known = [p for p in profiles if validator.engine.compiled(p) is not None]
@@ -43,8 +51,12 @@ def test_no_basis_examples_are_valid_against_their_profiles(validator: Validator
 
 
 def test_broken_upstream_no_basis_example_is_reported(validator: Validator) -> None:
-    resource = json.loads((NO_BASIS / "examples" / "no-basis-HealthcareService-example.json").read_bytes())
-    found = {(i.message_id, i.expression) for i in validator.issues(resource) if i.severity == "error"}
+    resource = json.loads(
+        (NO_BASIS / "examples" / "no-basis-HealthcareService-example.json").read_bytes()
+    )
+    found = {
+        (i.message_id, i.expression) for i in validator.issues(resource) if i.severity == "error"
+    }
     assert found == {("IP-3005", ("HealthcareService.id",))}
 
 
