@@ -142,6 +142,6 @@ def _progress(files: list[Path]) -> Iterator[Path]:
     if len(files) < _BAR_THRESHOLD or not sys.stderr.isatty():
         yield from files
         return
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     yield from tqdm(files, unit="file", file=sys.stderr, leave=False)

@@ -68,7 +68,9 @@ def _functions(env: Env) -> dict[str, Any]:
     def resolve(inputs: list[Any]) -> list[Any]:
         found = (env.resolve_one(i) for i in inputs)
         return [
-            ResourceNode.create_node(r, str(r.get("resourceType"))) for r in found if r is not None
+            ResourceNode.create_node(r, str(r.get("resourceType")))
+            for r in found
+            if r is not None  # type: ignore[no-untyped-call]
         ]
 
     def member_of(inputs: list[Any], url: str) -> list[bool]:
@@ -106,11 +108,11 @@ class FhirPath:
         if parsed is None:
             # fhirpathpy has no $this outside function arguments; at the start it is the focus
             text = expression[len("$this.") :] if expression.startswith("$this.") else expression
-            parsed = self._parsed[expression] = parse(text)
-        node = ResourceNode.create_node(focus, base)
+            parsed = self._parsed[expression] = parse(text)  # type: ignore[no-untyped-call]
+        node = ResourceNode.create_node(focus, base)  # type: ignore[no-untyped-call]
         variables = {"resource": env.resource, "rootResource": env.root}
         options = {"userInvocationTable": env.table(), "traceFn": _no_trace}
-        result: list[Any] = apply_parsed_path(node, parsed, variables, self._model, options)
+        result: list[Any] = apply_parsed_path(node, parsed, variables, self._model, options)  # type: ignore[no-untyped-call]
         return result
 
     def holds(self, expression: str, focus: Any, base: str, env: Env) -> bool:

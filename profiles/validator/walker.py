@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from mappings.errors import Issue
+from mappings.errors import Issue, Severity
 from profiles.validator import checks, primitives
 from profiles.validator.fhirpath import Env
 from profiles.validator.messages import issue
@@ -298,7 +298,7 @@ class Walker:
                     issue("IP-3013", expr, key=constraint.key, why="evaluation error")
                 )
             elif not ok:
-                severity = "warning" if constraint.severity == "warning" else "error"
+                severity: Severity = "warning" if constraint.severity == "warning" else "error"
                 self.issues.append(
                     issue("IP-3012", expr, severity, key=constraint.key, human=constraint.human)
                 )

@@ -3,7 +3,7 @@ root, and none of the active content the spec forbids (scripts, forms, event att
 
 from __future__ import annotations
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 __all__ = ["xhtml_problem"]
 
