@@ -68,9 +68,9 @@ def _functions(env: Env) -> dict[str, Any]:
     def resolve(inputs: list[Any]) -> list[Any]:
         found = (env.resolve_one(i) for i in inputs)
         return [
-            ResourceNode.create_node(r, str(r.get("resourceType")))
+            ResourceNode.create_node(r, str(r.get("resourceType")))  # type: ignore[no-untyped-call]
             for r in found
-            if r is not None  # type: ignore[no-untyped-call]
+            if r is not None
         ]
 
     def member_of(inputs: list[Any], url: str) -> list[bool]:
