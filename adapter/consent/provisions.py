@@ -1,14 +1,18 @@
 """Consent provisions → the rules that apply to one actor today (pure).
 
 FHIR R4 nests provisions: each nested provision is an exception to its parent. We flatten the
-tree into :class:`Rule` s with their depth. A node applies when its parent applies, its
-``period`` covers today, its ``actor`` list is empty or names the actor, and its ``purpose`` is
-empty or holds the actor's purpose. For one item (a resource or an element) carrying security
-labels ``L`` and a date ``d``, the rules that speak about it are those without
-``securityLabel`` or with a label in ``L``, and without ``dataPeriod`` or with one that holds
-``d`` (a ``dataPeriod``-bound rule speaks about dated items only: a permit bound to a data
-period never reaches undated data). The deepest of those rules decides; at equal depth deny
-beats permit; no rule at all means deny.
+tree into :class:`Rule` s with their depth. A node is in scope when its parent is, its
+``period`` covers today and its ``purpose`` is empty or holds the actor's purpose; it applies to
+the actors it lists, or — listing none — to those its parent applies to. (So a nested deny that
+names someone the base permit does not name still applies to them: deny beats permit, also for
+the plan's owner and coordinator.) A base provision that lists no actor applies to nobody:
+consent to share is never a blank authorisation (seed 002 § 4.4, vedlegg 2).
+
+For one item (a resource or an element) carrying security labels ``L`` and a date ``d``, the
+rules that speak about it are those without ``securityLabel`` or with a label in ``L``, and
+without ``dataPeriod`` or with one that holds ``d`` (a ``dataPeriod``-bound rule speaks about
+dated items only: a permit bound to a data period never reaches undated data). The deepest of
+those rules decides; at equal depth deny beats permit; no rule at all means deny.
 """
 
 from __future__ import annotations
@@ -88,36 +92,51 @@ def consent_in_force(consent: Mapping[str, Any], today: str) -> str | None:
     return None
 
 
-def _applies(node: Mapping[str, Any], actor: Actor, refs: set[str], today: str) -> bool:
+def _in_scope(node: Mapping[str, Any], actor: Actor, today: str) -> bool:
     if not _covers(node.get("period"), today):
-        return False
-    actors = [str(a.get("reference", {}).get("reference", "")) for a in node.get("actor", [])]
-    if actors and not {a.split("/_history/")[0] for a in actors} & refs:
         return False
     purposes = {str(p.get("code")) for p in node.get("purpose", [])}
     return not purposes or actor.purpose in purposes
 
 
+def _names(node: Mapping[str, Any], refs: set[str], inherited: bool) -> bool:
+    """A node with actors applies to those actors; one without inherits its parent's."""
+    actors = [str(a.get("reference", {}).get("reference", "")) for a in node.get("actor", [])]
+    if not actors:
+        return inherited
+    return bool({a.split("/_history/")[0] for a in actors} & refs)
+
+
 def _walk(
-    node: Mapping[str, Any], path: str, depth: int, ctx: tuple[str, Actor, set[str], str]
+    node: Mapping[str, Any],
+    path: str,
+    depth: int,
+    ctx: tuple[str, Actor, set[str], str],
+    inherited: bool,
 ) -> Iterator[Rule]:
     consent, actor, refs, today = ctx
-    if not _applies(node, actor, refs, today):
+    if not _in_scope(node, actor, today):
         return
+    applies = _names(node, refs, inherited)
     labels = node.get("securityLabel")
     period = node.get("dataPeriod")
     effect: Literal["permit", "deny"] = "deny" if node.get("type") == "deny" else "permit"
-    yield Rule(
-        effect,
-        depth,
-        consent,
-        path,
-        frozenset((str(c.get("system")), str(c.get("code"))) for c in labels) if labels else None,
-        (str(period.get("start", ""))[:10], str(period.get("end", ""))[:10]) if period else None,
-        bool(node.get("actor")),
-    )
+    if applies:
+        yield Rule(
+            effect,
+            depth,
+            consent,
+            path,
+            frozenset((str(c.get("system")), str(c.get("code"))) for c in labels)
+            if labels
+            else None,
+            (str(period.get("start", ""))[:10], str(period.get("end", ""))[:10])
+            if period
+            else None,
+            bool(node.get("actor")),
+        )
     for index, child in enumerate(node.get("provision", [])):
-        yield from _walk(child, f"{path}.provision[{index}]", depth + 1, ctx)
+        yield from _walk(child, f"{path}.provision[{index}]", depth + 1, ctx, applies)
 
 
 def rules_for(consents: list[Resource], actor: Actor, refs: set[str], today: str) -> list[Rule]:
@@ -127,7 +146,8 @@ def rules_for(consents: list[Resource], actor: Actor, refs: set[str], today: str
         if not is_sharing_consent(consent) or consent_in_force(consent, today) is not None:
             continue
         ref = f"Consent/{consent.get('id')}"
-        rules += _walk(consent["provision"], "Consent.provision", 0, (ref, actor, refs, today))
+        root = consent["provision"]
+        rules += _walk(root, "Consent.provision", 0, (ref, actor, refs, today), False)
     return rules
 
 
