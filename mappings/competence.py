@@ -81,9 +81,11 @@ def _capacity_problem(
         if giver.party != PERSON:
             return "IP-1026", "Capacity 'self' is for the person the plan is for."
         return None
+    if giver.party == PERSON:
+        return "IP-1026", f"The person cannot consent as their own {giver.capacity}."
     party = plan.party(giver.party)
     if party is None:
-        return None  # reported as IP-1002 by the reference rules
+        return None  # an unknown id: reported as IP-1002 by the reference rules
     if giver.capacity == "parent":
         if party.kind != "relative" or not party.parental_responsibility:
             return "IP-1026", f"'{party.id}' has no parental responsibility."

@@ -85,12 +85,20 @@ def _kind_issues(plan: Plan) -> Iterator[Issue]:
             yield _issue(
                 "IP-1012", f"coordinators[{i}].period.start", "A coordinator's period has a start."
             )
-        elif c.kind == "barnekoordinator" and age_on(plan.person.birth_date, c.period.start) >= 18:
+        elif c.kind == "barnekoordinator" and _serves_adult(plan, c):
             yield _issue(
                 "IP-1013",
                 f"coordinators[{i}].kind",
                 "A barnekoordinator serves a family with a child under 18.",
             )
+
+
+def _serves_adult(plan: Plan, assignment: CoordinatorAssignment) -> bool:
+    """A barnekoordinator assignment that starts, or is known to last, past the 18th birthday."""
+    born = plan.person.birth_date
+    start = assignment.period.start or dt.date.min
+    end = assignment.period.end or plan.period.end
+    return age_on(born, start) >= 18 or (end is not None and age_on(born, end) >= 18)
 
 
 def _gap_issues(plan: Plan) -> Iterator[Issue]:

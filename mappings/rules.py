@@ -101,18 +101,20 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:
-    groups: dict[str, list[str]] = {
-        "parties": [p.id for p in plan.parties],
-        "coordinators": [c.id for c in plan.coordinators],
-        "goals": [g.id for g in plan.goals],
-        "needs": [n.id for n in plan.needs] + [r.id for r in plan.resources],
-        "measures": [m.id for m in plan.measures],
-    }
-    for group, ids in groups.items():
+    # needs and resources share one id space: both become element ids inside the CarePlan.
+    spaces: list[list[tuple[str, str]]] = [
+        [(f"parties[{i}].id", p.id) for i, p in enumerate(plan.parties)],
+        [(f"coordinators[{i}].id", c.id) for i, c in enumerate(plan.coordinators)],
+        [(f"goals[{i}].id", g.id) for i, g in enumerate(plan.goals)],
+        [(f"needs[{i}].id", n.id) for i, n in enumerate(plan.needs)]
+        + [(f"resources[{i}].id", r.id) for i, r in enumerate(plan.resources)],
+        [(f"measures[{i}].id", m.id) for i, m in enumerate(plan.measures)],
+    ]
+    for space in spaces:
         seen: set[str] = set()
-        for index, local_id in enumerate(ids):
-            if local_id in seen or (group == "parties" and local_id == PERSON):
-                yield _issue("IP-1001", f"{group}[{index}].id", f"'{local_id}'", "duplicate")
+        for path, local_id in space:
+            if local_id in seen or (path.startswith("parties") and local_id == PERSON):
+                yield _issue("IP-1001", path, f"'{local_id}'", "duplicate")
             seen.add(local_id)
 
 
@@ -194,6 +196,10 @@ def _reference_issues(plan: Plan) -> Iterator[Issue]:
                 path,
                 f"'{target}' is a {kinds[target]}, expected {' or '.join(sorted(expected))}.",
             )
+    assignment_ids = {c.id for c in plan.coordinators}
+    for i, c in enumerate(plan.coordinators):
+        if c.handover_from is not None and c.handover_from not in assignment_ids:
+            yield _issue("IP-1002", f"coordinators[{i}].handover_from", f"'{c.handover_from}'")
     for i, m in enumerate(plan.measures):
         for j, goal in enumerate(m.goals):
             if goal not in goal_ids:

@@ -235,12 +235,6 @@ def test_relative_cannot_sign_as_guardian() -> None:
 
 
 @pytest.mark.parametrize("capacity", ["parent", "guardian"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="mappings/competence.py _capacity_problem: party 'person' is not a party, so "
-    "plan.party() is None and the giver is accepted as valid (comment says IP-1002 reports it, "
-    "but 'person' is a valid reference). A child can 'consent as parent' for themself.",
-)
 def test_person_cannot_consent_as_own_parent_or_guardian(capacity: str) -> None:
     data = _with_consent("child-barnekoordinator", "2026-01-20", [
         {"party": "person", "capacity": capacity}
@@ -323,11 +317,6 @@ def test_barnekoordinator_belongs_to_the_municipality() -> None:
     assert _issues(data) == {("IP-1013", "coordinators[0].service_level")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mappings/rules.py _reference_issues never checks coordinators[].handover_from: "
-    "a handover from an assignment that does not exist is accepted without IP-1002.",
-)
 def test_handover_from_unknown_assignment_is_an_unknown_reference() -> None:
     data = _plan("stroke-handover")
     data["coordinators"][1]["handover_from"] = "koord-finnes-ikke"
@@ -335,12 +324,21 @@ def test_handover_from_unknown_assignment_is_an_unknown_reference() -> None:
     assert ("IP-1002", "coordinators[1].handover_from") in _issues(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mappings/rules.py _unique_ids checks needs and resources as one list and reports "
-    "a duplicate among resources as needs[len(needs)+i].id instead of resources[i].id.",
-)
 def test_duplicate_resource_id_is_reported_at_the_resource() -> None:
     data = _plan("child-barnekoordinator")
     data["resources"][1]["id"] = data["needs"][0]["id"]
     assert _issues(data) == {("IP-1001", "resources[1].id")}
+
+
+@pytest.mark.parametrize(
+    ("plan_end", "expected"),
+    [("2036-05-13", set()), ("2036-05-14", {("IP-1013", "coordinators[0].kind")})],
+)
+def test_open_barnekoordinator_must_not_outlast_childhood(
+    plan_end: str, expected: set[tuple[str, str]]
+) -> None:
+    data = _plan("child-barnekoordinator")  # born 2018-05-14, barnekoordinator without an end
+    assert data["person"]["birth_date"] == "2018-05-14"
+    assert "end" not in data["coordinators"][0]["period"]
+    data["period"]["end"] = plan_end
+    assert _issues(data) == expected
