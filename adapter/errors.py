@@ -12,13 +12,16 @@
     ├── PreconditionFailed          stale If-Match, ambiguous conditional create (IP-4402)
     ├── UnsupportedMediaType        wrong Content-Type                          (IP-4003)
     ├── NotAcceptable               Accept names no format we write             (IP-4004)
-    └── PayloadTooLarge             body over the size limit                    (IP-4001)
+    ├── PayloadTooLarge             body over the size limit                    (IP-4001)
+    ├── Unauthenticated             no / bad bearer token (adapter.consent.errors) (IP-50xx) 401
+    └── Forbidden                   scope, care team, AuditEvent (adapter.consent.errors)    403
 
 Only ``adapter/api`` maps these to HTTP status codes (one handler).
 """
 
 from __future__ import annotations
 
+from adapter.consent.errors import Forbidden, Unauthenticated
 from mappings.errors import FormatError, InvalidInput, IpError, Issue, ProfileViolation
 
 __all__ = [
@@ -121,6 +124,8 @@ class PayloadTooLarge(FormatError):
 
 
 _STATUS: tuple[tuple[type[IpError], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (NotAcceptable, 406),

@@ -48,6 +48,8 @@ def error_response(request: Request, err: IpError) -> Response:
     except NotAcceptable:
         fmt = "json"
     headers = {"Allow": "GET, HEAD"} if status == 405 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="ipfhir"'}
     return render(err.outcome(), fmt, status, headers=headers)
 
 
