@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1, le=1000)
     max_page_size: int = Field(default=500, ge=1, le=10000)
     db_pool_size: int = Field(default=8, ge=1, le=200)
+    # authentication (adapter/auth): outside dev mode the server needs an issuer and a JWKS
+    auth_issuer: str = ""
+    auth_jwks: str = ""  # file path or http(s) URL of the JWKS
+    auth_audience: str = ""  # checked when set
+    dev_mode: bool = False  # ``ipfhir serve --dev``: trust only the local dev key in data_dir
 
     @field_validator("database_url")
     @classmethod
