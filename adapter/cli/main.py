@@ -17,9 +17,9 @@ __all__ = ["build_parser", "main"]
 
 
 def _subcommand_modules() -> list[ModuleType]:
-    from adapter.cli import map_cmd, serve_cmd, validate_cmd
+    from adapter.cli import map_cmd, serve_cmd, token_cmd, validate_cmd
 
-    return [map_cmd, serve_cmd, validate_cmd]
+    return [map_cmd, serve_cmd, validate_cmd, token_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

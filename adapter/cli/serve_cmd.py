@@ -25,6 +25,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="development only: trust tokens signed by a local key in the data folder "
+        "(see ipfhir token)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -40,6 +46,7 @@ def _settings(args: argparse.Namespace) -> Any:
             "port": args.port,
             "data_dir": args.data_dir,
             "database_url": args.database,
+            "dev_mode": True if args.dev else None,
         }.items()
         if v is not None
     }
@@ -53,10 +60,10 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def app_factory() -> Any:
     """uvicorn factory (used with --workers): settings from the IPFHIR_* environment."""
-    from adapter.bootstrap import build_app
+    from adapter.bootstrap import build_secure_app
     from adapter.settings import Settings
 
-    return build_app(Settings())
+    return build_secure_app(Settings())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from adapter.bootstrap import build_app, build_wiring
+    from adapter.auth.http import resolver_from_settings
+    from adapter.bootstrap import build_secure_app, build_wiring
 
     settings = _settings(args)
     if settings is None:
         return 2
+    resolver_from_settings(settings)  # refuse to start without a way to verify tokens
     wiring = build_wiring(settings)  # migrates once, before any worker starts
     print(
         f"ipfhir: serving FHIR R4 on http://{settings.host}:{settings.port} "
@@ -82,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         for key, value in (
             ("DATABASE_URL", settings.effective_database_url()),
             ("DATA_DIR", str(settings.data_dir)),
+            ("DEV_MODE", "true" if settings.dev_mode else "false"),
         ):
             os.environ[f"IPFHIR_{key}"] = value
         uvicorn.run(
@@ -94,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     uvicorn.run(
-        build_app(settings, wiring),
+        build_secure_app(settings, wiring),
         host=settings.host,
         port=settings.port,
         log_level=args.log_level,
