@@ -16,7 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from adapter.consent.bundles import filter_response, split_batch
-from adapter.consent.context import ref_of, references_in
+from adapter.consent.context import patient_of, ref_of, references_in
+from adapter.consent.errors import Forbidden, issue5
+from adapter.consent.explain import explanation
 from adapter.consent.operation import Enforcement, Operation
 from adapter.consent.writes import check_write
 from adapter.errors import NotFound, issue
@@ -209,6 +211,26 @@ class ConsentRepository:
         """What the writer gets back: what they may see of it (their own input otherwise)."""
         decision = op.see(stored)
         return decision.resource if decision.resource is not None else stored
+
+    # --- explanation -------------------------------------------------------------------------
+    def disclosure(self, careplan_id: str, subject: Actor) -> Resource:
+        """What ``subject`` would get of the whole plan and why (``$disclosure``). Only the
+        plan's owner or coordinator may ask: the answer shows the person's Consents."""
+        return self._explain(self._inner.everything(careplan_id), subject)
+
+    def evaluate(self, resource_type: str, resource_id: str, subject: Actor) -> Resource:
+        """What ``subject`` would get of one resource and why (``Consent/$evaluate``)."""
+        return self._explain([self._inner.read(resource_type, resource_id)], subject)
+
+    def _explain(self, resources: list[Resource], subject: Actor) -> Resource:
+        op = self._op("read", "Consent")
+        judge = Operation(self.enforcement, subject, "read")
+        for res in resources:
+            patient = patient_of(res)
+            if patient is not None and op.access(patient).basis not in ("owner", "coordinator"):
+                raise Forbidden([issue5("IP-5103", None, "forbidden")])
+        judged = [(r, judge.see(r, record=False)) for r in resources]
+        return explanation(subject, judged)
 
     def transaction(self, bundle: Resource) -> Resource:
         op = Operation(self.enforcement, self.actor, "transaction")

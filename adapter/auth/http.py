@@ -1,0 +1,49 @@
+"""The caller resolver for the API: ``Authorization: Bearer <JWT>`` → :class:`Actor`.
+
+Built from settings by :func:`resolver_from_settings`: outside dev mode it refuses (IP-5005)
+without an issuer and a JWKS; in dev mode (``ipfhir serve --dev``) it trusts the local dev key
+in the data folder only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+
+from adapter.auth.devkey import DEV_ISSUER, ensure_dev_key
+from adapter.auth.tokens import TokenVerifier, actor_from_claims, jwks_loader
+from adapter.consent.errors import Unauthenticated, issue5
+from adapter.ports import Actor
+
+__all__ = ["AuthNotConfigured", "bearer_resolver", "resolver_from_settings"]
+
+
+class AuthNotConfigured(Unauthenticated):
+    """The server was asked to start without a way to verify tokens."""
+
+
+def bearer_resolver(verifier: TokenVerifier) -> Callable[[Request], Actor]:
+    def resolve(request: Request) -> Actor:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated([issue5("IP-5001", None, "login")])
+        return actor_from_claims(verifier.verify(token.strip()))
+
+    return resolve
+
+
+def resolver_from_settings(settings: Any) -> Callable[[Request], Actor]:
+    """``settings`` has ``auth_issuer``, ``auth_jwks``, ``auth_audience``, ``dev_mode``,
+    ``data_dir``."""
+    if settings.dev_mode:
+        jwks = ensure_dev_key(settings.data_dir)
+        return bearer_resolver(TokenVerifier(jwks_loader(str(jwks)), DEV_ISSUER))
+    if not settings.auth_issuer or not settings.auth_jwks:
+        raise AuthNotConfigured([issue5("IP-5005", None, "security")])
+    verifier = TokenVerifier(
+        jwks_loader(settings.auth_jwks), settings.auth_issuer, settings.auth_audience or None
+    )
+    return bearer_resolver(verifier)

@@ -1,0 +1,129 @@
+"""Bearer JWT verification against a JWKS and an issuer (HelseID style), and claims → Actor.
+
+Claims read (HelseID names; the dev tokens use the same):
+- organisation: ``helseid://claims/client/claims/orgnr_child``, else ``..._parent``
+- practitioner: ``helseid://claims/hpr/hpr_number``
+- roles: ``helseid://claims/client/claims/roles`` (or ``role``); purpose: ``purpose_of_use``
+- scopes: ``scope`` (space separated, or a list)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+
+from adapter.consent.errors import Unauthenticated, issue5
+from adapter.ports import Actor
+
+__all__ = [
+    "CLAIM_HPR",
+    "CLAIM_ORG",
+    "CLAIM_ORG_PARENT",
+    "TokenVerifier",
+    "actor_from_claims",
+    "jwks_loader",
+]
+
+CLAIM_ORG = "helseid://claims/client/claims/orgnr_child"
+CLAIM_ORG_PARENT = "helseid://claims/client/claims/orgnr_parent"
+CLAIM_HPR = "helseid://claims/hpr/hpr_number"
+CLAIM_ROLES = "helseid://claims/client/claims/roles"
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
+
+
+def jwks_loader(source: str, timeout: float = 5.0) -> Callable[[], dict[str, Any]]:
+    """A function reading the JWKS from a file path or an http(s) URL."""
+
+    def load() -> dict[str, Any]:
+        try:
+            if source.startswith(("http://", "https://")):
+                response = requests.get(source, timeout=timeout)
+                response.raise_for_status()
+                data: dict[str, Any] = response.json()
+            else:
+                data = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, ValueError, requests.RequestException) as err:
+            raise Unauthenticated(
+                [issue5("IP-5006", None, "security", source=source, detail=err)]
+            ) from err
+        return data
+
+    return load
+
+
+def _unauthenticated(detail: str) -> Unauthenticated:
+    return Unauthenticated([issue5("IP-5002", None, "login", detail=detail)])
+
+
+class TokenVerifier:
+    """Verifies signature (key by ``kid`` from the JWKS, refreshed once on an unknown kid),
+    issuer, expiry and — when configured — audience."""
+
+    def __init__(
+        self, load_jwks: Callable[[], dict[str, Any]], issuer: str, audience: str | None = None
+    ) -> None:
+        self._load = load_jwks
+        self.issuer = issuer
+        self.audience = audience
+        self._keys: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def _key(self, kid: str | None, refresh: bool) -> Any:
+        with self._lock:
+            if self._keys is None or refresh:
+                keyset = jwt.PyJWKSet.from_dict(self._load())
+                self._keys = {k.key_id or "": k for k in keyset.keys}
+            keys = self._keys
+        if kid is None and len(keys) == 1:
+            return next(iter(keys.values())).key
+        found = keys.get(kid or "")
+        return found.key if found is not None else None
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as err:
+            raise _unauthenticated(f"malformed token ({err})") from err
+        key = self._key(header.get("kid"), False) or self._key(header.get("kid"), True)
+        if key is None:
+            raise _unauthenticated("signed with an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp", "iss"], "verify_aud": self.audience is not None},
+            )
+        except jwt.PyJWTError as err:
+            raise _unauthenticated(str(err)) from err
+        return claims
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def actor_from_claims(claims: dict[str, Any]) -> Actor:
+    organisation = claims.get(CLAIM_ORG) or claims.get(CLAIM_ORG_PARENT)
+    if not organisation:
+        raise Unauthenticated([issue5("IP-5004", None, "login")])
+    hpr = claims.get(CLAIM_HPR)
+    return Actor(
+        organisation=str(organisation),
+        practitioner=str(hpr) if hpr else None,
+        roles=_strings(claims.get(CLAIM_ROLES) or claims.get("role")),
+        scopes=_strings(claims.get("scope")),
+        purpose=str(claims["purpose_of_use"]) if claims.get("purpose_of_use") else None,
+    )
