@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from profiles.validator.model import Constraint, Discriminator, Node, TypeRef
+from profiles.validator.native import compile_native
 
 __all__ = ["NATIVE_CONSTRAINTS", "compile_structure", "type_key"]
 
@@ -58,6 +59,7 @@ def _constraint(raw: dict[str, Any]) -> Constraint | None:
         expression=expression,
         names=names,
         focus_free=focus_free,
+        native=compile_native(expression),
     )
 
 

@@ -14,6 +14,7 @@ from profiles.validator.compiler import compile_structure
 from profiles.validator.fhirpath import Env, FhirPath
 from profiles.validator.messages import issue
 from profiles.validator.model import Constraint, Node
+from profiles.validator.native import Unsupported
 from profiles.validator.registry import CORE_SD, Registry
 from profiles.validator.terminology import Terminology
 
@@ -166,6 +167,13 @@ class Engine:
         return self._run(c, value, base, env)
 
     def _run(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
+        if c.native is not None:
+            try:
+                result = c.native([value])
+            except Unsupported:
+                pass
+            else:
+                return not result or result == [True]
         try:
             return self.fhirpath.holds(c.expression, value, base, env)
         except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception for unsupported syntax

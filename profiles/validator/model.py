@@ -5,6 +5,7 @@ Built once per canonical URL (see ``compiler.py``) and shared by every validatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ class Constraint:
     expression: str
     names: frozenset[str] = frozenset()  # element names the expression may look at
     focus_free: bool = False  # True when the result depends only on ``names``
+    # native closure for the expression (``native.py``); None: fhirpathpy only
+    native: Callable[[list[Any]], list[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
