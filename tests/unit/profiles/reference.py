@@ -1,4 +1,4 @@
-"""Where the third-party reference artefacts are: ``fixtures/third-party`` (or ``IPFHIR_REFERENCE``).
+"""Where the third-party reference artefacts are: ``fixtures/third-party`` or ``IPFHIR_REFERENCE``.
 
 They ship with the repository, so a missing folder is a broken checkout: the tests fail, they
 do not skip.
