@@ -10,23 +10,22 @@ the same edit necessarily causes are listed under ``also``). The generator appli
 checks that ``load_plan`` reports exactly those issues, and writes ``<name>.plan.json`` and
 ``<name>.expect.json``. A variant that no longer breaks what it says stops the generator.
 
-Bundles: when ``mappings.to_fhir.plan_to_bundle`` and ``mappings.fhirxml.to_xml`` exist, every
-valid plan is also written as ``fixtures/bundles/<name>.bundle.json`` and ``.bundle.xml``.
+Bundles: every valid plan is also written as ``fixtures/bundles/<name>.bundle.json`` and ``.bundle.xml``.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mappings.errors import PlanRuleViolation
+from mappings.fhirxml import to_xml
 from mappings.rules import load_plan
+from mappings.to_fhir import plan_to_bundle
 
 __all__ = ["apply_patch", "bundle_files", "invalid_files", "main", "plan_issues"]
 
@@ -123,26 +122,11 @@ def invalid_files() -> dict[Path, str]:
     return files
 
 
-def _bundle_mappers() -> tuple[Callable[..., dict[str, Any]], Callable[..., str]] | None:
-    try:
-        to_fhir = importlib.import_module("mappings.to_fhir")
-        fhirxml = importlib.import_module("mappings.fhirxml")
-    except ImportError:
-        return None
-    if not hasattr(to_fhir, "plan_to_bundle") or not hasattr(fhirxml, "to_xml"):
-        return None
-    return to_fhir.plan_to_bundle, fhirxml.to_xml
-
-
 def bundle_files() -> dict[Path, str]:
-    """FHIR Bundles (JSON and XML) of every valid plan, or {} while the mapping is missing."""
-    mappers = _bundle_mappers()
-    if mappers is None:
-        return {}
-    to_bundle, to_xml = mappers
+    """FHIR Bundles (JSON and XML) of every valid plan."""
     files: dict[Path, str] = {}
     for name, data in valid_plans().items():
-        bundle = to_bundle(load_plan(data))
+        bundle = plan_to_bundle(load_plan(data))
         files[BUNDLES / f"{name}.bundle.json"] = _dump(bundle)
         xml = to_xml(bundle, pretty=True)
         files[BUNDLES / f"{name}.bundle.xml"] = xml if xml.endswith("\n") else xml + "\n"
