@@ -10,7 +10,8 @@ the same edit necessarily causes are listed under ``also``). The generator appli
 checks that ``load_plan`` reports exactly those issues, and writes ``<name>.plan.json`` and
 ``<name>.expect.json``. A variant that no longer breaks what it says stops the generator.
 
-Bundles: every valid plan is also written as ``fixtures/bundles/<name>.bundle.json`` and ``.bundle.xml``.
+Bundles: every valid plan is also written as ``fixtures/bundles/<name>.bundle.json`` and
+``.bundle.xml``.
 """
 
 from __future__ import annotations
