@@ -1,4 +1,11 @@
-"""The one place real implementations are wired to ports (engine, store, validator, app)."""
+"""The one place real implementations are wired to ports (engine, store, validator, app).
+
+:func:`build_app` is the only public way to build the server: bearer authentication (refuses to
+start without an issuer and JWKS outside dev mode), consent enforcement around every repository
+a route can obtain, and audit. There is deliberately no builder of an unenforced app here: a
+bare store factory served over HTTP would disclose plans without the person's consent. Tests of
+store and HTTP mechanics assemble one explicitly (``tests/api/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from starlette.requests import Request
 
-from adapter.ports import Actor
 from adapter.services.validation import default_validator
 from adapter.settings import Settings
 from adapter.store import SqlRepository, SqlRepositoryFactory, make_engine, migrate
@@ -34,7 +39,8 @@ def build_wiring(
     validate: Callable[..., dict[str, Any]] | None = None,
     run_migrations: bool = True,
 ) -> Wiring:
-    """Engine (migrated), store repository and the validator; tests may pass their own."""
+    """Engine (migrated), store repository and the validator (built once, reused by every
+    request); tests may pass their own."""
     engine = engine or make_engine(
         settings.effective_database_url(), pool_size=settings.db_pool_size
     )
@@ -47,30 +53,12 @@ def build_wiring(
     return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
 
 
-def build_app(
-    settings: Settings,
-    wiring: Wiring | None = None,
-    actor_resolver: Callable[[Request], Actor] | None = None,
-) -> FastAPI:
-    from adapter.api import create_app
-
-    wiring = wiring or build_wiring(settings)
-    return create_app(
-        settings,
-        wiring.factory,
-        validate=wiring.validate,
-        validator_name=wiring.validator_name,
-        actor_resolver=actor_resolver,
-    )
-
-
 def secure_factory(wiring: Wiring, *, enforce_scopes: bool = True) -> Any:
     """The store's repositories behind the consent enforcement point: audit through a
     repository allowed to write AuditEvent, recipients in the store's database."""
     from adapter.audit import RepositoryAuditSink, SqlLedger
     from adapter.consent.enforce import ConsentRepositoryFactory
     from adapter.consent.operation import Enforcement
-    from adapter.store import SqlRepository
     from adapter.store.writes import SystemClock
 
     system = SqlRepository(wiring.engine, wiring.validate, system=True)
@@ -84,10 +72,10 @@ def secure_factory(wiring: Wiring, *, enforce_scopes: bool = True) -> Any:
     return ConsentRepositoryFactory(enforcement)
 
 
-def build_secure_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
-    """The server as ``ipfhir serve`` runs it: bearer tokens (refuses to start without an
-    issuer and JWKS outside dev mode), consent enforcement on every repository, audit."""
-    from adapter.api import create_app
+def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
+    """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
+    repository, audit, and the consent explanation operations."""
+    from adapter.api.app import create_app
     from adapter.auth.http import resolver_from_settings
     from adapter.consent.http import router as consent_router
 
@@ -102,3 +90,6 @@ def build_secure_app(settings: Settings, wiring: Wiring | None = None) -> FastAP
     )
     app.include_router(consent_router)
     return app
+
+
+build_secure_app = build_app  # the earlier name; both build the same, enforced app

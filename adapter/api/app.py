@@ -1,5 +1,10 @@
-"""The app factory: wires settings, the repository factory, the validator and the caller
-resolver into one FastAPI app. Nothing here runs at import time."""
+"""App assembly: routes, error handlers and the context they share, around a repository
+factory and a caller resolver. Nothing here runs at import time.
+
+:func:`create_app` is wiring, not the front door: it serves whatever factory it is handed. The
+server is built by :func:`adapter.bootstrap.build_app` (authentication, consent enforcement,
+audit); only tests of store and HTTP mechanics call :func:`create_app` with a bare store factory.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from adapter.ports import Actor, RepositoryFactory
 from adapter.settings import Settings
 from mappings.errors import IpError, operation_outcome
 
-__all__ = ["ServerContext", "create_app"]
+__all__ = ["ServerContext", "create_app", "error_response", "request_resource", "server_context"]
 
 log = logging.getLogger("ipfhir.api")
 
@@ -35,9 +40,19 @@ class ServerContext:
     actor_resolver: Callable[[Request], Actor]
 
 
-def _anonymous(_request: Request) -> Actor:
-    """Placeholder until authentication lands: every caller is the same unnamed actor."""
-    return Actor()
+def server_context(request: Request) -> ServerContext:
+    """The context of the app serving ``request``."""
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+async def request_resource(request: Request) -> dict[str, Any]:
+    """The request body as a FHIR JSON dict (JSON or XML), within the server's size and depth
+    limits: the one body reader for every route, the consent operations' included."""
+    from adapter.api.formats import read_resource
+
+    s = server_context(request).settings
+    return await read_resource(request, s.max_body_bytes, s.max_json_depth)
 
 
 def error_response(request: Request, err: IpError) -> Response:
@@ -59,12 +74,12 @@ def create_app(
     *,
     validate: Callable[..., dict[str, Any]],
     validator_name: str,
-    actor_resolver: Callable[[Request], Actor] | None = None,
+    actor_resolver: Callable[[Request], Actor],
 ) -> FastAPI:
+    """Routes over ``factory``; every request's caller comes from ``actor_resolver`` (there is
+    no anonymous default)."""
     app = FastAPI(title="ip-fhir-adapter", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.ctx = ServerContext(
-        settings, factory, validate, validator_name, actor_resolver or _anonymous
-    )
+    app.state.ctx = ServerContext(settings, factory, validate, validator_name, actor_resolver)
 
     @app.exception_handler(IpError)
     async def _ip_error(request: Request, err: IpError) -> Response:

@@ -15,10 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter.api.app import ServerContext
+from adapter.api.app import ServerContext, request_resource, server_context
 from adapter.api.bundles import history_bundle, searchset
 from adapter.api.formats import read_body, render, response_format
-from adapter.api.formats import read_resource as read_body_resource
 from adapter.errors import BadRequest, issue
 from adapter.ports import ResourceRepository
 from adapter.services.capability import capability_statement
@@ -32,8 +31,7 @@ Resource = dict[str, Any]
 
 
 def _ctx(request: Request) -> ServerContext:
-    ctx: ServerContext = request.app.state.ctx
-    return ctx
+    return server_context(request)
 
 
 def get_repository(request: Request) -> ResourceRepository:
@@ -93,11 +91,6 @@ def _written(request: Request, res: Resource, status: int) -> Response:
     return _out(request, res, status, headers)
 
 
-async def _body(request: Request) -> Resource:
-    s = _ctx(request).settings
-    return await read_body_resource(request, s.max_body_bytes, s.max_json_depth)
-
-
 def _expect_type(resource: Resource, rtype: str) -> None:
     actual = resource.get("resourceType")
     if actual != rtype:
@@ -115,7 +108,7 @@ async def capabilities(request: Request) -> Response:
 
 @router.post("/")
 async def transaction(request: Request, repo: RepoDep) -> Response:
-    bundle = await _body(request)
+    bundle = await request_resource(request)
     _expect_type(bundle, "Bundle")
     result = await run_in_threadpool(repo.transaction, bundle)
     base = _base(request)
@@ -151,7 +144,7 @@ async def everything(request: Request, rid: str, repo: RepoDep) -> Response:
 @router.post("/{rtype}/{rid}/$validate")
 async def validate_resource(request: Request, rtype: str, rid: str | None = None) -> Response:
     _type(rtype)
-    body = await _body(request)
+    body = await request_resource(request)
     if body.get("resourceType") == "Parameters":
         inner = [
             p.get("resource")
@@ -263,7 +256,7 @@ async def read_resource(request: Request, rtype: str, rid: str, repo: RepoDep) -
 @router.post("/{rtype}")
 async def create_resource(request: Request, rtype: str, repo: RepoDep) -> Response:
     _type(rtype)
-    resource = await _body(request)
+    resource = await request_resource(request)
     _expect_type(resource, rtype)
     resource.pop("id", None)  # the server assigns ids on create
     condition = request.headers.get("if-none-exist")
@@ -278,7 +271,7 @@ async def create_resource(request: Request, rtype: str, repo: RepoDep) -> Respon
 @router.put("/{rtype}/{rid}")
 async def update_resource(request: Request, rtype: str, rid: str, repo: RepoDep) -> Response:
     _type(rtype)
-    resource = await _body(request)
+    resource = await request_resource(request)
     _expect_type(resource, rtype)
     if resource.get("id") != rid:
         raise BadRequest(

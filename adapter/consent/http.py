@@ -63,7 +63,7 @@ async def careplan_disclosure(request: Request, rid: str) -> Response:
 
 @router.post("/Consent/$evaluate")
 async def consent_evaluate(request: Request) -> Response:
-    from adapter.api.routes import _body
+    from adapter.api import request_resource as _body
 
     repo = _repo(request)
     body = await _body(request)

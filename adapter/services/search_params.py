@@ -124,6 +124,7 @@ SEARCH_PARAMS: dict[str, tuple[ParamDef, ...]] = {
     "AuditEvent": (
         _p("date", "date", "recorded"),
         _p("entity", "reference", "entity.what"),
+        _p("entity-identifier", "token", "entity.what.identifier"),
         _p("patient", "reference", "entity.what", targets=_PAT),
         _p("agent", "reference", "agent.who"),
         _p("type", "token", "type"),

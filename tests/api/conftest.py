@@ -1,5 +1,14 @@
 """Fixtures for the FHIR API tests: one app per test over SQLite (tmp file) and PostgreSQL
-(one schema per session, emptied before each test, dropped at the end)."""
+(one schema per session, emptied before each test, dropped at the end).
+
+``client`` is test wiring, on purpose: the server-mechanics tests (CRUD, versions, search,
+paging, bundles, formats, limits) exercise the store and the HTTP layer, so they assemble the
+routes around the bare store factory with :func:`store_mechanics_app`. Run through consent
+enforcement they would mostly test the policy (a Patient without a plan is visible to nobody).
+The server itself is built only by :func:`adapter.bootstrap.build_app`; that path is covered by
+``secure_client`` (``test_server_secure.py``: the same mechanics for an actor who owns the plans,
+and refusal without a token) and by ``test_consent*``.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +24,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from adapter.api.app import create_app
+from adapter.auth.devkey import mint_token
 from adapter.bootstrap import Wiring, build_app, build_wiring
+from adapter.ports import Actor
 from adapter.settings import Settings
 from adapter.store import make_engine, migrate
 from adapter.store.schema import metadata
-from mappings.identifiers import synthetic_fnr
+from mappings.identifiers import synthetic_fnr, synthetic_orgnr
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
     warnings.filterwarnings("ignore", message="Using `httpx` with")
@@ -84,9 +96,34 @@ def settings(tmp_path: Any) -> Settings:
     return Settings(data_dir=tmp_path, max_body_bytes=64 * 1024, max_json_depth=32)
 
 
+OWNER_ORGNR = synthetic_orgnr(random.Random(4711))  # the plans' owner in the secure tests
+MECHANICS_ACTOR = Actor(organisation=OWNER_ORGNR, scopes=("system/*.cruds",))
+
+
+def store_mechanics_app(settings: Settings, wiring: Wiring) -> Any:
+    """Routes over the bare store (no authentication, no consent): test wiring only."""
+    return create_app(
+        settings,
+        wiring.factory,
+        validate=wiring.validate,
+        validator_name=wiring.validator_name,
+        actor_resolver=lambda _request: MECHANICS_ACTOR,
+    )
+
+
 @pytest.fixture
 def client(wiring: Wiring, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(build_app(settings, wiring)) as c:
+    with TestClient(store_mechanics_app(settings, wiring)) as c:
+        yield c
+
+
+@pytest.fixture
+def secure_client(wiring: Wiring, settings: Settings) -> Iterator[TestClient]:
+    """The server as production builds it (dev key in ``data_dir``), a token of the owner."""
+    dev = settings.model_copy(update={"dev_mode": True})
+    with TestClient(build_app(dev, wiring)) as c:
+        token = mint_token(dev.data_dir, OWNER_ORGNR, scopes=("system/*.cruds",))
+        c.headers["Authorization"] = f"Bearer {token}"
         yield c
 
 
