@@ -28,7 +28,7 @@ class Constraint:
     names: frozenset[str] = frozenset()  # element names the expression may look at
     focus_free: bool = False  # True when the result depends only on ``names``
     # native closure for the expression (``native.py``); None: fhirpathpy only
-    native: Callable[[list[Any]], list[Any]] | None = None
+    native: Callable[[list[Any], Any], list[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,242 @@
+"""The operations native invariant closures are made of (see ``native.py``).
+
+Every closure has the signature ``(focus, env) -> collection``: ``focus`` is the input collection
+(a ``list`` of plain JSON values), ``env`` gives ``%resource`` / ``%rootResource``. A closure raises
+:class:`Unsupported` whenever fhirpathpy could read the values differently from plain Python.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from fhirpathpy.models import models
+
+__all__ = ["Fn", "Unsupported", "choices"]
+
+Fn = Callable[[list[Any], Any], list[Any]]
+
+
+class Unsupported(Exception):  # noqa: N818 - a signal, not an error
+    """The value is outside what the native closure reproduces exactly: use fhirpathpy."""
+
+
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\.[0-9]{1,6})?(Z|[+-][0-9:]{5})")
+_DATE_LIKE = re.compile(r"[0-9]{4}(-[0-9]{2})?(-[0-9]{2})?(T.*)?|[0-9]{2}:[0-9]{2}.*")
+
+
+@cache
+def choices() -> tuple[frozenset[str], frozenset[str]]:
+    """Names of R4 choice elements (``value`` of ``value[x]``) and their type suffixes
+    (``Quantity``), as fhirpathpy's model knows them."""
+    paths: dict[str, list[str]] = models["r4"]["choiceTypePaths"]
+    names = frozenset(p.rsplit(".", 1)[-1] for p in paths)
+    return names, frozenset(t for types in paths.values() for t in types)
+
+
+def unsupported(*_args: Any) -> list[Any]:
+    raise Unsupported
+
+
+def constant(values: list[Any]) -> Fn:
+    return lambda _focus, _env: list(values)
+
+
+def this(focus: list[Any], _env: Any) -> list[Any]:
+    return focus
+
+
+def then(first: Fn, second: Fn) -> Fn:
+    return lambda focus, env: second(first(focus, env), env)
+
+
+def variable(name: str) -> Fn:
+    if name == "%resource":
+        return lambda _focus, env: [env.resource]
+    if name == "%rootResource":
+        return lambda _focus, env: [env.root]
+    return this if name == "$this" else unsupported
+
+
+# -- navigation -----------------------------------------------------------------------------
+def _chooses(key: str, name: str) -> bool:
+    return key.startswith(name) and key[len(name) :] in choices()[1]
+
+
+def navigate(name: str) -> Fn:
+    under = "_" + name
+    maybe_choice = name in choices()[0]
+
+    def nav(focus: list[Any], _env: Any) -> list[Any]:
+        out: list[Any] = []
+        for item in focus:
+            if not isinstance(item, dict) or under in item:
+                raise Unsupported
+            value = item.get(name)
+            if value is None:
+                if name in item or (maybe_choice and any(_chooses(k, name) for k in item)):
+                    raise Unsupported  # null, or maybe a choice element (value -> valueString)
+                continue
+            if isinstance(value, list):
+                if any(v is None or isinstance(v, list) for v in value):
+                    raise Unsupported
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
+    return nav
+
+
+def extension_value(focus: list[Any], _env: Any) -> list[Any]:
+    """``value`` of Extensions: their one ``value[x]`` property."""
+    out = []
+    for ext in focus:
+        keys = [k for k in ext if k.startswith("value") and k[5:] in choices()[1]]
+        if len(keys) > 1 or any(k.startswith("_value") for k in ext):
+            raise Unsupported
+        if keys:
+            value = ext[keys[0]]
+            if value is None or isinstance(value, list):
+                raise Unsupported
+            out.append(value)
+    return out
+
+
+# -- values ---------------------------------------------------------------------------------
+def boolean(values: list[Any]) -> bool | None:
+    if not values:
+        return None
+    if len(values) == 1 and isinstance(values[0], bool):
+        return bool(values[0])
+    raise Unsupported
+
+
+def single(values: list[Any]) -> Any:
+    if len(values) != 1:
+        raise Unsupported
+    return values[0]
+
+
+def plain(value: Any) -> bool:
+    """A value whose equality fhirpathpy decides exactly as Python does."""
+    if isinstance(value, str):
+        return not _DATE_LIKE.fullmatch(value)
+    return isinstance(value, bool | int)
+
+
+def _ordered(a: Any, b: Any) -> tuple[Any, Any]:
+    """Comparable Python values for ``a`` and ``b`` as fhirpathpy would order them."""
+    if type(a) in (int, float) and type(b) in (int, float):
+        return a, b
+    if isinstance(a, str) and isinstance(b, str):
+        if len(a) == len(b) and _DATE.fullmatch(a) and _DATE.fullmatch(b):
+            return a, b
+        ma, mb = _DATETIME.fullmatch(a), _DATETIME.fullmatch(b)
+        if ma and mb and len(ma.group(1) or "") == len(mb.group(1) or ""):
+            try:
+                return datetime.fromisoformat(a), datetime.fromisoformat(b)
+            except ValueError:
+                raise Unsupported from None
+    raise Unsupported
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: bool(a < b),
+    "<=": lambda a, b: bool(a <= b),
+    ">": lambda a, b: bool(a > b),
+    ">=": lambda a, b: bool(a >= b),
+}
+
+
+def compare(op: str, left: Fn, right: Fn) -> Fn:
+    test = _TESTS[op]
+
+    def compare_(focus: list[Any], env: Any) -> list[Any]:
+        a, b = left(focus, env), right(focus, env)
+        if not a or not b:
+            return []
+        return [test(*_ordered(single(a), single(b)))]
+
+    return compare_
+
+
+def equals(negate: bool, left: Fn, right: Fn) -> Fn:
+    def equals_(focus: list[Any], env: Any) -> list[Any]:
+        a, b = left(focus, env), right(focus, env)
+        if not a or not b:
+            return []
+        x, y = single(a), single(b)
+        if type(x) is not type(y) or not (plain(x) and plain(y)):
+            raise Unsupported
+        return [(x == y) != negate]
+
+    return equals_
+
+
+def logic(op: str, left: Fn, right: Fn) -> Fn:
+    """Three-valued ``and or xor implies`` (fhirpathpy's ``logic.py``)."""
+
+    def logic_(focus: list[Any], env: Any) -> list[Any]:
+        a = boolean(left(focus, env))
+        try:
+            b = boolean(right(focus, env))
+        except Unsupported:
+            # fhirpathpy evaluates the right side too; when the left decides, its value is moot
+            if op == "and" and a is False:
+                return [False]
+            if (op == "or" and a is True) or (op == "implies" and a is False):
+                return [True]
+            raise
+        if op == "and":
+            return [False] if a is False or b is False else [True] if a and b else []
+        if op == "or":
+            return [True] if a or b else [False] if a is False and b is False else []
+        if op == "xor":
+            return [] if a is None or b is None else [a != b]
+        if a is False:
+            return [True]
+        if a is True:
+            return [] if b is None else [b]
+        return [True] if b else []
+
+    return logic_
+
+
+def union(left: Fn, right: Fn) -> Fn:
+    def union_(focus: list[Any], env: Any) -> list[Any]:
+        out: list[Any] = []
+        for value in left(focus, env) + right(focus, env):
+            if isinstance(value, float) or (isinstance(value, str) and _DATE_LIKE.fullmatch(value)):
+                raise Unsupported  # fhirpathpy's equality of decimals and dates differs
+            if not any(type(value) is type(seen) and value == seen for seen in out):
+                out.append(value)
+        return out
+
+    return union_
+
+
+def arithmetic(op: str, left: Fn, right: Fn) -> Fn:
+    """``+ -`` on integers, ``+`` on strings; ``&`` (string concatenation, empty is '')."""
+
+    def arithmetic_(focus: list[Any], env: Any) -> list[Any]:
+        a, b = left(focus, env), right(focus, env)
+        if op == "&":
+            x, y = (single(a) if a else ""), (single(b) if b else "")
+            if isinstance(x, str) and isinstance(y, str):
+                return [x + y]
+            raise Unsupported
+        if not a or not b:
+            return []
+        x, y = single(a), single(b)
+        if type(x) is int and type(y) is int:
+            return [x + y if op == "+" else x - y]
+        if op == "+" and isinstance(x, str) and isinstance(y, str):
+            return [x + y]
+        raise Unsupported
+
+    return arithmetic_
