@@ -60,10 +60,10 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def app_factory() -> Any:
     """uvicorn factory (used with --workers): settings from the IPFHIR_* environment."""
-    from adapter.bootstrap import build_secure_app
+    from adapter.bootstrap import build_app
     from adapter.settings import Settings
 
-    return build_secure_app(Settings())
+    return build_app(Settings())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from adapter.auth.http import resolver_from_settings
-    from adapter.bootstrap import build_secure_app, build_wiring
+    from adapter.bootstrap import build_app, build_wiring
 
     settings = _settings(args)
     if settings is None:
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     uvicorn.run(
-        build_secure_app(settings, wiring),
+        build_app(settings, wiring),
         host=settings.host,
         port=settings.port,
         log_level=args.log_level,

@@ -1,19 +1,24 @@
-"""A real ``ipfhir serve`` subprocess on 127.0.0.1 for integration tests."""
+"""A real ``ipfhir serve --dev`` subprocess on 127.0.0.1 for integration tests, and dev tokens
+from ``ipfhir token`` (both run as ``python -m adapter.cli``)."""
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-__all__ = ["free_port", "start_server"]
+from mappings.identifiers import synthetic_orgnr
+
+__all__ = ["Server", "dev_token", "free_port", "start_server"]
 
 
 def free_port() -> int:
@@ -23,12 +28,31 @@ def free_port() -> int:
         return port
 
 
+ROOT = Path(__file__).resolve().parents[2]
+ORGNR = synthetic_orgnr(random.Random(2024))  # the organisation the test tokens speak for
+
+
+@dataclass
+class Server:
+    base: str
+    headers: dict[str, str]  # Authorization for ORGNR
+
+
+def dev_token(data_dir: Path, orgnr: str = ORGNR, *scopes: str) -> str:
+    """A token from ``ipfhir token`` (the last line of its output)."""
+    cmd = [sys.executable, "-m", "adapter.cli", "token", "--data-dir", str(data_dir)]
+    cmd += ["--org", orgnr, *(a for s in scopes for a in ("--scope", s))]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout.strip().splitlines()[-1]
+
+
 def start_server(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "adapter.cli.main", "serve", "--port", str(port), *args]
+    """``ipfhir serve --dev --port PORT *args``; returns once /metadata answers."""
+    cmd = [sys.executable, "-m", "adapter.cli", "serve", "--dev", "--port", str(port), *args]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             cmd,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -47,9 +71,13 @@ def start_server(args: list[str], port: int, log: Path) -> subprocess.Popen[byte
 
 
 @pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[str]:
+def sqlite_server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
-    proc = start_server(["--data-dir", str(tmp_path / "data")], port, tmp_path / "serve.log")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
+    data = tmp_path / "data"
+    proc = start_server(["--data-dir", str(data)], port, tmp_path / "serve.log")
+    try:
+        token = dev_token(data)
+        yield Server(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

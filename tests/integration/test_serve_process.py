@@ -1,28 +1,59 @@
-"""``ipfhir serve`` as a real process: SQLite by default; two processes sharing PostgreSQL."""
+"""``ipfhir serve --dev`` as a real process with tokens from ``ipfhir token``: SQLite by default;
+two processes sharing PostgreSQL (and one dev key folder)."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
 from tests.api.conftest import PG_URL, careplan, patient, postgres_or_skip
-from tests.integration.conftest import free_port, start_server
+from tests.integration.conftest import ORGNR, Server, dev_token, free_port, start_server
 
 JSON = {"Content-Type": "application/fhir+json"}
+STRANGER = synthetic_orgnr(random.Random(99))  # an organisation without any consent
 
 
-def test_serve_creates_sqlite_in_data_dir_and_answers(sqlite_server: str, tmp_path: Path) -> None:
-    r = httpx.post(f"{sqlite_server}/Patient", json=patient(), headers=JSON)
+def _owner() -> dict[str, Any]:
+    return {
+        "resourceType": "Organization",
+        "identifier": [{"system": ORGNR_SYSTEM, "value": ORGNR}],
+        "name": "Unjárgga gielda – helse og omsorg",
+    }
+
+
+def _post(base: str, auth: dict[str, str], res: dict[str, Any]) -> httpx.Response:
+    return httpx.post(
+        f"{base}/{res['resourceType']}", json=res, headers={**JSON, **auth}, timeout=30
+    )
+
+
+def test_serve_creates_sqlite_in_data_dir_and_answers(
+    sqlite_server: Server, tmp_path: Path
+) -> None:
+    base, auth = sqlite_server.base, sqlite_server.headers
+    assert httpx.get(f"{base}/Patient").status_code == 401  # no token, no data
+    org = _post(base, auth, _owner()).json()
+    r = _post(base, auth, patient())
     assert r.status_code == 201
-    assert r.headers["location"].startswith(f"{sqlite_server}/Patient/")
+    assert r.headers["location"].startswith(f"{base}/Patient/")
     assert (tmp_path / "data" / "ipfhir.sqlite3").exists()
-    got = httpx.get(r.headers["location"].rsplit("/_history", 1)[0])
-    assert got.json()["name"][0]["family"] == "Ørnø-Sámi"
+    plan = {**careplan(r.json()["id"]), "author": {"reference": f"Organization/{org['id']}"}}
+    assert _post(base, auth, plan).status_code == 201
+    got = httpx.get(r.headers["location"].rsplit("/_history", 1)[0], headers=auth)
+    assert got.status_code == 200 and got.json()["name"][0]["family"] == "Ørnø-Sámi"
+    stranger = {"Authorization": f"Bearer {dev_token(tmp_path / 'data', STRANGER)}"}
+    assert (
+        httpx.get(f"{base}/CarePlan?patient={r.json()['id']}", headers=stranger).json().get("entry")
+        is None
+    )
 
 
 @pytest.mark.postgres
@@ -33,26 +64,24 @@ def test_two_processes_share_one_postgres(tmp_path: Path) -> None:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    data = tmp_path / "data"
     ports = [free_port(), free_port()]
     procs = []
     try:
-        procs = [start_server(["--database", url], p, tmp_path / f"{p}.log") for p in ports]
-        bases = [f"http://127.0.0.1:{p}" for p in ports]
-        pid = httpx.post(f"{bases[0]}/Patient", json=patient(), headers=JSON).json()["id"]
-        with ThreadPoolExecutor(4) as pool:
-            codes = list(
-                pool.map(
-                    lambda i: (
-                        httpx.post(
-                            f"{bases[i % 2]}/CarePlan", json=careplan(pid), headers=JSON, timeout=30
-                        ).status_code
-                    ),
-                    range(4),
-                )
+        for p in ports:  # one after the other: the first creates the dev key, both trust it
+            procs.append(
+                start_server(["--database", url, "--data-dir", str(data)], p, tmp_path / f"{p}.log")
             )
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        auth = {"Authorization": f"Bearer {dev_token(data)}"}
+        org = _post(bases[0], auth, _owner()).json()["id"]
+        pid = _post(bases[0], auth, patient()).json()["id"]
+        plan = {**careplan(pid), "author": {"reference": f"Organization/{org}"}}
+        with ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(lambda i: _post(bases[i % 2], auth, plan).status_code, range(4)))
         assert sorted(codes) == [201, 409, 409, 409]
-        seen = httpx.get(f"{bases[1]}/CarePlan?patient={pid}").json()
-        assert seen["total"] == 1
+        seen = httpx.get(f"{bases[1]}/CarePlan?patient={pid}", headers=auth).json()
+        assert len(seen["entry"]) == 1
     finally:
         for proc in procs:
             proc.terminate()

@@ -1,0 +1,5 @@
+"""``python -m adapter.cli``: the ``ipfhir`` command without the console script."""
+
+from adapter.cli.main import main
+
+raise SystemExit(main())
