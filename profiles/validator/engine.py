@@ -147,13 +147,14 @@ class Engine:
         return found
 
     def invariant_holds(
-        self, c: Constraint, value: dict[str, Any], base: str, present: set[str], env: Env
+        self, c: Constraint, value: Any, base: str, present: set[str] | frozenset[str], env: Env
     ) -> bool | None:
-        if c.key in _GUARDED_BY_CONTAINED and "contained" not in value:
+        has_contained = isinstance(value, dict) and "contained" in value
+        if c.key in _GUARDED_BY_CONTAINED and not has_contained:
             return True
         if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
             return True
-        if c.focus_free and not (c.names & present):
+        if c.focus_free and isinstance(value, dict) and not (c.names & present):
             ck = (c.expression, base)
             if ck not in self._constants:
                 self._constants[ck] = self._run(c, {}, base, Env({}, {}))

@@ -28,6 +28,7 @@ __all__ = ["Walker"]
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _RESOURCE_TYPES = ("Resource", "DomainResource")
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+_NO_NAMES: frozenset[str] = frozenset()
 Item = tuple[Any, Any, str]  # (value, _value (primitive extension part), expression)
 
 
@@ -253,6 +254,8 @@ class Walker:
             self.issues.append(issue("IP-3024", expr, max=node.max_length, n=len(value)))
         self.issues.extend(checks.check_fixed(node, value, expr))
         self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.constraints:  # a profile's invariant on a primitive (``value[x]`` of a code)
+            self.invariants(value, node, None, _NO_NAMES, type_code, expr)
 
     def primitive_extension(self, extra: Any, node: Node, expr: str) -> None:
         """``_name``: id and extensions of a primitive (slices come from the profile, if any)."""
@@ -284,10 +287,10 @@ class Walker:
 
     def invariants(
         self,
-        value: dict[str, Any],
+        value: Any,
         node: Node,
         type_root: Node | None,
-        present: set[str],
+        present: set[str] | frozenset[str],
         type_code: str,
         expr: str,
     ) -> None:
