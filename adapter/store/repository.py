@@ -17,6 +17,7 @@ from adapter.ports import (
     SearchResult,
     WriteOutcome,
 )
+from adapter.store.conditional import lock_criteria
 from adapter.store.engine import WRITE_OPTION
 from adapter.store.history import history_page
 from adapter.store.includes import everything_of, fetch_many, included
@@ -132,23 +133,22 @@ class SqlRepository:
             return history_page(conn, resource_type, resource_id, count, since, cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        with self.engine.connect() as conn:
+            return self._search(conn, query)
+
+    def _search(self, conn: Connection, query: SearchQuery) -> SearchResult:
         rtype = query.resource_type
         where = [
             resources.c.res_type == rtype,
             resources.c.deleted == false(),
             *criteria(rtype, query.params),
         ]
-        with self.engine.connect() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(resources).where(*where)
-            ).scalar_one()
-            if query.summary_count:
-                return SearchResult(matches=[], total=int(total))
-            page, nxt, prv = self._page(conn, query, where)
-            matches = [orjson.loads(body) for _, _, body in page]
-            extra = included(
-                conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude
-            )
+        total = conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
+        if query.summary_count:
+            return SearchResult(matches=[], total=int(total))
+        page, nxt, prv = self._page(conn, query, where)
+        matches = [orjson.loads(body) for _, _, body in page]
+        extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         return SearchResult(matches, extra, int(total), nxt, prv)
 
     def _page(
@@ -205,20 +205,20 @@ class SqlRepository:
             return self.writer.create(conn, resource, checked=True)
 
     def conditional_create(self, resource: Resource, criteria_query: SearchQuery) -> WriteOutcome:
-        found = self.search(
-            criteria_query.__class__(
-                resource_type=criteria_query.resource_type, params=criteria_query.params, count=2
-            )
-        )
-        if found.total and found.total > 1:
-            from adapter.errors import PreconditionFailed
-
-            raise PreconditionFailed(
-                [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]
-            )
-        if found.matches:
-            return WriteOutcome(found.matches[0], created=False)
-        return WriteOutcome(self.create(resource), created=True)
+        """Create unless the criteria match; concurrent requests with the same criteria create
+        once (:mod:`adapter.store.conditional`). A match found before validation is returned
+        as it is, without validating the resource that was not needed."""
+        crit = SearchQuery(criteria_query.resource_type, criteria_query.params, count=2)
+        existing = _one_match(self.search(crit))
+        if existing is not None:
+            return WriteOutcome(existing, created=False)
+        self.writer.check(resource)
+        with self.begin_write() as conn:
+            lock_criteria(conn, crit)
+            existing = _one_match(self._search(conn, crit))
+            if existing is not None:
+                return WriteOutcome(existing, created=False)
+            return WriteOutcome(self.writer.create(conn, resource, checked=True), created=True)
 
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
@@ -242,6 +242,16 @@ class SqlRepository:
     def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]:
         with self.engine.connect() as conn:
             return fetch_many(conn, refs)
+
+
+def _one_match(found: SearchResult) -> Resource | None:
+    if found.total and found.total > 1:
+        from adapter.errors import PreconditionFailed
+
+        raise PreconditionFailed(
+            [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]
+        )
+    return found.matches[0] if found.matches else None
 
 
 class SqlRepositoryFactory:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 
 __all__ = [
     "active_plans",
+    "consent_recipients",
     "idx_date",
     "idx_reference",
     "idx_token",
@@ -101,4 +102,15 @@ active_plans = Table(
     metadata,
     Column("patient_id", String(64), primary_key=True),
     Column("careplan_id", String(64), nullable=False, unique=True),
+)
+
+# Recipients to inform when a sharing Consent is revoked (adapter/audit/ledger.py writes it):
+# which organisation received plan data under which consent, first and last time.
+consent_recipients = Table(
+    "consent_recipients",
+    metadata,
+    Column("consent", String(80), primary_key=True),
+    Column("organisation", String(20), primary_key=True),
+    Column("first_disclosed", String(40), nullable=False),
+    Column("last_disclosed", String(40), nullable=False),
 )
