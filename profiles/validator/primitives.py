@@ -11,6 +11,7 @@ import binascii
 import re
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["PRIMITIVES", "check", "is_primitive"]
@@ -78,7 +79,8 @@ def _integer(low: int) -> Callable[[Any], str | None]:
 
 
 def _decimal(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A JSON number; ``Decimal`` too (JSON read with ``parse_float=Decimal``, FHIR XML reader)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return "a JSON number is required"
     return None
 
