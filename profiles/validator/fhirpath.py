@@ -31,6 +31,13 @@ class Env:
     member_of: Callable[[Any, str], bool | None] | None = None
     conforms_to: Callable[[dict[str, Any], str], bool] | None = None
     _table: dict[str, Any] | None = field(default=None, repr=False)
+    # narrative div -> xhtml_problem(div), for this validation run only (IP-3027, txt-1, txt-2)
+    html: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def html_problem(self, div: str) -> str | None:
+        if div not in self.html:
+            self.html[div] = xhtml_problem(div)
+        return self.html[div]
 
     def resolve_one(self, ref: Any) -> dict[str, Any] | None:
         text = ref.get("reference") if isinstance(ref, dict) else ref
@@ -85,7 +92,7 @@ def _functions(env: Env) -> dict[str, Any]:
         return [env.conforms_to(inputs[0], url)]
 
     def html_checks(inputs: list[Any]) -> list[bool]:
-        return [all(isinstance(i, str) and xhtml_problem(i) is None for i in inputs)]
+        return [all(isinstance(i, str) and env.html_problem(i) is None for i in inputs)]
 
     return {
         "hasValue": {"fn": lambda inputs: [_has_value(inputs)], "arity": {0: []}},

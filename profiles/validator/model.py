@@ -63,6 +63,7 @@ class Node:
     slices: list[Node] = field(default_factory=list)
     type_slices: dict[str, Node] = field(default_factory=dict)  # value[x]:valueQuantity
     sd_url: str = ""
+    keys: dict[str, tuple[Node, str | None] | None] = field(default_factory=dict)  # child() memo
 
     @property
     def choice(self) -> bool:
@@ -76,8 +77,13 @@ class Node:
         """The child for JSON property ``key`` and, for choice elements, the chosen type."""
         if self.children is None:
             return None
-        found = self.children.get(key)
-        if found is not None and not found.choice:
-            return found, None
-        hit = self.choice_keys.get(key)
-        return (hit[0], hit[1]) if hit else None
+        hit = self.keys.get(key)
+        if hit is None and key not in self.keys:
+            found = self.children.get(key)
+            if found is not None and not found.choice:
+                hit = (found, None)
+            else:
+                choice = self.choice_keys.get(key)
+                hit = (choice[0], choice[1]) if choice else None
+            self.keys[key] = hit  # children never change once compiled
+        return hit

@@ -4,8 +4,9 @@ fhirpathpy costs ~0.1-3 ms per evaluation; most R4 and profile invariants are si
 as ``a.empty() or b.exists()``, ``x.exists() implies y.exists()``, ``start <= end`` or
 ``(a | b).count() <= 1``. :func:`compile_native` turns an expression made of paths, literals,
 ``%resource``, ``exists() empty() not() count() hasValue() where() all() select() isDistinct()
-extension() contains()``, ``and or xor implies``, ``= != < <= > >=``, ``|`` and ``+ - &`` into a
-closure ``(focus, env) -> collection`` over plain JSON values (a collection is a ``list``).
+extension() contains() htmlChecks()``, ``and or xor implies``, ``= != < <= > >=``, ``|`` and
+``+ - &`` into a closure ``(focus, env) -> collection`` over plain JSON values (a collection is
+a ``list``).
 
 The closure reproduces fhirpathpy's answers, not an idealised FHIRPath: whenever a value could be
 read differently by fhirpathpy (a choice element, a primitive extension ``_x``, dates of different
@@ -152,6 +153,9 @@ _NO_ARGUMENTS: dict[str, Fn] = {
     "not": _not,
     "hasValue": lambda c, _env: [len(c) == 1 and not isinstance(c[0], dict | list)],
     "isDistinct": _is_distinct,
+    "htmlChecks": lambda c, env: [
+        all(isinstance(i, str) and env.html_problem(i) is None for i in c)
+    ],
 }
 _ONE_ARGUMENT = {
     "where": _where,

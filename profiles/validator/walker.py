@@ -18,7 +18,6 @@ from profiles.validator.messages import issue
 from profiles.validator.model import Node
 from profiles.validator.registry import IP_CANONICAL_BASE
 from profiles.validator.slicing import assign_slices
-from profiles.validator.xhtml import xhtml_problem
 
 if TYPE_CHECKING:
     from profiles.validator.engine import Engine
@@ -220,13 +219,13 @@ class Walker:
             return
         if extra is not None:
             self.primitive_extension(extra, node, expr)
+        if type_code in primitives.PRIMITIVES:
+            if value is not None or extra is None:
+                self.primitive(node, type_code, value, expr)
+            return
         if type_code in _RESOURCE_TYPES or self.engine.is_resource_type(type_code):
             if value is not None:
                 self.nested_resource(value, expr, bundle_entry=node.path == "Bundle.entry.resource")
-            return
-        if primitives.is_primitive(type_code):
-            if value is not None or extra is None:
-                self.primitive(node, type_code, value, expr)
             return
         self.complex(value, node, type_code, expr)
 
@@ -247,13 +246,15 @@ class Walker:
             if tag:
                 self.issues.append(issue("IP-3032", expr, tag=tag.group(0)[:40]))
         if type_code == "xhtml":
-            why = xhtml_problem(value)
+            why = self.env.html_problem(value)
             if why:
                 self.issues.append(issue("IP-3027", expr, why=why))
         if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
             self.issues.append(issue("IP-3024", expr, max=node.max_length, n=len(value)))
-        self.issues.extend(checks.check_fixed(node, value, expr))
-        self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.fixed is not None or node.pattern is not None:
+            self.issues.extend(checks.check_fixed(node, value, expr))
+        if node.binding is not None:
+            self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
         if node.constraints:  # a profile's invariant on a primitive (``value[x]`` of a code)
             self.invariants(value, node, None, _NO_NAMES, type_code, expr)
 
@@ -266,8 +267,10 @@ class Walker:
             self.properties(extra, defs, expr)
 
     def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
-        self.issues.extend(checks.check_fixed(node, value, expr))
-        self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.fixed is not None or node.pattern is not None:
+            self.issues.extend(checks.check_fixed(node, value, expr))
+        if node.binding is not None:
+            self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
         if type_code == "Coding":
             self.issues.extend(checks.check_code_system(self, value, expr))
         elif type_code == "Identifier":
