@@ -3,10 +3,10 @@
     .venv/bin/python bench/bench_validate.py [--runs 5] [--passes 3] [--profile]
 
 (a) base R4 validation of the 101 official examples, cache warm; (b) IP-profile validation of the
-plan fixtures mapped to FHIR (each Bundle entry resource, in its Bundle); beside fhir.resources'
-own ``model_validate_json`` (R4B) on the same resources in the same run (the baseline: the only
-other place that imports fhir.resources is ``mappings/fhir_r4.py``). ``--profile`` prints the
-top functions by own time for (a).
+fixture Bundles ``fixtures/bundles/*.bundle.json`` (each entry resource, in its Bundle);
+beside fhir.resources' own ``model_validate_json`` (R4B) on the same resources in the same run
+(the baseline: the only other place that imports fhir.resources is ``mappings/fhir_r4.py``).
+``--profile`` prints the top functions by own time for (a).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from profiles.validator import Validator  # noqa: E402
 
 EXAMPLES = Path(
-    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT.parent / "shared" / "reference" / "r4-examples")
+    os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")
 )
 
 
@@ -45,12 +45,10 @@ def _rate(items: list[Any], work: Callable[[Any], object], runs: int, passes: in
 
 
 def _plan_entries() -> list[dict[str, Any]]:
-    from mappings.plan_io import plan_from_json
-    from mappings.to_fhir import plan_to_bundle
-
+    """The fixture Bundles (``fixtures/bundles/*.bundle.json``: every plan mapped to FHIR)."""
     return [
-        plan_to_bundle(plan_from_json(p.read_bytes()))
-        for p in sorted((ROOT / "fixtures" / "plans").glob("*.plan.json"))
+        json.loads(p.read_bytes())
+        for p in sorted((ROOT / "fixtures" / "bundles").glob("*.bundle.json"))
     ]
 
 
