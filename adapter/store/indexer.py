@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from adapter.errors import Conflict, issue
@@ -16,6 +16,7 @@ from adapter.services.search_params import (
     extract_references,
     extract_tokens,
 )
+from adapter.store.driver_sql import insert_rows
 from adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
 
 __all__ = ["clear_index", "enforce_one_active_plan", "sort_date", "write_index"]
@@ -51,7 +52,7 @@ def write_index(conn: Connection, rtype: str, rid: str, resource: dict[str, Any]
     rows = _rows(rtype, rid, resource)
     for table, key in ((idx_token, "token"), (idx_reference, "reference"), (idx_date, "date")):
         if rows[key]:
-            conn.execute(insert(table), rows[key])
+            insert_rows(conn, table, rows[key])  # one executemany per table
 
 
 def sort_date(rtype: str, resource: dict[str, Any]) -> str:
@@ -64,26 +65,34 @@ def sort_date(rtype: str, resource: dict[str, Any]) -> str:
 
 
 def enforce_one_active_plan(
-    conn: Connection, plan_id: str, resource: dict[str, Any] | None
+    conn: Connection,
+    plan_id: str,
+    resource: dict[str, Any] | None,
+    *,
+    first_version: bool = False,
 ) -> None:
     """Keep ``active_plans`` in step with CarePlan/plan_id; a second active plan → Conflict.
 
-    The primary key on ``patient_id`` is the guarantee (two racing writers: one commits, the
-    other fails on the constraint); the SELECT before only makes the common message precise.
+    The primary key on ``patient_id`` is the guarantee: the row goes in with ``ON CONFLICT DO
+    NOTHING`` (two racing writers: the second waits for the first, then inserts nothing), and
+    only when nothing was inserted is the existing plan looked up for the message. A first
+    version has no row of its own to remove.
     """
-    conn.execute(delete(active_plans).where(active_plans.c.careplan_id == plan_id))
+    if not first_version:
+        conn.execute(delete(active_plans).where(active_plans.c.careplan_id == plan_id))
     patient = active_plan_subject(resource) if resource is not None else None
     if patient is None:
         return
+    row = {"patient_id": patient, "careplan_id": plan_id}
+    try:
+        if insert_rows(conn, active_plans, row, ignore_conflict=True):
+            return
+    except IntegrityError as err:  # careplan_id is unique too (cannot happen after the delete)
+        raise _conflict(patient, "(written concurrently)") from err
     existing = conn.execute(
         select(active_plans.c.careplan_id).where(active_plans.c.patient_id == patient)
     ).scalar_one_or_none()
-    if existing is not None:
-        raise _conflict(patient, existing)
-    try:
-        conn.execute(insert(active_plans).values(patient_id=patient, careplan_id=plan_id))
-    except IntegrityError as err:
-        raise _conflict(patient, "(written concurrently)") from err
+    raise _conflict(patient, existing or "(written concurrently)")
 
 
 def _conflict(patient: str, existing: str) -> Conflict:

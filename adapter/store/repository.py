@@ -18,6 +18,7 @@ from adapter.ports import (
     WriteOutcome,
 )
 from adapter.store.conditional import lock_criteria
+from adapter.store.driver_sql import read_current
 from adapter.store.engine import WRITE_OPTION
 from adapter.store.history import history_page
 from adapter.store.includes import everything_of, fetch_many, included
@@ -61,11 +62,7 @@ class SqlRepository:
     # --- reads -----------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> Resource:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(resources.c.deleted, resources.c.body).where(
-                    resources.c.res_type == resource_type, resources.c.res_id == resource_id
-                )
-            ).first()
+            row = read_current(conn, resource_type, resource_id)
         if row is None:
             raise _not_found(resource_type, resource_id)
         if row[0]:

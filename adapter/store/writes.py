@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
 from adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
 from adapter.services.validation import ensure_valid
+from adapter.store.driver_sql import insert_rows
 from adapter.store.indexer import clear_index, enforce_one_active_plan, sort_date, write_index
 from adapter.store.schema import resource_versions, resources
 
@@ -76,15 +77,17 @@ class Writer:
         stored.update((k, v) for k, v in resource.items() if k not in stored)
         body = orjson.dumps(stored, default=_decimal).decode()
         stamp = now.rstrip("Z")
-        conn.execute(
-            insert(resource_versions).values(
-                res_type=rtype,
-                res_id=rid,
-                version=version,
-                last_updated=stamp,
-                method=method,
-                body=body,
-            )
+        insert_rows(
+            conn,
+            resource_versions,
+            {
+                "res_type": rtype,
+                "res_id": rid,
+                "version": version,
+                "last_updated": stamp,
+                "method": method,
+                "body": body,
+            },
         )
         values = {
             "version": version,
@@ -94,7 +97,7 @@ class Writer:
             "sort_date": sort_date(rtype, stored),
         }
         if version == 1:
-            conn.execute(insert(resources).values(res_type=rtype, res_id=rid, **values))
+            insert_rows(conn, resources, {"res_type": rtype, "res_id": rid, **values})
         else:
             conn.execute(
                 update(resources)
@@ -104,7 +107,7 @@ class Writer:
             clear_index(conn, rtype, rid)
         write_index(conn, rtype, rid, stored)
         if rtype == "CarePlan":
-            enforce_one_active_plan(conn, rid, stored)
+            enforce_one_active_plan(conn, rid, stored, first_version=version == 1)
         return stored
 
     def check(self, resource: Resource, rid: str | None = None) -> None:
