@@ -1,11 +1,14 @@
-"""Consent enforcement overhead: read and search latency (p50/p99) with enforcement on (a
-recipient hospital practitioner, audit and recipients ledger written per request) beside the
-same requests on the store's repository directly, in the same run, on SQLite.
+"""Consent enforcement overhead: read, search and $everything with enforcement on (a recipient
+hospital practitioner, AuditEvent and recipients ledger written per request) beside the same
+requests on the store's repository directly, in the same run, on SQLite.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_consent.py [--plans 40] [--rounds 200]
+    PYTHONPATH=. .venv/bin/python bench/bench_consent.py [--plans 40] [--rounds 200] [--repeat 5]
 
-Prints numbers; asserts nothing. Validation of stored resources is switched off (accept-all)
-so that the numbers are about consent, not the profile validator.
+Off and on calls alternate round by round (so load from other processes hits both alike); each
+repeat prints wall p50/p99 and CPU p50 (process time) per request and the SQL statements per
+request (counted on the engine); the last table holds the medians over the repeats. Prints
+numbers; asserts nothing. Validation of stored resources is switched off (accept-all) so that the
+numbers are about consent, not the profile validator.
 """
 
 from __future__ import annotations
@@ -19,34 +22,71 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from adapter.bootstrap import build_wiring, secure_factory
 from adapter.ports import Actor, SearchParam, SearchQuery
 from adapter.settings import Settings
 from tests.unit.consent.builders import build
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 
+Row = dict[str, float]
+
 
 def _accept_all(resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": []}
 
 
-def _timed(fn: Callable[[], object], rounds: int) -> list[float]:
-    out = []
+def _p(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self.n += 1
+
+
+def _measure(
+    off: Callable[[], object], on: Callable[[], object], rounds: int, sql: _Counter
+) -> Row:
+    wall: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    stmts: dict[str, int] = {"off": 0, "on": 0}
     for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        for name, fn in (("off", off), ("on", on)):
+            before, w0, c0 = sql.n, time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append((time.perf_counter() - w0) * 1000)
+            cpu[name].append((time.process_time() - c0) * 1000)
+            stmts[name] += sql.n - before
+    return {
+        **{f"{k} p50": _p(v, 50) for k, v in wall.items()},
+        **{f"{k} p99": _p(v, 99) for k, v in wall.items()},
+        **{f"{k} cpu": statistics.median(v) for k, v in cpu.items()},
+        **{f"{k} sql": stmts[k] / rounds for k in stmts},
+    }
 
 
-def _p(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+_COLS = ("off p50", "off p99", "on p50", "on p99", "off cpu", "on cpu", "off sql", "on sql")
+
+
+def _print(title: str, rows: dict[str, Row]) -> None:
+    print(title)
+    print(f"{'request':22}" + "".join(f"{c:>9}" for c in _COLS) + f"{'overhead p50':>15}")
+    for name, row in rows.items():
+        cells = "".join(f"{row[c]:9.2f}" for c in _COLS)
+        extra = row["on p50"] - row["off p50"]
+        print(f"{name:22}{cells}{extra:9.2f} ms ×{row['on p50'] / row['off p50']:.1f}")
 
 
 def main() -> None:
     args = argparse.ArgumentParser()
     args.add_argument("--plans", type=int, default=40)
     args.add_argument("--rounds", type=int, default=200)
+    args.add_argument("--repeat", type=int, default=5)
     opts = args.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         wiring = build_wiring(Settings(data_dir=Path(tmp)), validate=_accept_all)
@@ -54,6 +94,8 @@ def main() -> None:
             spec = replace(standard_spec(), plan=f"ip{n}", seed=n)
             for res in build(spec):
                 wiring.repository.update(res["resourceType"], res["id"], res)
+        sql = _Counter()
+        event.listen(wiring.engine, "before_cursor_execute", sql)
         plain = wiring.repository
         hospital = secure_factory(wiring).repository_for(
             Actor(
@@ -64,24 +106,25 @@ def main() -> None:
             )
         )
         query = SearchQuery("Goal", (SearchParam("patient", ("Patient/ip7-pt",)),))
-        cases = {
+        cases: dict[str, Callable[[Any], object]] = {
             "read CarePlan": lambda repo: repo.read("CarePlan", "ip7"),
+            "read Goal": lambda repo: repo.read("Goal", "ip7-g1"),
             "search Goal?patient": lambda repo: repo.search(query),
             "$everything": lambda repo: repo.everything("ip7"),
         }
-        print(f"plans={opts.plans} rounds={opts.rounds} (SQLite, ms)")
-        print(
-            f"{'request':22} {'off p50':>8} {'off p99':>8} {'on p50':>8} {'on p99':>8}"
-            f" {'overhead p50':>13}"
-        )
-        for name, call in cases.items():
-            off = _timed(lambda c=call: c(plain), opts.rounds)
-            on = _timed(lambda c=call: c(hospital), opts.rounds)
-            p50_off, p50_on = _p(off, 50), _p(on, 50)
-            print(
-                f"{name:22} {p50_off:8.2f} {_p(off, 99):8.2f} {p50_on:8.2f} {_p(on, 99):8.2f} "
-                f"{p50_on - p50_off:7.2f} ms ×{p50_on / p50_off:.1f}"
-            )
+        runs: list[dict[str, Row]] = []
+        for run in range(opts.repeat):
+            rows = {
+                name: _measure(lambda c=c: c(plain), lambda c=c: c(hospital), opts.rounds, sql)
+                for name, c in cases.items()
+            }
+            runs.append(rows)
+            _print(f"run {run + 1}: plans={opts.plans} rounds={opts.rounds} (SQLite, ms)", rows)
+        medians = {
+            name: {col: statistics.median(r[name][col] for r in runs) for col in _COLS}
+            for name in cases
+        }
+        _print(f"median of {opts.repeat} runs", medians)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from adapter.audit.ledger import (
     SqlLedger,
 )
 from adapter.audit.sink import AuditSink, InMemoryAuditSink, RepositoryAuditSink
+from adapter.audit.trail import LedgerRow, write_trail
 
 __all__ = [
     "AuditSink",
@@ -16,9 +17,11 @@ __all__ = [
     "DisclosureLedger",
     "InMemoryAuditSink",
     "InMemoryLedger",
+    "LedgerRow",
     "Recipient",
     "RepositoryAuditSink",
     "SqlLedger",
     "audit_event",
     "person_audit_query",
+    "write_trail",
 ]

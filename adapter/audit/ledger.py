@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 __all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger", "ledger_table"]
@@ -68,25 +68,34 @@ class SqlLedger:
         self._table = ledger_table(MetaData())
         self._table.create(engine, checkfirst=True)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def record(self, consent: str, organisation: str, when: str) -> None:
+        with self._engine.begin() as conn:
+            self.record_on(conn, consent, organisation, when)
+
+    def record_on(self, conn: Connection, consent: str, organisation: str, when: str) -> None:
+        """:meth:`record` inside the caller's open transaction (the audit's, see
+        :func:`adapter.audit.trail.write_trail`)."""
         t = self._table
         key = (t.c.consent == consent) & (t.c.organisation == organisation)
-        with self._engine.begin() as conn:
-            done = conn.execute(update(t).where(key).values(last_disclosed=when)).rowcount
-            if done:
-                return
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(t).values(
-                            consent=consent,
-                            organisation=organisation,
-                            first_disclosed=when,
-                            last_disclosed=when,
-                        )
+        done = conn.execute(update(t).where(key).values(last_disclosed=when)).rowcount
+        if done:
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(t).values(
+                        consent=consent,
+                        organisation=organisation,
+                        first_disclosed=when,
+                        last_disclosed=when,
                     )
-            except IntegrityError:  # a concurrent first disclosure won the race
-                conn.execute(update(t).where(key).values(last_disclosed=when))
+                )
+        except IntegrityError:  # a concurrent first disclosure won the race
+            conn.execute(update(t).where(key).values(last_disclosed=when))
 
     def recipients(self, consent: str) -> list[Recipient]:
         t = self._table

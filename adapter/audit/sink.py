@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from adapter.ports import ResourceRepository
@@ -22,8 +23,30 @@ class RepositoryAuditSink:
     def __init__(self, repository: ResourceRepository) -> None:
         self._repository = repository
 
+    @property
+    def engine(self) -> Any:
+        """The store's engine when the repository is a SQL store, else ``None``."""
+        return getattr(self._repository, "engine", None)
+
     def record(self, event: Resource) -> None:
         self._repository.create(event)
+
+    def record_all(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
+        """Every event, then ``then(connection)``, in one write transaction of the store;
+        ``False`` (nothing written) when the repository offers no write transaction.
+
+        The events are built by :func:`adapter.audit.events.audit_event` from typed data; they
+        are not run through the profile validator on every request (about 0.8 ms each) — the
+        tests validate the shapes that function produces."""
+        begin = getattr(self._repository, "begin_write", None)
+        writer = getattr(self._repository, "writer", None)
+        if begin is None or writer is None:
+            return False
+        with begin() as conn:
+            for event in events:
+                writer.create(conn, event, checked=True)
+            then(conn)
+        return True
 
 
 class InMemoryAuditSink:

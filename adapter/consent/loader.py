@@ -1,28 +1,44 @@
-"""Loads a person's :class:`PlanContext` from the store, fresh for every operation.
+"""Loads a person's :class:`PlanContext` from the store, fresh for every operation, in bulk.
+
+What the decision needs (and nothing more):
+
+- the person's CarePlans, CareTeams and Consents: one search each by ``subject`` / ``patient``
+  (who owns the plan, who coordinates it, what the person consented to);
+- the Patient and every party those reference (Organization, Practitioner, PractitionerRole,
+  RelatedPerson), then the practitioners and organisations of the referenced roles: two bulk
+  fetches (:func:`fetch_refs`: the store's ``fetch`` when it has one, else one ``_id=a,b,c``
+  search per type);
+- Goals only when a CarePlan is judged, and then only the goals that CarePlan references
+  (:func:`goals_for`). Other Goals and RelatedPersons are judged on their own content; a
+  RelatedPerson named as a Consent performer is fetched as a party of the Consent.
 
 Nothing is cached beyond one operation: a Consent set inactive is seen by the next request.
+(A cache across requests would have to check the version of every Consent, CareTeam, CarePlan
+*and* party on every request; that check costs the same searches as loading them.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from adapter.consent.context import PARTY_TYPES, PlanContext, ref_of, references_in
+from adapter.consent.context import PARTY_TYPES, PlanContext, patient_of, ref_of, references_in
 from adapter.ports import ResourceRepository, SearchParam, SearchQuery
-from mappings.errors import IpError
 
-__all__ = ["load_context", "with_parties"]
+__all__ = ["BulkReader", "fetch_refs", "goals_for", "load_context", "with_parties"]
 
 Resource = dict[str, Any]
-_BY_PATIENT = (
-    ("CarePlan", "subject"),
-    ("CareTeam", "subject"),
-    ("Goal", "subject"),
-    ("Consent", "patient"),
-    ("RelatedPerson", "patient"),
-)
+_BY_PATIENT = (("CarePlan", "subject"), ("CareTeam", "subject"), ("Consent", "patient"))
 _PAGE = 500
+_ID_CHUNK = 100
+
+
+@runtime_checkable
+class BulkReader(Protocol):
+    """A store that reads many current resources by (type, id) at once (``SqlRepository``)."""
+
+    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
 
 
 def _all(repo: ResourceRepository, query: SearchQuery) -> list[Resource]:
@@ -36,40 +52,64 @@ def _all(repo: ResourceRepository, query: SearchQuery) -> list[Resource]:
             return found
 
 
-def _read(repo: ResourceRepository, reference: str) -> Resource | None:
-    rtype, _, rid = reference.partition("/")
-    try:
-        return repo.read(rtype, rid)
-    except IpError:  # missing or deleted: the plan simply does not have it
-        return None
+def fetch_refs(repo: ResourceRepository, refs: Iterable[str]) -> dict[str, Resource]:
+    """Current resources for ``Type/id`` references (missing or deleted ones are left out)."""
+    pairs = [(t, i) for t, _, i in (r.partition("/") for r in dict.fromkeys(refs)) if t and i]
+    if not pairs:
+        return {}
+    if isinstance(repo, BulkReader):
+        return {ref_of(res): res for res in repo.fetch(pairs)}
+    by_type: dict[str, list[str]] = {}
+    for rtype, rid in pairs:
+        by_type.setdefault(rtype, []).append(rid)
+    found: dict[str, Resource] = {}
+    for rtype, ids in by_type.items():
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = tuple(ids[start : start + _ID_CHUNK])
+            query = SearchQuery(rtype, (SearchParam("_id", chunk),), count=len(chunk))
+            found.update((ref_of(res), res) for res in _all(repo, query))
+    return found
 
 
 def load_context(repo: ResourceRepository, patient: str) -> PlanContext:
-    """Everything tied to ``patient`` plus the parties it references (one level, then the
-    practitioners and organisations of referenced PractitionerRoles)."""
+    """The person's plan, consents and the parties they reference (see the module docstring)."""
     found: dict[str, Resource] = {}
-    me = _read(repo, patient)
-    if me is not None:
-        found[patient] = me
     for rtype, param in _BY_PATIENT:
         query = SearchQuery(rtype, (SearchParam(param, (patient,)),), count=_PAGE)
         for res in _all(repo, query):
             found[ref_of(res)] = res
-    return PlanContext(patient, with_parties(repo, found))
+    return PlanContext(patient, with_parties(repo, found, also=(patient,)))
 
 
-def with_parties(repo: ResourceRepository, found: dict[str, Resource]) -> dict[str, Resource]:
+def _wanted(found: dict[str, Resource]) -> set[str]:
+    return {
+        ref
+        for res in found.values()
+        for ref in references_in(res)
+        if ref.split("/")[0] in PARTY_TYPES and ref not in found
+    }
+
+
+def with_parties(
+    repo: ResourceRepository, found: dict[str, Resource], also: Iterable[str] = ()
+) -> dict[str, Resource]:
     """``found`` plus the Organization/Practitioner/PractitionerRole/RelatedPerson resources it
-    references (two levels: a PractitionerRole's practitioner and organisation too)."""
-    for _round in range(2):
-        wanted = {
-            ref
-            for res in list(found.values())
-            for ref in references_in(res)
-            if ref.split("/")[0] in PARTY_TYPES and ref not in found
-        }
-        for ref in sorted(wanted):
-            party = _read(repo, ref)
-            if party is not None:
-                found[ref] = party
+    references (two levels: a PractitionerRole's practitioner and organisation too), and the
+    references in ``also``; one bulk fetch per level."""
+    first = _wanted(found) | {ref for ref in also if ref not in found}
+    found.update(fetch_refs(repo, first))
+    found.update(fetch_refs(repo, _wanted(found) - first))
     return found
+
+
+def goals_for(repo: ResourceRepository, ctx: PlanContext, plan: Resource) -> PlanContext:
+    """``ctx`` with the person's Goals that ``plan`` (any version of a CarePlan) references;
+    a referenced Goal of another person stays out (it is "a goal outside the plan")."""
+    wanted = {r for r in references_in(plan) if r.startswith("Goal/") and r not in ctx.resources}
+    if not wanted:
+        return ctx
+    fetched = fetch_refs(repo, wanted)
+    mine = {ref: res for ref, res in fetched.items() if patient_of(res) == ctx.patient}
+    if not mine:
+        return ctx
+    return PlanContext(ctx.patient, {**ctx.resources, **mine})

@@ -13,10 +13,11 @@ from typing import Any, Literal
 from adapter.audit.events import Disclosure, audit_event
 from adapter.audit.ledger import DisclosureLedger
 from adapter.audit.sink import AuditSink
+from adapter.audit.trail import LedgerRow, write_trail
 from adapter.auth.scopes import needed_scope, scope_allows
 from adapter.consent.context import PlanContext, patient_of, ref_of
 from adapter.consent.errors import Forbidden, issue5
-from adapter.consent.loader import load_context
+from adapter.consent.loader import goals_for, load_context
 from adapter.consent.policy import Access, Decision, access_for, decide
 from adapter.ports import Actor, Clock, ResourceRepository
 from mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
@@ -90,6 +91,8 @@ class Operation:
         if patient is None:
             return decide(None, self.actor, resource, self.today())
         ctx = self.context(patient)
+        if resource.get("resourceType") == "CarePlan":  # its goals decide what it may show
+            ctx = self._contexts[patient] = goals_for(self.enforcement.inner, ctx, resource)
         decision = decide(ctx, self.actor, resource, self.today(), self.access(patient))
         if record:
             self._record(ctx, resource, decision)
@@ -131,14 +134,18 @@ class Operation:
 
     # --- completion --------------------------------------------------------------------------
     def complete(self) -> None:
-        """Write one AuditEvent per person and outcome; note consent-based recipients."""
+        """Write one AuditEvent per person and outcome and note consent-based recipients, in
+        one transaction when the store allows it."""
         now = self.enforcement.clock.now_iso()
         items, self._items = list(self._items.values()), {}
-        for item in items:
-            self.enforcement.audit.record(audit_event(self.actor, item, now))
-            if item.outcome == "disclosed" and self.actor.organisation:
-                for consent in item.consents:
-                    self.enforcement.ledger.record(consent, self.actor.organisation, now)
+        events = [audit_event(self.actor, item, now) for item in items]
+        rows: list[LedgerRow] = [
+            (consent, self.actor.organisation, now)
+            for item in items
+            if item.outcome == "disclosed" and self.actor.organisation
+            for consent in item.consents
+        ]
+        write_trail(self.enforcement.audit, self.enforcement.ledger, events, rows)
 
 
 def _person_identifier(ctx: PlanContext) -> dict[str, str] | None:
