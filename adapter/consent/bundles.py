@@ -37,21 +37,38 @@ def _check_entry(
     if method in ("PUT", "DELETE") and rid:
         existing = current(rtype, rid.split("/")[0])
         if existing is not None:
-            check_write(op, existing, others)
+            check_write(op, existing, others, existing=True)
     if method in ("POST", "PUT") and isinstance(resource, dict):
         check_write(op, resource, others)
 
 
 def _resolver(entries: list[Resource]) -> dict[str, str]:
-    """fullUrl → ``Type/id`` for entries written to a known id (PUT), so that a reference by
-    ``urn:uuid`` to an existing person is judged as a reference to that person."""
+    """fullUrl → ``Type/id``: for entries written to a known id (PUT) that id, so that a
+    reference by ``urn:uuid`` to an existing person is judged as a reference to that person; for
+    a created entry (POST) a provisional ``Type/uuid``, so that a new person's RelatedPerson,
+    Goal or plan is judged as tied to that new person (and never as tied to nobody)."""
     found: dict[str, str] = {}
     for entry in entries:
         request = entry.get("request") or {}
         url = str(request.get("url", "")).split("?", 1)[0]
-        if entry.get("fullUrl") and str(request.get("method", "")).upper() == "PUT":
-            found[str(entry["fullUrl"])] = url
+        method = str(request.get("method", "")).upper()
+        full, resource = str(entry.get("fullUrl") or ""), entry.get("resource")
+        if full and method == "PUT":
+            found[full] = url
+        elif full.startswith("urn:uuid:") and method == "POST" and isinstance(resource, dict):
+            found[full] = f"{resource.get('resourceType')}/{full.removeprefix('urn:uuid:')}"
     return found
+
+
+def _provisional(entries: list[Resource], names: dict[str, str]) -> list[Resource]:
+    """Created entries carry their provisional id while they are judged (not when stored)."""
+    out = []
+    for entry in entries:
+        resource, full = entry.get("resource"), str(entry.get("fullUrl") or "")
+        if isinstance(resource, dict) and "id" not in resource and full in names:
+            entry = {**entry, "resource": {**resource, "id": names[full].partition("/")[2]}}
+        out.append(entry)
+    return out
 
 
 def _resolved(node: Any, names: dict[str, str]) -> Any:
@@ -70,7 +87,8 @@ def split_batch(
 ) -> tuple[Resource, dict[int, IpError]]:
     """(the bundle to run, refused entry positions → error). A refused transaction raises."""
     entries = list(bundle.get("entry") or [])
-    judged = _resolved(entries, _resolver(entries))
+    names = _resolver(entries)
+    judged = _provisional(_resolved(entries, names), names)
     others = [e["resource"] for e in judged if isinstance(e.get("resource"), dict)]
     refused: dict[int, IpError] = {}
     for index, entry in enumerate(judged):

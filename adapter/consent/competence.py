@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from adapter.consent.context import PlanContext
+from adapter.consent.context import PlanContext, patient_of
 from adapter.consent.errors import issue5
 from mappings.codes import cs_url, ext_url
 from mappings.competence import consent_competence_issues
@@ -85,7 +85,11 @@ def _givers(consent: Resource, ctx: PlanContext) -> tuple[list[ConsentGiver], li
             givers.append(ConsentGiver(party=PERSON, capacity=capacity))
             continue
         related = ctx.get(target)
-        if related is None or related.get("resourceType") != "RelatedPerson":
+        if (
+            related is None
+            or related.get("resourceType") != "RelatedPerson"
+            or patient_of(related) != ctx.patient  # someone else's relative decides nothing here
+        ):
             raise PlanRuleViolation(
                 [issue5("IP-5203", f"Consent.performer[{index}]", "business-rule", ref=target)]
             )

@@ -24,6 +24,7 @@ __all__ = [
     "COORDINATOR_CODES",
     "DIRECTORY_TYPES",
     "PARTY_TYPES",
+    "PERSON_TYPES",
     "PlanContext",
     "actor_refs",
     "identifier_values",
@@ -46,6 +47,10 @@ DIRECTORY_TYPES = frozenset(
     }
 )
 PARTY_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "RelatedPerson"})
+# Resources that are personal data of one person and must name that person (Patient/id): a
+# relative (RelatedPerson) is personal data about someone else tied to the person's plan, never
+# directory data.
+PERSON_TYPES = frozenset({"Patient", "CarePlan", "CareTeam", "Goal", "Consent", "RelatedPerson"})
 COORDINATOR_CODES = frozenset(
     {
         (SYSTEM_9034, "8"),

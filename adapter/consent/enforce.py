@@ -186,7 +186,7 @@ class ConsentRepository:
         op = self._op("update", resource_type)
         current = self._current(resource_type, resource_id)
         if current is not None:
-            check_write(op, current)
+            check_write(op, current, existing=True)
         check_write(op, resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
         shown = self._as_seen(op, outcome.resource)
@@ -197,7 +197,7 @@ class ConsentRepository:
         op = self._op("delete", resource_type)
         current = self._current(resource_type, resource_id)
         if current is not None:
-            check_write(op, current)
+            check_write(op, current, existing=True)
         self._inner.delete(resource_type, resource_id, if_match)
         op.complete()
 

@@ -31,6 +31,8 @@ MESSAGES: dict[str, str] = {
     "IP-5104": "The CarePlan/CareTeam of a new plan must name the caller's own organisation as "
     "owner.",
     "IP-5105": "The person refused this recipient; it may not write to the plan.",
+    "IP-5106": "A {rtype} is personal data of one person and must name that person as a local "
+    "reference (Patient/id).",
     "IP-5202": "The Consent's patient {patient} must be stored with a birthDate before consent "
     "can be judged.",
     "IP-5203": "The Consent names performer {ref} which is neither the person nor a stored "

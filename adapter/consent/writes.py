@@ -2,6 +2,9 @@
 
 - AuditEvent: never a client (the server writes it).
 - Directory data and resources tied to no person: any authenticated caller with the scope.
+  A resource of a type that is always someone's personal data (:data:`PERSON_TYPES`, e.g. a
+  RelatedPerson) must name its person as ``Patient/id``; otherwise it is refused (IP-5106),
+  since nobody's consent could ever govern it.
 - A person who already has a plan (a stored CarePlan or CareTeam): the plan's owner, its
   coordinator and members of its CareTeam — and not anyone the person refused (deny beats permit).
 - A person without a plan yet: anyone may start it, but a CarePlan/CareTeam must name the
@@ -15,7 +18,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapter.consent.competence import check_consent_competence
-from adapter.consent.context import PARTY_TYPES, PlanContext, actor_refs, patient_of, ref_of
+from adapter.consent.context import (
+    PARTY_TYPES,
+    PERSON_TYPES,
+    PlanContext,
+    actor_refs,
+    patient_of,
+    ref_of,
+)
 from adapter.consent.errors import Forbidden, issue5
 from adapter.consent.loader import with_parties
 from adapter.consent.operation import Operation
@@ -25,14 +35,21 @@ __all__ = ["check_write"]
 Resource = dict[str, Any]
 
 
-def check_write(op: Operation, resource: Resource, bundle: Iterable[Resource] = ()) -> None:
+def check_write(
+    op: Operation, resource: Resource, bundle: Iterable[Resource] = (), *, existing: bool = False
+) -> None:
     """Raise :class:`Forbidden` (or a consent-competence error) unless the write is allowed;
-    ``bundle`` holds the other resources of the same transaction (they count as present)."""
+    ``bundle`` holds the other resources of the same transaction (they count as present).
+    ``existing``: ``resource`` is the stored version an update or delete replaces — only who
+    may touch it is checked (whether its givers were competent is the new version's question)."""
     rtype = str(resource.get("resourceType"))
     if rtype == "AuditEvent":
         raise Forbidden([issue5("IP-5102", "AuditEvent", "forbidden")])
     patient = patient_of(resource)
     if patient is None:
+        if rtype in PERSON_TYPES and rtype != "Patient":
+            key = "patient" if rtype in ("Consent", "RelatedPerson") else "subject"
+            raise Forbidden([issue5("IP-5106", f"{rtype}.{key}", "forbidden", rtype=rtype)])
         return
     stored = op.context(patient)
     has_plan = bool(stored.of_type("CarePlan") or stored.of_type("CareTeam"))
@@ -44,7 +61,7 @@ def check_write(op: Operation, resource: Resource, bundle: Iterable[Resource] = 
             op.refuse(patient, "new plan names another owner")
             op.complete()
             raise Forbidden([issue5("IP-5104", f"{rtype}", "forbidden")])
-    if rtype == "Consent":
+    if rtype == "Consent" and not existing:
         check_consent_competence(resource, _candidate(op, stored, [*bundle, resource], patient))
 
 
