@@ -49,6 +49,7 @@ def build_wiring(
     name = "injected"
     if validate is None:
         name, validate = default_validator()
+        validate({"resourceType": "Patient"})  # loads the profiles now, not on the first create
     repository = SqlRepository(engine, validate)
     return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
 

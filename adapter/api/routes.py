@@ -34,7 +34,10 @@ def _ctx(request: Request) -> ServerContext:
     return server_context(request)
 
 
-def get_repository(request: Request) -> ResourceRepository:
+async def get_repository(request: Request) -> ResourceRepository:
+    """The caller's repository. ``async``: FastAPI would run a plain ``def`` dependency in the
+    thread pool — a thread hop per request for work (token check, a wrapper) that is cheaper
+    than the hop (profiled: 16 % of a read's server time)."""
     ctx = _ctx(request)
     return ctx.factory.repository_for(ctx.actor_resolver(request))
 
