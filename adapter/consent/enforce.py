@@ -161,7 +161,9 @@ class ConsentRepository:
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
         check_write(op, resource)
-        stored = self._as_seen(op, self._inner.create(resource))
+        created = self._inner.create(resource)
+        op.forget()
+        stored = self._as_seen(op, created)
         op.complete()
         return stored
 
@@ -170,6 +172,7 @@ class ConsentRepository:
         op.require(criteria.resource_type, "search")
         check_write(op, resource)
         outcome = self._inner.conditional_create(resource, criteria)
+        op.forget()
         if not outcome.created:
             decision = op.see(outcome.resource)
             op.complete()
@@ -189,6 +192,7 @@ class ConsentRepository:
             check_write(op, current, existing=True)
         check_write(op, resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
+        op.forget()
         shown = self._as_seen(op, outcome.resource)
         op.complete()
         return WriteOutcome(shown, outcome.created)
@@ -236,6 +240,7 @@ class ConsentRepository:
         op = Operation(self.enforcement, self.actor, "transaction")
         kept, refused = split_batch(op, bundle, self._current)
         response = self._inner.transaction(kept) if kept.get("entry") or not refused else None
+        op.forget()
         op.interaction = "read"
         result = filter_response(op, bundle, response, refused)
         op.complete()

@@ -77,6 +77,12 @@ class Operation:
             self._contexts[patient] = load_context(self.enforcement.inner, patient)
         return self._contexts[patient]
 
+    def forget(self) -> None:
+        """Drop what was loaded: after a write the plan is no longer what it was (the response
+        to a write is judged on the plan as written)."""
+        self._contexts.clear()
+        self._access.clear()
+
     def access(self, patient: str) -> Access:
         if patient not in self._access:
             self._access[patient] = access_for(self.context(patient), self.actor, self.today())
