@@ -133,3 +133,60 @@ def test_explanation_audit_and_revocation(server: tuple[TestClient, Wiring, Path
 
     recipients = SqlLedger(wiring.engine).recipients("Consent/ip1-sharing")
     assert [r.organisation for r in recipients] == [ORGNR["sykehus"]]
+
+
+def test_real_plan_through_the_secure_server_in_json_and_xml(tmp_path: Path) -> None:
+    """rus-psykisk-helse as mapped by the project (fixtures/bundles), posted as a transaction by
+    the owning municipality's coordinator into the real store; every egress path of a permitted
+    hospital doctor and of the refused child-welfare service, in JSON and XML."""
+    from adapter.consent.context import DIRECTORY_TYPES
+    from tests.unit.consent.fakes import FixedClock
+    from tests.unit.consent.real_plans import fixture_bundle, identifier, one
+
+    settings = Settings(data_dir=tmp_path, dev_mode=True)
+    bundle = fixture_bundle("rus-psykisk-helse")
+    app = build_secure_app(settings, build_wiring(settings, validate=_accept_all))
+    app.state.ctx.factory.enforcement.clock = FixedClock("2026-06-01T10:00:00Z")
+
+    def token(org: str, prac: str | None = None) -> dict[str, str]:
+        orgnr = identifier(one(bundle, "Organization", org), "4.101")
+        hpr = identifier(one(bundle, "Practitioner", prac), "4.4") if prac else None
+        return {"Authorization": f"Bearer {mint_token(tmp_path, orgnr, hpr=hpr)}"}
+
+    plan, patient = one(bundle, "CarePlan")["id"], f"Patient/{one(bundle, 'Patient')['id']}"
+    paths = [
+        f"/CarePlan/{plan}",
+        f"/CarePlan/{plan}/$everything",
+        f"/Goal?patient={patient}",
+        f"/CarePlan?subject={patient}&_include=CarePlan:goal&_include=CarePlan:care-team",
+        f"/CareTeam?subject={patient}",
+        f"/Consent?patient={patient}",
+        "/Goal/_history",
+        f"/Goal/{one(bundle, 'Goal', 'emma')['id']}",
+        f"/Goal/{one(bundle, 'Goal', 'sove')['id']}",
+    ]
+    with TestClient(app) as client:
+        owner = token("krs-kommune", "koordinator")
+        posted = client.post(
+            "/", json=bundle, headers={**owner, "Content-Type": "application/fhir+json"}
+        )
+        assert posted.status_code == 200, posted.text
+        assert "familie" in client.get(f"/CarePlan/{plan}", headers=owner).text
+        doctor, refused = token("sshf", "lar-lege"), token("barnevern")
+        for path in paths:
+            sep = "&" if "?" in path else "?"
+            as_json = client.get(path, headers=doctor)
+            as_xml = client.get(f"{path}{sep}_format=xml", headers=doctor)
+            assert as_json.status_code in (200, 404) and as_xml.status_code == as_json.status_code
+            for code in ("psykisk-helse", "familie"):
+                assert f'"{code}"' not in as_json.text, path
+                assert f'value="{code}"' not in as_xml.text, path
+            assert "Consent/" not in as_json.text.replace("Consent/$", ""), path
+            body = client.get(path, headers=refused).json()
+            shown = [e["resource"] for e in body.get("entry", []) if "resource" in e]
+            shown += (
+                [body] if body.get("resourceType") not in ("Bundle", "OperationOutcome") else []
+            )
+            assert [r for r in shown if r["resourceType"] not in DIRECTORY_TYPES] == [], path
+        got = client.get(f"/CarePlan/{plan}", headers=doctor).json()
+        assert {"lar", "boligoppfolging", "kvp"} <= {a["id"] for a in got["activity"]}
