@@ -71,14 +71,22 @@ def fetch_refs(repo: ResourceRepository, refs: Iterable[str]) -> dict[str, Resou
     return found
 
 
-def load_context(repo: ResourceRepository, patient: str) -> PlanContext:
-    """The person's plan, consents and the parties they reference (see the module docstring)."""
+def load_context(
+    repo: ResourceRepository, patient: str, plan: Resource | None = None
+) -> PlanContext:
+    """The person's plan, consents and the parties they reference (see the module docstring);
+    with ``plan`` (a CarePlan about to be judged) its goals too, in the same bulk fetch."""
     found: dict[str, Resource] = {}
     for rtype, param in _BY_PATIENT:
         query = SearchQuery(rtype, (SearchParam(param, (patient,)),), count=_PAGE)
         for res in _all(repo, query):
             found[ref_of(res)] = res
-    return PlanContext(patient, with_parties(repo, found, also=(patient,)))
+    goals = {r for r in references_in(plan) if r.startswith("Goal/")} if plan else set()
+    found = with_parties(repo, found, also=(patient, *sorted(goals)))
+    for ref in goals & found.keys():
+        if patient_of(found[ref]) != patient:  # a goal outside the person's plan
+            del found[ref]
+    return PlanContext(patient, found)
 
 
 def _wanted(found: dict[str, Resource]) -> set[str]:

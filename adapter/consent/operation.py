@@ -72,9 +72,11 @@ class Operation:
             )
 
     # --- can-see / will-see ------------------------------------------------------------------
-    def context(self, patient: str) -> PlanContext:
+    def context(self, patient: str, plan: Resource | None = None) -> PlanContext:
+        """The person's plan context, loaded once per operation (with ``plan``'s goals when a
+        CarePlan is the first thing judged)."""
         if patient not in self._contexts:
-            self._contexts[patient] = load_context(self.enforcement.inner, patient)
+            self._contexts[patient] = load_context(self.enforcement.inner, patient, plan)
         return self._contexts[patient]
 
     def forget(self) -> None:
@@ -96,9 +98,11 @@ class Operation:
         patient = patient_of(resource)
         if patient is None:
             return decide(None, self.actor, resource, self.today())
-        ctx = self.context(patient)
         if resource.get("resourceType") == "CarePlan":  # its goals decide what it may show
+            ctx = self.context(patient, resource)
             ctx = self._contexts[patient] = goals_for(self.enforcement.inner, ctx, resource)
+        else:
+            ctx = self.context(patient)
         decision = decide(ctx, self.actor, resource, self.today(), self.access(patient))
         if record:
             self._record(ctx, resource, decision)
