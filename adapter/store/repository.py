@@ -140,13 +140,21 @@ class SqlRepository:
             resources.c.deleted == false(),
             *criteria(rtype, query.params),
         ]
-        total = conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
         if query.summary_count:
-            return SearchResult(matches=[], total=int(total))
+            return SearchResult(matches=[], total=self._count(conn, where))
         page, nxt, prv = self._page(conn, query, where)
+        # A first page that is not full holds every match: its length is the total, and the
+        # COUNT query (as costly as the page on a large type) is not needed.
+        total = len(page) if query.cursor is None and nxt is None else self._count(conn, where)
         matches = [orjson.loads(body) for _, _, body in page]
         extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
-        return SearchResult(matches, extra, int(total), nxt, prv)
+        return SearchResult(matches, extra, total, nxt, prv)
+
+    @staticmethod
+    def _count(conn: Connection, where: list[Any]) -> int:
+        return int(
+            conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
+        )
 
     def _page(
         self, conn: Connection, query: SearchQuery, where: list[Any]
