@@ -91,15 +91,18 @@ def patient_of(resource: Mapping[str, Any]) -> str | None:
 
 def references_in(value: Any) -> Iterator[str]:
     """Every ``reference`` string anywhere inside ``value`` (plain ``Type/id`` form)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "reference" and isinstance(item, str) and "/" in item:
-                yield _plain_ref(item)
-            else:
-                yield from references_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references_in(item)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if key == "reference" and isinstance(item, str):
+                    if "/" in item:
+                        yield _plain_ref(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
 
 
 def identifier_values(resource: Mapping[str, Any] | None, system: str) -> set[str]:

@@ -89,12 +89,12 @@ def load_context(
     return PlanContext(patient, found)
 
 
-def _wanted(found: dict[str, Resource]) -> set[str]:
+def _wanted(resources: Iterable[Resource], found: dict[str, Resource]) -> set[str]:
     return {
         ref
-        for res in found.values()
+        for res in resources
         for ref in references_in(res)
-        if ref.split("/")[0] in PARTY_TYPES and ref not in found
+        if ref.partition("/")[0] in PARTY_TYPES and ref not in found
     }
 
 
@@ -104,9 +104,10 @@ def with_parties(
     """``found`` plus the Organization/Practitioner/PractitionerRole/RelatedPerson resources it
     references (two levels: a PractitionerRole's practitioner and organisation too), and the
     references in ``also``; one bulk fetch per level."""
-    first = _wanted(found) | {ref for ref in also if ref not in found}
-    found.update(fetch_refs(repo, first))
-    found.update(fetch_refs(repo, _wanted(found) - first))
+    first = _wanted(found.values(), found) | {ref for ref in also if ref not in found}
+    fetched = fetch_refs(repo, first)
+    found.update(fetched)
+    found.update(fetch_refs(repo, _wanted(fetched.values(), found) - first))
     return found
 
 
