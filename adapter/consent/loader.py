@@ -9,8 +9,9 @@ What the decision needs (and nothing more):
   fetches (:func:`fetch_refs`: the store's ``fetch`` when it has one, else one ``_id=a,b,c``
   search per type);
 - Goals only when a CarePlan is judged, and then only the goals that CarePlan references (in
-  the parties' bulk fetch when the CarePlan is the first thing judged, else :func:`goals_for`). Other Goals and RelatedPersons are judged on their own content; a
-  RelatedPerson named as a Consent performer is fetched as a party of the Consent.
+  the parties' bulk fetch when the CarePlan is the first thing judged, else :func:`goals_for`).
+  Other Goals and RelatedPersons are judged on their own content; a RelatedPerson named as a
+  Consent performer is fetched as a party of the Consent.
 
 Nothing is cached beyond one operation: a Consent set inactive is seen by the next request.
 (A cache across requests would have to check the version of every Consent, CareTeam, CarePlan
