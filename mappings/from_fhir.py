@@ -14,7 +14,13 @@ from mappings.errors import MappingError
 from mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
 from mappings.from_fhir_consent import consent_from_fhir
 from mappings.from_fhir_index import BundleIndex
-from mappings.from_fhir_parties import parties_from_fhir, person_from_fhir
+from mappings.from_fhir_parties import (
+    contribution_of,
+    element_topic,
+    parties_from_fhir,
+    person_from_fhir,
+    topic_code,
+)
 from mappings.model import Plan
 from mappings.rules import load_plan
 
@@ -81,7 +87,10 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         "complaint_information",
         _first(ext_values(care_plan, "ip-complaint-information", "valueString")),
     )
-    _optional(plan, "person_contribution", _person_contribution(care_team))
+    person = _person_participant(care_team)
+    if person is not None:
+        _optional(plan, "person_contribution", contribution_of(person))
+        _optional(plan, "person_contribution_topic", element_topic(person))
     for i, reference in enumerate(care_plan.get("supportingInfo", [])):
         consent = index.resolve(reference, f"CarePlan.supportingInfo[{i}]")
         if consent["resourceType"] == "Consent":
@@ -99,14 +108,13 @@ def _optional(plan: dict[str, Any], key: str, value: Any) -> None:
         plan[key] = value
 
 
-def _person_contribution(care_team: Json) -> str | None:
+def _person_participant(care_team: Json) -> Json | None:
+    """The person's own participant (role tjenestemottaker) of the CareTeam, if any."""
     for participant in care_team.get("participant", []):
         codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]
         if any(c.get("code") == "tjenestemottaker" for c in codings):
-            contribution: str | None = _first(
-                ext_values(participant, "ip-contribution", "valueString")
-            )
-            return contribution
+            found: Json = participant
+            return found
     return None
 
 
@@ -146,11 +154,6 @@ def _coordinators(index: BundleIndex, care_team: Json) -> list[Json]:
     return out
 
 
-def _topic(codings: list[Json]) -> str | None:
-    system = codes.cs_url("ip-information-topic")
-    return next((c.get("code") for c in codings if c.get("system") == system), None)
-
-
 def _goal(index: BundleIndex, reference: Json, path: str) -> Json:
     goal = index.resolve(reference, path)
     level = [
@@ -174,7 +177,7 @@ def _goal(index: BundleIndex, reference: Json, path: str) -> Json:
         "target_date",
         _first([t.get("dueDate") for t in goal.get("target", []) if "dueDate" in t]),
     )
-    _optional(out, "topic", _topic(goal.get("meta", {}).get("security", [])))
+    _optional(out, "topic", topic_code(goal.get("meta", {}).get("security", [])))
     return out
 
 
@@ -186,7 +189,7 @@ def _needs(care_plan: Json, name: str) -> list[Json]:
             "id": extension.get("id"),
             "text": next((p.get("valueString") for p in parts if p.get("url") == "text"), None),
         }
-        _optional(item, "topic", _topic(ext_values(extension, "ip-security-label", "valueCoding")))
+        _optional(item, "topic", element_topic(extension))
         out.append(item)
     return out
 
@@ -222,7 +225,7 @@ def _measure(index: BundleIndex, activity: Json, path: str) -> Json:
         c.get("code") for c in code.get("coding", []) if c.get("system") == codes.SYSTEM_9151
     ]
     _optional(measure, "service_type", _first(service))
-    _optional(measure, "topic", _topic(ext_values(activity, "ip-security-label", "valueCoding")))
+    _optional(measure, "topic", element_topic(activity))
     return measure
 
 

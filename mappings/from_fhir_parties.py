@@ -15,7 +15,13 @@ from mappings.fhir_common import (
 )
 from mappings.from_fhir_index import BundleIndex
 
-__all__ = ["parties_from_fhir", "person_from_fhir"]
+__all__ = [
+    "contribution_of",
+    "element_topic",
+    "parties_from_fhir",
+    "person_from_fhir",
+    "topic_code",
+]
 
 _GUARD = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
@@ -75,23 +81,40 @@ def parties_from_fhir(index: BundleIndex, care_team: Json) -> list[Json]:
         else:
             _related_person(resource, party)
     for local, party in parties.items():
-        contribution = taking_part.get(local, False)
-        party["takes_part"] = contribution is not False
-        if isinstance(contribution, str):
-            party["contribution"] = contribution
+        participant = taking_part.get(local)
+        party["takes_part"] = participant is not None
+        if participant is not None:
+            _put(party, "contribution", contribution_of(participant))
+            _put(party, "topic", element_topic(participant))
     return list(parties.values())
 
 
-def _participations(index: BundleIndex, care_team: Json) -> dict[str, str | bool]:
-    """party id → contribution text (or True) for every non-coordinator participant."""
-    out: dict[str, str | bool] = {}
+def topic_code(codings: list[Json]) -> str | None:
+    """The ip-information-topic code among ``codings`` (a security label), if any."""
+    system = codes.cs_url("ip-information-topic")
+    return next((c.get("code") for c in codings if c.get("system") == system), None)
+
+
+def contribution_of(participant: Json) -> str | None:
+    """A CareTeam participant's contribution (§ 7 d)."""
+    values = ext_values(participant, "ip-contribution", "valueString")
+    return str(values[0]) if values else None
+
+
+def element_topic(element: Json) -> str | None:
+    """The topic of an element's ext:ip-security-label (participant, activity, need item)."""
+    return topic_code(ext_values(element, "ip-security-label", "valueCoding"))
+
+
+def _participations(index: BundleIndex, care_team: Json) -> dict[str, Json]:
+    """party id → its participant element, for every non-coordinator participant."""
+    out: dict[str, Json] = {}
     for i, participant in enumerate(care_team.get("participant", [])):
         codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]
         if not any(c.get("system") == codes.cs_url("ip-participant-role") for c in codings):
             continue
         party = index.party_id(participant.get("member"), f"CareTeam.participant[{i}].member")
-        contribution = ext_values(participant, "ip-contribution", "valueString")
-        out[party] = contribution[0] if contribution else True
+        out[party] = participant
     return out
 
 

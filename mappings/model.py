@@ -116,6 +116,9 @@ class Party(_Model):
     organisation_type: Code | None = None  # organisation: CodeSystem ip-organisation-type
     takes_part: bool = True  # item b: takes part in the plan work (ansvarsgruppe/CareTeam)
     contribution: Text | None = None  # item d: what this party contributes
+    # the information topic of this party's participation and contribution (CodeSystem
+    # ip-information-topic): a recipient refused the topic does not see the participation
+    topic: Code | None = None
     contact: Contact | None = None
 
 
@@ -229,6 +232,7 @@ class Plan(_Model):
     responsible_organisation: LocalId  # the organisation that owns the plan (usually the kommune)
     parties: list[Party] = Field(default_factory=list)
     person_contribution: Text | None = None  # item d: the person's own contribution
+    person_contribution_topic: Code | None = None  # its information topic (ip-information-topic)
     coordinators: list[CoordinatorAssignment] = Field(default_factory=list)  # item c
     goals: list[Goal] = Field(default_factory=list)  # item a
     resources: list[NeedOrResource] = Field(default_factory=list)  # item a

@@ -239,10 +239,12 @@ def _code_issues(plan: Plan) -> Iterator[Issue]:
             coded.append((f"{group}[{i}].topic", item.topic, topics))
     for i, topic in enumerate(plan.sharing_consent.refused_topics if plan.sharing_consent else []):
         coded.append((f"sharing_consent.refused_topics[{i}]", topic, topics))
+    coded.append(("person_contribution_topic", plan.person_contribution_topic, topics))
     for i, p in enumerate(plan.parties):
         coded.append(
             (f"parties[{i}].organisation_type", p.organisation_type, codes.ORGANISATION_TYPE)
         )
+        coded.append((f"parties[{i}].topic", p.topic, topics))
     for path, code, system in coded:
         if code is not None and code not in system:
             yield _issue("IP-1040", path, f"'{code}'", "code-invalid")

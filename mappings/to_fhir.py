@@ -86,10 +86,16 @@ def _goal(plan: Plan, goal: Goal) -> Json:
     return resource
 
 
-def _participant(role: Json, member: Json, contribution: str | None) -> Json:
+def _participant(role: Json, member: Json, contribution: str | None, topic: str | None) -> Json:
+    """A participant (§ 7 b) with its contribution (§ 7 d) and the topic of both."""
     participant: Json = {}
+    extensions = []
     if contribution is not None:
-        participant["extension"] = [ext("ip-contribution", "valueString", contribution)]
+        extensions.append(ext("ip-contribution", "valueString", contribution))
+    if topic is not None:
+        extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(topic)))
+    if extensions:
+        participant["extension"] = extensions
     participant["role"] = [role]
     participant["member"] = member
     return participant
@@ -119,13 +125,18 @@ def _coordinator(plan: Plan, assignment: CoordinatorAssignment) -> Json:
 
 def _care_team(plan: Plan) -> Json:
     patient = ref("Patient", patient_id(plan.person.identifier))
-    participants = [_participant(_role("tjenestemottaker"), patient, plan.person_contribution)]
+    participants = [
+        _participant(
+            _role("tjenestemottaker"),
+            patient,
+            plan.person_contribution,
+            plan.person_contribution_topic,
+        )
+    ]
     for party in plan.parties:
         if party.takes_part:
-            member = party_reference(plan, party.id)
-            participants.append(
-                _participant(_role(_ROLE_BY_KIND[party.kind]), member, party.contribution)
-            )
+            role, member = _role(_ROLE_BY_KIND[party.kind]), party_reference(plan, party.id)
+            participants.append(_participant(role, member, party.contribution, party.topic))
     participants.extend(_coordinator(plan, c) for c in plan.coordinators)
     return {
         "resourceType": "CareTeam",

@@ -136,3 +136,52 @@ def test_not_a_bundle_is_refused() -> None:
     with pytest.raises(MappingError) as err:
         bundle_to_plan(json.loads('{"resourceType": "Patient"}'))
     assert err.value.issues[0].message_id == "IP-2101"
+
+
+def _rus() -> dict[str, object]:
+    return plan_to_bundle(
+        plan_from_json((FIXTURES / "plans" / "rus-psykisk-helse.plan.json").read_bytes())
+    )
+
+
+def _care_team(bundle: dict[str, object]) -> dict[str, object]:
+    return next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CareTeam"
+    )  # type: ignore[attr-defined,index]
+
+
+def test_participant_topics_are_security_labels_on_the_participant() -> None:
+    team = _care_team(_rus())
+    labelled = {
+        p["member"]["reference"]: [
+            e for e in p.get("extension", []) if e["url"].endswith("ip-security-label")
+        ]
+        for p in team["participant"]  # type: ignore[index]
+    }
+    topic = "https://ip-fhir-adapter.no/fhir/CodeSystem/ip-information-topic"
+    brother = labelled["RelatedPerson/krs-ip-2025-0913-bror"]
+    assert [e["valueCoding"] for e in brother] == [{"system": topic, "code": "familie"}]
+    person = next(p for p in team["participant"] if p["member"]["reference"].startswith("Patient/"))  # type: ignore[index]
+    assert [e["url"].rsplit("/", 1)[1] for e in person["extension"]] == [
+        "ip-contribution",
+        "ip-security-label",
+    ]
+    assert person["extension"][1]["valueCoding"]["code"] == "rus"
+    assert labelled["Organization/krs-ip-2025-0913-nav"] == []  # no topic, no label
+
+
+def test_participant_topics_come_back_from_fhir() -> None:
+    bundle = _rus()
+    plan = bundle_to_plan(bundle)
+    assert plan.person_contribution_topic == "rus"
+    assert {p.id: p.topic for p in plan.parties if p.topic} == {"bror": "familie"}
+    for participant in _care_team(bundle)["participant"]:  # type: ignore[index]
+        participant["extension"] = [
+            e
+            for e in participant.get("extension", [])
+            if not e["url"].endswith("ip-security-label")
+        ]
+    plain = bundle_to_plan(bundle)
+    assert plain.person_contribution_topic is None and all(p.topic is None for p in plain.parties)
+    brother = plain.party("bror")
+    assert brother is not None and brother.contribution and brother.takes_part
