@@ -98,6 +98,7 @@ def careteam() -> list[Element]:
             ("contribution", "ip-contribution", 0, "1"),
             ("coordinatorHandover", "ip-coordinator-handover", 0, "1"),
             ("contactFrequency", "ip-contact-frequency", 0, "1"),
+            ("securityLabel", "ip-security-label", 0, "1"),
         ]),
         el("CareTeam.participant.role", min=1, max="1",
            binding=required("ip-careteam-participant-role")),

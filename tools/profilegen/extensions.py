@@ -111,9 +111,11 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                         Sub("necessity", 1, "1", _t("code"))),
                   constraints=(_NECESSITY,)),
     ExtensionSpec("ip-security-label", "Informasjonstema",
-                  "The information topic of one element (measure, need, resource): the project's "
-                  "inline security label. A topic the person refuses removes the element.",
+                  "The information topic of one element (measure, need, resource, a care team "
+                  "participant with its contribution): the project's inline security label. A "
+                  "topic the person refuses removes the element.",
                   [("element", "CarePlan.activity"),
+                   ("element", "CareTeam.participant"),
                    ("extension", project_url("ip-need")),
                    ("extension", project_url("ip-resource"))],
                   _t("Coding"), required("ip-information-topic")),

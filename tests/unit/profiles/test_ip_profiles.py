@@ -304,6 +304,13 @@ def _careplan() -> dict[str, Any]:
     }
 
 
+def _topic_label(code: str) -> dict[str, Any]:
+    return {
+        "url": EXT + "ip-security-label",
+        "valueCoding": {"system": CS + "ip-information-topic", "code": code},
+    }
+
+
 def _careteam() -> dict[str, Any]:
     return {
         "resourceType": "CareTeam",
@@ -315,7 +322,11 @@ def _careteam() -> dict[str, Any]:
                 "role": [_concept(CS + "ip-participant-role", "tjenestemottaker")],
                 "member": _ref("Patient/p1"),
                 "extension": [
-                    {"url": EXT + "ip-contribution", "valueString": "Jeg møter på trening"}
+                    {"url": EXT + "ip-contribution", "valueString": "Jeg møter på trening"},
+                    {
+                        "url": EXT + "ip-security-label",
+                        "valueCoding": {"system": CS + "ip-information-topic", "code": "fritid"},
+                    },
                 ],
             },
             {
@@ -437,6 +448,16 @@ BROKEN = [
         "ip-careteam",
         _set("participant.0.extension.0.url", EXT + "ip-contact-frequency"),
         "careteam-3",
+    ),
+    (
+        "ip-careteam",
+        _set("participant.0.extension.1.valueCoding.code", "skole"),
+        "participant[0].extension[1].valueCoding",
+    ),
+    (
+        "ip-careteam",
+        _set("participant.0.extension.0", _topic_label("rus")),
+        "Slice 'securityLabel'",
     ),
     ("ip-goal", _set("category", [_concept(CS + "ip-goal-level", "hovedmal")]), "ip-goal-1"),
     ("ip-goal", _set("description", {"coding": [{"system": SNOMED, "code": "1"}]}), "text"),
