@@ -13,20 +13,22 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
 - **Everyone else** sees exactly what a sharing Consent in force gives them
   (:mod:`adapter.consent.provisions`): the deepest matching provision decides, deny beats permit,
   refused topics remove resources (``meta.security``) and elements (activities, needs, resources,
-  references to hidden goals), and nothing at all without a permit. They never see Consent or
+  references to hidden goals, CareTeam participants with their contribution), and nothing at all
+  without a permit. They never see Consent or
   AuditEvent resources: which topics a person refused is itself confidential.
 - Anything else (a resource tied to no person and not directory data) is denied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
 from adapter.consent.provisions import Rule, judge, rules_for
 from adapter.consent.redact import (
+    Keep,
     Removal,
     activity_date,
     element_labels,
@@ -34,6 +36,7 @@ from adapter.consent.redact import (
     resource_date,
     resource_labels,
     strip_elements,
+    strip_participants,
 )
 from adapter.ports import Actor
 
@@ -133,17 +136,32 @@ def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decisio
         return Decision("deny", "consent", None, (Reason.of(_why(rule), rule),))
     assert rule is not None
     reasons = (Reason.of("permitted by the sharing consent", rule),)
-    if resource.get("resourceType") != "CarePlan":
+    rtype = resource.get("resourceType")
+    if rtype == "CarePlan":
+        out, removed = _strip_care_plan(ctx, rules, resource)
+    elif rtype == "CareTeam":
+        out, removed = strip_participants(resource, _labelled(rules, lambda _e: None))
+    else:
+        out, removed = resource, []
+    if not removed:
         return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
+    redacted = mark_redacted(out)
+    return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
 
-    def activity(element: Mapping[str, Any], _path: str) -> str | None:
-        ok, why = judge(rules, element_labels(element), activity_date(element))
+
+def _labelled(rules: list[Rule], date_of: Callable[[Mapping[str, Any]], str | None]) -> Keep:
+    """Judge of an element by its ip-security-label topics and its date (None: keep it)."""
+
+    def keep(element: Mapping[str, Any], _path: str) -> str | None:
+        ok, why = judge(rules, element_labels(element), date_of(element))
         return None if ok else _why(why)
 
-    def item(element: Mapping[str, Any], _path: str) -> str | None:
-        ok, why = judge(rules, element_labels(element), None)
-        return None if ok else _why(why)
+    return keep
 
+
+def _strip_care_plan(
+    ctx: PlanContext, rules: list[Rule], resource: Resource
+) -> tuple[Resource, list[Removal]]:
     def reference(ref: str) -> str | None:
         if ref.startswith("Consent/"):
             return "Consent resources are shown to the owner and coordinator only"
@@ -155,11 +173,8 @@ def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decisio
         ok, why = judge(rules, resource_labels(goal), resource_date(goal))
         return None if ok else _why(why)
 
-    out, removed = strip_elements(resource, activity, item, reference)
-    if not removed:
-        return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
-    redacted = mark_redacted(out)
-    return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
+    activity, item = _labelled(rules, activity_date), _labelled(rules, lambda _e: None)
+    return strip_elements(resource, activity, item, reference)
 
 
 def _why(rule: Rule | None) -> str:

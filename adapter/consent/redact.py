@@ -2,7 +2,9 @@
 
 Topics are security labels from ``cs:ip-information-topic`` (any system is compared as a
 (system, code) pair): ``meta.security`` on a resource (Goal), the ``ip-security-label``
-extension on ``CarePlan.activity`` and inside the ``ip-need`` / ``ip-resource`` extensions.
+extension on ``CarePlan.activity``, on ``CareTeam.participant`` and inside the ``ip-need`` /
+``ip-resource`` extensions. :func:`strip_list` removes the rejected elements of one list; the
+CarePlan (:func:`strip_elements`) and the CareTeam (:func:`strip_participants`) use it.
 Dates used for ``dataPeriod``: ``Goal.startDate``; an activity's ``detail.scheduledPeriod.start``
 or ``detail.scheduledTiming.repeat.boundsPeriod.start``.
 """
@@ -19,6 +21,7 @@ from mappings.codes import ext_url
 
 __all__ = [
     "REDACTED",
+    "Keep",
     "Removal",
     "activity_date",
     "element_labels",
@@ -26,6 +29,8 @@ __all__ = [
     "resource_date",
     "resource_labels",
     "strip_elements",
+    "strip_list",
+    "strip_participants",
 ]
 
 Resource = dict[str, Any]
@@ -79,6 +84,25 @@ def activity_date(activity: Mapping[str, Any]) -> str | None:
 Keep = Callable[[Mapping[str, Any], str], str | None]
 
 
+def strip_list(resource: Resource, key: str, judge: Keep) -> list[Removal]:
+    """Remove from ``resource[key]`` (in place) the elements ``judge`` rejects; an emptied list
+    goes altogether. Paths name elements of the list as it was (``CareTeam.participant[3]``)."""
+    if key not in resource:
+        return []
+    base = f"{resource.get('resourceType')}.{key}"
+    kept, removed = [], []
+    for index, element in enumerate(resource[key]):
+        why = judge(element, f"{base}[{index}]")
+        if why is None:
+            kept.append(element)
+        else:
+            removed.append(Removal(f"{base}[{index}]", why))
+    resource[key] = kept
+    if not kept:
+        del resource[key]
+    return removed
+
+
 def strip_elements(
     plan: Resource, activity: Keep, item: Keep, reference: Callable[[str], str | None]
 ) -> tuple[Resource, list[Removal]]:
@@ -86,21 +110,6 @@ def strip_elements(
     callbacks reject; paths in the result name elements of the *original* resource."""
     out = copy.deepcopy(plan)
     removed: list[Removal] = []
-
-    def keep_list(key: str, base: str, judge: Keep) -> None:
-        if key not in out:
-            return
-        kept = []
-        for index, element in enumerate(out[key]):
-            why = judge(element, f"{base}[{index}]")
-            if why is None:
-                kept.append(element)
-            else:
-                removed.append(Removal(f"{base}[{index}]", why))
-        out[key] = kept
-        if not kept:
-            del out[key]
-
     for index, act in enumerate(out.get("activity", [])):
         detail = act.get("detail")
         if isinstance(detail, dict) and detail.get("goal"):
@@ -111,11 +120,18 @@ def strip_elements(
             detail["goal"] = goals
             if not goals:
                 del detail["goal"]
-    keep_list("activity", "CarePlan.activity", activity)
-    keep_list("extension", "CarePlan.extension", lambda e, p: item(e, p) if _is_item(e) else None)
-    keep_list("goal", "CarePlan.goal", _ref_judge(reference))
-    keep_list("supportingInfo", "CarePlan.supportingInfo", _ref_judge(reference))
+    removed += strip_list(out, "activity", activity)
+    removed += strip_list(out, "extension", lambda e, p: item(e, p) if _is_item(e) else None)
+    removed += strip_list(out, "goal", _ref_judge(reference))
+    removed += strip_list(out, "supportingInfo", _ref_judge(reference))
     return out, removed
+
+
+def strip_participants(team: Resource, participant: Keep) -> tuple[Resource, list[Removal]]:
+    """A copy of a CareTeam without the participants ``participant`` rejects (a participant
+    labelled with a refused topic goes whole: member, role and contribution)."""
+    out = copy.deepcopy(team)
+    return out, strip_list(out, "participant", participant)
 
 
 def _ref_judge(reference: Callable[[str], str | None]) -> Keep:

@@ -1,6 +1,6 @@
 """Small FHIR plans for consent tests, shaped as profiles/mapping-table.md describes (Consent
-provisions, topics on Goal.meta.security and on activity / need / resource extensions, the
-coordinator as a CareTeam participant with code 9034#8). Synthetic persons only."""
+provisions, topics on Goal.meta.security and on activity / need / resource / CareTeam participant
+extensions, the coordinator as a CareTeam participant with code 9034#8). Synthetic persons only."""
 
 from __future__ import annotations
 
@@ -74,6 +74,8 @@ class PlanSpec:
     pracs: list[Prac] = field(default_factory=list)
     coordinator: str | None = None  # Prac.key
     team: tuple[str, ...] = ()  # "org:key" / "prac:key" members besides the coordinator
+    # topic of a participation: "person" or a team member → ip-information-topic code
+    team_topics: dict[str, str] = field(default_factory=dict)
     relatives: list[Relative] = field(default_factory=list)
     goals: list[Item] = field(default_factory=list)
     measures: list[Item] = field(default_factory=list)
@@ -102,7 +104,7 @@ class PlanSpec:
         return f"RelatedPerson/{self.plan}-{key}"
 
 
-def _label(topic: str) -> Resource:
+def topic_label(topic: str) -> Resource:
     return {"url": ext_url("ip-security-label"), "valueCoding": {"system": TOPIC, "code": topic}}
 
 
@@ -291,8 +293,15 @@ def sharing_consent(spec: PlanSpec, s: Sharing, base: Resource | None = None) ->
     return res
 
 
+def _member(spec: PlanSpec, key: str, ref: str) -> Resource:
+    participant: Resource = {"member": {"reference": ref}}
+    if key in spec.team_topics:
+        participant["extension"] = [topic_label(spec.team_topics[key])]
+    return participant
+
+
 def _careteam(spec: PlanSpec, pt: str) -> Resource:
-    participants: list[Resource] = [{"member": {"reference": pt}}]
+    participants: list[Resource] = [_member(spec, "person", pt)]
     if spec.coordinator:
         participants.append(
             {
@@ -305,7 +314,7 @@ def _careteam(spec: PlanSpec, pt: str) -> Resource:
     for member in spec.team:
         kind, _, key = member.partition(":")
         ref = spec.party_ref(f"role:{key}" if kind == "prac" else member)
-        participants.append({"member": {"reference": ref}})
+        participants.append(_member(spec, member, ref))
     return {
         "resourceType": "CareTeam",
         "id": spec.plan,
@@ -324,7 +333,7 @@ def _careplan(spec: PlanSpec, pt: str) -> Resource:
             "detail": {"status": "in-progress", "code": {"text": f"Tiltak {m.key}: støttekontakt"}},
         }
         if m.topic:
-            act["extension"] = [_label(m.topic)]
+            act["extension"] = [topic_label(m.topic)]
         if m.start:
             act["detail"]["scheduledPeriod"] = {"start": m.start}
         if m.goals:
@@ -335,7 +344,7 @@ def _careplan(spec: PlanSpec, pt: str) -> Resource:
         for item in items:
             sub: list[Resource] = [{"url": "text", "valueString": f"Behov/ressurs {item.key}: æøå"}]
             if item.topic:
-                sub.append(_label(item.topic))
+                sub.append(topic_label(item.topic))
             extensions.append({"url": ext_url(url), "id": item.key, "extension": sub})
     res: Resource = {
         "resourceType": "CarePlan",

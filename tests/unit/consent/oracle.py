@@ -7,7 +7,8 @@ Rules (shared/domain § 5, seed 002 vedlegg 2, the project's documented choices)
 - otherwise the owning organisation and the coordinator see everything;
 - otherwise a recipient named in force (organisation, practitioner, or the care team) sees the
   plan minus refused topics; with a data period only dated goals/measures inside it (and then
-  the undated CarePlan itself is not shared);
+  the undated CarePlan and CareTeam are not shared); the CareTeam without the participants
+  whose participation carries a refused topic (the coordinator's assignment carries none);
 - everyone else sees nothing.
 """
 
@@ -36,6 +37,8 @@ class Expected:
     needs: set[str] = field(default_factory=set)
     strengths: set[str] = field(default_factory=set)
     refused_topics: set[str] = field(default_factory=set)
+    # CareTeam participants: "person", "coordinator", team members ("org:key" / "prac:key")
+    participants: set[str] = field(default_factory=set)
 
 
 def in_force(spec: PlanSpec) -> bool:
@@ -70,6 +73,11 @@ def _shared(item: Item, refused: set[str], period: tuple[str | None, str | None]
     return (start is None or start <= item.start) and (end is None or item.start <= end)
 
 
+def _participants(spec: PlanSpec, refused: set[str]) -> set[str]:
+    members = {"person", *spec.team} | ({"coordinator"} if spec.coordinator else set())
+    return {m for m in members if spec.team_topics.get(m) not in refused}
+
+
 def expected(spec: PlanSpec, who: Who) -> Expected:
     everything = Expected(
         True,
@@ -79,6 +87,7 @@ def expected(spec: PlanSpec, who: Who) -> Expected:
         {m.key for m in spec.measures},
         {n.key for n in spec.needs},
         {s.key for s in spec.strengths},
+        participants=_participants(spec, set()),
     )
     s = spec.sharing
     refused_me = s is not None and (
@@ -100,4 +109,5 @@ def expected(spec: PlanSpec, who: Who) -> Expected:
     out.measures = {m.key for m in spec.measures if _shared(m, refused, None)}
     out.needs = {n.key for n in spec.needs if _shared(n, refused, None)}
     out.strengths = {n.key for n in spec.strengths if _shared(n, refused, None)}
+    out.participants = _participants(spec, refused)
     return out

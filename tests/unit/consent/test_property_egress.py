@@ -1,7 +1,8 @@
 """Property: for generated plans, consents and actors, no egress path returns anything outside
 what the independent oracle (tests/unit/consent/oracle.py) allows — and nothing it allows is
 lost. Paths: read, vread, history, search (every page, includes, totals, _summary=count),
-$everything, batch responses, and a disclosure to an organisation without HTTP."""
+$everything, batch responses, and a disclosure to an organisation without HTTP. CareTeam
+participants carry topics too: a refused one is gone, with its contribution."""
 
 from __future__ import annotations
 
@@ -64,12 +65,15 @@ sharing = st.builds(
 def worlds(draw: st.DrawFn) -> tuple[PlanSpec, Who]:
     base = standard_spec()
     goals = draw(_items("g"))
+    team = draw(_subset([f"org:{o}" for o in ORGS] + [f"prac:{p}" for p in PRACS]))
+    labels = [draw(st.sampled_from([None, *TOPICS])) for _ in ("person", *team)]
     spec = PlanSpec(
         owner=draw(st.sampled_from(ORGS)),
         orgs=base.orgs,
         pracs=base.pracs,
         coordinator=draw(st.sampled_from([None, *PRACS])),
-        team=draw(_subset([f"org:{o}" for o in ORGS] + [f"prac:{p}" for p in PRACS])),
+        team=team,
+        team_topics={m: t for m, t in zip(("person", *team), labels, strict=True) if t},
         goals=goals,
         measures=draw(_items("m", [g.key for g in goals])),
         needs=draw(_items("n")),
@@ -112,6 +116,26 @@ def _check_careplan(plan: dict[str, Any] | None, exp: Expected, spec: PlanSpec) 
     del spec
 
 
+def _member_ref(spec: PlanSpec, key: str) -> str:
+    if key == "person":
+        return PT
+    if key == "coordinator":
+        return spec.party_ref(f"role:{spec.coordinator}")
+    kind, _, name = key.partition(":")
+    return spec.party_ref(f"role:{name}" if kind == "prac" else key)
+
+
+def _check_careteam(team: dict[str, Any] | None, exp: Expected, spec: PlanSpec) -> None:
+    assert (team is not None) == exp.careplan  # the CareTeam is shared exactly with the CarePlan
+    if team is None:
+        return
+    shown = {p["member"]["reference"] for p in team.get("participant", [])}
+    assert shown == {_member_ref(spec, k) for k in exp.participants}
+    hidden = len(team.get("participant", [])) < 1 + len(spec.team) + bool(spec.coordinator)
+    redacted = any(s.get("code") == "REDACTED" for s in team.get("meta", {}).get("security", []))
+    assert redacted == hidden and not (hidden and exp.privileged)
+
+
 def _no_refused_topic(out: Any, exp: Expected) -> None:
     text = json.dumps(out, ensure_ascii=False)
     for topic in exp.refused_topics:
@@ -146,6 +170,8 @@ def test_reads_searches_and_history_disclose_exactly_the_oracle(case: tuple[Plan
             assert goal.key not in exp.goals
     plan = _readable(repo, "CarePlan", "ip1")
     _check_careplan(plan, exp, spec)
+    team = _readable(repo, "CareTeam", "ip1")
+    _check_careteam(team, exp, spec)
     assert (_readable(repo, "Patient", "ip1-pt") is not None) == exp.patient
     assert (_readable(repo, "Consent", "ip1-plan") is not None) == exp.privileged
     paged: list[dict[str, Any]] = []
@@ -164,7 +190,7 @@ def test_reads_searches_and_history_disclose_exactly_the_oracle(case: tuple[Plan
     assert counted == len(exp.goals)
     history = repo.history("Goal").entries
     assert {e.resource_id.removeprefix("ip1-") for e in history} == exp.goals
-    shown += [plan, paged, [e.resource for e in history]]
+    shown += [plan, team, paged, [e.resource for e in history]]
     if not exp.privileged:
         _no_refused_topic(shown, exp)
 
@@ -187,6 +213,9 @@ def test_everything_batch_and_disclosure_without_http(case: tuple[PlanSpec, Who]
         assert _goal_ids(everything) <= exp.goals
         assert any(r["resourceType"] == "Consent" for r in everything) == exp.privileged
         _check_careplan(everything[0], exp, spec)
+        teams = [r for r in everything if r["resourceType"] == "CareTeam"]
+        assert len(teams) == 1
+        _check_careteam(teams[0], exp, spec)
     except NotFound:
         assert not exp.careplan
         everything = []

@@ -11,6 +11,7 @@ import pytest
 
 from adapter.consent.context import DIRECTORY_TYPES
 from adapter.errors import NotFound
+from adapter.ports import Actor
 from mappings.errors import PlanRuleViolation
 from tests.unit.consent.real_plans import (
     Place,
@@ -181,3 +182,70 @@ def test_parents_consent_for_an_eight_year_old_is_accepted() -> None:
     assert err.value.issues[0].message_id in ("IP-5204", "IP-5206")
     school = _actor(place, "skole")
     assert "bodo-ip-2026-0117-skoledag" in shown_parts(egress(place, school))
+
+
+# --- the relative's contribution (CareTeam.participant labelled «familie») -------------------
+
+RECIPIENTS = [
+    ("sshf", "lar-lege"),
+    ("sshf", None),
+    ("legekontor", "fastlege"),
+    ("nav", None),  # NAV's counsellor has no HPR number: NAV is the recipient
+]
+
+
+def _brother(place: Place) -> tuple[str, str]:
+    """(member reference, contribution text) of the brother's participant, from the Bundle."""
+    team = one(place.bundle, "CareTeam")
+    [participant] = [p for p in team["participant"] if p["member"]["reference"].endswith("-bror")]
+    assert topics(participant) == {"familie"}
+    text = next(e["valueString"] for e in participant["extension"] if "valueString" in e)
+    return participant["member"]["reference"], text
+
+
+@pytest.mark.parametrize(("org", "prac"), RECIPIENTS)
+def test_the_relatives_contribution_never_reaches_a_recipient(
+    rus: Place, org: str, prac: str | None
+) -> None:
+    member, contribution = _brother(rus)
+    got = egress(rus, _actor(rus, org, prac))
+    teams = [r for r in got if r["resourceType"] == "CareTeam"]
+    assert teams, "the care team itself is shared"
+    for team in teams:
+        members = [p["member"]["reference"] for p in team["participant"]]
+        assert member not in members and rus.patient in members
+        assert team["meta"]["security"][-1]["code"] == "REDACTED"
+    as_json, as_xml = as_text(got)
+    for text in (as_json, as_xml):
+        assert contribution not in text and "kjører meg til Vennesla" not in text
+    # the rest of the team and its contributions still arrive
+    assert "Kvalifiseringsprogram, økonomisk rådgivning" in as_json
+    assert "Kvalifiseringsprogram, økonomisk rådgivning" in as_xml
+
+
+def test_owner_and_coordinator_see_the_relatives_contribution(rus: Place) -> None:
+    member, contribution = _brother(rus)
+    for repo in (_actor(rus, "krs-kommune", "koordinator"), _actor(rus, "krs-kommune")):
+        team = repo.read("CareTeam", rus.plan_id)
+        assert team == one(rus.bundle, "CareTeam") | {"meta": team["meta"]}
+        assert "security" not in team["meta"]
+        assert contribution in as_text(egress(rus, repo))[1]
+
+
+def test_removed_participant_is_explained(rus: Place) -> None:
+    member, _ = _brother(rus)
+    index = [p["member"]["reference"] for p in one(rus.bundle, "CareTeam")["participant"]].index(
+        member
+    )
+    owner = _actor(rus, "krs-kommune")
+    sshf = identifier(one(rus.bundle, "Organization", "sshf"), ORGNR)
+    answer = owner.evaluate("CareTeam", rus.plan_id, Actor(organisation=sshf, purpose="COC"))
+    [decision] = [p for p in answer["parameter"] if p["name"] == "decision"]
+    parts = decision["part"]
+    assert {"name": "effect", "valueCode": "redact"} in parts
+    removed = [
+        {q["name"]: q["valueString"] for q in p["part"]} for p in parts if p["name"] == "removed"
+    ]
+    assert [r["path"] for r in removed] == [f"CareTeam.participant[{index}]"]
+    assert removed[0]["why"].startswith("refused topic (") and "familie" in removed[0]["why"]
+    assert "samtykke-deling" in removed[0]["why"]

@@ -1,0 +1,57 @@
+"""The generic element redaction (adapter.consent.redact): one list, any labelled element."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from adapter.consent.redact import element_labels, strip_list, strip_participants
+from tests.unit.consent.builders import TOPIC, topic_label
+
+Resource = dict[str, Any]
+
+
+def _refuse(topic: str) -> Any:
+    def judge(element: Mapping[str, Any], path: str) -> str | None:
+        return f"refused {topic} at {path}" if (TOPIC, topic) in element_labels(element) else None
+
+    return judge
+
+
+def _team(*labels: str | None) -> Resource:
+    participants = []
+    for i, label in enumerate(labels):
+        p: Resource = {"member": {"reference": f"RelatedPerson/ip1-r{i}"}}
+        if label:
+            p["extension"] = [
+                {"url": "https://ip-fhir-adapter.no/fhir/StructureDefinition/ip-contribution",
+                 "valueString": f"Kjører meg til Tromsø ({i})"},
+                topic_label(label),
+            ]  # fmt: skip
+        participants.append(p)
+    return {"resourceType": "CareTeam", "id": "ip1", "participant": participants}
+
+
+def test_strip_list_names_the_original_positions() -> None:
+    team = _team(None, "familie", "rus", "familie")
+    removed = strip_list(team, "participant", _refuse("familie"))
+    assert [r.path for r in removed] == ["CareTeam.participant[1]", "CareTeam.participant[3]"]
+    assert removed[0].reason == "refused familie at CareTeam.participant[1]"
+    assert [p["member"]["reference"][-2:] for p in team["participant"]] == ["r0", "r2"]
+
+
+def test_an_emptied_list_goes_and_a_missing_one_is_left_alone() -> None:
+    team = _team("familie")
+    assert len(strip_list(team, "participant", _refuse("familie"))) == 1
+    assert "participant" not in team
+    assert strip_list(team, "participant", _refuse("familie")) == []
+
+
+def test_strip_participants_leaves_the_stored_resource_untouched() -> None:
+    team = _team("familie", None)
+    before = copy.deepcopy(team)
+    out, removed = strip_participants(team, _refuse("familie"))
+    assert team == before
+    assert [r.path for r in removed] == ["CareTeam.participant[0]"]
+    assert "Tromsø" not in str(out) and len(out["participant"]) == 1
