@@ -11,7 +11,8 @@ IP-1012 no coordinator in charge · IP-1013 coordinator kind/level/age
 IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
 IP-1022 sharing consent not time-bounded · IP-1023 revocation inconsistent
 IP-1024..1026 competence (see mappings.competence) · IP-1030 goal hierarchy
-IP-1032 measure responsible does not take part · IP-1040 unknown code
+IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
+IP-1040 unknown code
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ MESSAGES = {
     "IP-1026": "The capacity stated for a consent giver does not fit the party.",
     "IP-1030": "Goal hierarchy: a delmål belongs to a hovedmål.",
     "IP-1032": "A measure's responsible party does not take part in the plan.",
+    "IP-1033": "A contribution and its topic belong to a party that takes part in the plan work.",
     "IP-1040": "A code is not in its code system.",
 }
 
@@ -94,6 +96,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from _reference_issues(plan)
     yield from _period_issues(plan)
     yield from _code_issues(plan)
+    yield from _participation_issues(plan)
     yield from coordinator_issues(plan)
     yield from _consent_issues(plan)
     yield from consent_competence_issues(plan)
@@ -248,6 +251,18 @@ def _code_issues(plan: Plan) -> Iterator[Issue]:
     for path, code, system in coded:
         if code is not None and code not in system:
             yield _issue("IP-1040", path, f"'{code}'", "code-invalid")
+
+
+def _participation_issues(plan: Plan) -> Iterator[Issue]:
+    # Both live on the party's CareTeam participant (forskrift § 7 b, d): without one they
+    # would be lost on the way to FHIR.
+    for i, party in enumerate(plan.parties):
+        if party.takes_part:
+            continue
+        for field in ("contribution", "topic"):
+            if getattr(party, field) is not None:
+                detail = f"'{party.id}' does not take part."
+                yield _issue("IP-1033", f"parties[{i}].{field}", detail)
 
 
 def _consent_issues(plan: Plan) -> Iterator[Issue]:
