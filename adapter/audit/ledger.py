@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger", "ledger_table"]
+from adapter.store.schema import consent_recipients
+
+__all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger"]
 
 
 @dataclass(frozen=True)
@@ -48,25 +50,13 @@ class InMemoryLedger:
         )
 
 
-def ledger_table(metadata: MetaData) -> Table:
-    """The ``consent_recipients`` table (own MetaData: the store's migrations do not know it)."""
-    return Table(
-        "consent_recipients",
-        metadata,
-        Column("consent", String(80), primary_key=True),
-        Column("organisation", String(20), primary_key=True),
-        Column("first_disclosed", String(40), nullable=False),
-        Column("last_disclosed", String(40), nullable=False),
-    )
-
-
 class SqlLedger:
-    """The ledger in the store's database (SQLite or PostgreSQL); creates its table if absent."""
+    """The ledger in the store's database (SQLite or PostgreSQL): table ``consent_recipients``,
+    created by the store's migrations."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._table = ledger_table(MetaData())
-        self._table.create(engine, checkfirst=True)
+        self._table = consent_recipients
 
     @property
     def engine(self) -> Engine:

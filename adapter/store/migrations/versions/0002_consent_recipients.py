@@ -1,11 +1,7 @@
 """Recipients to inform when a sharing consent is revoked (``consent_recipients``).
 
 Revision ID: 0002
-Revises: 0001
-
-Databases where the disclosure ledger created the table itself (before this revision) keep
-theirs: the columns are the same.
-"""
+Revises: 0001"""
 
 from __future__ import annotations
 
@@ -19,8 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if sa.inspect(op.get_bind()).has_table("consent_recipients"):
-        return
     op.create_table(
         "consent_recipients",
         sa.Column("consent", sa.String(80), primary_key=True),
