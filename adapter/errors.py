@@ -67,8 +67,9 @@ MESSAGES: dict[str, str] = {
     "IP-4203": "{rtype}/{rid} has no version {vid}.",
     "IP-4301": "{interaction} is not allowed on {rtype}: {reason}",
     "IP-4302": "HTTP method {method} is not allowed here.",
-    "IP-4401": "Patient/{patient} already has an active individual plan (CarePlan/{existing}); "
-    "one person has one plan (forskrift § 6).",
+    # The existing plan's id is not named: the caller may not be allowed to see it.
+    "IP-4401": "Patient/{patient} already has an active individual plan; one person has one plan "
+    "(forskrift § 6): revise or transfer that plan instead of creating another.",
     "IP-4402": "Version conflict: If-Match names version {expected}, the current version is "
     "{current}.",
     "IP-4403": "Conditional create matched {count} resources; it must match at most one.",
