@@ -13,11 +13,14 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "Actor",
+    "BulkReader",
+    "ChangeStamps",
     "Clock",
     "HistoryEntry",
     "HistoryPage",
@@ -118,7 +121,17 @@ class WriteOutcome:
 @runtime_checkable
 class ResourceRepository(Protocol):
     """Everything the FHIR API does with resources. Raises ``mappings.errors.IpError`` subclasses
-    (``adapter.errors.NotFound``, ``Gone``, ``PreconditionFailed``, ``Conflict``, ...)."""
+    (``adapter.errors.NotFound``, ``Gone``, ``PreconditionFailed``, ``Conflict``, ...).
+
+    Optional methods (not part of this Protocol, so wrappers and fakes need not offer them;
+    test with ``isinstance`` against the runtime-checkable Protocols below):
+
+    - ``fetch(refs) -> list[Resource]`` (:class:`BulkReader`): current resources for many
+      (type, id) pairs in one round per type. The SQL store has it.
+    - ``stamps(patient_refs) -> dict[str, int]`` (:class:`ChangeStamps`): change stamps of
+      persons and of the directory, for caching what a consent decision depends on. The SQL
+      store has it.
+    """
 
     def read(self, resource_type: str, resource_id: str) -> Resource: ...
 
@@ -160,6 +173,35 @@ class ResourceRepository(Protocol):
 
     def everything(self, careplan_id: str) -> list[Resource]:
         """The whole plan: the CarePlan first, then everything it is made of."""
+        ...
+
+
+@runtime_checkable
+class BulkReader(Protocol):
+    """Optional on a repository: many current resources by reference at once."""
+
+    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]:
+        """Current, non-deleted resources for (type, id) pairs, in input order; missing or
+        deleted ones are left out (no error). Duplicates are read once."""
+        ...
+
+
+@runtime_checkable
+class ChangeStamps(Protocol):
+    """Optional on a repository: has anything a person's consent decision depends on changed?
+
+    Keys are ``Patient/id`` (one per person) and ``"*"`` (the directory: Organization,
+    Practitioner, PractitionerRole, Endpoint, HealthcareService, Location). A key's stamp
+    changes in the same transaction as every create, update or delete (Bundle entries included)
+    of the Patient itself, of a resource whose ``subject``/``patient``/``beneficiary`` refers to
+    that Patient (before or after the write), or, for ``"*"``, of a directory resource. A
+    rolled-back write changes nothing; every process using the same database sees a committed
+    change on its next call. Compare stamps for equality only.
+    """
+
+    def stamps(self, patient_refs: Sequence[str]) -> dict[str, int]:
+        """The stamp of every key asked for plus ``"*"``, in one indexed query; a key never
+        written is 0."""
         ...
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from adapter.store.search_sql import (
     encode_cursor,
     keyset,
 )
+from adapter.store.stamps import collecting, read_stamps
 from adapter.store.writes import SystemClock, Writer, gone
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory"]
@@ -56,8 +58,10 @@ class SqlRepository:
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self.writer = Writer(validate, clock or SystemClock(), system=system)
 
-    def begin_write(self) -> Any:
-        return self._write_engine.begin()
+    def begin_write(self) -> AbstractContextManager[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); the change stamps its writes
+        record are bumped just before it commits."""
+        return collecting(self._write_engine)
 
     # --- reads -----------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> Resource:
@@ -245,8 +249,16 @@ class SqlRepository:
         return process_bundle(self, bundle)
 
     def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]:
+        """Current, non-deleted resources for (type, id) pairs, in input order (missing ones
+        left out): one query per type (``adapter.ports.BulkReader``)."""
         with self.engine.connect() as conn:
             return fetch_many(conn, refs)
+
+    def stamps(self, patient_refs: Sequence[str]) -> dict[str, int]:
+        """Change stamps of ``Patient/id`` keys and of the directory (``"*"``), one indexed
+        query (``adapter.ports.ChangeStamps``, :mod:`adapter.store.stamps`)."""
+        with self.engine.connect() as conn:
+            return read_stamps(conn, patient_refs)
 
 
 def _one_match(found: SearchResult) -> Resource | None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 
 __all__ = [
     "active_plans",
+    "change_stamps",
     "consent_recipients",
     "idx_date",
     "idx_reference",
@@ -113,4 +114,14 @@ consent_recipients = Table(
     Column("organisation", String(20), primary_key=True),
     Column("first_disclosed", String(40), nullable=False),
     Column("last_disclosed", String(40), nullable=False),
+)
+
+# Change stamps for consent caching (adapter/store/stamps.py): one row per person
+# (``Patient/id``) and ``"*"`` for the directory, bumped in every write transaction that touches
+# them.
+change_stamps = Table(
+    "change_stamps",
+    metadata,
+    Column("scope", String(80), primary_key=True),
+    Column("stamp", BigInteger, nullable=False),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from adapter.services.validation import ensure_valid
 from adapter.store.driver_sql import insert_rows
 from adapter.store.indexer import clear_index, enforce_one_active_plan, sort_date, write_index
 from adapter.store.schema import resource_versions, resources
+from adapter.store.stamps import record, ties
 
 __all__ = ["SystemClock", "Writer"]
 
@@ -69,7 +71,14 @@ class Writer:
             )
 
     def _store(
-        self, conn: Connection, rtype: str, rid: str, version: int, resource: Resource, method: str
+        self,
+        conn: Connection,
+        rtype: str,
+        rid: str,
+        version: int,
+        resource: Resource,
+        method: str,
+        before: AbstractSet[str] = frozenset(),  # stamp keys of the version replaced
     ) -> Resource:
         now = self._clock.now_iso()
         meta = {**(resource.get("meta") or {}), "versionId": str(version), "lastUpdated": now}
@@ -108,6 +117,7 @@ class Writer:
         write_index(conn, rtype, rid, stored)
         if rtype == "CarePlan":
             enforce_one_active_plan(conn, rid, stored, first_version=version == 1)
+        record(conn, ties(rtype, rid, stored) | before)
         return stored
 
     def check(self, resource: Resource, rid: str | None = None) -> None:
@@ -128,14 +138,18 @@ class Writer:
         except IntegrityError as err:
             raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
 
-    def _current(self, conn: Connection, rtype: str, rid: str) -> tuple[int, bool] | None:
-        q = select(resources.c.version, resources.c.deleted).where(
+    def _current(self, conn: Connection, rtype: str, rid: str) -> tuple[int, bool, set[str]] | None:
+        """(version, deleted, stamp keys of the stored body) of ``rtype/rid``, locked on
+        PostgreSQL until the transaction ends."""
+        q = select(resources.c.version, resources.c.deleted, resources.c.body).where(
             resources.c.res_type == rtype, resources.c.res_id == rid
         )
         if conn.dialect.name == "postgresql":
             q = q.with_for_update()
         row = conn.execute(q).first()
-        return (int(row[0]), bool(row[1])) if row else None
+        if row is None:
+            return None
+        return int(row[0]), bool(row[1]), ties(rtype, rid, orjson.loads(row[2]))
 
     @staticmethod
     def _check_match(if_match: str | None, current: int | None) -> None:
@@ -173,7 +187,8 @@ class Writer:
                 return self._store(conn, rtype, rid, 1, resource, "PUT"), True
             except IntegrityError as err:
                 raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
-        return self._store(conn, rtype, rid, current[0] + 1, resource, "PUT"), current[1]
+        stored = self._store(conn, rtype, rid, current[0] + 1, resource, "PUT", current[2])
+        return stored, current[1]
 
     def delete(self, conn: Connection, rtype: str, rid: str, if_match: str | None) -> None:
         if rtype not in DELETABLE_TYPES:
@@ -217,6 +232,7 @@ class Writer:
             .values(version=version, last_updated=stamp, deleted=True)
         )
         clear_index(conn, rtype, rid)
+        record(conn, current[2])
 
 
 def gone(rtype: str, rid: str) -> Gone:

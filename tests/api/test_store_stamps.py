@@ -1,0 +1,246 @@
+"""Change stamps (SQLite and PostgreSQL): every write path bumps the stamps of the person it
+touches (and ``"*"`` for the directory) in its own transaction; a rollback bumps nothing; another
+process sees the bumps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from adapter.errors import Conflict
+from adapter.ports import BulkReader, ChangeStamps
+from adapter.services.validation import minimal_structural_check
+from adapter.store import SqlRepository
+from adapter.store.stamps import ties
+from tests.api.conftest import careplan, patient
+
+ROOT = Path(__file__).resolve().parents[2]
+Resource = dict[str, Any]
+
+
+@pytest.fixture
+def repo(engine: Engine) -> SqlRepository:
+    return SqlRepository(engine, minimal_structural_check)
+
+
+def _goal(pid: str, text: str = "Å gå tur til Čáhcesuolu") -> Resource:
+    return {
+        "resourceType": "Goal",
+        "lifecycleStatus": "active",
+        "description": {"text": text},
+        "subject": {"reference": f"Patient/{pid}"},
+    }
+
+
+def _org(name: str = "Kárášjoga gielda") -> Resource:
+    return {"resourceType": "Organization", "name": name}
+
+
+def _changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    return {k for k in after if after[k] != before.get(k)}
+
+
+class _Watch:
+    """Stamps of a few keys before and after a block."""
+
+    def __init__(self, repo: SqlRepository, *keys: str) -> None:
+        self.repo, self.keys = repo, list(keys)
+
+    def __enter__(self) -> _Watch:
+        self.before = self.repo.stamps(self.keys)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.after = self.repo.stamps(self.keys)
+        self.changed = _changed(self.before, self.after)
+
+
+def test_store_offers_the_optional_ports(repo: SqlRepository) -> None:
+    assert isinstance(repo, ChangeStamps)
+    assert isinstance(repo, BulkReader)
+
+
+def test_unknown_keys_read_zero_and_the_directory_key_is_always_there(
+    repo: SqlRepository,
+) -> None:
+    got = repo.stamps(["Patient/ingen-sånn", "Patient/ingen-sånn"])
+    assert got == {"*": 0, "Patient/ingen-sånn": 0}
+
+
+def test_create_bumps_the_patient_and_the_subject(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Ánde-Ødegård"))["id"]
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        repo.create(careplan(a))
+    assert w.changed == {f"Patient/{a}"}
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        created = repo.create(patient(family="Nytt-Åsen"))["id"]
+    assert repo.stamps([f"Patient/{created}"])[f"Patient/{created}"] != 0
+    assert w.changed == set()
+
+
+def test_update_bumps_the_person_before_and_after(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Østgård-Sárá"))["id"]
+    goal = repo.create(_goal(a))
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        repo.update("Goal", goal["id"], {**_goal(b), "id": goal["id"]})
+    assert w.changed == {f"Patient/{a}", f"Patient/{b}"}
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        repo.update("Patient", b, {**patient(family="Ære-Máret"), "id": b})
+    assert w.changed == {f"Patient/{b}"}
+
+
+def test_delete_bumps_the_person_of_the_deleted_resource(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    rel = {
+        "resourceType": "RelatedPerson",
+        "patient": {"reference": f"Patient/{a}"},
+        "name": [{"family": "Bråthen", "given": ["Ásllat"]}],
+    }
+    rid = repo.create(rel)["id"]
+    with _Watch(repo, f"Patient/{a}") as w:
+        repo.delete("RelatedPerson", rid)
+    assert w.changed == {f"Patient/{a}"}
+    with _Watch(repo, f"Patient/{a}") as w:
+        repo.delete("RelatedPerson", rid)  # already deleted: no write, no bump
+    assert w.changed == set()
+
+
+def test_directory_writes_bump_the_global_key_only(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    with _Watch(repo, f"Patient/{a}") as w:
+        org = repo.create(_org())
+    assert w.changed == {"*"}
+    with _Watch(repo, f"Patient/{a}") as w:
+        repo.update("Organization", org["id"], {**_org("Unjárgga gielda"), "id": org["id"]})
+    assert w.changed == {"*"}
+    with _Watch(repo, f"Patient/{a}") as w:
+        repo.delete("Organization", org["id"])
+    assert w.changed == {"*"}
+
+
+def test_audit_events_bump_nothing(engine: Engine) -> None:
+    system = SqlRepository(engine, minimal_structural_check, system=True)
+    a = system.create(patient())["id"]
+    event = {
+        "resourceType": "AuditEvent",
+        "type": {"code": "rest"},
+        "recorded": "2024-06-11T10:00:00Z",
+        "agent": [{"requestor": True, "who": {"display": "Tromsø kommune"}}],
+        "source": {"observer": {"display": "ipfhir"}},
+        "entity": [{"what": {"reference": f"Patient/{a}"}}],
+    }
+    with _Watch(system, f"Patient/{a}") as w:
+        system.create(event)
+    assert w.changed == set()
+
+
+def _tx(entries: list[Resource], btype: str = "transaction") -> Resource:
+    return {"resourceType": "Bundle", "type": btype, "entry": entries}
+
+
+def _post(resource: Resource, full_url: str | None = None) -> Resource:
+    entry: Resource = {"resource": resource, "request": {"method": "POST", "url": "x"}}
+    entry["request"]["url"] = resource["resourceType"]
+    if full_url:
+        entry["fullUrl"] = full_url
+    return entry
+
+
+def test_transaction_bumps_each_person_once_and_the_directory(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Ørjasæter"))["id"]
+    goal = repo.create(_goal(b))
+    put = {"resource": {**_goal(b, "Å få jobb"), "id": goal["id"]}}
+    put["request"] = {"method": "PUT", "url": f"Goal/{goal['id']}"}
+    bundle = _tx([_post(careplan(a)), _post(_goal(a)), _post(_org()), put])
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        repo.transaction(bundle)
+    assert w.changed == {"*", f"Patient/{a}", f"Patient/{b}"}
+    assert w.after[f"Patient/{a}"] == w.before[f"Patient/{a}"] + 1  # two entries, one bump
+
+
+def test_transaction_creating_a_person_bumps_the_new_person(repo: SqlRepository) -> None:
+    urn = "urn:uuid:7d4a0c6e-9e3f-4a71-bc2d-3e4f5a6b7c8d"
+    out = repo.transaction(
+        _tx([_post(careplan("x") | {"subject": {"reference": urn}}), _post(patient(), urn)])
+    )
+    pid = out["entry"][1]["resource"]["id"]
+    assert repo.stamps([f"Patient/{pid}"])[f"Patient/{pid}"] != 0
+
+
+def test_batch_entries_bump_their_persons(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Æsøy"))["id"]
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        repo.transaction(_tx([_post(_goal(a)), _post(_goal(b))], "batch"))
+    assert w.changed == {f"Patient/{a}", f"Patient/{b}"}
+
+
+def test_rolled_back_transaction_bumps_nothing(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Ĺåvvo"))["id"]
+    repo.create(careplan(a))
+    # the second active plan of ``a`` breaks the rule after the Goal of ``b`` and the
+    # Organization were written in the same transaction: everything rolls back
+    bundle = _tx([_post(_goal(b)), _post(_org()), _post(careplan(a))])
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w, pytest.raises(Conflict):
+        repo.transaction(bundle)
+    assert w.changed == set()
+
+
+def test_failed_single_write_bumps_nothing(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    repo.create(careplan(a))
+    with _Watch(repo, f"Patient/{a}") as w, pytest.raises(Conflict):
+        repo.create(careplan(a))
+    assert w.changed == set()
+
+
+def test_ties_of_references() -> None:
+    assert ties("CarePlan", "p", {"subject": {"reference": "https://x.no/fhir/Patient/7"}}) == {
+        "Patient/7"
+    }
+    assert ties("Goal", "g", {"subject": {"reference": "Patient/7/_history/2"}}) == {"Patient/7"}
+    assert ties("Coverage", "c", {"beneficiary": {"reference": "Patient/8"}}) == {"Patient/8"}
+    assert ties("Consent", "c", {"patient": {"reference": "Group/1"}}) == set()
+    assert ties("Location", "l", {}) == {"*"}
+
+
+_CHILD = """
+import sys
+from adapter.services.validation import minimal_structural_check
+from adapter.store import SqlRepository, make_engine
+url, schema, pid = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+repo = SqlRepository(make_engine(url, schema=schema), minimal_structural_check)
+print(repo.stamps([f"Patient/{pid}"])[f"Patient/{pid}"])
+repo.create({"resourceType": "Goal", "lifecycleStatus": "active",
+             "description": {"text": "Å lære å sykle"}, "subject": {"reference": f"Patient/{pid}"}})
+"""
+
+
+def test_another_process_sees_the_bumps_and_is_seen(repo: SqlRepository, engine: Engine) -> None:
+    a = repo.create(patient())["id"]
+    mine = repo.stamps([f"Patient/{a}"])[f"Patient/{a}"]
+    schema = ""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+    url = engine.url.render_as_string(hide_password=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, schema, a],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[0]) == mine  # the child sees the parent's bump
+    assert repo.stamps([f"Patient/{a}"])[f"Patient/{a}"] == mine + 1  # and the parent the child's
