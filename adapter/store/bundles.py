@@ -4,19 +4,27 @@ Transaction: ids are assigned and ``urn:uuid`` references rewritten first, every
 validated before the write transaction opens, then all entries are written in ONE database
 transaction in FHIR order (DELETE, POST, PUT, GET); any failure rolls everything back.
 Batch: each entry on its own; failures become entry outcomes.
+
+Conditional create (``ifNoneExist``) is searched first, to know the ids that references are
+rewritten to; inside the write transaction every entry that is to be created locks its criteria
+and searches again (as the REST conditional create, :mod:`adapter.store.conditional`). When a
+concurrent writer created a match in between, the transaction is rolled back and planned again
+from the start (it then finds that match); after three such rounds it answers IP-4404.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
-from adapter.errors import BadRequest, PreconditionFailed, issue, status_for
+from adapter.errors import BadRequest, Conflict, PreconditionFailed, issue, status_for
+from adapter.ports import SearchQuery
 from adapter.services.search_params import RESOURCE_TYPES
 from adapter.services.search_parsing import parse_search_string
+from adapter.store.conditional import lock_criteria
 from mappings.errors import IpError
 
 __all__ = ["process_bundle"]
@@ -24,6 +32,11 @@ __all__ = ["process_bundle"]
 Resource = dict[str, Any]
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 _REASON = {200: "OK", 201: "Created", 204: "No Content"}
+_ROUNDS = 3
+
+
+class _Raced(Exception):
+    """A conditional create's criteria matched inside the write transaction: plan again."""
 
 
 @dataclass
@@ -110,12 +123,13 @@ def _response(status: int, resource: Resource | None = None) -> Resource:
     return out
 
 
-def _existing(repo: Any, e: _Entry) -> Resource | None:
-    """Conditional create: the one existing match, or None (several → 412)."""
-    if not e.if_none_exist:
-        return None
-    crit = parse_search_string(e.rtype, e.if_none_exist.split("?", 1)[-1]).query
-    found = repo.search(crit.__class__(crit.resource_type, crit.params, count=2))
+def _criteria(e: _Entry) -> SearchQuery:
+    crit = parse_search_string(e.rtype, str(e.if_none_exist).split("?", 1)[-1]).query
+    return SearchQuery(crit.resource_type, crit.params, count=2)
+
+
+def _one(found: Any, e: _Entry) -> Resource | None:
+    """The one match of a conditional create, or None (several → 412)."""
     if found.total and found.total > 1:
         raise PreconditionFailed(
             [
@@ -130,7 +144,27 @@ def _existing(repo: Any, e: _Entry) -> Resource | None:
     return found.matches[0] if found.matches else None
 
 
-def _apply(repo: Any, conn: Connection, e: _Entry, existing: Resource | None) -> Resource:
+def _existing(repo: Any, e: _Entry) -> Resource | None:
+    """Conditional create, before the write transaction: the one existing match, or None."""
+    return _one(repo.search(_criteria(e)), e) if e.if_none_exist else None
+
+
+def _recheck(repo: Any, conn: Connection, e: _Entry, own: set[str]) -> None:
+    """Inside the write transaction: lock the criteria, search again; a match now → plan again
+    (a match this Bundle created itself → two entries with one condition, 400)."""
+    crit = _criteria(e)
+    lock_criteria(conn, crit)
+    found = _one(repo._search(conn, crit), e)
+    if found is None:
+        return
+    if found["id"] in own:
+        raise _bad(e.index, "another entry's ifNoneExist matches the resource this one creates")
+    raise _Raced
+
+
+def _apply(
+    repo: Any, conn: Connection, e: _Entry, existing: Resource | None, own: set[str]
+) -> Resource:
     w = repo.writer
     if e.method == "DELETE":
         w.delete(conn, e.rtype, e.rid, e.if_match)
@@ -138,6 +172,8 @@ def _apply(repo: Any, conn: Connection, e: _Entry, existing: Resource | None) ->
     if e.method == "POST":
         if existing is not None:
             return {"resource": existing, "response": _response(200, existing)}
+        if e.if_none_exist:
+            _recheck(repo, conn, e, own)
         stored = w.create(conn, e.resource, e.rid, checked=True)
         return {"resource": stored, "response": _response(201, stored)}
     if e.method == "PUT":
@@ -148,6 +184,15 @@ def _apply(repo: Any, conn: Connection, e: _Entry, existing: Resource | None) ->
 
 
 def _transaction(repo: Any, entries: list[_Entry]) -> Resource:
+    for _ in range(_ROUNDS):
+        try:
+            return _transaction_once(repo, [replace(e) for e in entries])
+        except _Raced:
+            continue
+    raise Conflict([issue("IP-4404", "Bundle.entry.request.ifNoneExist", "conflict")])
+
+
+def _transaction_once(repo: Any, entries: list[_Entry]) -> Resource:
     ids: dict[str, str] = {}
     existing: dict[int, Resource | None] = {}
     for e in entries:
@@ -162,9 +207,12 @@ def _transaction(repo: Any, entries: list[_Entry]) -> Resource:
             if e.method in ("POST", "PUT") and existing.get(e.index) is None:
                 _wrapped(e, lambda e=e: repo.writer.check(e.resource, e.rid))
     results: dict[int, Resource] = {}
+    own = {str(e.rid) for e in entries if e.method == "POST" and existing.get(e.index) is None}
     with repo.begin_write() as conn:
         for e in sorted(entries, key=lambda x: _ORDER[x.method]):
-            results[e.index] = _wrapped(e, lambda e=e: _apply(repo, conn, e, existing.get(e.index)))
+            results[e.index] = _wrapped(
+                e, lambda e=e: _apply(repo, conn, e, existing.get(e.index), own)
+            )
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",
