@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
-from adapter.consent.provisions import Rule, judge, rules_for
+from adapter.consent.provisions import Label, Rule, judge, rules_for
 from adapter.consent.redact import (
     Keep,
     Removal,
@@ -45,6 +45,7 @@ __all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
 Resource = dict[str, Any]
 Basis = Literal["directory", "owner", "coordinator", "consent", "none"]
 _PRIVILEGED_ONLY = frozenset({"Consent", "AuditEvent"})
+_VERDICTS = 512  # remembered verdicts per Access (distinct label sets and dates are few)
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,24 @@ class Access:
     rules: tuple[Rule, ...] = ()
     reasons: tuple[Reason, ...] = ()
 
+    _verdicts: dict[tuple[frozenset[Label], str | None], tuple[bool, Rule | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     @property
     def consents(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.consent for r in self.rules if r.effect == "permit"))
+
+    def judge(self, labels: frozenset[Label], date: str | None) -> tuple[bool, Rule | None]:
+        """:func:`~adapter.consent.provisions.judge` over these rules, remembered per (labels,
+        date): an Access lives as long as its plan context, which never changes."""
+        key = (labels, date)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= _VERDICTS:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = judge(list(self.rules), labels, date)
+        return verdict
 
 
 @dataclass(frozen=True)
@@ -130,17 +146,16 @@ def decide(
 
 
 def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decision:
-    rules = list(access.rules)
-    allowed, rule = judge(rules, resource_labels(resource), resource_date(resource))
+    allowed, rule = access.judge(resource_labels(resource), resource_date(resource))
     if not allowed:
         return Decision("deny", "consent", None, (Reason.of(_why(rule), rule),))
     assert rule is not None
     reasons = (Reason.of("permitted by the sharing consent", rule),)
     rtype = resource.get("resourceType")
     if rtype == "CarePlan":
-        out, removed = _strip_care_plan(ctx, rules, resource)
+        out, removed = _strip_care_plan(ctx, access, resource)
     elif rtype == "CareTeam":
-        out, removed = strip_participants(resource, _labelled(rules, lambda _e: None))
+        out, removed = strip_participants(resource, _labelled(access, lambda _e: None))
     else:
         out, removed = resource, []
     if not removed:
@@ -149,18 +164,18 @@ def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decisio
     return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
 
 
-def _labelled(rules: list[Rule], date_of: Callable[[Mapping[str, Any]], str | None]) -> Keep:
+def _labelled(access: Access, date_of: Callable[[Mapping[str, Any]], str | None]) -> Keep:
     """Judge of an element by its ip-security-label topics and its date (None: keep it)."""
 
     def keep(element: Mapping[str, Any], _path: str) -> str | None:
-        ok, why = judge(rules, element_labels(element), date_of(element))
+        ok, why = access.judge(element_labels(element), date_of(element))
         return None if ok else _why(why)
 
     return keep
 
 
 def _strip_care_plan(
-    ctx: PlanContext, rules: list[Rule], resource: Resource
+    ctx: PlanContext, access: Access, resource: Resource
 ) -> tuple[Resource, list[Removal]]:
     def reference(ref: str) -> str | None:
         if ref.startswith("Consent/"):
@@ -170,10 +185,10 @@ def _strip_care_plan(
         goal = ctx.get(ref)
         if goal is None:
             return "reference to a goal outside the plan"
-        ok, why = judge(rules, resource_labels(goal), resource_date(goal))
+        ok, why = access.judge(resource_labels(goal), resource_date(goal))
         return None if ok else _why(why)
 
-    activity, item = _labelled(rules, activity_date), _labelled(rules, lambda _e: None)
+    activity, item = _labelled(access, activity_date), _labelled(access, lambda _e: None)
     return strip_elements(resource, activity, item, reference)
 
 

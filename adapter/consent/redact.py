@@ -11,7 +11,6 @@ or ``detail.scheduledTiming.repeat.boundsPeriod.start``.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +96,9 @@ def strip_list(resource: Resource, key: str, judge: Keep) -> list[Removal]:
             kept.append(element)
         else:
             removed.append(Removal(f"{base}[{index}]", why))
-    resource[key] = kept
+    if not removed:
+        return removed
+    resource[key] = kept  # a new list: the old one (perhaps shared with the original) stays
     if not kept:
         del resource[key]
     return removed
@@ -106,32 +107,49 @@ def strip_list(resource: Resource, key: str, judge: Keep) -> list[Removal]:
 def strip_elements(
     plan: Resource, activity: Keep, item: Keep, reference: Callable[[str], str | None]
 ) -> tuple[Resource, list[Removal]]:
-    """A copy of a CarePlan without the activities, need/resource items and references the
-    callbacks reject; paths in the result name elements of the *original* resource."""
-    out = copy.deepcopy(plan)
+    """A CarePlan without the activities, need/resource items and references the callbacks
+    reject; paths in the result name elements of the *original* resource. The original is never
+    changed: the result is a shallow copy whose changed lists and activities are new objects
+    (unchanged elements are shared), and ``plan`` itself when nothing was removed."""
+    out = dict(plan)
     removed: list[Removal] = []
-    for index, act in enumerate(out.get("activity", [])):
-        detail = act.get("detail")
-        if isinstance(detail, dict) and detail.get("goal"):
-            goals = [g for g in detail["goal"] if reference(str(g.get("reference", ""))) is None]
-            if len(goals) != len(detail["goal"]):
-                path = f"CarePlan.activity[{index}].detail.goal"
-                removed.append(Removal(path, "reference to a goal the recipient may not see"))
-            detail["goal"] = goals
-            if not goals:
-                del detail["goal"]
+    if isinstance(out.get("activity"), list):
+        out["activity"] = [
+            _without_hidden_goals(act, index, reference, removed)
+            for index, act in enumerate(out["activity"])
+        ]
     removed += strip_list(out, "activity", activity)
     removed += strip_list(out, "extension", lambda e, p: item(e, p) if _is_item(e) else None)
     removed += strip_list(out, "goal", _ref_judge(reference))
     removed += strip_list(out, "supportingInfo", _ref_judge(reference))
-    return out, removed
+    return (out, removed) if removed else (plan, removed)
+
+
+def _without_hidden_goals(
+    act: Any, index: int, reference: Callable[[str], str | None], removed: list[Removal]
+) -> Any:
+    """``act`` itself, or a copy (activity and detail) without the goal references rejected."""
+    detail = act.get("detail") if isinstance(act, dict) else None
+    if not isinstance(detail, dict) or not detail.get("goal"):
+        return act
+    goals = [g for g in detail["goal"] if reference(str(g.get("reference", ""))) is None]
+    if len(goals) == len(detail["goal"]):
+        return act
+    path = f"CarePlan.activity[{index}].detail.goal"
+    removed.append(Removal(path, "reference to a goal the recipient may not see"))
+    new_detail = {k: v for k, v in detail.items() if k != "goal"}
+    if goals:
+        new_detail["goal"] = goals
+    return {**act, "detail": new_detail}
 
 
 def strip_participants(team: Resource, participant: Keep) -> tuple[Resource, list[Removal]]:
-    """A copy of a CareTeam without the participants ``participant`` rejects (a participant
-    labelled with a refused topic goes whole: member, role and contribution)."""
-    out = copy.deepcopy(team)
-    return out, strip_list(out, "participant", participant)
+    """A CareTeam without the participants ``participant`` rejects (a participant labelled with
+    a refused topic goes whole: member, role and contribution); ``team`` itself is never
+    changed (shallow copy, or ``team`` when nothing was removed)."""
+    out = dict(team)
+    removed = strip_list(out, "participant", participant)
+    return (out, removed) if removed else (team, removed)
 
 
 def _ref_judge(reference: Callable[[str], str | None]) -> Keep:
@@ -143,9 +161,12 @@ def _is_item(extension: Mapping[str, Any]) -> bool:
 
 
 def mark_redacted(resource: Resource) -> Resource:
-    """Add ``meta.security`` REDACTED (once)."""
-    meta = resource.setdefault("meta", {})
-    security = meta.setdefault("security", [])
+    """Add ``meta.security`` REDACTED (once). ``resource["meta"]`` is replaced, not changed:
+    the meta of a shallow copy stays the original's."""
+    meta = dict(resource.get("meta") or {})
+    security = list(meta.get("security", []))
     if not any(s.get("code") == "REDACTED" for s in security):
         security.append(dict(REDACTED))
+    meta["security"] = security
+    resource["meta"] = meta
     return resource

@@ -6,7 +6,13 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from adapter.consent.redact import element_labels, strip_list, strip_participants
+from adapter.consent.redact import (
+    element_labels,
+    mark_redacted,
+    strip_elements,
+    strip_list,
+    strip_participants,
+)
 from tests.unit.consent.builders import TOPIC, topic_label
 
 Resource = dict[str, Any]
@@ -55,3 +61,44 @@ def test_strip_participants_leaves_the_stored_resource_untouched() -> None:
     assert team == before
     assert [r.path for r in removed] == ["CareTeam.participant[0]"]
     assert "Tromsø" not in str(out) and len(out["participant"]) == 1
+
+
+def _refuse_goal(ref: str) -> str | None:
+    return "hidden goal" if ref == "Goal/ip1-g2" else None
+
+
+def _keep(_element: Mapping[str, Any], _path: str) -> str | None:
+    return None
+
+
+def _plan() -> Resource:
+    activity = [
+        {"detail": {"description": "Støttekontakt på fritida", "goal": [{"reference": g}]}}
+        for g in ("Goal/ip1-g1", "Goal/ip1-g2")
+    ]
+    return {
+        "resourceType": "CarePlan",
+        "id": "ip1",
+        "meta": {"versionId": "3"},
+        "activity": activity,
+        "goal": [{"reference": "Goal/ip1-g1"}, {"reference": "Goal/ip1-g2"}],
+    }
+
+
+def test_strip_elements_and_mark_redacted_leave_the_original_untouched() -> None:
+    plan = _plan()
+    before = copy.deepcopy(plan)
+    out, removed = strip_elements(plan, _keep, _keep, _refuse_goal)
+    marked = mark_redacted(out)
+    assert plan == before
+    assert [r.path for r in removed] == ["CarePlan.activity[1].detail.goal", "CarePlan.goal[1]"]
+    assert "goal" not in marked["activity"][1]["detail"]
+    assert marked["goal"] == [{"reference": "Goal/ip1-g1"}]
+    assert marked["meta"]["security"][0]["code"] == "REDACTED" and "security" not in plan["meta"]
+
+
+def test_nothing_removed_gives_back_the_resource_itself() -> None:
+    plan, team = _plan(), _team(None, "rus")
+    assert strip_elements(plan, _keep, _keep, lambda _ref: None) == (plan, [])
+    assert strip_elements(plan, _keep, _keep, lambda _ref: None)[0] is plan
+    assert strip_participants(team, _refuse("familie"))[0] is team
