@@ -125,7 +125,9 @@ def filter_response(
 ) -> Resource:
     """The response as the caller may see it, refused batch entries put back in place."""
     kind = "batch-response" if bundle.get("type") == "batch" else "transaction-response"
-    done = iter((response or {}).get("entry") or [])
+    answered = (response or {}).get("entry") or []
+    op.prepare(e.get("resource") for e in answered if isinstance(e.get("resource"), dict))
+    done = iter(answered)
     total = len(bundle.get("entry") or [])
     out = [
         _forbidden_entry(refused[i]) if i in refused else _judged(op, next(done, {}))

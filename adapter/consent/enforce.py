@@ -93,6 +93,7 @@ class ConsentRepository:
             resource_type, resource_id, count=count, since=since, cursor=cursor
         )
         entries = []
+        op.prepare(e.resource for e in page.entries)
         for entry in page.entries:
             shown = entry.resource if entry.resource is not None else self._before(entry)
             if shown is None:
@@ -119,6 +120,7 @@ class ConsentRepository:
             op.complete()
             return SearchResult([], [], total)
         found = self._inner.search(query)
+        op.prepare([*found.matches, *found.includes])
         matches = [d.resource for m in found.matches if (d := op.see(m)).resource is not None]
         extra = [
             d.resource
@@ -136,6 +138,7 @@ class ConsentRepository:
         total, cursor = 0, None
         while True:
             page = self._inner.search(replace(base, cursor=cursor))
+            op.prepare(page.matches)
             total += sum(1 for m in page.matches if op.see(m, record=False).resource is not None)
             cursor = page.next_cursor
             if cursor is None or not page.matches:
@@ -229,6 +232,7 @@ class ConsentRepository:
     def _explain(self, resources: list[Resource], subject: Actor) -> Resource:
         op = self._op("read", "Consent")
         judge = Operation(self.enforcement, subject, "read")
+        op.prepare(resources)
         for res in resources:
             patient = patient_of(res)
             if patient is not None and op.access(patient).basis not in ("owner", "coordinator"):

@@ -1,12 +1,16 @@
 """The hooks of one operation: start (may reject), can-see / will-see per resource (the policy's
 decision), completion (AuditEvents and the recipients ledger).
 
-An :class:`Operation` loads each person's :class:`PlanContext` once and forgets it at the end:
-nothing survives to the next request.
+An :class:`Operation` finds each person's :class:`PlanContext` once: from the enforcement's
+:class:`~adapter.consent.cache.ContextCache` when the store's change stamps (read once per
+operation, for every person it judges, in one query when it judges a page) say it is still the
+plan as stored, loaded from the store otherwise. After a write (:meth:`Operation.forget`) the
+operation reads the stamps again and drops the cache entries it used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,11 +19,12 @@ from adapter.audit.ledger import DisclosureLedger
 from adapter.audit.sink import AuditSink
 from adapter.audit.trail import LedgerRow, write_trail
 from adapter.auth.scopes import needed_scope, scope_allows
+from adapter.consent.cache import CacheEntry, ContextCache, Stamps
 from adapter.consent.context import PlanContext, patient_of, ref_of
 from adapter.consent.errors import Forbidden, issue5
 from adapter.consent.loader import goals_for, load_context
 from adapter.consent.policy import Access, Decision, access_for, decide
-from adapter.ports import Actor, Clock, ResourceRepository
+from adapter.ports import Actor, ChangeStamps, Clock, ResourceRepository
 from mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
 __all__ = ["Enforcement", "Operation"]
@@ -36,6 +41,15 @@ class Enforcement:
     ledger: DisclosureLedger
     clock: Clock
     enforce_scopes: bool = True
+    cache: ContextCache = field(default_factory=ContextCache)
+
+    def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
+        """(person, directory) stamps of ``patients`` in one query; ``None`` when the store
+        keeps none or the cache is off (then every operation loads afresh)."""
+        if self.cache.size == 0 or not isinstance(self.inner, ChangeStamps):
+            return None
+        found = self.inner.stamps(patients)
+        return {p: (found.get(p, 0), found.get("*", 0)) for p in patients}
 
 
 @dataclass
@@ -45,6 +59,9 @@ class Operation:
     interaction: str
     _contexts: dict[str, PlanContext] = field(default_factory=dict)
     _access: dict[str, Access] = field(default_factory=dict)
+    _stamps: dict[str, Stamps] = field(default_factory=dict)
+    _entries: dict[str, CacheEntry] = field(default_factory=dict)
+    _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
 
     # --- start -------------------------------------------------------------------------------
@@ -72,22 +89,64 @@ class Operation:
             )
 
     # --- can-see / will-see ------------------------------------------------------------------
+    def prepare(self, resources: Iterable[Resource | None]) -> None:
+        """Read the stamps of every person ``resources`` are tied to, in one query (a page)."""
+        self._stamps_of([p for r in resources if r and (p := patient_of(r)) is not None])
+
+    def _stamps_of(self, patients: list[str]) -> None:
+        wanted = [p for p in dict.fromkeys(patients) if p not in self._stamps]
+        if wanted:
+            found = self.enforcement.stamps(wanted)
+            if found is not None:
+                self._stamps.update(found)
+
     def context(self, patient: str, plan: Resource | None = None) -> PlanContext:
-        """The person's plan context, loaded once per operation (with ``plan``'s goals when a
-        CarePlan is the first thing judged)."""
-        if patient not in self._contexts:
-            self._contexts[patient] = load_context(self.enforcement.inner, patient, plan)
-        return self._contexts[patient]
+        """The person's plan context, found once per operation (with ``plan``'s goals when a
+        CarePlan is the first thing judged): cached while the stamps are unchanged."""
+        if patient in self._contexts:
+            return self._contexts[patient]
+        self._stamps_of([patient])
+        stamps, cache = self._stamps.get(patient), self.enforcement.cache
+        entry = cache.get(patient, stamps) if stamps is not None else None
+        if entry is None:
+            ctx = load_context(self.enforcement.inner, patient, plan)
+            if stamps is not None:
+                entry = cache.put(stamps, ctx)
+        if entry is not None:
+            self._entries[patient] = entry
+            self._used.add(patient)
+            ctx = entry.context
+        self._contexts[patient] = ctx
+        return ctx
+
+    def _with_goals(self, patient: str, plan: Resource) -> PlanContext:
+        ctx = self.context(patient, plan)
+        bigger = goals_for(self.enforcement.inner, ctx, plan)
+        if bigger is not ctx:
+            self._contexts[patient] = bigger
+            if patient in self._entries:
+                entry = self.enforcement.cache.extend(self._entries[patient], bigger)
+                self._entries[patient] = entry
+        return bigger
 
     def forget(self) -> None:
-        """Drop what was loaded: after a write the plan is no longer what it was (the response
-        to a write is judged on the plan as written)."""
+        """Drop what was found: after a write the plan is no longer what it was (the response
+        to a write is judged on the plan as written, never on a context found before it)."""
+        self.enforcement.cache.evict(sorted(self._used | self._contexts.keys()))
         self._contexts.clear()
         self._access.clear()
+        self._stamps.clear()
+        self._entries.clear()
 
     def access(self, patient: str) -> Access:
         if patient not in self._access:
-            self._access[patient] = access_for(self.context(patient), self.actor, self.today())
+            ctx, today = self.context(patient), self.today()
+            entry = self._entries.get(patient)
+            if entry is None:
+                self._access[patient] = access_for(ctx, self.actor, today)
+            else:
+                compute = lambda: access_for(ctx, self.actor, today)  # noqa: E731
+                self._access[patient] = entry.access(self.actor, today, compute)
         return self._access[patient]
 
     def today(self) -> str:
@@ -99,8 +158,7 @@ class Operation:
         if patient is None:
             return decide(None, self.actor, resource, self.today())
         if resource.get("resourceType") == "CarePlan":  # its goals decide what it may show
-            ctx = self.context(patient, resource)
-            ctx = self._contexts[patient] = goals_for(self.enforcement.inner, ctx, resource)
+            ctx = self._with_goals(patient, resource)
         else:
             ctx = self.context(patient)
         decision = decide(ctx, self.actor, resource, self.today(), self.access(patient))

@@ -1,11 +1,12 @@
 """An in-memory ResourceRepository (versions, history, simple search with paging, includes,
-$everything, transaction/batch) and a fixed clock — enough to drive the enforcement point
-without a database."""
+$everything, transaction/batch, change stamps as ``adapter.ports.ChangeStamps`` describes them)
+and a fixed clock — enough to drive the enforcement point without a database."""
 
 from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,29 @@ from adapter.ports import (
 
 Resource = dict[str, Any]
 _REF_PARAMS = {"subject": "subject", "patient": "patient", "care-team": "careTeam"}
+_DIRECTORY = {
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Endpoint",
+    "HealthcareService",
+    "Location",
+}
+
+
+def stamp_keys(rtype: str, rid: str, resource: Resource | None) -> set[str]:
+    """What a write of ``rtype/rid`` (as ``resource``) changes: the directory, the Patient, or
+    the person its ``subject``/``patient``/``beneficiary`` names."""
+    if rtype in _DIRECTORY:
+        return {"*"}
+    if rtype == "Patient":
+        return {f"Patient/{rid}"}
+    keys = set()
+    for name in ("subject", "patient", "beneficiary"):
+        ref = str(((resource or {}).get(name) or {}).get("reference", ""))
+        if ref.startswith("Patient/"):
+            keys.add(ref.split("/_history/")[0])
+    return keys
 
 
 @dataclass
@@ -36,6 +60,16 @@ class MemoryRepository:
         self.current: dict[tuple[str, str], Resource | None] = {}
         self.versions: list[HistoryEntry] = []
         self._ids = itertools.count(1)
+        self.stamp_table: dict[str, int] = {}
+        self.stamp_reads = 0
+
+    def _bump(self, rtype: str, rid: str, *versions: Resource | None) -> None:
+        for key in set().union(*(stamp_keys(rtype, rid, v) for v in versions)):
+            self.stamp_table[key] = self.stamp_table.get(key, 0) + 1
+
+    def stamps(self, patient_refs: Sequence[str]) -> dict[str, int]:
+        self.stamp_reads += 1
+        return {k: self.stamp_table.get(k, 0) for k in ("*", *patient_refs)}
 
     # --- helpers ---------------------------------------------------------------------------
     def put(self, resource: Resource) -> Resource:
@@ -44,6 +78,7 @@ class MemoryRepository:
         stored = copy.deepcopy(resource)
         stored["id"] = rid
         stored["meta"] = {**stored.get("meta", {}), "versionId": str(version + 1)}
+        self._bump(rtype, rid, self.current.get((rtype, rid)), stored)
         self.current[(rtype, rid)] = stored
         method = "PUT" if version else "POST"
         entry = HistoryEntry(rtype, rid, str(version + 1), "2026-01-01T00:00:00Z", method, stored)
@@ -161,6 +196,7 @@ class MemoryRepository:
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
         old = self.read(resource_type, resource_id)
         version = str(int(old["meta"]["versionId"]) + 1)
+        self._bump(resource_type, resource_id, old)
         self.current[(resource_type, resource_id)] = None
         self.versions.append(
             HistoryEntry(
