@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, select
 
 from adapter.store.schema import consent_recipients
 
 __all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger"]
+
+
+@cache
+def _upsert_sql(dialect: str) -> str:
+    """Driver SQL, written once per dialect (SQLite ≥ 3.24 and PostgreSQL share the syntax)."""
+    c, o, w = (
+        f":{n}" if dialect == "sqlite" else f"%({n})s" for n in ("consent", "organisation", "when")
+    )
+    return (
+        "INSERT INTO consent_recipients (consent, organisation, first_disclosed, last_disclosed) "
+        f"VALUES ({c}, {o}, {w}, {w}) ON CONFLICT (consent, organisation) "
+        "DO UPDATE SET last_disclosed = excluded.last_disclosed"
+    )
 
 
 @dataclass(frozen=True)
@@ -68,24 +81,10 @@ class SqlLedger:
 
     def record_on(self, conn: Connection, consent: str, organisation: str, when: str) -> None:
         """:meth:`record` inside the caller's open transaction (the audit's, see
-        :func:`adapter.audit.trail.write_trail`)."""
-        t = self._table
-        key = (t.c.consent == consent) & (t.c.organisation == organisation)
-        done = conn.execute(update(t).where(key).values(last_disclosed=when)).rowcount
-        if done:
-            return
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(t).values(
-                        consent=consent,
-                        organisation=organisation,
-                        first_disclosed=when,
-                        last_disclosed=when,
-                    )
-                )
-        except IntegrityError:  # a concurrent first disclosure won the race
-            conn.execute(update(t).where(key).values(last_disclosed=when))
+        :func:`adapter.audit.trail.write_trail`): one upsert, no read, no savepoint; a concurrent
+        first disclosure cannot make it fail."""
+        params = {"consent": consent, "organisation": organisation, "when": when}
+        conn.exec_driver_sql(_upsert_sql(conn.dialect.name), params)
 
     def recipients(self, consent: str) -> list[Recipient]:
         t = self._table

@@ -84,9 +84,10 @@ def test_events_and_ledger_rows_are_written_together(trail: Any) -> None:
     write_trail(sink, ledger, [_event(), _event("refused")], rows)
     assert _events(engine) == 2
     assert [r.organisation for r in ledger.recipients("Consent/ip1-sharing")] == [ORGNR["sykehus"]]
-    write_trail(sink, ledger, [_event()], rows[:1])  # a second disclosure updates the row
+    later = "2026-06-02T08:30:00.000000Z"
+    write_trail(sink, ledger, [_event()], [(*rows[0][:2], later)])  # a second disclosure
     again = ledger.recipients("Consent/ip1-sharing")
-    assert len(again) == 1 and again[0].first_disclosed == NOW
+    assert len(again) == 1 and (again[0].first_disclosed, again[0].last_disclosed) == (NOW, later)
 
 
 def test_a_failing_event_writes_nothing_at_all(trail: Any) -> None:
