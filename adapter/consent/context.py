@@ -2,9 +2,11 @@
 
 A :class:`PlanContext` holds every resource tied to one Patient (the CarePlan, CareTeam, Goals,
 Consents, RelatedPersons, the Patient itself) and the Practitioner, PractitionerRole and
-Organization resources they reference, keyed ``"Type/id"``. It is built fresh for each request by
-the enforcement mechanism (:mod:`adapter.consent.enforce`) and never cached across requests, so a
-revoked Consent takes effect on the very next request.
+Organization resources they reference, keyed ``"Type/id"``. It is loaded by the enforcement
+mechanism (:mod:`adapter.consent.operation`) and kept across requests only while the store's
+change stamps of the person and of the directory are unchanged (:mod:`adapter.consent.cache`), so
+a revoked Consent takes effect on the very next request. A context is shared by the requests
+that find it in the cache: nothing may change it or the resources it holds.
 
 Also here: which resource belongs to which person (:func:`patient_of`), and who an
 :class:`adapter.ports.Actor` is in this plan (:func:`actor_refs`).

@@ -1,4 +1,4 @@
-"""Loads a person's :class:`PlanContext` from the store, fresh for every operation, in bulk.
+"""Loads a person's :class:`PlanContext` from the store, in bulk.
 
 What the decision needs (and nothing more):
 
@@ -13,9 +13,9 @@ What the decision needs (and nothing more):
   Other Goals and RelatedPersons are judged on their own content; a RelatedPerson named as a
   Consent performer is fetched as a party of the Consent.
 
-Nothing is cached beyond one operation: a Consent set inactive is seen by the next request.
-(A cache across requests would have to check the version of every Consent, CareTeam, CarePlan
-*and* party on every request; that check costs the same searches as loading them.)
+What is loaded is kept across operations only by :mod:`adapter.consent.cache`, and only while
+the store's change stamps of the person and the directory are unchanged (one query instead of
+these searches); a store without stamps gets a fresh load on every operation.
 """
 
 from __future__ import annotations
