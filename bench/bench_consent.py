@@ -1,8 +1,14 @@
-"""Consent enforcement overhead: read, search and $everything with enforcement on (a recipient
-hospital practitioner, AuditEvent and recipients ledger written per request) beside the same
-requests on the store's repository directly, in the same run, on SQLite.
+"""Consent enforcement overhead: read, search, $everything and create with enforcement on (a
+recipient hospital practitioner in the care team, AuditEvent and recipients ledger written per
+request) beside the same requests on the store's repository directly, in the same run, on SQLite.
 
     PYTHONPATH=. .venv/bin/python bench/bench_consent.py [--plans 40] [--rounds 200] [--repeat 5]
+        [--cache-size N]   # plan-context cache size (0 = off: every request loads the context)
+
+Creates go to other persons' plans than the reads, after the reads (on: ip8, off: ip9, so that
+the store's creates do not change the stamps of the person the enforced creates write to): an
+enforced create finds the context of its check in the cache and loads it afresh for judging its
+response (the write changed the person's stamp).
 
 Off and on calls alternate round by round (so load from other processes hits both alike); each
 repeat prints wall p50/p99 and CPU p50 (process time) per request and the SQL statements per
@@ -25,6 +31,7 @@ from typing import Any
 from sqlalchemy import event
 
 from adapter.bootstrap import build_wiring, secure_factory
+from adapter.consent.cache import DEFAULT_SIZE, ContextCache
 from adapter.ports import Actor, SearchParam, SearchQuery
 from adapter.settings import Settings
 from tests.unit.consent.builders import build
@@ -35,6 +42,15 @@ Row = dict[str, float]
 
 def _accept_all(resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": []}
+
+
+def _goal(patient: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Goal",
+        "lifecycleStatus": "active",
+        "description": {"text": "Gå på ski med Áilu i Kautokeino"},
+        "subject": {"reference": patient},
+    }
 
 
 def _p(values: list[float], q: int) -> float:
@@ -87,6 +103,7 @@ def main() -> None:
     args.add_argument("--plans", type=int, default=40)
     args.add_argument("--rounds", type=int, default=200)
     args.add_argument("--repeat", type=int, default=5)
+    args.add_argument("--cache-size", type=int, default=DEFAULT_SIZE)
     opts = args.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         wiring = build_wiring(Settings(data_dir=Path(tmp)), validate=_accept_all)
@@ -97,20 +114,24 @@ def main() -> None:
         sql = _Counter()
         event.listen(wiring.engine, "before_cursor_execute", sql)
         plain = wiring.repository
-        hospital = secure_factory(wiring).repository_for(
+        factory = secure_factory(wiring)
+        factory.enforcement.cache = ContextCache(opts.cache_size)
+        hospital = factory.repository_for(
             Actor(
                 organisation=ORGNR["sykehus"],
                 practitioner=HPR["fysio"],
-                scopes=("system/*.rs",),
+                scopes=("system/*.crs",),
                 purpose="COC",
             )
         )
+        creates = {True: "Patient/ip9-pt", False: "Patient/ip8-pt"}  # off / on: not the same
         query = SearchQuery("Goal", (SearchParam("patient", ("Patient/ip7-pt",)),))
         cases: dict[str, Callable[[Any], object]] = {
             "read CarePlan": lambda repo: repo.read("CarePlan", "ip7"),
             "read Goal": lambda repo: repo.read("Goal", "ip7-g1"),
             "search Goal?patient": lambda repo: repo.search(query),
             "$everything": lambda repo: repo.everything("ip7"),
+            "create Goal": lambda repo: repo.create(_goal(creates[repo is plain])),
         }
         runs: list[dict[str, Row]] = []
         for run in range(opts.repeat):
@@ -124,7 +145,9 @@ def main() -> None:
             name: {col: statistics.median(r[name][col] for r in runs) for col in _COLS}
             for name in cases
         }
-        _print(f"median of {opts.repeat} runs", medians)
+        _print(f"median of {opts.repeat} runs (cache size {opts.cache_size})", medians)
+        cache = factory.enforcement.cache
+        print(f"context cache: {cache.hits} hits, {cache.misses} misses, {len(cache)} entries")
 
 
 if __name__ == "__main__":
