@@ -76,7 +76,7 @@ def secure_factory(wiring: Wiring, *, enforce_scopes: bool = True) -> Any:
 def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
-    from adapter.api.app import create_app
+    from adapter.api.app import add_routes, create_app
     from adapter.auth.http import resolver_from_settings
     from adapter.consent.http import router as consent_router
 
@@ -89,7 +89,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
         validator_name=wiring.validator_name,
         actor_resolver=resolver,
     )
-    app.include_router(consent_router)
+    add_routes(app, consent_router)
     return app
 
 

@@ -57,6 +57,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        access_log=False,
         app_dir=str(Path(__file__).parent),
     )
 

@@ -8,11 +8,16 @@ audit); only tests of store and HTTP mechanics call :func:`create_app` with a ba
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
@@ -29,11 +34,13 @@ __all__ = [
     "add_routes",
     "create_app",
     "error_response",
+    "in_thread",
     "request_resource",
     "server_context",
 ]
 
 log = logging.getLogger("ipfhir.api")
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,12 +52,25 @@ class ServerContext:
     validate: Callable[..., dict[str, Any]]
     validator_name: str
     actor_resolver: Callable[[Request], Actor]
+    # Blocking store calls run here (threads start on first use); see :func:`in_thread`.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="ipfhir-store")
+    )
 
 
 def server_context(request: Request) -> ServerContext:
     """The context of the app serving ``request``."""
     ctx: ServerContext = request.app.state.ctx
     return ctx
+
+
+async def in_thread(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on the server's store threads (with the caller's context variables).
+
+    The event loop's executor instead of ``run_in_threadpool``: anyio's hop (capacity limiter,
+    its own queue) cost 70 µs of CPU against 50 µs here, on every request."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(server_context(request).executor, call)
 
 
 async def request_resource(request: Request) -> dict[str, Any]:
@@ -85,8 +105,28 @@ def create_app(
 ) -> FastAPI:
     """Routes over ``factory``; every request's caller comes from ``actor_resolver`` (there is
     no anonymous default)."""
-    app = FastAPI(title="ip-fhir-adapter", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.ctx = ServerContext(settings, factory, validate, validator_name, actor_resolver)
+    ctx = ServerContext(
+        settings,
+        factory,
+        validate,
+        validator_name,
+        actor_resolver,
+        ThreadPoolExecutor(2 * settings.db_pool_size, thread_name_prefix="ipfhir-store"),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="ip-fhir-adapter",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
 
     @app.exception_handler(IpError)
     async def _ip_error(request: Request, err: IpError) -> Response:

@@ -11,11 +11,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter.api.app import ServerContext, request_resource, server_context
+from adapter.api.app import ServerContext, in_thread, request_resource, server_context
 from adapter.api.bundles import history_bundle, searchset
 from adapter.api.formats import read_body, render, response_format
 from adapter.errors import BadRequest, issue
@@ -120,7 +119,7 @@ async def transaction(request: Request) -> Response:
     repo = get_repository(request)
     bundle = await request_resource(request)
     _expect_type(bundle, "Bundle")
-    result = await run_in_threadpool(repo.transaction, bundle)
+    result = await in_thread(request, repo.transaction, bundle)
     base = _base(request)
     for entry in result.get("entry") or ():
         res = entry.get("resource")
@@ -133,7 +132,7 @@ async def transaction(request: Request) -> Response:
 async def everything(request: Request) -> Response:
     rid = _path(request, "rid")
     repo = get_repository(request)
-    found = await run_in_threadpool(repo.everything, rid)
+    found = await in_thread(request, repo.everything, rid)
     base = _base(request)
     bundle = {
         "resourceType": "Bundle",
@@ -169,7 +168,7 @@ async def validate_resource(request: Request) -> Response:
         body = inner[0]
     _expect_type(body, rtype)
     profile = request.query_params.get("profile")
-    outcome = await run_in_threadpool(_ctx(request).validate, body, profile)
+    outcome = await in_thread(request, _ctx(request).validate, body, profile)
     return _out(request, outcome)
 
 
@@ -189,7 +188,7 @@ async def _search(
     if parsed.unknown and "handling=strict" in request.headers.get("prefer", ""):
         name = parsed.unknown[0]
         raise BadRequest([issue("IP-4101", name, "not-supported", name=name, rtype=rtype)])
-    result = await run_in_threadpool(repo.search, parsed.query)
+    result = await in_thread(request, repo.search, parsed.query)
     used = [(k, v) for k, v in items if k not in parsed.unknown and k not in ("_format", "_pretty")]
     url = f"{_base(request)}/{rtype}"
     return _out(request, searchset(_base(request), url, used, result, parsed.unknown))
@@ -251,10 +250,11 @@ async def _history(
             ]
         )
     count = max(1, min(int(raw_count), s.max_page_size))
-    page = await run_in_threadpool(
+    page = await in_thread(
+        request,
         lambda: repo.history(
             rtype, rid, count=count, since=q.get("_since"), cursor=q.get("_page_token")
-        )
+        ),
     )
     url = f"{_base(request)}/{rtype}" + (f"/{rid}" if rid else "") + "/_history"
     items = [(k, v) for k, v in q.multi_items() if k not in ("_format", "_pretty")]
@@ -267,7 +267,7 @@ async def vread_resource(request: Request) -> Response:
     rid = _path(request, "rid")
     vid = _path(request, "vid")
     repo = get_repository(request)
-    res = await run_in_threadpool(repo.vread, _type(rtype), rid, vid)
+    res = await in_thread(request, repo.vread, _type(rtype), rid, vid)
     return _out(request, res, headers=_version_headers(request, res))
 
 
@@ -276,7 +276,7 @@ async def read_resource(request: Request) -> Response:
     rtype = _path(request, "rtype")
     rid = _path(request, "rid")
     repo = get_repository(request)
-    res = await run_in_threadpool(repo.read, _type(rtype), rid)
+    res = await in_thread(request, repo.read, _type(rtype), rid)
     return _out(request, res, headers=_version_headers(request, res))
 
 
@@ -291,9 +291,9 @@ async def create_resource(request: Request) -> Response:
     condition = request.headers.get("if-none-exist")
     if condition:
         crit = parse_search_string(rtype, condition.split("?", 1)[-1]).query
-        outcome = await run_in_threadpool(repo.conditional_create, resource, crit)
+        outcome = await in_thread(request, repo.conditional_create, resource, crit)
         return _written(request, outcome.resource, 201 if outcome.created else 200)
-    stored = await run_in_threadpool(repo.create, resource)
+    stored = await in_thread(request, repo.create, resource)
     return _written(request, stored, 201)
 
 
@@ -309,7 +309,7 @@ async def update_resource(request: Request) -> Response:
         raise BadRequest(
             [issue("IP-4006", "Resource.id", "invalid", body_id=resource.get("id"), url_id=rid)]
         )
-    outcome = await run_in_threadpool(repo.update, rtype, rid, resource, _if_match(request))
+    outcome = await in_thread(request, repo.update, rtype, rid, resource, _if_match(request))
     return _written(request, outcome.resource, 201 if outcome.created else 200)
 
 
@@ -318,5 +318,5 @@ async def delete_resource(request: Request) -> Response:
     rtype = _path(request, "rtype")
     rid = _path(request, "rid")
     repo = get_repository(request)
-    await run_in_threadpool(repo.delete, _type(rtype), rid, _if_match(request))
+    await in_thread(request, repo.delete, _type(rtype), rid, _if_match(request))
     return Response(status_code=204)

@@ -26,6 +26,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--log-level", default="warning")
     p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (off by default: the audit trail records disclosures, and the "
+        "access log costs CPU on every request)",
+    )
+    p.add_argument(
         "--dev",
         action="store_true",
         help="development only: trust tokens signed by a local key in the data folder "
@@ -100,13 +106,19 @@ def run(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             workers=args.workers,
-            log_level=args.log_level,
+            **_uvicorn_options(args),
         )
         return 0
     uvicorn.run(
         build_app(settings, wiring),
         host=settings.host,
         port=settings.port,
-        log_level=args.log_level,
+        **_uvicorn_options(args),
     )
     return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Log level and access log; uvicorn picks uvloop and httptools (both dependencies) by
+    itself (``loop="auto"``, ``http="auto"``)."""
+    return {"log_level": args.log_level, "access_log": bool(args.access_log)}
