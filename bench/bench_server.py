@@ -197,7 +197,10 @@ def one_run(
     base: str, auth: dict[str, str], pids: list[str], pid: int, args: argparse.Namespace
 ) -> dict[str, float]:
     out: dict[str, float] = {}
-    out["creates_seq"] = creates(base, auth, args.creates, 1)
+    with Meter(pid) as m:
+        out["creates_seq"] = creates(base, auth, args.creates, 1)
+    out["create_server_cpu_ms"] = m.server_cpu / args.creates * 1000
+    out["create_gen_cpu_ms"] = m.gen_cpu / args.creates * 1000
     out["creates_8"] = creates(base, auth, args.creates, 8)
     with httpx.Client(base_url=base, headers=auth) as c:
         ids = [
@@ -221,7 +224,8 @@ def report(mode: str, runs: list[dict[str, float]]) -> None:
     print(f"  [{mode}] median of {len(runs)} run(s)")
     print(
         f"    validated creates/s: sequential {med('creates_seq'):.0f}, "
-        f"8 clients {med('creates_8'):.0f}"
+        f"8 clients {med('creates_8'):.0f}; CPU per sequential create: server "
+        f"{med('create_server_cpu_ms'):.2f} ms, load generator {med('create_gen_cpu_ms'):.2f} ms"
     )
     for name in ("read", "search"):
         print(

@@ -96,6 +96,14 @@ def test_update_bumps_the_person_before_and_after(repo: SqlRepository) -> None:
     assert w.changed == {f"Patient/{b}"}
 
 
+def test_update_creating_with_a_client_id_bumps_the_person(repo: SqlRepository) -> None:
+    a = repo.create(patient())["id"]
+    with _Watch(repo, f"Patient/{a}") as w:
+        outcome = repo.update("Goal", "maal-avvir-1", {**_goal(a), "id": "maal-avvir-1"})
+    assert outcome.created
+    assert w.changed == {f"Patient/{a}"}
+
+
 def test_delete_bumps_the_person_of_the_deleted_resource(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     rel = {
