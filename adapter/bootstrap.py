@@ -54,10 +54,13 @@ def build_wiring(
     return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
 
 
-def secure_factory(wiring: Wiring, *, enforce_scopes: bool = True) -> Any:
+def secure_factory(
+    wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
+) -> Any:
     """The store's repositories behind the consent enforcement point: audit through a
     repository allowed to write AuditEvent, recipients in the store's database."""
     from adapter.audit import RepositoryAuditSink, SqlLedger
+    from adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from adapter.consent.enforce import ConsentRepositoryFactory
     from adapter.consent.operation import Enforcement
     from adapter.store.writes import SystemClock
@@ -69,6 +72,7 @@ def secure_factory(wiring: Wiring, *, enforce_scopes: bool = True) -> Any:
         SqlLedger(wiring.engine),
         SystemClock(),
         enforce_scopes=enforce_scopes,
+        cache=ContextCache(DEFAULT_SIZE if cache_size is None else cache_size),
     )
     return ConsentRepositoryFactory(enforcement)
 
@@ -84,7 +88,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     wiring = wiring or build_wiring(settings)
     app = create_app(
         settings,
-        secure_factory(wiring),
+        secure_factory(wiring, cache_size=settings.consent_cache_size),
         validate=wiring.validate,
         validator_name=wiring.validator_name,
         actor_resolver=resolver,

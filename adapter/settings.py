@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1, le=1000)
     max_page_size: int = Field(default=500, ge=1, le=10000)
     db_pool_size: int = Field(default=8, ge=1, le=200)
+    # People whose plan context the consent enforcement point keeps between requests (0 = none);
+    # an entry is used only while the store's change stamps say nothing changed.
+    consent_cache_size: int = Field(default=512, ge=0, le=1_000_000)  # = consent.cache.DEFAULT_SIZE
     # authentication (adapter/auth): outside dev mode the server needs an issuer and a JWKS
     auth_issuer: str = ""
     auth_jwks: str = ""  # file path or http(s) URL of the JWKS

@@ -149,6 +149,7 @@ async def everything(request: Request) -> Response:
 
 
 async def validate_resource(request: Request) -> Response:
+    _ctx(request).actor_resolver(request)  # authenticated like every route but /metadata
     rtype = _path(request, "rtype")
     _type(rtype)
     body = await request_resource(request)

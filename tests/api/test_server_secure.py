@@ -66,6 +66,12 @@ def test_no_token_no_data(secure_client: TestClient) -> None:
         assert r.json()["resourceType"] == "OperationOutcome"
     r = secure_client.post("/Patient", json=patient(), headers={**JSON, **anonymous})
     assert r.status_code == 401
+    for path in ("/Patient/$validate", f"/CarePlan/{plan['id']}/$validate"):
+        r = secure_client.post(path, json=patient(), headers={**JSON, **anonymous})
+        assert r.status_code == 401, path
+        assert r.json()["issue"][0]["details"]["coding"][0]["code"].startswith("IP-5")
+    r = secure_client.post("/Patient/$validate", json=patient(), headers=JSON)
+    assert r.status_code == 200 and r.json()["resourceType"] == "OperationOutcome"
     assert secure_client.get("/metadata", headers=anonymous).status_code == 200
 
 
@@ -138,3 +144,10 @@ def test_secure_app_over_a_fresh_database(tmp_path: Any) -> None:
         client.headers["Authorization"] = f"Bearer {token}"
         _person, plan = owned_plan(client)
         assert client.get(f"/CarePlan/{plan['id']}").json()["id"] == plan["id"]
+
+
+def test_consent_cache_size_comes_from_settings(wiring: Wiring, settings: Settings) -> None:
+    dev = settings.model_copy(update={"dev_mode": True, "consent_cache_size": 0})
+    app = build_app(dev, wiring)
+    assert app.state.ctx.factory.enforcement.cache.size == 0
+    assert Settings(data_dir=settings.data_dir).consent_cache_size == 512
