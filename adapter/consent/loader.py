@@ -20,14 +20,22 @@ these searches); a store without stamps gets a fresh load on every operation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 from adapter.consent.context import PARTY_TYPES, PlanContext, patient_of, ref_of, references_in
 from adapter.ports import ResourceRepository, SearchParam, SearchQuery
 
-__all__ = ["BulkReader", "fetch_refs", "goals_for", "load_context", "with_parties"]
+__all__ = [
+    "BulkReader",
+    "ContextReader",
+    "fetch_refs",
+    "goals_for",
+    "load_context",
+    "with_parties",
+]
 
 Resource = dict[str, Any]
 _BY_PATIENT = (("CarePlan", "subject"), ("CareTeam", "subject"), ("Consent", "patient"))
@@ -42,6 +50,22 @@ class BulkReader(Protocol):
     def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
 
 
+class Reads(Protocol):
+    """Reads on one connection: what :class:`ContextReader.reader` yields."""
+
+    def by_patient(self, patient_id: str, pairs: Sequence[tuple[str, str]]) -> list[Resource]: ...
+
+    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
+
+
+@runtime_checkable
+class ContextReader(Protocol):
+    """A store that finds a person's resources through its reference index and fetches by id
+    in plain SQL on one connection (``SqlRepository.reader``): the whole load in three queries."""
+
+    def reader(self) -> AbstractContextManager[Reads]: ...
+
+
 def _all(repo: ResourceRepository, query: SearchQuery) -> list[Resource]:
     found: list[Resource] = []
     cursor: str | None = None
@@ -53,9 +77,13 @@ def _all(repo: ResourceRepository, query: SearchQuery) -> list[Resource]:
             return found
 
 
-def fetch_refs(repo: ResourceRepository, refs: Iterable[str]) -> dict[str, Resource]:
+def _pairs(refs: Iterable[str]) -> list[tuple[str, str]]:
+    return [(t, i) for t, _, i in (r.partition("/") for r in dict.fromkeys(refs)) if t and i]
+
+
+def fetch_refs(repo: ResourceRepository | Reads, refs: Iterable[str]) -> dict[str, Resource]:
     """Current resources for ``Type/id`` references (missing or deleted ones are left out)."""
-    pairs = [(t, i) for t, _, i in (r.partition("/") for r in dict.fromkeys(refs)) if t and i]
+    pairs = _pairs(refs)
     if not pairs:
         return {}
     if isinstance(repo, BulkReader):
@@ -77,13 +105,19 @@ def load_context(
 ) -> PlanContext:
     """The person's plan, consents and the parties they reference (see the module docstring);
     with ``plan`` (a CarePlan about to be judged) its goals too, in the same bulk fetch."""
-    found: dict[str, Resource] = {}
-    for rtype, param in _BY_PATIENT:
-        query = SearchQuery(rtype, (SearchParam(param, (patient,)),), count=_PAGE)
-        for res in _all(repo, query):
-            found[ref_of(res)] = res
     goals = {r for r in references_in(plan) if r.startswith("Goal/")} if plan else set()
-    found = with_parties(repo, found, also=(patient, *sorted(goals)))
+    also = (patient, *sorted(goals))
+    if isinstance(repo, ContextReader):
+        with repo.reader() as reads:
+            mine = reads.by_patient(patient.partition("/")[2], _BY_PATIENT)
+            found = with_parties(reads, {ref_of(res): res for res in mine}, also)
+    else:
+        found = {}
+        for rtype, param in _BY_PATIENT:
+            query = SearchQuery(rtype, (SearchParam(param, (patient,)),), count=_PAGE)
+            for res in _all(repo, query):
+                found[ref_of(res)] = res
+        found = with_parties(repo, found, also)
     for ref in goals & found.keys():
         if patient_of(found[ref]) != patient:  # a goal outside the person's plan
             del found[ref]
@@ -100,7 +134,7 @@ def _wanted(resources: Iterable[Resource], found: dict[str, Resource]) -> set[st
 
 
 def with_parties(
-    repo: ResourceRepository, found: dict[str, Resource], also: Iterable[str] = ()
+    repo: ResourceRepository | Reads, found: dict[str, Resource], also: Iterable[str] = ()
 ) -> dict[str, Resource]:
     """``found`` plus the Organization/Practitioner/PractitionerRole/RelatedPerson resources it
     references (two levels: a PractitionerRole's practitioner and organisation too), and the

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, false, select
+from sqlalchemy import Connection, select
 
 from adapter.errors import BadRequest, issue
 from adapter.services.search_params import param_def, split_reference
-from adapter.store.schema import idx_reference, resources
+from adapter.store.context_sql import SqlReader
+from adapter.store.schema import idx_reference
 
 __all__ = ["everything_of", "fetch_many", "included", "references_in"]
 
@@ -18,24 +18,9 @@ Resource = dict[str, Any]
 
 
 def fetch_many(conn: Connection, refs: Iterable[tuple[str, str]]) -> list[Resource]:
-    """Current, non-deleted resources for (type, id) pairs, one query per type, in input order."""
-    by_type: dict[str, list[str]] = {}
-    order = list(dict.fromkeys(refs))
-    for rtype, rid in order:
-        by_type.setdefault(rtype, []).append(rid)
-    found: dict[tuple[str, str], Resource] = {}
-    for rtype, ids in by_type.items():
-        for i in range(0, len(ids), 500):
-            rows = conn.execute(
-                select(resources.c.res_id, resources.c.body).where(
-                    resources.c.res_type == rtype,
-                    resources.c.res_id.in_(ids[i : i + 500]),
-                    resources.c.deleted == false(),
-                )
-            )
-            for rid, body in rows:
-                found[(rtype, rid)] = orjson.loads(body)
-    return [found[k] for k in order if k in found]
+    """Current, non-deleted resources for (type, id) pairs, in input order (plain SQL,
+    :class:`adapter.store.context_sql.SqlReader`)."""
+    return SqlReader(conn).fetch(refs)
 
 
 def _spec(value: str) -> tuple[str, str, str | None]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
@@ -19,10 +19,11 @@ from adapter.ports import (
     WriteOutcome,
 )
 from adapter.store.conditional import lock_criteria
+from adapter.store.context_sql import SqlReader
 from adapter.store.driver_sql import read_current
 from adapter.store.engine import WRITE_OPTION
 from adapter.store.history import history_page
-from adapter.store.includes import everything_of, fetch_many, included
+from adapter.store.includes import everything_of, included
 from adapter.store.schema import resource_versions, resources
 from adapter.store.search_sql import (
     SORT_COLUMNS,
@@ -251,8 +252,15 @@ class SqlRepository:
     def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]:
         """Current, non-deleted resources for (type, id) pairs, in input order (missing ones
         left out): one query per type (``adapter.ports.BulkReader``)."""
+        with self.reader() as reader:
+            return reader.fetch(refs)
+
+    @contextmanager
+    def reader(self) -> Iterator[SqlReader]:
+        """Plain-SQL reads of current resources on one connection (``by_patient``, ``fetch``:
+        :mod:`adapter.store.context_sql`); the consent loader's ``ContextReader`` port."""
         with self.engine.connect() as conn:
-            return fetch_many(conn, refs)
+            yield SqlReader(conn)
 
     def stamps(self, patient_refs: Sequence[str]) -> dict[str, int]:
         """Change stamps of ``Patient/id`` keys and of the directory (``"*"``), one indexed
