@@ -10,8 +10,11 @@ Two servers over the same database, measured in the same run, one after the othe
 - ``secure``: ``ipfhir serve --dev`` as deployed (bearer token, consent enforcement, one
   AuditEvent written per disclosure), called with a token of the plans' owner.
 
-Measures: validated creates/s (sequential, 8 clients), read p50/p99 and search-by-patient p50/p99
-at a paced rate (default 500 requests/s) with ``--plans`` plans stored; medians over ``--runs``.
+Reads and searches go to all stored persons (``--persons 0``, the default: the consent context
+cache of 512 persons almost always misses) or to the first ``--persons N`` (e.g. 500: the cache
+hits). Measures: validated creates/s (sequential, 8 clients), read p50/p99 and
+search-by-patient p50/p99 at a paced rate (default 500 requests/s) with ``--plans`` plans stored;
+medians over ``--runs``.
 The load generator runs on the same 2 cores as the server: its own CPU time per request is
 printed beside the server's, so the numbers can be read with that in mind.
 The bulk preload writes through the store's writer (indexes, constraint) without validation.
@@ -62,7 +65,8 @@ def plan(pid: str) -> dict[str, Any]:
     }
 
 
-def preload(url: str, n: int) -> list[str]:
+def preload(url: str, n: int) -> tuple[list[str], list[str]]:
+    """(patient ids, their CarePlan ids), in the same order."""
     engine = make_engine(url)
     migrate(engine)
     repo = SqlRepository(engine, minimal_structural_check)
@@ -74,14 +78,15 @@ def preload(url: str, n: int) -> list[str]:
     with repo.begin_write() as conn:
         repo.writer.update(conn, "Organization", ORG_ID, org, None, checked=True)
     pids = [f"bench-{uuid.uuid4().hex[:16]}" for _ in range(n)]
+    ids: list[str] = []
     t0 = time.perf_counter()
     for i in range(0, n, 1000):
         with repo.begin_write() as conn:
             for pid in pids[i : i + 1000]:
-                repo.writer.create(conn, plan(pid), checked=True)
+                ids.append(repo.writer.create(conn, plan(pid), checked=True)["id"])
     print(f"  preload: {n} plans in {time.perf_counter() - t0:.1f} s (store writer, no HTTP)")
     engine.dispose()
-    return pids
+    return pids, ids
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,7 +199,11 @@ def server_cmd(mode: str, url: str, port: int, data: Path, workers: int) -> list
 
 
 def one_run(
-    base: str, auth: dict[str, str], pids: list[str], pid: int, args: argparse.Namespace
+    base: str,
+    auth: dict[str, str],
+    stored: tuple[list[str], list[str]],
+    pid: int,
+    args: argparse.Namespace,
 ) -> dict[str, float]:
     out: dict[str, float] = {}
     with Meter(pid) as m:
@@ -202,14 +211,11 @@ def one_run(
     out["create_server_cpu_ms"] = m.server_cpu / args.creates * 1000
     out["create_gen_cpu_ms"] = m.gen_cpu / args.creates * 1000
     out["creates_8"] = creates(base, auth, args.creates, 8)
-    with httpx.Client(base_url=base, headers=auth) as c:
-        ids = [
-            c.get(f"/CarePlan?patient={p}").json()["entry"][0]["resource"]["id"] for p in pids[:200]
-        ]
-    n = args.requests
+    n, persons = args.requests, min(args.persons or len(stored[0]), len(stored[0]))
+    pids, ids = stored[0][:persons], stored[1][:persons]
     for name, paths in (
-        ("read", [f"/CarePlan/{ids[i % len(ids)]}" for i in range(n)]),
-        ("search", [f"/CarePlan?patient={pids[(i * 7919) % len(pids)]}" for i in range(n)]),
+        ("read", [f"/CarePlan/{ids[(i * 7919) % persons]}" for i in range(n)]),
+        ("search", [f"/CarePlan?patient={pids[(i * 7919) % persons]}" for i in range(n)]),
     ):
         with Meter(pid) as m:
             p50, p99, got = paced(base, auth, paths, args.rate)
@@ -238,7 +244,9 @@ def report(mode: str, runs: list[dict[str, float]]) -> None:
 
 def run(backend: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
     print(f"== {backend} (workers {args.workers}; load generator on the same cores) ==")
-    pids = preload(url, args.plans)
+    stored = preload(url, args.plans)
+    spread = args.persons or args.plans
+    print(f"  reads and searches spread over {spread} persons (context cache: 512 persons)")
     data = tmp / f"data-{backend}"
     for mode in args.modes.split(","):
         port = free_port()
@@ -248,7 +256,7 @@ def run(backend: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
             auth = {"Authorization": f"Bearer {dev_token(data)}"}
         try:
             runs = [
-                one_run(f"http://127.0.0.1:{port}", auth, pids, proc.pid, args)
+                one_run(f"http://127.0.0.1:{port}", auth, stored, proc.pid, args)
                 for _ in range(args.runs)
             ]
             report(mode, runs)
@@ -267,6 +275,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--persons",
+        type=int,
+        default=0,
+        help="confine reads and searches to this many persons (0: all; 500: cache hits)",
+    )
     ap.add_argument("--pg-url", default="postgresql+psycopg://root@127.0.0.1:5432/test")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
