@@ -165,7 +165,7 @@ class ConsentRepository:
         op = self._op("create", str(resource.get("resourceType")))
         check_write(op, resource)
         created = self._inner.create(resource)
-        op.forget()
+        op.forget(created)
         stored = self._as_seen(op, created)
         op.complete()
         return stored
@@ -175,7 +175,7 @@ class ConsentRepository:
         op.require(criteria.resource_type, "search")
         check_write(op, resource)
         outcome = self._inner.conditional_create(resource, criteria)
-        op.forget()
+        op.forget(outcome.resource if outcome.created else None)
         if not outcome.created:
             decision = op.see(outcome.resource)
             op.complete()
@@ -195,7 +195,7 @@ class ConsentRepository:
             check_write(op, current, existing=True)
         check_write(op, resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
-        op.forget()
+        op.forget(outcome.resource)
         shown = self._as_seen(op, outcome.resource)
         op.complete()
         return WriteOutcome(shown, outcome.created)

@@ -19,8 +19,14 @@ from adapter.audit.ledger import DisclosureLedger
 from adapter.audit.sink import AuditSink
 from adapter.audit.trail import LedgerRow, write_trail
 from adapter.auth.scopes import needed_scope, scope_allows
-from adapter.consent.cache import CacheEntry, ContextCache, Stamps
-from adapter.consent.context import PlanContext, patient_of, ref_of
+from adapter.consent.cache import CacheEntry, ContextCache, Stamps, cacheable
+from adapter.consent.context import (
+    DIRECTORY_TYPES,
+    PARTY_TYPES,
+    PlanContext,
+    patient_of,
+    ref_of,
+)
 from adapter.consent.errors import Forbidden, issue5
 from adapter.consent.loader import goals_for, load_context
 from adapter.consent.policy import Access, Decision, access_for, decide
@@ -30,6 +36,9 @@ from mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 __all__ = ["Enforcement", "Operation"]
 
 Resource = dict[str, Any]
+_CONTEXT_TYPES = frozenset(
+    {"Patient", "CarePlan", "CareTeam", "Consent"} | PARTY_TYPES | DIRECTORY_TYPES
+)
 
 
 @dataclass
@@ -63,6 +72,7 @@ class Operation:
     _entries: dict[str, CacheEntry] = field(default_factory=dict)
     _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
+    _before_write: dict[str, tuple[Stamps, PlanContext]] = field(default_factory=dict)
 
     # --- start -------------------------------------------------------------------------------
     def may(self, resource_type: str, interaction: str | None = None) -> bool:
@@ -109,7 +119,9 @@ class Operation:
         stamps, cache = self._stamps.get(patient), self.enforcement.cache
         entry = cache.get(patient, stamps) if stamps is not None else None
         if entry is None:
-            ctx = load_context(self.enforcement.inner, patient, plan)
+            ctx = self._unchanged(patient, stamps) or load_context(
+                self.enforcement.inner, patient, plan
+            )
             if stamps is not None:
                 entry = cache.put(stamps, ctx)
         if entry is not None:
@@ -129,9 +141,34 @@ class Operation:
                 self._entries[patient] = entry
         return bigger
 
-    def forget(self) -> None:
+    def _unchanged(self, patient: str, stamps: Stamps | None) -> PlanContext | None:
+        """The context found before this operation's write, when that write is provably the
+        only change since and left it as it was (see :meth:`forget`)."""
+        before = self._before_write.pop(patient, None)
+        if before is None or stamps is None:
+            return None
+        (person, directory), ctx = before
+        return ctx if stamps == (person + 1, directory) else None
+
+    def forget(self, written: Resource | None = None) -> None:
         """Drop what was found: after a write the plan is no longer what it was (the response
-        to a write is judged on the plan as written, never on a context found before it)."""
+        to a write is judged on the plan as written, never on a context found before it).
+
+        With ``written`` (the resource this operation's write stored): a context found before
+        the write is kept for the judging when ``written`` is of a type the loader never puts
+        in a context by search or as a party (a Goal, an Observation, ...), is not in it, and
+        the person's stamp then reads exactly one more with the directory's unchanged — only
+        this write's transaction committed for the person since the context was found (a
+        transaction bumps a key once), so a fresh load would find exactly the same."""
+        keep = written is not None and _outside_contexts(written)
+        self._before_write = {
+            p: (self._stamps[p], ctx)
+            for p, ctx in self._contexts.items()
+            if keep
+            and p in self._stamps
+            and ref_of(written or {}) not in ctx.resources
+            and cacheable(ctx)
+        }
         self.enforcement.cache.evict(sorted(self._used | self._contexts.keys()))
         self._contexts.clear()
         self._access.clear()
@@ -214,6 +251,12 @@ class Operation:
             for consent in item.consents
         ]
         write_trail(self.enforcement.audit, self.enforcement.ledger, events, rows)
+
+
+def _outside_contexts(resource: Resource) -> bool:
+    """Not a type :func:`~adapter.consent.loader.load_context` finds by the person or as a
+    party (Goals it adds only when a judged CarePlan references them, fetched on demand)."""
+    return resource.get("resourceType") not in _CONTEXT_TYPES
 
 
 def _person_identifier(ctx: PlanContext) -> dict[str, str] | None:
