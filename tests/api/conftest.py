@@ -13,16 +13,13 @@ and refusal without a token) and by ``test_consent*``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 
 from adapter.api.app import create_app
 from adapter.auth.devkey import mint_token
@@ -32,43 +29,24 @@ from adapter.settings import Settings
 from adapter.store import make_engine, migrate
 from adapter.store.schema import metadata
 from mappings.identifiers import synthetic_fnr, synthetic_orgnr
+from tests.pg import PG_URL, postgres_schema
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
     warnings.filterwarnings("ignore", message="Using `httpx` with")
     from fastapi.testclient import TestClient
 
-PG_URL = os.environ.get("IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}
 JSON = {"Content-Type": "application/fhir+json"}
 
 
-def postgres_or_skip() -> None:
-    try:
-        probe = create_engine(PG_URL)
-        with probe.connect():
-            pass
-        probe.dispose()
-    except OperationalError as err:
-        if os.environ.get("IPFHIR_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {err}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
-
-
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine]:
-    postgres_or_skip()
-    schema = f"ipfhir_api_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, schema=schema, pool_size=10)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema("ipfhir_api") as schema:
+        engine = make_engine(PG_URL, schema=schema, pool_size=10)
+        migrate(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

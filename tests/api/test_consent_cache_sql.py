@@ -4,16 +4,14 @@ change) takes effect on the other's next request, and a cached decision is audit
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 
 from adapter.bootstrap import Wiring, build_wiring, secure_factory
 from adapter.errors import NotFound
@@ -22,10 +20,10 @@ from adapter.settings import Settings
 from adapter.store import make_engine
 from adapter.store.schema import resources
 from mappings.identifiers import HPR_SYSTEM
+from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 
-PG_URL = os.environ.get("IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCOPES = ("system/*.cruds",)
 FYSIO = Actor(ORGNR["sykehus"], HPR["fysio"], scopes=SCOPES, purpose="COC")
 TEACHER = Actor(ORGNR["skole"], HPR["laerer"], scopes=SCOPES, purpose="COC")
@@ -46,40 +44,24 @@ class Two:
         return self.factories[process].repository_for(actor)
 
 
-def _pg_engine(schema: str) -> Engine:
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as err:
-        if os.environ.get("IPFHIR_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {err}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
-    finally:
-        admin.dispose()
-    return make_engine(PG_URL, schema=schema, pool_size=2)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Two]:
     settings = Settings(data_dir=tmp_path)
-    schema = f"ipfhir_cache_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        engines = [make_engine(settings.effective_database_url()) for _ in range(2)]
-    else:
-        engines = [_pg_engine(schema), make_engine(PG_URL, schema=schema, pool_size=2)]
-    first = build_wiring(settings, engine=engines[0], validate=_accept_all)
-    second = build_wiring(settings, engine=engines[1], validate=_accept_all, run_migrations=False)
-    for res in build(standard_spec()):
-        first.repository.update(res["resourceType"], res["id"], res)
-    yield Two(first, second, (secure_factory(first), secure_factory(second)))
-    for engine in engines:
-        engine.dispose()
-    if request.param == "postgres":
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            engines = [make_engine(settings.effective_database_url()) for _ in range(2)]
+        else:
+            schema = stack.enter_context(postgres_schema("ipfhir_cache"))
+            engines = [make_engine(PG_URL, schema=schema, pool_size=2) for _ in range(2)]
+        first = build_wiring(settings, engine=engines[0], validate=_accept_all)
+        second = build_wiring(
+            settings, engine=engines[1], validate=_accept_all, run_migrations=False
+        )
+        for res in build(standard_spec()):
+            first.repository.update(res["resourceType"], res["id"], res)
+        yield Two(first, second, (secure_factory(first), secure_factory(second)))
+        for engine in engines:
+            engine.dispose()
 
 
 def _audit_events(engine: Engine) -> int:

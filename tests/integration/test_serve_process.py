@@ -4,18 +4,17 @@ two processes sharing PostgreSQL (and one dev key folder)."""
 from __future__ import annotations
 
 import random
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
-from tests.api.conftest import PG_URL, careplan, patient, postgres_or_skip
+from tests.api.conftest import careplan, patient
 from tests.integration.conftest import ORGNR, Server, dev_token, free_port, start_server
+from tests.pg import PG_URL, postgres_schema
 
 JSON = {"Content-Type": "application/fhir+json"}
 STRANGER = synthetic_orgnr(random.Random(99))  # an organisation without any consent
@@ -58,12 +57,11 @@ def test_serve_creates_sqlite_in_data_dir_and_answers(
 
 @pytest.mark.postgres
 def test_two_processes_share_one_postgres(tmp_path: Path) -> None:
-    postgres_or_skip()
-    schema = f"ipfhir_serve_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with postgres_schema("ipfhir_serve") as schema:
+        _two_processes(tmp_path, f"{PG_URL}?options=-csearch_path%3D{schema}")
+
+
+def _two_processes(tmp_path: Path, url: str) -> None:
     data = tmp_path / "data"
     ports = [free_port(), free_port()]
     procs = []
@@ -86,6 +84,3 @@ def test_two_processes_share_one_postgres(tmp_path: Path) -> None:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=20)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

@@ -3,18 +3,17 @@ PostgreSQL), and the disclosure ledger works on the migrated ``consent_recipient
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 
 from adapter.audit.ledger import SqlLedger
 from adapter.store import make_engine, migrate
 from adapter.store.schema import consent_recipients, metadata
-from tests.api.conftest import PG_URL, postgres_or_skip
+from tests.pg import PG_URL, postgres_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -24,17 +23,10 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    postgres_or_skip()
-    schema = f"ipfhir_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, schema=schema)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema("ipfhir_mig") as schema:
+        engine = make_engine(PG_URL, schema=schema)
+        yield engine
+        engine.dispose()
 
 
 def _columns(engine: Engine, table: str) -> list[tuple[str, bool, int | None]]:

@@ -4,15 +4,13 @@ them on every request are valid R4 — checked here, once, with the project's va
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select
 
 from adapter.audit import Disclosure, RepositoryAuditSink, SqlLedger, audit_event, write_trail
 from adapter.ports import Actor
@@ -21,6 +19,7 @@ from adapter.settings import Settings
 from adapter.store import SqlRepository, make_engine, migrate
 from adapter.store.schema import resources
 from mappings.identifiers import FNR_SYSTEM
+from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.conftest import HPR, ORGNR
 
 NOW = "2026-06-01T10:00:00.000000Z"
@@ -30,41 +29,20 @@ def _accept_all(resource: dict[str, Any], profile: str | None = None) -> dict[st
     return {"resourceType": "OperationOutcome", "issue": []}
 
 
-PG_URL = os.environ.get("IPFHIR_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-
-
-def _postgres(schema: str) -> Any:
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as err:
-        if os.environ.get("IPFHIR_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {err}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
-    finally:
-        admin.dispose()
-    return make_engine(PG_URL, schema=schema, pool_size=2)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def trail(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[RepositoryAuditSink, SqlLedger, Any]]:
-    schema = f"ipfhir_trail_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        engine = make_engine(Settings(data_dir=tmp_path).effective_database_url())
-    else:
-        engine = _postgres(schema)
-    migrate(engine)
-    sink = RepositoryAuditSink(SqlRepository(engine, _accept_all, system=True))
-    yield sink, SqlLedger(engine), engine
-    engine.dispose()
-    if request.param == "postgres":
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            engine = make_engine(Settings(data_dir=tmp_path).effective_database_url())
+        else:
+            schema = stack.enter_context(postgres_schema("ipfhir_trail"))
+            engine = make_engine(PG_URL, schema=schema, pool_size=2)
+        migrate(engine)
+        sink = RepositoryAuditSink(SqlRepository(engine, _accept_all, system=True))
+        yield sink, SqlLedger(engine), engine
+        engine.dispose()
 
 
 def _events(engine: Any) -> int:
