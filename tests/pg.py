@@ -27,6 +27,7 @@ def postgres_or_skip() -> None:
     except OperationalError as err:
         if os.environ.get("IPFHIR_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {err}")
+        # Justified skip: a developer machine without PostgreSQL; never in CI (fails above there).
         pytest.skip(f"PostgreSQL unreachable at {PG_URL} (set IPFHIR_TEST_POSTGRES_URL)")
 
 

@@ -146,12 +146,17 @@ def _goal_ids(resources: list[dict[str, Any]]) -> set[str]:
     return {r["id"].removeprefix("ip1-") for r in resources if r["resourceType"] == "Goal"}
 
 
-@settings(
+# Both egress properties: EXAMPLES cases each, no deadline (nothing is timed here), no example
+# database (every CI run draws fresh cases).
+PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+@PROPERTY
 @given(worlds())
 def test_reads_searches_and_history_disclose_exactly_the_oracle(case: tuple[PlanSpec, Who]) -> None:
     spec, who = case
@@ -195,12 +200,7 @@ def test_reads_searches_and_history_disclose_exactly_the_oracle(case: tuple[Plan
         _no_refused_topic(shown, exp)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@PROPERTY
 @given(worlds())
 def test_everything_batch_and_disclosure_without_http(case: tuple[PlanSpec, Who]) -> None:
     spec, who = case
