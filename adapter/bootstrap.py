@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from ipfhir.adapter.errors import StartupError, issue
+from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
+from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine
 from sqlalchemy import Engine
-
-from adapter.services.validation import default_validator
-from adapter.settings import Settings
-from adapter.store import SqlRepository, SqlRepositoryFactory, make_engine, migrate
 
 __all__ = ["Wiring", "build_app", "build_secure_app", "build_wiring", "secure_factory"]
 
@@ -39,16 +40,24 @@ def build_wiring(
     validate: Callable[..., dict[str, Any]] | None = None,
     run_migrations: bool = True,
 ) -> Wiring:
-    """Engine (migrated), store repository and the validator (built once, reused by every
-    request); tests may pass their own."""
-    engine = engine or make_engine(
-        settings.effective_database_url(), pool_size=settings.db_pool_size
-    )
+    """Engine (migrated, proven writable), store repository and the validator (built once,
+    reused by every request); tests may pass their own. Raises :class:`StartupError` (one line
+    for the operator) when the database or the installation cannot serve."""
+    if engine is None:
+        url = settings.effective_database_url()
+        try:
+            engine = make_engine(url, pool_size=settings.db_pool_size)
+        except (OSError, ValueError) as err:
+            shown = url.split("?", 1)[0]
+            raise StartupError(
+                [issue("IP-4601", None, "exception", url=shown, detail=one_line(err))]
+            ) from None
     if run_migrations:
-        migrate(engine)
+        prepare_database(engine)
     name = "injected"
     if validate is None:
-        name, validate = default_validator()
+        name, validate, missing = default_validator()
+        check_definitions(missing)
         validate({"resourceType": "Patient"})  # loads the profiles now, not on the first create
     repository = SqlRepository(engine, validate)
     return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
@@ -59,11 +68,11 @@ def secure_factory(
 ) -> Any:
     """The store's repositories behind the consent enforcement point: audit through a
     repository allowed to write AuditEvent, recipients in the store's database."""
-    from adapter.audit import RepositoryAuditSink, SqlLedger
-    from adapter.consent.cache import DEFAULT_SIZE, ContextCache
-    from adapter.consent.enforce import ConsentRepositoryFactory
-    from adapter.consent.operation import Enforcement
-    from adapter.store.writes import SystemClock
+    from ipfhir.adapter.audit import RepositoryAuditSink, SqlLedger
+    from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
+    from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
+    from ipfhir.adapter.consent.operation import Enforcement
+    from ipfhir.adapter.store.writes import SystemClock
 
     system = SqlRepository(wiring.engine, wiring.validate, system=True)
     enforcement = Enforcement(
@@ -80,9 +89,9 @@ def secure_factory(
 def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
-    from adapter.api.app import add_routes, create_app
-    from adapter.auth.http import resolver_from_settings
-    from adapter.consent.http import router as consent_router
+    from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.auth.http import resolver_from_settings
+    from ipfhir.adapter.consent.http import router as consent_router
 
     resolver = resolver_from_settings(settings)
     wiring = wiring or build_wiring(settings)

@@ -14,15 +14,18 @@
     ├── NotAcceptable               Accept names no format we write             (IP-4004)
     ├── PayloadTooLarge             body over the size limit                    (IP-4001)
     ├── Unauthenticated             no / bad bearer token (adapter.consent.errors) (IP-50xx) 401
-    └── Forbidden                   scope, care team, AuditEvent (adapter.consent.errors)    403
+    ├── Forbidden                   scope, care team, AuditEvent (adapter.consent.errors)    403
+    └── StartupError                the server cannot start: settings, database, definitions
+                                    (IP-46xx; raised before serving, one line on stderr, never
+                                    an HTTP answer)
 
 Only ``adapter/api`` maps these to HTTP status codes (one handler).
 """
 
 from __future__ import annotations
 
-from adapter.consent.errors import Forbidden, Unauthenticated
-from mappings.errors import FormatError, InvalidInput, IpError, Issue, ProfileViolation
+from ipfhir.adapter.consent.errors import Forbidden, Unauthenticated
+from ipfhir.mappings.errors import FormatError, InvalidInput, IpError, Issue, ProfileViolation
 
 __all__ = [
     "MESSAGES",
@@ -34,6 +37,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "StartupError",
     "UnsupportedMediaType",
     "issue",
     "status_for",
@@ -76,6 +80,12 @@ MESSAGES: dict[str, str] = {
     "IP-4404": "The resource was changed concurrently; retry.",
     "IP-4405": "If-Match must be a weak ETag like W/\"3\", not '{value}'.",
     "IP-4501": "The resource failed validation against its profile.",
+    "IP-4601": "The database {url} cannot be used: {detail}",
+    "IP-4602": "The database {url} could not be brought to the current schema: {detail}",
+    "IP-4603": "The database {url} is read-only (a standby, a read-only role or file): {detail}",
+    "IP-4604": "This installation lacks the profile definitions ({missing}); reinstall "
+    "ip-fhir-adapter from its wheel.",
+    "IP-4605": "Setting {name} is invalid: {detail}",
     "IP-4901": "Internal server error (reference {ref}).",
 }
 
@@ -122,6 +132,11 @@ class NotAcceptable(IpError):
 
 class PayloadTooLarge(FormatError):
     """The body exceeds the configured size limit."""
+
+
+class StartupError(IpError):
+    """The server cannot start (database, keys, settings, installation). Raised before the
+    first request; the CLI prints it as one line and exits non-zero."""
 
 
 _STATUS: tuple[tuple[type[IpError], int], ...] = (

@@ -21,9 +21,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mappings.fhir_r4 import check_resource  # noqa: E402
-from mappings.fhirjson import dump_json, parse_json  # noqa: E402
-from mappings.fhirxml import parse_xml, to_xml  # noqa: E402
+from ipfhir.mappings.fhir_r4 import check_resource  # noqa: E402
+from ipfhir.mappings.fhirjson import dump_json, parse_json  # noqa: E402
+from ipfhir.mappings.fhirxml import parse_xml, to_xml  # noqa: E402
 
 EXAMPLES = Path(
     os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")

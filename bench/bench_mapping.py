@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mappings.fhir_r4 import parse_resource
-from mappings.fhirjson import dump_json, parse_json
-from mappings.fhirxml import parse_xml, to_xml
-from mappings.from_fhir import bundle_to_plan
-from mappings.plan_io import plan_from_json
-from mappings.to_fhir import plan_to_bundle
+from ipfhir.mappings.fhir_r4 import parse_resource
+from ipfhir.mappings.fhirjson import dump_json, parse_json
+from ipfhir.mappings.fhirxml import parse_xml, to_xml
+from ipfhir.mappings.from_fhir import bundle_to_plan
+from ipfhir.mappings.plan_io import plan_from_json
+from ipfhir.mappings.to_fhir import plan_to_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,9 +42,10 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapter.services.validation import minimal_structural_check  # noqa: E402
-from adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
-from mappings.identifiers import ORGNR_SYSTEM  # noqa: E402
+from ipfhir.adapter.services.validation import minimal_structural_check  # noqa: E402
+from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
+from ipfhir.mappings.identifiers import ORGNR_SYSTEM  # noqa: E402
+
 from tests.integration.conftest import ORGNR, dev_token, free_port  # noqa: E402
 
 IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}
@@ -188,7 +189,15 @@ def server_cmd(mode: str, url: str, port: int, data: Path, workers: int) -> list
             "--workers",
             str(workers),
         ]
-    return [sys.executable, "-m", "adapter.cli", "serve", "--dev", "--data-dir", str(data)] + [
+    return [
+        sys.executable,
+        "-m",
+        "ipfhir.adapter.cli",
+        "serve",
+        "--dev",
+        "--data-dir",
+        str(data),
+    ] + [
         "--database",
         url,
         "--port",

@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiles.validator import Validator  # noqa: E402
+from ipfhir.profiles.validator import Validator  # noqa: E402
 
 EXAMPLES = Path(
     os.environ.get("IPFHIR_R4_EXAMPLES", ROOT / "fixtures" / "third-party" / "r4-examples")

@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 def app_factory() -> Any:
     """uvicorn factory: settings from IPFHIR_* (one engine, validator and app per process)."""
-    from adapter.api.app import create_app
-    from adapter.bootstrap import build_wiring
-    from adapter.ports import Actor
-    from adapter.settings import Settings
+    from ipfhir.adapter.api.app import create_app
+    from ipfhir.adapter.bootstrap import build_wiring
+    from ipfhir.adapter.ports import Actor
+    from ipfhir.adapter.settings import Settings
 
     settings = Settings()
     wiring = build_wiring(settings, run_migrations=False)
@@ -38,9 +38,8 @@ def app_factory() -> Any:
 
 def main() -> None:
     import uvicorn
-
-    from adapter.bootstrap import build_wiring
-    from adapter.settings import Settings
+    from ipfhir.adapter.bootstrap import build_wiring
+    from ipfhir.adapter.settings import Settings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--database", required=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from mappings.errors import Issue
-from mappings.model import PERSON, ConsentGiver, Plan, PlanConsent, SharingConsent
+from ipfhir.mappings.errors import Issue
+from ipfhir.mappings.model import PERSON, ConsentGiver, Plan, PlanConsent, SharingConsent
 
 __all__ = ["AGE_OF_CONSENT", "age_on", "consent_competence_issues"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from mappings.competence import age_on
-from mappings.errors import Issue
-from mappings.model import CoordinatorAssignment, Plan
+from ipfhir.mappings.competence import age_on
+from ipfhir.mappings.errors import Issue
+from ipfhir.mappings.model import CoordinatorAssignment, Plan
 
 __all__ = ["coordinator_issues", "coordinators_on"]
 

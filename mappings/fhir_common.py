@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from mappings import codes
-from mappings.model import Address, Contact, Identifier, Period
+from ipfhir.mappings import codes
+from ipfhir.mappings.model import Address, Contact, Identifier, Period
 
 __all__ = [
     "IDENTIFIER_SYSTEMS",

@@ -31,10 +31,10 @@ import re
 from datetime import datetime, time
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
-from mappings.errors import FormatError, Issue, MappingError
+from ipfhir.mappings.errors import FormatError, Issue, MappingError
 
 __all__ = [
     "MESSAGES",
@@ -85,7 +85,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 @cache
 def r4_elements() -> dict[str, Any]:
     """The compiled R4 element table (``mappings/data/r4-elements.json``), loaded once."""
-    text = (Path(__file__).parent / "data" / "r4-elements.json").read_text(encoding="utf-8")
+    text = files("ipfhir.mappings").joinpath("data", "r4-elements.json").read_text(encoding="utf-8")
     table: dict[str, Any] = json.loads(text)
     return table
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any, NoReturn
 
-from mappings.errors import FormatError, Issue
-from mappings.fhir_r4 import MESSAGES
+from ipfhir.mappings.errors import FormatError, Issue
+from ipfhir.mappings.fhir_r4 import MESSAGES
 
 __all__ = ["dump_json", "number_text", "parse_json"]
 

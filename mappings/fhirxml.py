@@ -20,8 +20,8 @@ IP-2040..IP-2053 and the FHIRPath of the offending element.
 
 from __future__ import annotations
 
-from mappings.fhirxml_read import parse_xml
-from mappings.fhirxml_spec import FHIR_NS, XHTML_NS
-from mappings.fhirxml_write import to_xml
+from ipfhir.mappings.fhirxml_read import parse_xml
+from ipfhir.mappings.fhirxml_spec import FHIR_NS, XHTML_NS
+from ipfhir.mappings.fhirxml_write import to_xml
 
 __all__ = ["FHIR_NS", "XHTML_NS", "parse_xml", "to_xml"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, NoReturn
 
+from ipfhir.mappings.errors import FormatError, Issue
+from ipfhir.mappings.fhir_r4 import MESSAGES, r4_elements
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
-
-from mappings.errors import FormatError, Issue
-from mappings.fhir_r4 import MESSAGES, r4_elements
 
 __all__ = ["DIV", "FHIR_NS", "F", "XHTML_NS", "Spec", "fail", "safe_root", "specs"]
 

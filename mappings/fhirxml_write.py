@@ -6,10 +6,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from mappings.errors import FormatError
-from mappings.fhir_r4 import r4_elements
-from mappings.fhirjson import number_text
-from mappings.fhirxml_spec import DIV, FHIR_NS, Spec, fail, safe_root, specs
+from ipfhir.mappings.errors import FormatError
+from ipfhir.mappings.fhir_r4 import r4_elements
+from ipfhir.mappings.fhirjson import number_text
+from ipfhir.mappings.fhirxml_spec import DIV, FHIR_NS, Spec, fail, safe_root, specs
 
 __all__ = ["to_xml"]
 

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings import codes
-from mappings.errors import MappingError
-from mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
-from mappings.from_fhir_consent import consent_from_fhir
-from mappings.from_fhir_index import BundleIndex
-from mappings.from_fhir_parties import (
+from ipfhir.mappings import codes
+from ipfhir.mappings.errors import MappingError
+from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from ipfhir.mappings.from_fhir_consent import consent_from_fhir
+from ipfhir.mappings.from_fhir_index import BundleIndex
+from ipfhir.mappings.from_fhir_parties import (
     contribution_of,
     element_topic,
     parties_from_fhir,
     person_from_fhir,
     topic_code,
 )
-from mappings.model import Plan
-from mappings.rules import load_plan
+from ipfhir.mappings.model import Plan
+from ipfhir.mappings.rules import load_plan
 
 __all__ = ["bundle_to_plan", "bundle_to_plan_json"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings import codes
-from mappings.fhir_common import Json, ext_values, period_from_fhir
-from mappings.from_fhir_index import BundleIndex
+from ipfhir.mappings import codes
+from ipfhir.mappings.fhir_common import Json, ext_values, period_from_fhir
+from ipfhir.mappings.from_fhir_index import BundleIndex
 
 __all__ = ["consent_from_fhir"]
 

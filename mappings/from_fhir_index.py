@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mappings.errors import Issue, MappingError
-from mappings.fhir_common import Json
+from ipfhir.mappings.errors import Issue, MappingError
+from ipfhir.mappings.fhir_common import Json
 
 __all__ = ["BundleIndex"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings import codes
-from mappings.fhir_common import (
+from ipfhir.mappings import codes
+from ipfhir.mappings.fhir_common import (
     SYSTEM_NAMES,
     Json,
     contact_from_fhir,
@@ -13,7 +13,7 @@ from mappings.fhir_common import (
     find_ext,
     period_from_fhir,
 )
-from mappings.from_fhir_index import BundleIndex
+from ipfhir.mappings.from_fhir_index import BundleIndex
 
 __all__ = [
     "contribution_of",

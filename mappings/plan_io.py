@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from mappings.fhirjson import dump_json, parse_json
-from mappings.fhirxml import parse_xml, to_xml
-from mappings.from_fhir import bundle_to_plan
-from mappings.model import Plan
-from mappings.rules import load_plan
-from mappings.to_fhir import plan_to_bundle
+from ipfhir.mappings.fhirjson import dump_json, parse_json
+from ipfhir.mappings.fhirxml import parse_xml, to_xml
+from ipfhir.mappings.from_fhir import bundle_to_plan
+from ipfhir.mappings.model import Plan
+from ipfhir.mappings.rules import load_plan
+from ipfhir.mappings.to_fhir import plan_to_bundle
 
 __all__ = [
     "bundle_text",

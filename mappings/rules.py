@@ -20,14 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ipfhir.mappings import codes
+from ipfhir.mappings.competence import consent_competence_issues
+from ipfhir.mappings.coordination import coordinator_issues
+from ipfhir.mappings.errors import Issue, PlanRuleViolation
+from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
+from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
 from pydantic import ValidationError
-
-from mappings import codes
-from mappings.competence import consent_competence_issues
-from mappings.coordination import coordinator_issues
-from mappings.errors import Issue, PlanRuleViolation
-from mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
-from mappings.model import PERSON, Identifier, Period, Plan
 
 __all__ = ["MESSAGES", "check_plan", "load_plan"]
 

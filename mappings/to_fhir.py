@@ -7,11 +7,19 @@ inverse.
 
 from __future__ import annotations
 
-from mappings import codes
-from mappings.fhir_common import Json, ext, full_url, patient_id, period_to_fhir, ref, scoped_id
-from mappings.model import CoordinatorAssignment, Goal, Measure, NeedOrResource, Plan
-from mappings.to_fhir_consent import consent_resource
-from mappings.to_fhir_parties import party_reference, party_resources, patient_resource
+from ipfhir.mappings import codes
+from ipfhir.mappings.fhir_common import (
+    Json,
+    ext,
+    full_url,
+    patient_id,
+    period_to_fhir,
+    ref,
+    scoped_id,
+)
+from ipfhir.mappings.model import CoordinatorAssignment, Goal, Measure, NeedOrResource, Plan
+from ipfhir.mappings.to_fhir_consent import consent_resource
+from ipfhir.mappings.to_fhir_parties import party_reference, party_resources, patient_resource
 
 __all__ = ["IP_CATEGORY", "plan_resources", "plan_to_bundle"]
 

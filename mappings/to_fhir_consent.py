@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mappings import codes
-from mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
-from mappings.model import Plan, PlanConsent, SharingConsent
-from mappings.to_fhir_parties import party_reference, practitioner_reference
+from ipfhir.mappings import codes
+from ipfhir.mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
+from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent
+from ipfhir.mappings.to_fhir_parties import party_reference, practitioner_reference
 
 __all__ = ["IRCP", "LOINC_CONSENT", "consent_resource"]
 

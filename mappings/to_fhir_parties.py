@@ -3,8 +3,8 @@ PractitionerRole, RelatedPerson), on the no-basis profiles."""
 
 from __future__ import annotations
 
-from mappings import codes
-from mappings.fhir_common import (
+from ipfhir.mappings import codes
+from ipfhir.mappings.fhir_common import (
     Json,
     contact_to_fhir,
     ext,
@@ -14,7 +14,7 @@ from mappings.fhir_common import (
     ref,
     scoped_id,
 )
-from mappings.model import Party, Person, Plan
+from ipfhir.mappings.model import Party, Person, Plan
 
 __all__ = [
     "NO_BASIS",

@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mappings.errors import PlanRuleViolation
-from mappings.fhirxml import to_xml
-from mappings.rules import load_plan
-from mappings.to_fhir import plan_to_bundle
+from ipfhir.mappings.errors import PlanRuleViolation
+from ipfhir.mappings.fhirxml import to_xml
+from ipfhir.mappings.rules import load_plan
+from ipfhir.mappings.to_fhir import plan_to_bundle
 
 __all__ = ["apply_patch", "bundle_files", "invalid_files", "main", "plan_issues"]
 

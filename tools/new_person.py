@@ -16,7 +16,7 @@ import datetime as dt
 import random
 import sys
 
-from mappings.identifiers import synthetic_fnr, synthetic_orgnr
+from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
 
 __all__ = ["main"]
 

@@ -4,6 +4,6 @@ The app is built by :func:`adapter.bootstrap.build_app`; routers outside this pa
 consent operations) use :func:`request_resource` and :func:`server_context`.
 """
 
-from adapter.api.app import request_resource, server_context
+from ipfhir.adapter.api.app import request_resource, server_context
 
 __all__ = ["request_resource", "server_context"]

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from ipfhir.adapter.api.formats import render, response_format
+from ipfhir.adapter.errors import NotAcceptable, issue, status_for
+from ipfhir.adapter.ports import Actor, RepositoryFactory
+from ipfhir.adapter.settings import Settings
+from ipfhir.mappings.errors import IpError, operation_outcome
 from starlette.requests import Request
 from starlette.responses import Response
-
-from adapter.api.formats import render, response_format
-from adapter.errors import NotAcceptable, issue, status_for
-from adapter.ports import Actor, RepositoryFactory
-from adapter.settings import Settings
-from mappings.errors import IpError, operation_outcome
 
 __all__ = [
     "ServerContext",
@@ -76,7 +75,7 @@ async def in_thread(request: Request, fn: Callable[..., T], *args: Any) -> T:
 async def request_resource(request: Request) -> dict[str, Any]:
     """The request body as a FHIR JSON dict (JSON or XML), within the server's size and depth
     limits: the one body reader for every route, the consent operations' included."""
-    from adapter.api.formats import read_resource
+    from ipfhir.adapter.api.formats import read_resource
 
     s = server_context(request).settings
     return await read_resource(request, s.max_body_bytes, s.max_json_depth)
@@ -149,7 +148,7 @@ def create_app(
         out = operation_outcome([issue("IP-4901", None, "exception", ref=ref)])
         return render(out, "json", 500)
 
-    from adapter.api.routes import router
+    from ipfhir.adapter.api.routes import router
 
     add_routes(app, router)
     return app

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from adapter.errors import MESSAGES
-from adapter.ports import HistoryPage, SearchResult
-from mappings.errors import Issue, operation_outcome
+from ipfhir.adapter.errors import MESSAGES
+from ipfhir.adapter.ports import HistoryPage, SearchResult
+from ipfhir.mappings.errors import Issue, operation_outcome
 
 __all__ = ["history_bundle", "page_links", "searchset"]
 

@@ -12,11 +12,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
+from ipfhir.adapter.errors import NotAcceptable, PayloadTooLarge, UnsupportedMediaType, issue
+from ipfhir.mappings.errors import FormatError
 from starlette.requests import Request
 from starlette.responses import Response
-
-from adapter.errors import NotAcceptable, PayloadTooLarge, UnsupportedMediaType, issue
-from mappings.errors import FormatError
 
 __all__ = ["Fmt", "read_resource", "render", "response_format"]
 
@@ -96,17 +95,17 @@ async def read_resource(request: Request, limit: int, max_depth: int) -> dict[st
     if not body.strip():
         raise FormatError([issue("IP-4008", None, "required")])
     if fmt == "json":
-        from mappings.fhirjson import parse_json
+        from ipfhir.mappings.fhirjson import parse_json
 
         return parse_json(body, max_depth=max_depth, max_bytes=limit)
-    from mappings.fhirxml import parse_xml
+    from ipfhir.mappings.fhirxml import parse_xml
 
     return parse_xml(body)
 
 
 def _decimal(value: Any) -> Any:
     if isinstance(value, Decimal):
-        from mappings.fhirjson import number_text
+        from ipfhir.mappings.fhirjson import number_text
 
         return orjson.Fragment(number_text(value))
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
@@ -125,7 +124,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     if fmt == "xml":
-        from mappings.fhirxml import to_xml
+        from ipfhir.mappings.fhirxml import to_xml
 
         body = to_xml(resource, pretty).encode("utf-8")
         return Response(body, status, headers=headers, media_type=XML_TYPE)

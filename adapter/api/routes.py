@@ -11,17 +11,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
+from ipfhir.adapter.api.app import ServerContext, in_thread, request_resource, server_context
+from ipfhir.adapter.api.bundles import history_bundle, searchset
+from ipfhir.adapter.api.formats import read_body, render, response_format
+from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.ports import ResourceRepository
+from ipfhir.adapter.services.capability import capability_statement
+from ipfhir.adapter.services.search_params import RESOURCE_TYPES
+from ipfhir.adapter.services.search_parsing import parse_search, parse_search_string
 from starlette.requests import Request
 from starlette.responses import Response
-
-from adapter.api.app import ServerContext, in_thread, request_resource, server_context
-from adapter.api.bundles import history_bundle, searchset
-from adapter.api.formats import read_body, render, response_format
-from adapter.errors import BadRequest, issue
-from adapter.ports import ResourceRepository
-from adapter.services.capability import capability_statement
-from adapter.services.search_params import RESOURCE_TYPES
-from adapter.services.search_parsing import parse_search, parse_search_string
 
 __all__ = ["router"]
 
@@ -201,7 +200,7 @@ async def search_type_post(request: Request) -> Response:
     repo = get_repository(request)
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("application/x-www-form-urlencoded"):
-        from adapter.errors import UnsupportedMediaType
+        from ipfhir.adapter.errors import UnsupportedMediaType
 
         raise UnsupportedMediaType([issue("IP-4003", None, "not-supported", ctype=ctype)])
     raw = await read_body(request, _ctx(request).settings.max_body_bytes)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapter.ports import Actor, SearchParam, SearchQuery
-from mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
+from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = ["Disclosure", "audit_event", "person_audit_query"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from adapter.ports import ResourceRepository
+from ipfhir.adapter.ports import ResourceRepository
 
 __all__ = ["AuditSink", "InMemoryAuditSink", "RepositoryAuditSink"]
 

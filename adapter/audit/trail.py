@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapter.audit.ledger import DisclosureLedger, SqlLedger
-from adapter.audit.sink import AuditSink, RepositoryAuditSink
+from ipfhir.adapter.audit.ledger import DisclosureLedger, SqlLedger
+from ipfhir.adapter.audit.sink import AuditSink, RepositoryAuditSink
 
 __all__ = ["LedgerRow", "write_trail"]
 

@@ -12,8 +12,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-from adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG
+from ipfhir.adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG
 
 __all__ = ["DEV_ISSUER", "KEY_FILE", "JWKS_FILE", "ensure_dev_key", "mint_token"]
 
@@ -34,14 +33,25 @@ def ensure_dev_key(data_dir: Path) -> Path:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written under a temporary name and linked into place: a process starting at the same
+        # time sees either no key or the whole key, and exactly one key wins.
+        partial = data_dir / f".{KEY_FILE}.{os.getpid()}"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
+        try:
+            os.link(partial, key_path)
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
     if not jwks_path.exists():
         private = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         public: dict[str, Any] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
         public.update({"kid": _KID, "use": "sig", "alg": "ES256"})
-        jwks_path.write_text(json.dumps({"keys": [public]}, indent=2), encoding="utf-8")
+        partial = data_dir / f".{JWKS_FILE}.{os.getpid()}"
+        partial.write_text(json.dumps({"keys": [public]}, indent=2), encoding="utf-8")
+        os.replace(partial, jwks_path)
     return jwks_path
 
 

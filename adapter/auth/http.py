@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ipfhir.adapter.auth.devkey import DEV_ISSUER, ensure_dev_key
+from ipfhir.adapter.auth.tokens import (
+    JwksUnavailable,
+    TokenVerifier,
+    actor_from_claims,
+    jwks_loader,
+)
+from ipfhir.adapter.consent.errors import Unauthenticated, issue5
+from ipfhir.adapter.ports import Actor
 from starlette.requests import Request
-
-from adapter.auth.devkey import DEV_ISSUER, ensure_dev_key
-from adapter.auth.tokens import TokenVerifier, actor_from_claims, jwks_loader
-from adapter.consent.errors import Unauthenticated, issue5
-from adapter.ports import Actor
 
 __all__ = ["AuthNotConfigured", "bearer_resolver", "resolver_from_settings"]
 
@@ -39,11 +43,19 @@ def resolver_from_settings(settings: Any) -> Callable[[Request], Actor]:
     """``settings`` has ``auth_issuer``, ``auth_jwks``, ``auth_audience``, ``dev_mode``,
     ``data_dir``."""
     if settings.dev_mode:
-        jwks = ensure_dev_key(settings.data_dir)
-        return bearer_resolver(TokenVerifier(jwks_loader(str(jwks)), DEV_ISSUER))
-    if not settings.auth_issuer or not settings.auth_jwks:
+        source = str(ensure_dev_key(settings.data_dir))
+        verifier = TokenVerifier(jwks_loader(source), DEV_ISSUER, source=source)
+    elif not settings.auth_issuer or not settings.auth_jwks:
         raise AuthNotConfigured([issue5("IP-5005", None, "security")])
-    verifier = TokenVerifier(
-        jwks_loader(settings.auth_jwks), settings.auth_issuer, settings.auth_audience or None
-    )
+    else:
+        source = settings.auth_jwks
+        verifier = TokenVerifier(
+            jwks_loader(source), settings.auth_issuer, settings.auth_audience or None, source
+        )
+    try:
+        verifier.preload()  # a JWKS that cannot be read stops the start, not the first request
+    except JwksUnavailable as err:
+        raise AuthNotConfigured(
+            [issue5("IP-5007", None, "security", source=err.source, detail=err.detail)]
+        ) from None
     return bearer_resolver(verifier)

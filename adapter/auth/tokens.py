@@ -10,6 +10,7 @@ Claims read (HelseID names; the dev tokens use the same):
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +18,14 @@ from typing import Any
 
 import jwt
 import requests
-
-from adapter.consent.errors import Unauthenticated, issue5
-from adapter.ports import Actor
+from ipfhir.adapter.consent.errors import Unauthenticated, issue5
+from ipfhir.adapter.ports import Actor
 
 __all__ = [
     "CLAIM_HPR",
     "CLAIM_ORG",
     "CLAIM_ORG_PARENT",
+    "JwksUnavailable",
     "TokenVerifier",
     "actor_from_claims",
     "jwks_loader",
@@ -35,6 +36,17 @@ CLAIM_ORG_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_HPR = "helseid://claims/hpr/hpr_number"
 CLAIM_ROLES = "helseid://claims/client/claims/roles"
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
+_log = logging.getLogger(__name__)
+
+
+class JwksUnavailable(Exception):
+    """The JWKS could not be read or holds no usable key. ``source`` and ``detail`` are for the
+    operator (start-up line, server log), never for a client."""
+
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(f"{source}: {detail}")
+        self.source = source
+        self.detail = detail
 
 
 def jwks_loader(source: str, timeout: float = 5.0) -> Callable[[], dict[str, Any]]:
@@ -45,16 +57,26 @@ def jwks_loader(source: str, timeout: float = 5.0) -> Callable[[], dict[str, Any
             if source.startswith(("http://", "https://")):
                 response = requests.get(source, timeout=timeout)
                 response.raise_for_status()
-                data: dict[str, Any] = response.json()
+                data = response.json()
             else:
                 data = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, ValueError, requests.RequestException) as err:
-            raise Unauthenticated(
-                [issue5("IP-5006", None, "security", source=source, detail=err)]
-            ) from err
+        except OSError as err:
+            raise JwksUnavailable(source, err.strerror or str(err)) from err
+        except (ValueError, requests.RequestException) as err:
+            raise JwksUnavailable(source, " ".join(str(err).split())) from err
+        if not isinstance(data, dict):
+            raise JwksUnavailable(source, "not a JSON Web Key Set (a JSON object with 'keys')")
         return data
 
     return load
+
+
+def _key_set(source: str, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        keyset = jwt.PyJWKSet.from_dict(data)
+    except jwt.PyJWTError as err:
+        raise JwksUnavailable(source, f"no usable key ({err})") from err
+    return {k.key_id or "": k for k in keyset.keys}
 
 
 def _unauthenticated(detail: str) -> Unauthenticated:
@@ -66,19 +88,33 @@ class TokenVerifier:
     issuer, expiry and — when configured — audience."""
 
     def __init__(
-        self, load_jwks: Callable[[], dict[str, Any]], issuer: str, audience: str | None = None
+        self,
+        load_jwks: Callable[[], dict[str, Any]],
+        issuer: str,
+        audience: str | None = None,
+        source: str = "the configured JWKS",
     ) -> None:
         self._load = load_jwks
         self.issuer = issuer
         self.audience = audience
+        self.source = source
         self._keys: dict[str, Any] | None = None
         self._lock = threading.Lock()
+
+    def preload(self) -> None:
+        """Read the keys now (at start): raises :class:`JwksUnavailable` when they cannot be."""
+        with self._lock:
+            self._keys = _key_set(self.source, self._load())
 
     def _key(self, kid: str | None, refresh: bool) -> Any:
         with self._lock:
             if self._keys is None or refresh:
-                keyset = jwt.PyJWKSet.from_dict(self._load())
-                self._keys = {k.key_id or "": k for k in keyset.keys}
+                try:
+                    self._keys = _key_set(self.source, self._load())
+                except JwksUnavailable as err:
+                    # The operator learns where and why; the client only that it failed.
+                    _log.warning("JWKS could not be refreshed: %s", err)
+                    raise Unauthenticated([issue5("IP-5006", None, "security")]) from None
             keys = self._keys
         if kid is None and len(keys) == 1:
             return next(iter(keys.values())).key

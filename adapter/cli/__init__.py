@@ -1,5 +1,5 @@
 """The ``ipfhir`` command line."""
 
-from adapter.cli.main import main
+from ipfhir.adapter.cli.main import main
 
 __all__ = ["main"]

@@ -1,5 +1,5 @@
 """``python -m adapter.cli``: the ``ipfhir`` command without the console script."""
 
-from adapter.cli.main import main
+from ipfhir.adapter.cli.main import main
 
 raise SystemExit(main())

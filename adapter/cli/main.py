@@ -10,20 +10,28 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import NoReturn
 
-from mappings.errors import IpError
+from ipfhir.mappings.errors import IpError
 
 __all__ = ["build_parser", "main"]
 
 
 def _subcommand_modules() -> list[ModuleType]:
-    from adapter.cli import map_cmd, serve_cmd, token_cmd, validate_cmd
+    from ipfhir.adapter.cli import map_cmd, serve_cmd, token_cmd, validate_cmd
 
     return [map_cmd, serve_cmd, validate_cmd, token_cmd]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its complaint on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ipfhir", description="FHIR adapter for the Norwegian individual plan (IP)."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mappings.plan_io import (
+from ipfhir.mappings.plan_io import (
     bundle_text,
     plan_from_bundle_text,
     plan_from_json,

@@ -9,6 +9,8 @@ from typing import Any
 
 __all__ = ["register"]
 
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="run the FHIR R4 server")
@@ -23,8 +25,16 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--database", default=None, help="database URL, e.g. postgresql+psycopg://user@host/db"
     )
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--workers", type=_positive, default=1, help="uvicorn worker processes (default 1)"
+    )
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        type=str.lower,
+        choices=_LOG_LEVELS,
+        help="server log level (default warning)",
+    )
     p.add_argument(
         "--access-log",
         action="store_true",
@@ -40,10 +50,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
-    from adapter.settings import Settings
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ipfhir.adapter.settings import Settings
+    from pydantic import ValidationError
 
     given = {
         k: v
@@ -59,15 +78,19 @@ def _settings(args: argparse.Namespace) -> Any:
     try:
         return Settings(**given)
     except ValidationError as err:
+        from ipfhir.adapter.errors import MESSAGES
+
         first = err.errors()[0]
-        print(f"ipfhir serve: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        name = ".".join(map(str, first["loc"])) or "?"
+        text = MESSAGES["IP-4605"].format(name=name, detail=" ".join(first["msg"].split()))
+        print(f"ipfhir: IP-4605: {text}", file=sys.stderr)
         return None
 
 
 def app_factory() -> Any:
     """uvicorn factory (used with --workers): settings from the IPFHIR_* environment."""
-    from adapter.bootstrap import build_app
-    from adapter.settings import Settings
+    from ipfhir.adapter.bootstrap import build_app
+    from ipfhir.adapter.settings import Settings
 
     return build_app(Settings())
 
@@ -76,9 +99,8 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     import uvicorn
-
-    from adapter.auth.http import resolver_from_settings
-    from adapter.bootstrap import build_app, build_wiring
+    from ipfhir.adapter.auth.http import resolver_from_settings
+    from ipfhir.adapter.bootstrap import build_app, build_wiring
 
     settings = _settings(args)
     if settings is None:
@@ -101,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         ):
             os.environ[f"IPFHIR_{key}"] = value
         uvicorn.run(
-            "adapter.cli.serve_cmd:app_factory",
+            "ipfhir.adapter.cli.serve_cmd:app_factory",
             factory=True,
             host=settings.host,
             port=settings.port,

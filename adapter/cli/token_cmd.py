@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapter.auth.devkey import mint_token
+    from ipfhir.adapter.auth.devkey import mint_token
 
     if not re.fullmatch(r"[0-9]{9}", args.org):
         print("ipfhir token: --org must be a 9-digit organisasjonsnummer", file=sys.stderr)

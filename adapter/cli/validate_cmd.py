@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mappings.errors import IpError, Issue, operation_outcome
+from ipfhir.mappings.errors import IpError, Issue, operation_outcome
 
 __all__ = ["register"]
 
@@ -43,7 +43,7 @@ def _files(paths: list[Path]) -> list[Path]:
 def _load(path: Path) -> dict[str, Any]:
     data = path.read_bytes()
     if path.suffix.lower() == ".xml" or data.lstrip()[:1] == b"<":
-        from mappings.fhirxml import parse_xml
+        from ipfhir.mappings.fhirxml import parse_xml
 
         return parse_xml(data)
     try:
@@ -58,7 +58,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _records(path: Path, profile: str | None) -> Iterator[dict[str, Any]]:
-    from profiles.validator import default_validator
+    from ipfhir.profiles.validator import default_validator
 
     try:
         resource = _load(path)
@@ -106,11 +106,16 @@ def _print_text(record: dict[str, Any]) -> None:
 
 
 def _check_profile(profile: str | None) -> bool:
-    if profile is None:
-        return True
-    from profiles.validator import default_validator
+    from ipfhir.profiles.validator import default_validator
 
-    if default_validator().engine.compiled(profile) is not None:
+    lacking = default_validator().missing_definitions()
+    if lacking:
+        from ipfhir.adapter.errors import MESSAGES
+
+        text = MESSAGES["IP-4604"].format(missing=", ".join(lacking))
+        print(f"ipfhir validate: IP-4604: {text}", file=sys.stderr)
+        return False
+    if profile is None or default_validator().engine.compiled(profile) is not None:
         return True
     print(f"ipfhir validate: unknown profile {profile!r} (IP-3017)", file=sys.stderr)
     return False

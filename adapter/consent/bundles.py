@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapter.consent.errors import Forbidden, issue5
-from adapter.consent.operation import Operation
-from adapter.consent.writes import check_write
-from adapter.errors import issue
-from mappings.errors import IpError, operation_outcome
+from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.operation import Operation
+from ipfhir.adapter.consent.writes import check_write
+from ipfhir.adapter.errors import issue
+from ipfhir.mappings.errors import IpError, operation_outcome
 
 __all__ = ["filter_response", "split_batch"]
 

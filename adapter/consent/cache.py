@@ -27,9 +27,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapter.consent.context import DIRECTORY_TYPES, PlanContext, patient_of
-from adapter.consent.policy import Access
-from adapter.ports import Actor
+from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PlanContext, patient_of
+from ipfhir.adapter.consent.policy import Access
+from ipfhir.adapter.ports import Actor
 
 __all__ = ["DEFAULT_SIZE", "CacheEntry", "ContextCache", "Stamps", "cacheable"]
 

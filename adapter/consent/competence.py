@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from adapter.consent.context import PlanContext, patient_of
-from adapter.consent.errors import issue5
-from mappings.codes import cs_url, ext_url
-from mappings.competence import consent_competence_issues
-from mappings.errors import Issue, PlanRuleViolation
-from mappings.model import (
+from ipfhir.adapter.consent.context import PlanContext, patient_of
+from ipfhir.adapter.consent.errors import issue5
+from ipfhir.mappings.codes import cs_url, ext_url
+from ipfhir.mappings.competence import consent_competence_issues
+from ipfhir.mappings.errors import Issue, PlanRuleViolation
+from ipfhir.mappings.model import (
     PERSON,
     ConsentGiver,
     GuardianMandate,

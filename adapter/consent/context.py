@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapter.ports import Actor
-from mappings.codes import SYSTEM_9034, cs_url
-from mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.adapter.ports import Actor
+from ipfhir.mappings.codes import SYSTEM_9034, cs_url
+from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = [
     "COORDINATOR_CODES",

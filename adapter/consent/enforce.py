@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from adapter.consent.bundles import filter_response, split_batch
-from adapter.consent.context import patient_of, ref_of, references_in
-from adapter.consent.errors import Forbidden, issue5
-from adapter.consent.explain import explanation
-from adapter.consent.operation import Enforcement, Operation
-from adapter.consent.writes import check_write
-from adapter.errors import NotFound, issue
-from adapter.ports import (
+from ipfhir.adapter.consent.bundles import filter_response, split_batch
+from ipfhir.adapter.consent.context import patient_of, ref_of, references_in
+from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.explain import explanation
+from ipfhir.adapter.consent.operation import Enforcement, Operation
+from ipfhir.adapter.consent.writes import check_write
+from ipfhir.adapter.errors import NotFound, issue
+from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
     SearchQuery,

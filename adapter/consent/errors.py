@@ -12,7 +12,7 @@ IP-4201), so that a refusal does not reveal that the resource exists.
 
 from __future__ import annotations
 
-from mappings.errors import IpError, Issue
+from ipfhir.mappings.errors import IpError, Issue
 
 __all__ = ["MESSAGES", "Forbidden", "Unauthenticated", "issue5"]
 
@@ -23,7 +23,9 @@ MESSAGES: dict[str, str] = {
     "IP-5004": "The token names no organisation (organisasjonsnummer claim missing).",
     "IP-5005": "Authentication is not configured: set IPFHIR_AUTH_ISSUER and IPFHIR_AUTH_JWKS, "
     "or start the server with --dev.",
-    "IP-5006": "The signing keys (JWKS) could not be loaded from '{source}': {detail}",
+    # IP-5006 reaches clients: it never names the key source (a server-side path or address).
+    "IP-5006": "The token's signing key could not be checked just now; try again later.",
+    "IP-5007": "The signing keys (JWKS) could not be loaded from '{source}': {detail}",
     "IP-5101": "Only the plan's care team may write {rtype} for this person; the caller is not in "
     "it.",
     "IP-5102": "AuditEvent is written by the server only; clients may read it.",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapter.consent.context import ref_of
-from adapter.consent.policy import Decision
-from adapter.ports import Actor
+from ipfhir.adapter.consent.context import ref_of
+from ipfhir.adapter.consent.policy import Decision
+from ipfhir.adapter.ports import Actor
 
 __all__ = ["explanation"]
 

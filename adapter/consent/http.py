@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from ipfhir.adapter.consent.enforce import ConsentRepository
+from ipfhir.adapter.consent.errors import issue5
+from ipfhir.adapter.errors import BadRequest
+from ipfhir.adapter.ports import Actor
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-
-from adapter.consent.enforce import ConsentRepository
-from adapter.consent.errors import issue5
-from adapter.errors import BadRequest
-from adapter.ports import Actor
 
 __all__ = ["router"]
 
@@ -49,7 +48,7 @@ def _subject(values: dict[str, Any]) -> Actor:
 
 
 def _render(request: Request, body: dict[str, Any]) -> Response:
-    from adapter.api.formats import render, response_format
+    from ipfhir.adapter.api.formats import render, response_format
 
     return render(body, response_format(request), 200)
 
@@ -63,7 +62,7 @@ async def careplan_disclosure(request: Request, rid: str) -> Response:
 
 @router.post("/Consent/$evaluate")
 async def consent_evaluate(request: Request) -> Response:
-    from adapter.api import request_resource as _body
+    from ipfhir.adapter.api import request_resource as _body
 
     repo = _repo(request)
     body = await _body(request)

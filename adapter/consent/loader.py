@@ -25,8 +25,14 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
-from adapter.consent.context import PARTY_TYPES, PlanContext, patient_of, ref_of, references_in
-from adapter.ports import ResourceRepository, SearchParam, SearchQuery
+from ipfhir.adapter.consent.context import (
+    PARTY_TYPES,
+    PlanContext,
+    patient_of,
+    ref_of,
+    references_in,
+)
+from ipfhir.adapter.ports import ResourceRepository, SearchParam, SearchQuery
 
 __all__ = [
     "BulkReader",

@@ -14,24 +14,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapter.audit.events import Disclosure, audit_event
-from adapter.audit.ledger import DisclosureLedger
-from adapter.audit.sink import AuditSink
-from adapter.audit.trail import LedgerRow, write_trail
-from adapter.auth.scopes import needed_scope, scope_allows
-from adapter.consent.cache import CacheEntry, ContextCache, Stamps, cacheable
-from adapter.consent.context import (
+from ipfhir.adapter.audit.events import Disclosure, audit_event
+from ipfhir.adapter.audit.ledger import DisclosureLedger
+from ipfhir.adapter.audit.sink import AuditSink
+from ipfhir.adapter.audit.trail import LedgerRow, write_trail
+from ipfhir.adapter.auth.scopes import needed_scope, scope_allows
+from ipfhir.adapter.consent.cache import CacheEntry, ContextCache, Stamps, cacheable
+from ipfhir.adapter.consent.context import (
     DIRECTORY_TYPES,
     PARTY_TYPES,
     PlanContext,
     patient_of,
     ref_of,
 )
-from adapter.consent.errors import Forbidden, issue5
-from adapter.consent.loader import goals_for, load_context
-from adapter.consent.policy import Access, Decision, access_for, decide
-from adapter.ports import Actor, ChangeStamps, Clock, ResourceRepository
-from mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
+from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.loader import goals_for, load_context
+from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
+from ipfhir.adapter.ports import Actor, ChangeStamps, Clock, ResourceRepository
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
 __all__ = ["Enforcement", "Operation"]
 

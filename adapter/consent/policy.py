@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
-from adapter.consent.provisions import Label, Rule, judge, rules_for
-from adapter.consent.redact import (
+from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
+from ipfhir.adapter.consent.provisions import Label, Rule, judge, rules_for
+from ipfhir.adapter.consent.redact import (
     Keep,
     Removal,
     activity_date,
@@ -38,7 +38,7 @@ from adapter.consent.redact import (
     strip_elements,
     strip_participants,
 )
-from adapter.ports import Actor
+from ipfhir.adapter.ports import Actor
 
 __all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
 

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from adapter.ports import Actor
-from mappings.codes import cs_url, ext_url
+from ipfhir.adapter.ports import Actor
+from ipfhir.mappings.codes import cs_url, ext_url
 
 __all__ = [
     "Label",

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.consent.provisions import Label
-from mappings.codes import ext_url
+from ipfhir.adapter.consent.provisions import Label
+from ipfhir.mappings.codes import ext_url
 
 __all__ = [
     "REDACTED",

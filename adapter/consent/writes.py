@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from adapter.consent.competence import check_consent_competence
-from adapter.consent.context import (
+from ipfhir.adapter.consent.competence import check_consent_competence
+from ipfhir.adapter.consent.context import (
     PARTY_TYPES,
     PERSON_TYPES,
     PlanContext,
@@ -26,9 +26,9 @@ from adapter.consent.context import (
     patient_of,
     ref_of,
 )
-from adapter.consent.errors import Forbidden, issue5
-from adapter.consent.loader import with_parties
-from adapter.consent.operation import Operation
+from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.loader import with_parties
+from ipfhir.adapter.consent.operation import Operation
 
 __all__ = ["check_write"]
 

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from adapter.errors import BadRequest, issue
-from adapter.ports import SearchParam, SearchQuery
-from adapter.services.search_params import param_def
+from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.services.search_params import param_def
 
 __all__ = ["ParsedSearch", "RESULT_PARAMS", "parse_search", "parse_search_string"]
 

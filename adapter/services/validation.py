@@ -1,8 +1,9 @@
 """The validator port's default wiring and the translation of its OperationOutcome to errors.
 
-Default order: the project's profile validator (``profiles.validator.validate``) when it is
-installed; otherwise the structural check ``mappings.fhir_r4.check_resource``; otherwise
-:func:`minimal_structural_check` (resourceType and id only) — a stand-in, not profile validation.
+The server always validates with the project's profile validator (``ipfhir.profiles.validator``):
+it is part of this distribution, and a missing piece of it is a start-up error, never a silent
+fall-back to a weaker check. :func:`minimal_structural_check` (resourceType and id only) is a
+stand-in for tests and benchmarks of store mechanics, not profile validation.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from adapter.errors import issue
-from mappings.errors import IpError, Issue, ProfileViolation, operation_outcome
+from ipfhir.adapter.errors import issue
+from ipfhir.mappings.errors import IpError, Issue, ProfileViolation, operation_outcome
 
 __all__ = [
     "default_validator",
@@ -51,20 +52,12 @@ def _check_resource_adapter(check: Callable[..., Any]) -> ValidatorFn:
     return run
 
 
-def default_validator() -> tuple[str, ValidatorFn]:
-    """(name, function) of the best validator available in this installation."""
-    try:
-        from profiles.validator import validate  # type: ignore[import-not-found,unused-ignore]
+def default_validator() -> tuple[str, ValidatorFn, list[str]]:
+    """(name, function, definitions this installation lacks) of the profile validator."""
+    from ipfhir.profiles.validator import default_validator as profile_validator
 
-        return "profiles.validator", validate  # type: ignore[no-any-return,unused-ignore]
-    except ImportError:
-        pass
-    try:
-        from mappings.fhir_r4 import check_resource  # type: ignore[attr-defined,unused-ignore]
-
-        return "mappings.fhir_r4.check_resource", _check_resource_adapter(check_resource)
-    except ImportError:
-        return "minimal_structural_check", minimal_structural_check
+    validator = profile_validator()
+    return "ipfhir.profiles.validator", validator.validate, validator.missing_definitions()
 
 
 def validator_name() -> str:

@@ -4,7 +4,7 @@ Every write is one database transaction: a new row in ``resource_versions`` (his
 forever), the current row in ``resources``, and the search index rows (token, reference, date).
 """
 
-from adapter.store.engine import make_engine, migrate
-from adapter.store.repository import SqlRepository, SqlRepositoryFactory
+from ipfhir.adapter.store.engine import make_engine, migrate
+from ipfhir.adapter.store.repository import SqlRepository, SqlRepositoryFactory
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory", "make_engine", "migrate"]

@@ -18,14 +18,13 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ipfhir.adapter.errors import BadRequest, Conflict, PreconditionFailed, issue, status_for
+from ipfhir.adapter.ports import SearchQuery
+from ipfhir.adapter.services.search_params import RESOURCE_TYPES
+from ipfhir.adapter.services.search_parsing import parse_search_string
+from ipfhir.adapter.store.conditional import lock_criteria
+from ipfhir.mappings.errors import IpError
 from sqlalchemy import Connection
-
-from adapter.errors import BadRequest, Conflict, PreconditionFailed, issue, status_for
-from adapter.ports import SearchQuery
-from adapter.services.search_params import RESOURCE_TYPES
-from adapter.services.search_parsing import parse_search_string
-from adapter.store.conditional import lock_criteria
-from mappings.errors import IpError
 
 __all__ = ["process_bundle"]
 

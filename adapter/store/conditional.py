@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
+from ipfhir.adapter.ports import SearchQuery
 from sqlalchemy import Connection
-
-from adapter.ports import SearchQuery
 
 __all__ = ["criteria_key", "lock_criteria"]
 

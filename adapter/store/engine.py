@@ -9,10 +9,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["WRITE_OPTION", "make_engine", "migrate"]
+__all__ = ["WRITE_OPTION", "check_writable", "make_engine", "migrate"]
 
 WRITE_OPTION = "ipfhir_write"
-_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATIONS = "ipfhir.adapter.store:migrations"  # package data, resolved by Alembic
 
 
 def _sqlite_hooks(engine: Engine) -> None:
@@ -43,7 +43,8 @@ def make_engine(url: str, *, pool_size: int = 8, schema: str | None = None) -> E
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
         _sqlite_hooks(engine)
         return engine
-    connect_args: dict[str, Any] = {"prepare_threshold": 1}
+    # A server that does not answer fails the start (or a request) within 10 s, not never.
+    connect_args: dict[str, Any] = {"prepare_threshold": 1, "connect_timeout": 10}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     return create_engine(
@@ -59,9 +60,18 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (idempotent; safe to run at every start;
     concurrent starts against one PostgreSQL are serialised with an advisory lock)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("script_location", _MIGRATIONS)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4711424242)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise the driver's error when the database refuses a write: a read-only server (standby,
+    ``default_transaction_read_only``), role or file. The write changes nothing (the migrated
+    ``alembic_version`` row is set to itself) and is rolled back."""
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin() as tx:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        tx.rollback()

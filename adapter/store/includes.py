@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.services.search_params import param_def, split_reference
+from ipfhir.adapter.store.context_sql import SqlReader
+from ipfhir.adapter.store.schema import idx_reference
 from sqlalchemy import Connection, select
-
-from adapter.errors import BadRequest, issue
-from adapter.services.search_params import param_def, split_reference
-from adapter.store.context_sql import SqlReader
-from adapter.store.schema import idx_reference
 
 __all__ = ["everything_of", "fetch_many", "included", "references_in"]
 

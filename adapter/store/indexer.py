@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.exc import IntegrityError
-
-from adapter.errors import Conflict, issue
-from adapter.services.dates import FAR_PAST
-from adapter.services.plan_rules import active_plan_subject
-from adapter.services.search_params import (
+from ipfhir.adapter.errors import Conflict, issue
+from ipfhir.adapter.services.dates import FAR_PAST
+from ipfhir.adapter.services.plan_rules import active_plan_subject
+from ipfhir.adapter.services.search_params import (
     SEARCH_PARAMS,
     extract_dates,
     extract_references,
     extract_tokens,
 )
-from adapter.store.driver_sql import insert_rows
-from adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
+from ipfhir.adapter.store.driver_sql import insert_rows
+from ipfhir.adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.exc import IntegrityError
 
 __all__ = ["clear_index", "enforce_one_active_plan", "sort_date", "write_index"]
 

@@ -8,32 +8,31 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, false, func, select
-
-from adapter.errors import BadRequest, NotFound, issue
-from adapter.ports import (
+from ipfhir.adapter.errors import BadRequest, NotFound, issue
+from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
     SearchQuery,
     SearchResult,
     WriteOutcome,
 )
-from adapter.store.conditional import lock_criteria
-from adapter.store.context_sql import SqlReader
-from adapter.store.driver_sql import read_current
-from adapter.store.engine import WRITE_OPTION
-from adapter.store.history import history_page
-from adapter.store.includes import everything_of, included
-from adapter.store.schema import resource_versions, resources
-from adapter.store.search_sql import (
+from ipfhir.adapter.store.conditional import lock_criteria
+from ipfhir.adapter.store.context_sql import SqlReader
+from ipfhir.adapter.store.driver_sql import read_current
+from ipfhir.adapter.store.engine import WRITE_OPTION
+from ipfhir.adapter.store.history import history_page
+from ipfhir.adapter.store.includes import everything_of, included
+from ipfhir.adapter.store.schema import resource_versions, resources
+from ipfhir.adapter.store.search_sql import (
     SORT_COLUMNS,
     criteria,
     decode_cursor,
     encode_cursor,
     keyset,
 )
-from adapter.store.stamps import collecting, read_stamps
-from adapter.store.writes import SystemClock, Writer, gone
+from ipfhir.adapter.store.stamps import collecting, read_stamps
+from ipfhir.adapter.store.writes import SystemClock, Writer, gone
+from sqlalchemy import Connection, Engine, false, func, select
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory"]
 
@@ -245,7 +244,7 @@ class SqlRepository:
             self.writer.delete(conn, resource_type, resource_id, if_match)
 
     def transaction(self, bundle: Resource) -> Resource:
-        from adapter.store.bundles import process_bundle
+        from ipfhir.adapter.store.bundles import process_bundle
 
         return process_bundle(self, bundle)
 
@@ -271,7 +270,7 @@ class SqlRepository:
 
 def _one_match(found: SearchResult) -> Resource | None:
     if found.total and found.total > 1:
-        from adapter.errors import PreconditionFailed
+        from ipfhir.adapter.errors import PreconditionFailed
 
         raise PreconditionFailed(
             [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]

@@ -14,16 +14,20 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from ipfhir.adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
+from ipfhir.adapter.services.validation import ensure_valid
+from ipfhir.adapter.store.driver_sql import insert_rows
+from ipfhir.adapter.store.indexer import (
+    clear_index,
+    enforce_one_active_plan,
+    sort_date,
+    write_index,
+)
+from ipfhir.adapter.store.schema import resource_versions, resources
+from ipfhir.adapter.store.stamps import record, ties
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
-
-from adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
-from adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
-from adapter.services.validation import ensure_valid
-from adapter.store.driver_sql import insert_rows
-from adapter.store.indexer import clear_index, enforce_one_active_plan, sort_date, write_index
-from adapter.store.schema import resource_versions, resources
-from adapter.store.stamps import record, ties
 
 __all__ = ["SystemClock", "Writer"]
 
@@ -34,7 +38,7 @@ _FMT = "%Y-%m-%dT%H:%M:%S.%f"
 def _decimal(value: Any) -> Any:
     """FHIR decimals (read as Decimal to keep precision) are written in their lexical form."""
     if isinstance(value, Decimal):
-        from mappings.fhirjson import number_text
+        from ipfhir.mappings.fhirjson import number_text
 
         return orjson.Fragment(number_text(value))
     raise TypeError(f"cannot store {type(value).__name__} as JSON")

@@ -5,13 +5,23 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from mappings.errors import Issue, operation_outcome
-from profiles.validator.engine import Engine
-from profiles.validator.fhirpath import Env
-from profiles.validator.messages import issue
-from profiles.validator.walker import Walker
+from ipfhir.mappings.errors import Issue, operation_outcome
+from ipfhir.profiles.validator.engine import Engine
+from ipfhir.profiles.validator.fhirpath import Env
+from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.registry import CORE_SD, IP_CANONICAL_BASE
+from ipfhir.profiles.validator.walker import Walker
 
-__all__ = ["EntryResult", "Validator", "run", "validate"]
+__all__ = ["REQUIRED_DEFINITIONS", "EntryResult", "Validator", "run", "validate"]
+
+# Definitions every installation must carry (one of each package): without them every resource
+# of that kind would be refused ("Unknown resource type"), so their absence is found at start.
+REQUIRED_DEFINITIONS = (
+    CORE_SD + "Bundle",
+    CORE_SD + "CarePlan",
+    "http://hl7.no/fhir/StructureDefinition/no-basis-Patient",
+    IP_CANONICAL_BASE + "/StructureDefinition/ip-careplan",
+)
 
 _SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 EntryResult = tuple[dict[str, Any], list[Issue]]
@@ -52,6 +62,12 @@ class Validator:
 
     def issues(self, resource: dict[str, Any], profile: str | None = None) -> list[Issue]:
         return run(self.engine, resource, profile)[0]
+
+    def missing_definitions(self) -> list[str]:
+        """Those of :data:`REQUIRED_DEFINITIONS` this installation cannot find (none when the
+        package data is complete)."""
+        known = self.engine.registry.knows
+        return [url for url in REQUIRED_DEFINITIONS if not known("StructureDefinition", url)]
 
     def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
         """An OperationOutcome (JSON) for ``resource``, issues sorted deterministically."""

@@ -6,14 +6,14 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from mappings.errors import Issue
-from profiles.validator.identifiers import CHECKS
-from profiles.validator.messages import issue
-from profiles.validator.model import Node
-from profiles.validator.registry import CORE_SD
+from ipfhir.mappings.errors import Issue
+from ipfhir.profiles.validator.identifiers import CHECKS
+from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.model import Node
+from ipfhir.profiles.validator.registry import CORE_SD
 
 if TYPE_CHECKING:
-    from profiles.validator.walker import Walker
+    from ipfhir.profiles.validator.walker import Walker
 
 __all__ = ["check_binding", "check_fixed", "check_identifier", "check_reference", "pattern_matches"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiles.validator.model import Constraint, Discriminator, Node, TypeRef
-from profiles.validator.native import compile_native
+from ipfhir.profiles.validator.model import Constraint, Discriminator, Node, TypeRef
+from ipfhir.profiles.validator.native import compile_native
 
 __all__ = ["NATIVE_CONSTRAINTS", "compile_structure", "type_key"]
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.errors import Issue
-from profiles.validator.compiler import compile_structure
-from profiles.validator.fhirpath import Env, FhirPath
-from profiles.validator.messages import issue
-from profiles.validator.model import Constraint, Node
-from profiles.validator.native import Unsupported
-from profiles.validator.registry import CORE_SD, Registry
-from profiles.validator.terminology import Terminology
+from ipfhir.mappings.errors import Issue
+from ipfhir.profiles.validator.compiler import compile_structure
+from ipfhir.profiles.validator.fhirpath import Env, FhirPath
+from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.model import Constraint, Node
+from ipfhir.profiles.validator.native import Unsupported
+from ipfhir.profiles.validator.registry import CORE_SD, Registry
+from ipfhir.profiles.validator.terminology import Terminology
 
 __all__ = ["EXAMPLE_DOMAINS", "Engine"]
 
@@ -176,7 +176,7 @@ class Engine:
 
     # -- services for FHIRPath functions ------------------------------------------------------
     def conforms(self, res: dict[str, Any], url: str) -> bool:
-        from profiles.validator.api import run
+        from ipfhir.profiles.validator.api import run
 
         outcome_issues, _ = run(self, res, url)
         return not any(i.severity in ("error", "fatal") for i in outcome_issues)

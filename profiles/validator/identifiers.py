@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mappings.identifiers import is_valid_dnr, is_valid_fnr, is_valid_orgnr
+from ipfhir.mappings.identifiers import is_valid_dnr, is_valid_fnr, is_valid_orgnr
 
 __all__ = ["CHECKS", "DNR", "ENH", "FNR"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.errors import Issue, Severity
+from ipfhir.mappings.errors import Issue, Severity
 
 __all__ = ["MESSAGES", "issue"]
 

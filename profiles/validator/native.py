@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiles.validator import native_ops as op
-from profiles.validator.native_ops import Fn, Unsupported
+from ipfhir.profiles.validator import native_ops as op
+from ipfhir.profiles.validator.native_ops import Fn, Unsupported
 
 __all__ = ["Fn", "Unsupported", "compile_native"]
 

@@ -2,6 +2,8 @@
 
 Every ``profiles/packages/*/*.json`` and ``profiles/ip/*.json`` file is indexed once (url → file);
 the parsed resource is kept only for what is actually asked for. Nothing is read at import time.
+The files are package data, found through ``importlib.resources`` (never through the source tree),
+so an installed wheel validates exactly as the checkout does.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 __all__ = ["CORE_SD", "IP_CANONICAL_BASE", "Registry", "default_roots"]
@@ -19,19 +22,23 @@ IP_CANONICAL_BASE = "https://ip-fhir-adapter.no/fhir"
 _KINDS = ("StructureDefinition", "ValueSet", "CodeSystem")
 
 
-def default_roots() -> list[Path]:
+def default_roots() -> list[Traversable]:
     """Package folders first (third-party), then the project's own profiles."""
-    here = Path(__file__).resolve().parent.parent
-    roots = sorted(p for p in (here / "packages").glob("*") if p.is_dir())
-    return [*roots, here / "ip"]
+    here = files("ipfhir.profiles")
+    roots = sorted((p for p in here.joinpath("packages").iterdir() if p.is_dir()), key=_name)
+    return [*roots, here.joinpath("ip")]
+
+
+def _name(item: Traversable) -> str:
+    return item.name
 
 
 @dataclass
 class Registry:
     """Index of StructureDefinitions, ValueSets and CodeSystems by canonical URL (version-less)."""
 
-    roots: list[Path] = field(default_factory=default_roots)
-    _files: dict[tuple[str, str], Path] = field(default_factory=dict, init=False)
+    roots: list[Traversable] = field(default_factory=default_roots)
+    _files: dict[tuple[str, str], Traversable] = field(default_factory=dict, init=False)
     _types: dict[str, str] = field(default_factory=dict, init=False)  # SD url -> type
     _resource_types: set[str] = field(default_factory=set, init=False)
     _known: set[tuple[str, str]] = field(default_factory=set, init=False)
@@ -44,7 +51,7 @@ class Registry:
             if self._ready:
                 return
             for root in self.roots:
-                for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+                for path in _json_files(root):
                     self._index_file(path)
             self._ready = True
 
@@ -67,14 +74,14 @@ class Registry:
             self._register(data, None)
             self._loaded[(data["resourceType"], url)] = data
 
-    def _index_file(self, path: Path) -> None:
+    def _index_file(self, path: Traversable) -> None:
         try:
             data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return
         self._register(data, path)
 
-    def _register(self, data: Any, path: Path | None) -> None:
+    def _register(self, data: Any, path: Traversable | None) -> None:
         if not isinstance(data, dict) or data.get("resourceType") not in _KINDS:
             return
         url = data.get("url")
@@ -130,3 +137,11 @@ class Registry:
         if not self._ready:
             self._index()
         return sorted(u for k, u in self._known if k == kind)
+
+
+def _json_files(root: Traversable) -> list[Traversable]:
+    if not root.is_dir():
+        return []
+    return sorted(
+        (p for p in root.iterdir() if p.name.endswith(".json") and p.is_file()), key=_name
+    )

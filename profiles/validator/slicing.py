@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from profiles.validator.checks import pattern_matches
-from profiles.validator.messages import issue
-from profiles.validator.model import Discriminator, Node
+from ipfhir.profiles.validator.checks import pattern_matches
+from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.model import Discriminator, Node
 
 if TYPE_CHECKING:
-    from profiles.validator.walker import Item, Walker
+    from ipfhir.profiles.validator.walker import Item, Walker
 
 __all__ = ["assign_slices"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from profiles.validator.registry import Registry
+from ipfhir.profiles.validator.registry import Registry
 
 __all__ = ["Terminology"]
 

@@ -11,16 +11,16 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from mappings.errors import Issue, Severity
-from profiles.validator import checks, primitives
-from profiles.validator.fhirpath import Env
-from profiles.validator.messages import issue
-from profiles.validator.model import Node
-from profiles.validator.registry import IP_CANONICAL_BASE
-from profiles.validator.slicing import assign_slices
+from ipfhir.mappings.errors import Issue, Severity
+from ipfhir.profiles.validator import checks, primitives
+from ipfhir.profiles.validator.fhirpath import Env
+from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.model import Node
+from ipfhir.profiles.validator.registry import IP_CANONICAL_BASE
+from ipfhir.profiles.validator.slicing import assign_slices
 
 if TYPE_CHECKING:
-    from profiles.validator.engine import Engine
+    from ipfhir.profiles.validator.engine import Engine
 
 __all__ = ["Walker"]
 

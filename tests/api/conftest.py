@@ -19,16 +19,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from ipfhir.adapter.api.app import create_app
+from ipfhir.adapter.auth.devkey import mint_token
+from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.store import make_engine, migrate
+from ipfhir.adapter.store.schema import metadata
+from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
 from sqlalchemy import Engine
 
-from adapter.api.app import create_app
-from adapter.auth.devkey import mint_token
-from adapter.bootstrap import Wiring, build_app, build_wiring
-from adapter.ports import Actor
-from adapter.settings import Settings
-from adapter.store import make_engine, migrate
-from adapter.store.schema import metadata
-from mappings.identifiers import synthetic_fnr, synthetic_orgnr
 from tests.pg import PG_URL, postgres_schema
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins

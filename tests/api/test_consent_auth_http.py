@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipfhir.adapter.auth.devkey import mint_token
+from ipfhir.adapter.bootstrap import Wiring, build_secure_app, build_wiring
+from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.settings import Settings
 
-from adapter.auth.devkey import mint_token
-from adapter.bootstrap import Wiring, build_secure_app, build_wiring
-from adapter.services.validation import default_validator
-from adapter.settings import Settings
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 
@@ -60,7 +60,7 @@ def test_requests_need_a_valid_token(server: tuple[TestClient, Wiring, Path]) ->
 
 
 def test_server_refuses_to_start_without_jwks_outside_dev_mode(tmp_path: Path) -> None:
-    from adapter.auth.http import AuthNotConfigured
+    from ipfhir.adapter.auth.http import AuthNotConfigured
 
     with pytest.raises(AuthNotConfigured) as err:
         build_secure_app(Settings(data_dir=tmp_path), build_wiring(Settings(data_dir=tmp_path)))
@@ -107,7 +107,7 @@ def test_explanation_audit_and_revocation(server: tuple[TestClient, Wiring, Path
         for a in e["agent"]
     )
     assert all(e["entity"][0]["what"]["identifier"]["value"] == fnr for e in events)
-    _name, validate = default_validator()
+    _name, validate, _missing = default_validator()
     errors = [
         i for e in events[:3] for i in validate(e)["issue"] if i["severity"] in ("error", "fatal")
     ]
@@ -129,7 +129,7 @@ def test_explanation_audit_and_revocation(server: tuple[TestClient, Wiring, Path
     )
     assert put.status_code == 200, put.text
     assert client.get("/CarePlan/ip1", headers=hospital).status_code == 404
-    from adapter.audit import SqlLedger
+    from ipfhir.adapter.audit import SqlLedger
 
     recipients = SqlLedger(wiring.engine).recipients("Consent/ip1-sharing")
     assert [r.organisation for r in recipients] == [ORGNR["sykehus"]]
@@ -139,7 +139,8 @@ def test_real_plan_through_the_secure_server_in_json_and_xml(tmp_path: Path) -> 
     """rus-psykisk-helse as mapped by the project (fixtures/bundles), posted as a transaction by
     the owning municipality's coordinator into the real store; every egress path of a permitted
     hospital doctor and of the refused child-welfare service, in JSON and XML."""
-    from adapter.consent.context import DIRECTORY_TYPES
+    from ipfhir.adapter.consent.context import DIRECTORY_TYPES
+
     from tests.unit.consent.fakes import FixedClock
     from tests.unit.consent.real_plans import fixture_bundle, identifier, one
 

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipfhir.adapter.bootstrap import Wiring, build_wiring, secure_factory
+from ipfhir.adapter.errors import NotFound
+from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.store import make_engine
+from ipfhir.adapter.store.schema import resources
+from ipfhir.mappings.identifiers import HPR_SYSTEM
 from sqlalchemy import Engine, func, select
 
-from adapter.bootstrap import Wiring, build_wiring, secure_factory
-from adapter.errors import NotFound
-from adapter.ports import Actor
-from adapter.settings import Settings
-from adapter.store import make_engine
-from adapter.store.schema import resources
-from mappings.identifiers import HPR_SYSTEM
 from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec

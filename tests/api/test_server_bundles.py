@@ -5,8 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from adapter.bootstrap import Wiring
-from adapter.errors import Conflict
+from ipfhir.adapter.bootstrap import Wiring
+from ipfhir.adapter.errors import Conflict
+
 from tests.api.conftest import JSON, careplan, create, message_ids, patient
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipfhir.adapter.errors import Conflict
+from ipfhir.adapter.ports import BulkReader, ChangeStamps
+from ipfhir.adapter.services.validation import minimal_structural_check
+from ipfhir.adapter.store import SqlRepository
+from ipfhir.adapter.store.stamps import ties
 from sqlalchemy import Engine
 
-from adapter.errors import Conflict
-from adapter.ports import BulkReader, ChangeStamps
-from adapter.services.validation import minimal_structural_check
-from adapter.store import SqlRepository
-from adapter.store.stamps import ties
 from tests.api.conftest import careplan, patient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,8 +223,8 @@ def test_ties_of_references() -> None:
 
 _CHILD = """
 import sys
-from adapter.services.validation import minimal_structural_check
-from adapter.store import SqlRepository, make_engine
+from ipfhir.adapter.services.validation import minimal_structural_check
+from ipfhir.adapter.store import SqlRepository, make_engine
 url, schema, pid = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 repo = SqlRepository(make_engine(url, schema=schema), minimal_structural_check)
 print(repo.stamps([f"Patient/{pid}"])[f"Patient/{pid}"])

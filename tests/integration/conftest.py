@@ -15,8 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from mappings.identifiers import synthetic_orgnr
+from ipfhir.mappings.identifiers import synthetic_orgnr
 
 __all__ = ["Server", "dev_token", "free_port", "start_server"]
 
@@ -40,7 +39,7 @@ class Server:
 
 def dev_token(data_dir: Path, orgnr: str = ORGNR, *scopes: str) -> str:
     """A token from ``ipfhir token`` (the last line of its output)."""
-    cmd = [sys.executable, "-m", "adapter.cli", "token", "--data-dir", str(data_dir)]
+    cmd = [sys.executable, "-m", "ipfhir.adapter.cli", "token", "--data-dir", str(data_dir)]
     cmd += ["--org", orgnr, *(a for s in scopes for a in ("--scope", s))]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return done.stdout.strip().splitlines()[-1]
@@ -48,7 +47,7 @@ def dev_token(data_dir: Path, orgnr: str = ORGNR, *scopes: str) -> str:
 
 def start_server(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """``ipfhir serve --dev --port PORT *args``; returns once /metadata answers."""
-    cmd = [sys.executable, "-m", "adapter.cli", "serve", "--dev", "--port", str(port), *args]
+    cmd = [sys.executable, "-m", "ipfhir.adapter.cli", "serve", "--dev", "--port", str(port), *args]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             cmd,

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mappings import codes
-from mappings.model import plan_json_schema
+from ipfhir.mappings import codes
+from ipfhir.mappings.model import plan_json_schema
+
 from profilegen import careplan, consent
 from profilegen.elements import VERSION, Element, sd_header
 from profilegen.extensions import EXTENSIONS, extension_definition

@@ -7,7 +7,8 @@ human text where there is one).
 
 from __future__ import annotations
 
-from mappings import codes
+from ipfhir.mappings import codes
+
 from profilegen.elements import (
     URL_SLICING,
     Element,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings import codes
+from ipfhir.mappings import codes
+
 from profilegen.elements import (
     URL_SLICING,
     Element,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings import codes
+from ipfhir.mappings import codes
+
 from profilegen.snapshot import CORE, path_of
 
 __all__ = [

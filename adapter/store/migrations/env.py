@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-
-from adapter.store.schema import metadata
+from ipfhir.adapter.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reachable when run from the alembic CLI

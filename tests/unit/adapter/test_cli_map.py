@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from adapter.cli.main import main
-from mappings.plan_io import plan_from_json
+from ipfhir.adapter.cli.main import main
+from ipfhir.mappings.plan_io import plan_from_json
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 PLAN = sorted((FIXTURES / "plans").glob("*.plan.json"))[0]

@@ -7,13 +7,18 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from ipfhir.adapter.auth.devkey import DEV_ISSUER, JWKS_FILE, ensure_dev_key
+from ipfhir.adapter.auth.scopes import scope_allows
+from ipfhir.adapter.auth.tokens import (
+    CLAIM_HPR,
+    CLAIM_ORG,
+    TokenVerifier,
+    actor_from_claims,
+    jwks_loader,
+)
+from ipfhir.adapter.cli.main import main
+from ipfhir.adapter.consent.errors import Unauthenticated
 from pytest_httpserver import HTTPServer
-
-from adapter.auth.devkey import DEV_ISSUER, JWKS_FILE, ensure_dev_key
-from adapter.auth.scopes import scope_allows
-from adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG, TokenVerifier, actor_from_claims, jwks_loader
-from adapter.cli.main import main
-from adapter.consent.errors import Unauthenticated
 
 ISSUER = "https://helseid-sts.test.nhn.no"
 
@@ -125,3 +130,47 @@ def test_ipfhir_token_prints_a_verifiable_token_last(
 )
 def test_smart_scopes(scopes: tuple[str, ...], rtype: str, interaction: str, allowed: bool) -> None:
     assert scope_allows(scopes, rtype, interaction) is allowed
+
+
+def test_keys_that_vanish_after_start_are_refused_without_naming_their_source(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key1, jwk1 = _keypair("k1")
+    key2, _ = _keypair("k2")
+    source = tmp_path / "secret-folder" / "jwks.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps({"keys": [jwk1]}))
+    verifier = TokenVerifier(jwks_loader(str(source)), ISSUER, source=str(source))
+    verifier.preload()
+    source.unlink()
+    assert verifier.verify(_token(key1, "k1"))[CLAIM_ORG] == "974589095"  # kept keys still work
+    with caplog.at_level("WARNING"), pytest.raises(Unauthenticated) as err:
+        verifier.verify(_token(key2, "k2"))  # unknown kid: refresh, which fails
+    assert [i.message_id for i in err.value.issues] == ["IP-5006"]
+    answer = json.dumps(err.value.outcome())
+    assert "secret-folder" not in answer and str(tmp_path) not in answer
+    assert "secret-folder" in caplog.text  # the operator's log says where
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (None, "No such file or directory"),
+        ("not json", "Expecting value"),
+        ('["a list"]', "not a JSON Web Key Set"),
+        ('{"keys": [{"kty": "none"}]}', "no usable key"),
+    ],
+)
+def test_unusable_jwks_stops_the_start(tmp_path: Path, content: str | None, detail: str) -> None:
+    from ipfhir.adapter.auth.http import AuthNotConfigured, resolver_from_settings
+    from ipfhir.adapter.settings import Settings
+
+    source = tmp_path / "jwks.json"
+    if content is not None:
+        source.write_text(content)
+    settings = Settings(auth_issuer=ISSUER, auth_jwks=str(source), data_dir=tmp_path)
+    with pytest.raises(AuthNotConfigured) as err:
+        resolver_from_settings(settings)
+    (found,) = err.value.issues
+    assert found.message_id == "IP-5007"
+    assert str(source) in found.text and detail in found.text

@@ -9,8 +9,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.codes import SYSTEM_9034, cs_url, ext_url
-from mappings.identifiers import FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM, synthetic_fnr
+from ipfhir.mappings.codes import SYSTEM_9034, cs_url, ext_url
+from ipfhir.mappings.identifiers import FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM, synthetic_fnr
 
 Resource = dict[str, Any]
 TOPIC = cs_url("ip-information-topic")

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.consent.context import references_in
-from adapter.errors import NotFound, issue
-from adapter.ports import (
+from ipfhir.adapter.consent.context import references_in
+from ipfhir.adapter.errors import NotFound, issue
+from ipfhir.adapter.ports import (
     HistoryEntry,
     HistoryPage,
     SearchQuery,

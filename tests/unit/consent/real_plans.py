@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapter.audit import InMemoryAuditSink, InMemoryLedger
-from adapter.consent.enforce import ConsentRepository, ConsentRepositoryFactory
-from adapter.consent.operation import Enforcement
-from adapter.errors import NotFound
-from adapter.ports import Actor, SearchParam, SearchQuery
-from mappings.codes import cs_url
-from mappings.fhirxml import to_xml
-from mappings.plan_io import plan_from_json
-from mappings.to_fhir import plan_to_bundle
+from ipfhir.adapter.audit import InMemoryAuditSink, InMemoryLedger
+from ipfhir.adapter.consent.enforce import ConsentRepository, ConsentRepositoryFactory
+from ipfhir.adapter.consent.operation import Enforcement
+from ipfhir.adapter.errors import NotFound
+from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
+from ipfhir.mappings.codes import cs_url
+from ipfhir.mappings.fhirxml import to_xml
+from ipfhir.mappings.plan_io import plan_from_json
+from ipfhir.mappings.to_fhir import plan_to_bundle
+
 from tests.unit.consent.fakes import FixedClock, MemoryRepository
 
 Resource = dict[str, Any]

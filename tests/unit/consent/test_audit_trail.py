@@ -10,15 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipfhir.adapter.audit import (
+    Disclosure,
+    RepositoryAuditSink,
+    SqlLedger,
+    audit_event,
+    write_trail,
+)
+from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.store import SqlRepository, make_engine, migrate
+from ipfhir.adapter.store.schema import resources
+from ipfhir.mappings.identifiers import FNR_SYSTEM
 from sqlalchemy import func, select
 
-from adapter.audit import Disclosure, RepositoryAuditSink, SqlLedger, audit_event, write_trail
-from adapter.ports import Actor
-from adapter.services.validation import default_validator
-from adapter.settings import Settings
-from adapter.store import SqlRepository, make_engine, migrate
-from adapter.store.schema import resources
-from mappings.identifiers import FNR_SYSTEM
 from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.conftest import HPR, ORGNR
 
@@ -109,7 +115,7 @@ def test_a_failing_event_writes_nothing_at_all(trail: Any) -> None:
     ],
 )
 def test_audit_events_the_server_writes_are_valid(actor: Actor, item: Disclosure) -> None:
-    _name, validate = default_validator()
+    _name, validate, _missing = default_validator()
     outcome = validate(audit_event(actor, item, NOW))
     errors = [i for i in outcome["issue"] if i["severity"] in ("error", "fatal")]
     assert errors == []

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from adapter.consent.loader import load_context
-from adapter.ports import SearchQuery, SearchResult
+from ipfhir.adapter.consent.loader import load_context
+from ipfhir.adapter.ports import SearchQuery, SearchResult
+
 from tests.unit.consent.conftest import HPR, ORGNR, World
 
 PT = "Patient/ip1-pt"

@@ -6,13 +6,14 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from adapter.consent.redact import (
+from ipfhir.adapter.consent.redact import (
     element_labels,
     mark_redacted,
     strip_elements,
     strip_list,
     strip_participants,
 )
+
 from tests.unit.consent.builders import TOPIC, topic_label
 
 Resource = dict[str, Any]

@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mappings.errors import FormatError, MappingError
-from mappings.fhir_r4 import (
+from ipfhir.mappings.errors import FormatError, MappingError
+from ipfhir.mappings.fhir_r4 import (
     MESSAGES,
     check_resource,
     parse_resource,
     r4_elements,
     resource_to_dict,
 )
-from mappings.fhirjson import dump_json, parse_json
+from ipfhir.mappings.fhirjson import dump_json, parse_json
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = Path(

@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from mappings.errors import FormatError
-from mappings.fhirjson import dump_json, number_text, parse_json
+from ipfhir.mappings.errors import FormatError
+from ipfhir.mappings.fhirjson import dump_json, number_text, parse_json
 
 
 def _refused(data: bytes | str, message_id: str, **kwargs: Any) -> FormatError:

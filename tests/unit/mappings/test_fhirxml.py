@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mappings.errors import FormatError
-from mappings.fhirjson import dump_json, parse_json
-from mappings.fhirxml import parse_xml, to_xml
+from ipfhir.mappings.errors import FormatError
+from ipfhir.mappings.fhirjson import dump_json, parse_json
+from ipfhir.mappings.fhirxml import parse_xml, to_xml
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = Path(

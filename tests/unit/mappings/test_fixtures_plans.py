@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mappings.competence import age_on
-from mappings.identifiers import birth_date, is_synthetic, is_valid_orgnr, is_valid_person_number
-from mappings.model import Plan, plan_json_schema
-from mappings.rules import load_plan
+from ipfhir.mappings.competence import age_on
+from ipfhir.mappings.identifiers import (
+    birth_date,
+    is_synthetic,
+    is_valid_orgnr,
+    is_valid_person_number,
+)
+from ipfhir.mappings.model import Plan, plan_json_schema
+from ipfhir.mappings.rules import load_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 PLAN_FILES = sorted((ROOT / "fixtures" / "plans").glob("*.plan.json"))

@@ -13,8 +13,7 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from mappings.identifiers import (
+from ipfhir.mappings.identifiers import (
     birth_date,
     is_synthetic,
     is_valid_dnr,

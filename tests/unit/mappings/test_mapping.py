@@ -6,14 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-
-from mappings.errors import MappingError
-from mappings.fhir_r4 import check_resource
-from mappings.fhirjson import parse_json
-from mappings.fhirxml import parse_xml, to_xml
-from mappings.from_fhir import bundle_to_plan
-from mappings.plan_io import bundle_text, plan_from_bundle_text, plan_from_json, plan_to_json_dict
-from mappings.to_fhir import plan_to_bundle
+from ipfhir.mappings.errors import MappingError
+from ipfhir.mappings.fhir_r4 import check_resource
+from ipfhir.mappings.fhirjson import parse_json
+from ipfhir.mappings.fhirxml import parse_xml, to_xml
+from ipfhir.mappings.from_fhir import bundle_to_plan
+from ipfhir.mappings.plan_io import (
+    bundle_text,
+    plan_from_bundle_text,
+    plan_from_json,
+    plan_to_json_dict,
+)
+from ipfhir.mappings.to_fhir import plan_to_bundle
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 PLANS = sorted((FIXTURES / "plans").glob("*.plan.json"))

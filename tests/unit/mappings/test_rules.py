@@ -16,10 +16,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-from mappings.coordination import coordinators_on
-from mappings.errors import PlanRuleViolation
-from mappings.rules import MESSAGES, load_plan
+from ipfhir.mappings.coordination import coordinators_on
+from ipfhir.mappings.errors import PlanRuleViolation
+from ipfhir.mappings.rules import MESSAGES, load_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 INVALID = ROOT / "fixtures" / "invalid"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from profiles.validator import Validator
+from ipfhir.profiles.validator import Validator
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from fhirpathpy import evaluate
 from fhirpathpy.models import models
-
-from mappings import codes
+from ipfhir.mappings import codes
 
 ROOT = Path(__file__).resolve().parents[3]
 IP = ROOT / "profiles" / "ip"
@@ -503,8 +502,8 @@ PLAN_FIXTURES = sorted((ROOT / "fixtures" / "plans").glob("*.plan.json"))
 @pytest.mark.parametrize("path", PLAN_FIXTURES, ids=[p.name for p in PLAN_FIXTURES])
 def test_mapped_fixture_plans_conform_to_their_profiles(validator: Any, path: Path) -> None:
     """Every resource mappings.to_fhir makes from a fixture plan passes its meta.profile."""
-    from mappings.model import Plan
-    from mappings.to_fhir import plan_to_bundle
+    from ipfhir.mappings.model import Plan
+    from ipfhir.mappings.to_fhir import plan_to_bundle
 
     bundle = plan_to_bundle(Plan.model_validate_json(path.read_text(encoding="utf-8")))
     checked = set()

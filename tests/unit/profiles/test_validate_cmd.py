@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from adapter.cli.main import main
+from ipfhir.adapter.cli.main import main
 
 PATIENT = {
     "resourceType": "Patient",

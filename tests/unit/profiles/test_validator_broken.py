@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from profiles.validator import Validator
+from ipfhir.profiles.validator import Validator
 
 NB = "http://hl7.no/fhir/StructureDefinition/"
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"

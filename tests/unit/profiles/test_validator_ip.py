@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ipfhir.profiles.validator import Validator, validate
 
-from profiles.validator import Validator, validate
 from tests.unit.profiles.reference import REPO
 
 IP = "https://ip-fhir-adapter.no/fhir/StructureDefinition/"
@@ -18,8 +18,8 @@ PLANS = sorted((REPO / "fixtures" / "plans").glob("*.plan.json"))
 
 
 def _bundle(path: Path) -> dict[str, Any]:
-    from mappings.plan_io import plan_from_json
-    from mappings.to_fhir import plan_to_bundle
+    from ipfhir.mappings.plan_io import plan_from_json
+    from ipfhir.mappings.to_fhir import plan_to_bundle
 
     return plan_to_bundle(plan_from_json(path.read_bytes()))
 
