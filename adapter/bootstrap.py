@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
+
 from ipfhir.adapter.errors import StartupError, issue
 from ipfhir.adapter.services.validation import default_validator
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
 from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine
-from sqlalchemy import Engine
 
 __all__ = ["Wiring", "build_app", "build_secure_app", "build_wiring", "secure_factory"]
 

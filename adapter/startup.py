@@ -13,11 +13,12 @@ ever sent to a client.
 from __future__ import annotations
 
 from alembic.util import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from ipfhir.adapter.errors import StartupError, issue
 from ipfhir.adapter.store import migrate
 from ipfhir.adapter.store.engine import check_writable
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 __all__ = ["check_definitions", "one_line", "prepare_database"]
 

@@ -28,12 +28,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from ipfhir.adapter.bootstrap import build_wiring, secure_factory
 from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
-from sqlalchemy import event
-
 from tests.unit.consent.builders import build
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 

@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 from ipfhir.adapter.services.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
 from ipfhir.mappings.identifiers import ORGNR_SYSTEM  # noqa: E402
-
 from tests.integration.conftest import ORGNR, dev_token, free_port  # noqa: E402
 
 IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}

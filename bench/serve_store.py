@@ -38,6 +38,7 @@ def app_factory() -> Any:
 
 def main() -> None:
     import uvicorn
+
     from ipfhir.adapter.bootstrap import build_wiring
     from ipfhir.adapter.settings import Settings
 

@@ -6,9 +6,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
+
 from ipfhir.mappings.fhir_r4 import r4_elements
 from ipfhir.mappings.fhirxml_spec import FHIR_NS, XHTML_NS, Spec, fail, safe_root, specs
-from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
 __all__ = ["parse_xml"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, NoReturn
 
+from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
+
 from ipfhir.mappings.errors import FormatError, Issue
 from ipfhir.mappings.fhir_r4 import MESSAGES, r4_elements
-from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
 __all__ = ["DIV", "FHIR_NS", "F", "XHTML_NS", "Spec", "fail", "safe_root", "specs"]
 

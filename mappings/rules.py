@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
-from pydantic import ValidationError
 
 __all__ = ["MESSAGES", "check_plan", "load_plan"]
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
 from ipfhir.adapter.api.formats import render, response_format
 from ipfhir.adapter.errors import NotAcceptable, issue, status_for
 from ipfhir.adapter.ports import Actor, RepositoryFactory
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.errors import IpError, operation_outcome
-from starlette.requests import Request
-from starlette.responses import Response
 
 __all__ = [
     "ServerContext",

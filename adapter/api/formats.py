@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
-from ipfhir.adapter.errors import NotAcceptable, PayloadTooLarge, UnsupportedMediaType, issue
-from ipfhir.mappings.errors import FormatError
 from starlette.requests import Request
 from starlette.responses import Response
+
+from ipfhir.adapter.errors import NotAcceptable, PayloadTooLarge, UnsupportedMediaType, issue
+from ipfhir.mappings.errors import FormatError
 
 __all__ = ["Fmt", "read_resource", "render", "response_format"]
 

@@ -11,6 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
 from ipfhir.adapter.api.app import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.bundles import history_bundle, searchset
 from ipfhir.adapter.api.formats import read_body, render, response_format
@@ -19,8 +22,6 @@ from ipfhir.adapter.ports import ResourceRepository
 from ipfhir.adapter.services.capability import capability_statement
 from ipfhir.adapter.services.search_params import RESOURCE_TYPES
 from ipfhir.adapter.services.search_parsing import parse_search, parse_search_string
-from starlette.requests import Request
-from starlette.responses import Response
 
 __all__ = ["router"]
 

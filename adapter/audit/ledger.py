@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from ipfhir.adapter.store.schema import consent_recipients
 from sqlalchemy import Connection, Engine, select
+
+from ipfhir.adapter.store.schema import consent_recipients
 
 __all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger"]
 

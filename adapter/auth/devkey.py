@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from ipfhir.adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG
 
 __all__ = ["DEV_ISSUER", "KEY_FILE", "JWKS_FILE", "ensure_dev_key", "mint_token"]

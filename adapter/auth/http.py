@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import Request
+
 from ipfhir.adapter.auth.devkey import DEV_ISSUER, ensure_dev_key
 from ipfhir.adapter.auth.tokens import (
     JwksUnavailable,
@@ -19,7 +21,6 @@ from ipfhir.adapter.auth.tokens import (
 )
 from ipfhir.adapter.consent.errors import Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
-from starlette.requests import Request
 
 __all__ = ["AuthNotConfigured", "bearer_resolver", "resolver_from_settings"]
 

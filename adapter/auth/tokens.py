@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 import requests
+
 from ipfhir.adapter.consent.errors import Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
 

@@ -61,8 +61,9 @@ def _positive(text: str) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from ipfhir.adapter.settings import Settings
     from pydantic import ValidationError
+
+    from ipfhir.adapter.settings import Settings
 
     given = {
         k: v
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     import uvicorn
+
     from ipfhir.adapter.auth.http import resolver_from_settings
     from ipfhir.adapter.bootstrap import build_app, build_wiring
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
 from ipfhir.adapter.consent.enforce import ConsentRepository
 from ipfhir.adapter.consent.errors import issue5
 from ipfhir.adapter.errors import BadRequest
 from ipfhir.adapter.ports import Actor
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 
 __all__ = ["router"]
 

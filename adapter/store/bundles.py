@@ -18,13 +18,14 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ipfhir.adapter.errors import BadRequest, Conflict, PreconditionFailed, issue, status_for
 from ipfhir.adapter.ports import SearchQuery
 from ipfhir.adapter.services.search_params import RESOURCE_TYPES
 from ipfhir.adapter.services.search_parsing import parse_search_string
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.mappings.errors import IpError
-from sqlalchemy import Connection
 
 __all__ = ["process_bundle"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 
-from ipfhir.adapter.ports import SearchQuery
 from sqlalchemy import Connection
+
+from ipfhir.adapter.ports import SearchQuery
 
 __all__ = ["criteria_key", "lock_criteria"]
 

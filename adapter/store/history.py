@@ -6,12 +6,13 @@ import hashlib
 from typing import Any, Literal, cast
 
 import orjson
+from sqlalchemy import Connection, func, select
+
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.ports import HistoryEntry, HistoryPage
 from ipfhir.adapter.services.dates import date_range
 from ipfhir.adapter.store.schema import resource_versions as v
 from ipfhir.adapter.store.search_sql import decode_cursor, encode_cursor
-from sqlalchemy import Connection, func, select
 
 __all__ = ["history_page"]
 

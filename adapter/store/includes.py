@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.services.search_params import param_def, split_reference
 from ipfhir.adapter.store.context_sql import SqlReader
 from ipfhir.adapter.store.schema import idx_reference
-from sqlalchemy import Connection, select
 
 __all__ = ["everything_of", "fetch_many", "included", "references_in"]
 

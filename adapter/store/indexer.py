@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.exc import IntegrityError
+
 from ipfhir.adapter.errors import Conflict, issue
 from ipfhir.adapter.services.dates import FAR_PAST
 from ipfhir.adapter.services.plan_rules import active_plan_subject
@@ -15,8 +18,6 @@ from ipfhir.adapter.services.search_params import (
 )
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.exc import IntegrityError
 
 __all__ = ["clear_index", "enforce_one_active_plan", "sort_date", "write_index"]
 

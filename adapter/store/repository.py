@@ -8,6 +8,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection, Engine, false, func, select
+
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
     Actor,
@@ -32,7 +34,6 @@ from ipfhir.adapter.store.search_sql import (
 )
 from ipfhir.adapter.store.stamps import collecting, read_stamps
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
-from sqlalchemy import Connection, Engine, false, func, select
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory"]
 

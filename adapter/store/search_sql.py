@@ -11,11 +11,12 @@ import binascii
 from typing import Any
 
 import orjson
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
+
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.services.dates import date_range
 from ipfhir.adapter.services.search_params import ParamDef, param_def, split_reference
 from ipfhir.adapter.store.schema import idx_date, idx_reference, idx_token, resources
-from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
 
 __all__ = ["SORT_COLUMNS", "Cursor", "criteria", "decode_cursor", "encode_cursor", "keyset"]
 

@@ -14,6 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
 from ipfhir.adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
 from ipfhir.adapter.services.validation import ensure_valid
@@ -26,8 +29,6 @@ from ipfhir.adapter.store.indexer import (
 )
 from ipfhir.adapter.store.schema import resource_versions, resources
 from ipfhir.adapter.store.stamps import record, ties
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 __all__ = ["SystemClock", "Writer"]
 

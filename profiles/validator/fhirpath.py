@@ -15,6 +15,7 @@ from fhirpathpy import apply_parsed_path
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 from fhirpathpy.parser import parse
+
 from ipfhir.profiles.validator.xhtml import xhtml_problem
 
 __all__ = ["Env", "FhirPath"]

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+
 from ipfhir.adapter.api.app import create_app
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
@@ -27,8 +29,6 @@ from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.adapter.store.schema import metadata
 from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
-from sqlalchemy import Engine
-
 from tests.pg import PG_URL, postgres_schema
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins

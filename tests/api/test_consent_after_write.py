@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipfhir.adapter.consent.operation as operation
 import pytest
-from ipfhir.adapter.consent.loader import load_context
 
+import ipfhir.adapter.consent.operation as operation
+from ipfhir.adapter.consent.loader import load_context
 from tests.api.test_consent_cache_sql import OWNER, Two, two  # noqa: F401
 from tests.unit.consent.builders import Sharing, sharing_consent
 from tests.unit.consent.conftest import standard_spec

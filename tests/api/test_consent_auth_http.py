@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_secure_app, build_wiring
 from ipfhir.adapter.services.validation import default_validator
 from ipfhir.adapter.settings import Settings
-
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 
@@ -140,7 +140,6 @@ def test_real_plan_through_the_secure_server_in_json_and_xml(tmp_path: Path) -> 
     the owning municipality's coordinator into the real store; every egress path of a permitted
     hospital doctor and of the refused child-welfare service, in JSON and XML."""
     from ipfhir.adapter.consent.context import DIRECTORY_TYPES
-
     from tests.unit.consent.fakes import FixedClock
     from tests.unit.consent.real_plans import fixture_bundle, identifier, one
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, func, select
+
 from ipfhir.adapter.bootstrap import Wiring, build_wiring, secure_factory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
@@ -18,8 +20,6 @@ from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine
 from ipfhir.adapter.store.schema import resources
 from ipfhir.mappings.identifiers import HPR_SYSTEM
-from sqlalchemy import Engine, func, select
-
 from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec

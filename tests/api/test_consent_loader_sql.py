@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from ipfhir.adapter.bootstrap import Wiring, build_wiring
 from ipfhir.adapter.consent.loader import ContextReader, load_context
 from ipfhir.adapter.ports import SearchQuery, SearchResult
 from ipfhir.adapter.settings import Settings
-from sqlalchemy import Engine
-
 from tests.unit.consent.builders import build
 from tests.unit.consent.conftest import standard_spec
 

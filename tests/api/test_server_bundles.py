@@ -7,7 +7,6 @@ from typing import Any
 
 from ipfhir.adapter.bootstrap import Wiring
 from ipfhir.adapter.errors import Conflict
-
 from tests.api.conftest import JSON, careplan, create, message_ids, patient
 
 

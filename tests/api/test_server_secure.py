@@ -8,13 +8,13 @@ import random
 from typing import Any
 
 import pytest
+
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.auth.http import AuthNotConfigured
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
-
 from tests.api.conftest import FNR_SYSTEM, JSON, OWNER_ORGNR, TestClient, careplan, patient
 
 OTHER_ORGNR = synthetic_orgnr(random.Random(1312))

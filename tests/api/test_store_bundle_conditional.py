@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+
 from ipfhir.adapter.errors import BadRequest
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
-from sqlalchemy import Engine
-
 from tests.api.conftest import FNR_SYSTEM, patient
 
 RACERS = 5

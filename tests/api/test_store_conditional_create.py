@@ -8,12 +8,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import Engine
+
 from ipfhir.adapter.ports import SearchParam, SearchQuery, WriteOutcome
 from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.conditional import criteria_key
-from sqlalchemy import Engine
-
 from tests.api.conftest import FNR_SYSTEM, patient
 
 RACERS = 6

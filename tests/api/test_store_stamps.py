@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+
 from ipfhir.adapter.errors import Conflict
 from ipfhir.adapter.ports import BulkReader, ChangeStamps
 from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.stamps import ties
-from sqlalchemy import Engine
-
 from tests.api.conftest import careplan, patient
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from ipfhir.mappings.identifiers import synthetic_orgnr
 
 __all__ = ["Server", "dev_token", "free_port", "start_server"]

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from ipfhir.mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
 
+from ipfhir.mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
 from tests.api.conftest import careplan, patient
 from tests.integration.conftest import ORGNR, Server, dev_token, free_port, start_server
 from tests.pg import PG_URL, postgres_schema

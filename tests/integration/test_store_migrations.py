@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, inspect, select
+
 from ipfhir.adapter.audit.ledger import SqlLedger
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.adapter.store.schema import consent_recipients, metadata
-from sqlalchemy import Engine, inspect, select
-
 from tests.pg import PG_URL, postgres_schema
 
 

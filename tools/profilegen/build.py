@@ -13,7 +13,6 @@ from typing import Any
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.model import plan_json_schema
-
 from profilegen import careplan, consent
 from profilegen.elements import VERSION, Element, sd_header
 from profilegen.extensions import EXTENSIONS, extension_definition

@@ -8,7 +8,6 @@ human text where there is one).
 from __future__ import annotations
 
 from ipfhir.mappings import codes
-
 from profilegen.elements import (
     URL_SLICING,
     Element,

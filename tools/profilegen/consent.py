@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
-
 from profilegen.elements import (
     URL_SLICING,
     Element,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
-
 from profilegen.snapshot import CORE, path_of
 
 __all__ = [

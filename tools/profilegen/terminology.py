@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
-
 from profilegen.elements import DATE, PUBLISHER, VERSION, vs_url
 
 __all__ = ["VALUE_SETS", "code_system", "code_systems", "value_set", "value_sets"]

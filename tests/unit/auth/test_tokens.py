@@ -7,6 +7,8 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pytest_httpserver import HTTPServer
+
 from ipfhir.adapter.auth.devkey import DEV_ISSUER, JWKS_FILE, ensure_dev_key
 from ipfhir.adapter.auth.scopes import scope_allows
 from ipfhir.adapter.auth.tokens import (
@@ -18,7 +20,6 @@ from ipfhir.adapter.auth.tokens import (
 )
 from ipfhir.adapter.cli.main import main
 from ipfhir.adapter.consent.errors import Unauthenticated
-from pytest_httpserver import HTTPServer
 
 ISSUER = "https://helseid-sts.test.nhn.no"
 

@@ -4,12 +4,12 @@ import random
 from dataclasses import dataclass
 
 import pytest
+
 from ipfhir.adapter.audit import InMemoryAuditSink, InMemoryLedger
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.consent.operation import Enforcement
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.identifiers import synthetic_orgnr
-
 from tests.unit.consent.builders import Item, Org, PlanSpec, Prac, Sharing, build
 from tests.unit.consent.fakes import FixedClock, MemoryRepository
 

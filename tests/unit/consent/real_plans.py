@@ -22,7 +22,6 @@ from ipfhir.mappings.codes import cs_url
 from ipfhir.mappings.fhirxml import to_xml
 from ipfhir.mappings.plan_io import plan_from_json
 from ipfhir.mappings.to_fhir import plan_to_bundle
-
 from tests.unit.consent.fakes import FixedClock, MemoryRepository
 
 Resource = dict[str, Any]

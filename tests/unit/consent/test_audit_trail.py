@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
 from ipfhir.adapter.audit import (
     Disclosure,
     RepositoryAuditSink,
@@ -23,8 +25,6 @@ from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate
 from ipfhir.adapter.store.schema import resources
 from ipfhir.mappings.identifiers import FNR_SYSTEM
-from sqlalchemy import func, select
-
 from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.conftest import HPR, ORGNR
 

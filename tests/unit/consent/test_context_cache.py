@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from ipfhir.adapter.audit import InMemoryAuditSink, InMemoryLedger
 from ipfhir.adapter.consent.cache import ContextCache, cacheable
 from ipfhir.adapter.consent.context import PlanContext
@@ -17,7 +18,6 @@ from ipfhir.adapter.consent.operation import Enforcement, Operation
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, ChangeStamps, SearchQuery
 from ipfhir.mappings.identifiers import HPR_SYSTEM
-
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, World, standard_spec
 from tests.unit.consent.fakes import FixedClock, MemoryRepository

@@ -8,7 +8,6 @@ from typing import Any
 
 from ipfhir.adapter.consent.loader import load_context
 from ipfhir.adapter.ports import SearchQuery, SearchResult
-
 from tests.unit.consent.conftest import HPR, ORGNR, World
 
 PT = "Patient/ip1-pt"

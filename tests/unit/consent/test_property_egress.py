@@ -11,10 +11,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from ipfhir.adapter.consent.enforce import ConsentRepository
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
-
 from tests.unit.consent.builders import Item, PlanSpec, Sharing
 from tests.unit.consent.conftest import HPR, ORGNR, make_world, standard_spec
 from tests.unit.consent.oracle import Expected, Who, expected

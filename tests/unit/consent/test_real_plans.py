@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ipfhir.adapter.consent.context import DIRECTORY_TYPES
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.errors import PlanRuleViolation
-
 from tests.unit.consent.real_plans import (
     Place,
     as_text,

@@ -13,7 +13,6 @@ from ipfhir.adapter.consent.redact import (
     strip_list,
     strip_participants,
 )
-
 from tests.unit.consent.builders import TOPIC, topic_label
 
 Resource = dict[str, Any]

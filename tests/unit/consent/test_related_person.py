@@ -7,12 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PERSON_TYPES
 from ipfhir.adapter.consent.errors import Forbidden
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.mappings.errors import PlanRuleViolation
-
 from tests.unit.consent.builders import Relative, Sharing, sharing_consent
 from tests.unit.consent.conftest import World, make_world, standard_spec
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.errors import FormatError, MappingError
 from ipfhir.mappings.fhir_r4 import (
     MESSAGES,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.errors import FormatError
 from ipfhir.mappings.fhirjson import dump_json, number_text, parse_json
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.errors import FormatError
 from ipfhir.mappings.fhirjson import dump_json, parse_json
 from ipfhir.mappings.fhirxml import parse_xml, to_xml

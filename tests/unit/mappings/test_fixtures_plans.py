@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.competence import age_on
 from ipfhir.mappings.identifiers import (
     birth_date,

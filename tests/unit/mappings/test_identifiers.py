@@ -13,6 +13,7 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ipfhir.mappings.identifiers import (
     birth_date,
     is_synthetic,

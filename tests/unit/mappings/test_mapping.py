@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from ipfhir.mappings.errors import MappingError
 from ipfhir.mappings.fhir_r4 import check_resource
 from ipfhir.mappings.fhirjson import parse_json

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.coordination import coordinators_on
 from ipfhir.mappings.errors import PlanRuleViolation
 from ipfhir.mappings.rules import MESSAGES, load_plan

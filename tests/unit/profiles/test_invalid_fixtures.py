@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipfhir.mappings.fhirxml import parse_xml
 from ipfhir.profiles.validator import Validator
-
 from tests.unit.profiles.reference import REPO
 
 INVALID = REPO / "fixtures" / "invalid" / "fhir"

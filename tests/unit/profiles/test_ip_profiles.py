@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fhirpathpy import evaluate
 from fhirpathpy.models import models
+
 from ipfhir.mappings import codes
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from ipfhir.profiles.validator import Validator
 from ipfhir.profiles.validator.engine import Engine
 from ipfhir.profiles.validator.fhirpath import Env
 from ipfhir.profiles.validator.model import Constraint, Node
 from ipfhir.profiles.validator.native import Unsupported, compile_native
-
 from tests.unit.profiles.reference import REPO, reference_dir
 
 IP = "https://ip-fhir-adapter.no/fhir/StructureDefinition/"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from ipfhir.adapter.cli.main import main
 
 PATIENT = {

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from ipfhir.profiles.validator import Validator
 
 NB = "http://hl7.no/fhir/StructureDefinition/"

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator import Validator
-
 from tests.unit.profiles.reference import REPO, reference_dir
 
 NO_BASIS = REPO / "profiles" / "packages" / "hl7.fhir.no.basis-2.2.0"

@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 import pytest
+
 from ipfhir.profiles.validator import Validator
 from ipfhir.profiles.validator.engine import Engine
 from ipfhir.profiles.validator.registry import Registry
-
 from tests.unit.profiles.reference import REPO
 
 COOPERATION = REPO / "profiles" / "ip" / "StructureDefinition-ip-cooperation.json"

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ipfhir.profiles.validator import Validator, validate
 
+from ipfhir.profiles.validator import Validator, validate
 from tests.unit.profiles.reference import REPO
 
 IP = "https://ip-fhir-adapter.no/fhir/StructureDefinition/"
