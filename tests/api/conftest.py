@@ -26,10 +26,7 @@ from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
-from ipfhir.adapter.store import make_engine, migrate
-from ipfhir.adapter.store.schema import metadata
 from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
-from tests.pg import PG_URL, postgres_schema
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
     warnings.filterwarnings("ignore", message="Using `httpx` with")
@@ -38,30 +35,6 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 IP_CATEGORY = {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A02-2"}]}
 JSON = {"Content-Type": "application/fhir+json"}
-
-
-@pytest.fixture(scope="session")
-def pg_engine() -> Iterator[Engine]:
-    with postgres_schema("ipfhir_api") as schema:
-        engine = make_engine(PG_URL, schema=schema, pool_size=10)
-        migrate(engine)
-        yield engine
-        engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-        migrate(eng)
-        yield eng
-        eng.dispose()
-        return
-    eng = request.getfixturevalue("pg_engine")
-    with eng.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    yield eng
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.codes import SYSTEM_9034
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM, synthetic_orgnr
-from tests.api.conftest import engine, pg_engine  # noqa: F401 (fixtures shared with tests/api)
 from tests.unit.consent.builders import Relative, build
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
 
@@ -138,7 +137,7 @@ def _world(engine: Engine, tmp_path: Path) -> Iterator[SecureWorld]:
 
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> Iterator[SecureWorld]:
-    """The plan on SQLite and on PostgreSQL (``engine`` from tests/api/conftest.py)."""
+    """The plan on SQLite and on PostgreSQL (``engine`` from tests/conftest.py)."""
     yield from _world(engine, tmp_path)
 
 
