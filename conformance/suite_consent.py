@@ -26,7 +26,7 @@ from ipfhir.conformance.synthetic import (
 __all__: list[str] = []
 
 Json = dict[str, Any]
-_REFUSED_TEXT = "rusfri"  # a word only the refused goal's text contains
+_REFUSED_TEXT = "apoteket"  # a word only the refused goal's text contains
 
 
 def _pages(client: Client, query: str, note: str) -> tuple[list[str], list[Answer]]:
@@ -97,9 +97,11 @@ def refused_topic(ctx: Context) -> str:
     read = second.get(f"Goal/{hidden}", note="the refused goal")
     if read.status != 404:
         raise Fail(f"the recipient's GET Goal/{hidden} (refused topic) answered {read.status}")
-    answers.append(second.get(f"CarePlan/{plan.care_plan_id}", note="the plan"))
-    if any(_REFUSED_TEXT in a.text for a in answers):
+    care_plan = second.get(f"CarePlan/{plan.care_plan_id}", note="the plan")
+    if any(_REFUSED_TEXT in a.text for a in [*answers, care_plan]):
         raise Fail("the text of the refused goal reaches the recipient")
+    if hidden in care_plan.text:
+        raise Fail(f"the plan the recipient reads still names the refused Goal/{hidden}")
     return f"Goal/{hidden} is hidden: not searched, 404 on read, its text nowhere"
 
 
