@@ -39,13 +39,16 @@ table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;over
  box-shadow:0 1px 2px rgba(0,0,0,.08)}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #e5e9f0;vertical-align:top}
 th{background:#e8ecf2;font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:#39465a}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:center;font-variant-numeric:tabular-nums;width:11%}
+td.n.hot{color:#b42318;font-weight:700} td.v{width:64px}
+ul.data{margin:4px 0 0;padding-left:20px;color:#4a5568;font-size:13px}
+a{color:#1d4ed8}
 .badge{display:inline-block;min-width:52px;text-align:center;font-weight:700;font-size:12px;
  border-radius:4px;padding:2px 6px;color:#fff}
 .pass{background:#17803d}.fail{background:#b42318}.skip{background:#8a94a6}.error{background:#b54708}
 .opt{font-size:12px;color:#5b6575;border:1px solid #c3cad6;border-radius:4px;padding:0 4px}
 .id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;color:#39465a}
-ol.fix li{margin:6px 0} ol.fix .msg{color:#7a271a}
+ol.fix li{margin:8px 0} ol.fix .msg{color:#7a271a} ol.fix .why{color:#4a5568;font-size:13px}
 details{margin:0} summary{cursor:pointer;list-style:none}
 summary::-webkit-details-marker{display:none}
 summary .title{font-weight:600}
@@ -79,7 +82,9 @@ def _row(r: Json) -> str:
     reqs = ", ".join(f"{escape(q)} ({escape(REQUIREMENTS.get(q, '?'))})" for q in r["requirements"])
     optional = "" if r["mandatory"] else ' <span class="opt">optional</span>'
     return (
-        f'<tr class="row-{r["result"]}"><td>{_badge(r["result"])}</td><td><details><summary>'
+        f'<tr id="{escape(r["id"])}" class="row-{r["result"]}">'
+        f'<td class="v">{_badge(r["result"])}</td>'
+        f"<td><details{' open' if r['result'] in ('fail', 'error') else ''}><summary>"
         f'<span class="title">{escape(r["title"])}</span>{optional} '
         f'<span class="id">{escape(r["id"])}</span><br><span class="msg">{escape(r["message"])}'
         f'</span></summary><div class="more"><p>{escape(r["description"])}</p>'
@@ -94,12 +99,22 @@ def _summary(report: Json) -> str:
         if not rs:
             continue
         counts = {v: sum(1 for r in rs if r["result"] == v) for v in _LABEL}
-        cells = "".join(f'<td class="n">{counts[v] or ""}</td>' for v in _LABEL)
+        cells = "".join(f'<td class="n">{counts[v] or "–"}</td>' for v in _LABEL)
+        blocking = sum(1 for r in rs if _blocks(r))
+        hot = ' class="n hot"' if blocking else ' class="n"'
         rows.append(
-            f'<tr><td><a href="#{suite}">{escape(_SUITE_TITLES[suite])}</a></td>{cells}</tr>'
+            f'<tr><td><a href="#{suite}">{escape(_SUITE_TITLES[suite])}</a></td>{cells}'
+            f"<td{hot}>{blocking or '–'}</td></tr>"
         )
-    head = "".join(f"<th>{_LABEL[v].title()}</th>" for v in _LABEL)
-    return f"<table><tr><th>Suite</th>{head}</tr>{''.join(rows)}</table>"
+    head = "".join(f'<th class="n">{_LABEL[v].title()}</th>' for v in _LABEL)
+    return (
+        f'<table><tr><th>Suite</th>{head}<th class="n">Mandatory, not passed</th></tr>'
+        f"{''.join(rows)}</table>"
+    )
+
+
+def _blocks(r: Json) -> bool:
+    return bool(r["mandatory"]) and not r["excluded"] and r["result"] != "pass"
 
 
 def _to_fix(report: Json) -> str:
@@ -108,10 +123,11 @@ def _to_fix(report: Json) -> str:
     if not bad:
         return ""
     items = "".join(
-        f"<li>{_badge(r['result'])} <b>{escape(r['title'])}</b>"
+        f'<li>{_badge(r["result"])} <a href="#{escape(r["id"])}"><b>{escape(r["title"])}</b></a>'
         f"{'' if r['mandatory'] else ' <span class=opt>optional</span>'} "
         f'<span class="id">{escape(r["id"])}</span><br><span class="msg">{escape(r["message"])}'
-        "</span></li>"
+        f'</span><br><span class="why">Required: {escape(r["description"])} '
+        f"({escape(', '.join(r['requirements']))})</span></li>"
         for r in bad
     )
     return f'<h2>What to fix first</h2><ol class="fix">{items}</ol>'
@@ -119,11 +135,8 @@ def _to_fix(report: Json) -> str:
 
 def render_html(report: Json) -> str:
     counts = report["counts"]
-    blocking = sum(
-        1
-        for r in report["results"]
-        if r["mandatory"] and not r["excluded"] and r["result"] != "pass"
-    )
+    blocking = sum(1 for r in report["results"] if _blocks(r))
+    mandatory = sum(1 for r in report["results"] if r["mandatory"] and not r["excluded"])
     if report["passed"]:
         banner = '<div class="banner ok">Conformant: every mandatory check passed'
     else:
@@ -131,13 +144,15 @@ def render_html(report: Json) -> str:
             f'<div class="banner bad">Not conformant: {blocking} mandatory check(s) did not pass'
         )
     banner += (
-        f"<small>{counts['pass']} passed · {counts['fail']} failed · {counts['skip']} skipped · "
+        f"<small>{mandatory - blocking} of {mandatory} mandatory checks passed · "
+        f"{counts['pass']} passed · {counts['fail']} failed · {counts['skip']} skipped · "
         f"{counts['error']} errors, of {len(report['results'])} checks</small></div>"
     )
     written = (
-        "<p class=meta>Synthetic test data written (synthetic persons only): "
-        + "; ".join(escape(w) for w in report["written"])
-        + "</p>"
+        "<h2>Test data the kit wrote</h2><p class=meta>Synthetic persons only (fødselsnummer "
+        "with month + 80, valid checksum); remove them when the test is over.</p><ul class=data>"
+        + "".join(f"<li>{escape(w)}</li>" for w in report["written"])
+        + "</ul>"
         if report["written"]
         else "<p class=meta>The kit wrote nothing to the server.</p>"
     )

@@ -186,7 +186,7 @@ def errors(ctx: Context) -> str:
         a = _shape(second.get(f"Goal/{hidden}{suffix}", note="hidden"), (hidden, missing))
         b = _shape(second.get(f"Goal/{missing}{suffix}", note="missing"), (hidden, missing))
         if a != b:
-            what = "status" if a[0] != b[0] else "message codes" if a[1] != b[1] else "text"
+            what = "status" if a[0] != b[0] else "message code" if a[1] != b[1] else "text"
             raise Fail(
                 f"GET Goal/[id]{suffix}: the hidden Goal answers {a[0]} {a[1]}, a missing one "
                 f"{b[0]} {b[1]} — the {what} tells them apart"
