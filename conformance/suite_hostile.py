@@ -133,9 +133,9 @@ def oversize(ctx: Context) -> str:
     body = (head + '"' + "æ" * (size // 2) + '"}]}').encode()
     try:
         answer = _post(ctx, body, FHIR_JSON, f"{len(body)} bytes")
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
         raise Fail(
             f"the server closed the connection on a {len(body)}-byte body without an answer "
-            "(send 413 with an OperationOutcome)"
+            f"({type(err).__name__}; send 413 with an OperationOutcome)"
         ) from None
     return _refused_and_not_stored(ctx, answer, fnr, f"a {len(body)}-byte body")

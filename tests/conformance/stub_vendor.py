@@ -207,6 +207,7 @@ class StubVendor:
         if actor is None:
             return outcome(401, "Innlogging kreves", "login")
         if request.content_length and request.content_length > _MAX_BODY:
+            request.get_data()  # read it all, so the client gets the answer, not a reset
             return outcome(413, "For stor forespørsel", "too-costly")
         parts = path.split("/") if path else []
         if request.method == "POST":
