@@ -20,12 +20,22 @@ __all__ = ["FHIR_JSON", "FHIR_XML", "Answer", "Client", "excerpt"]
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
-_EXCERPT = 1500
+_EXCERPT = 2500
 _KEPT_HEADERS = ("content-type", "etag", "location", "last-modified", "content-location")
 
 
 def excerpt(text: str, limit: int = _EXCERPT) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _readable(text: str) -> str:
+    """JSON indented (so an excerpt reads line by line), anything else as it came."""
+    if len(text) > 200_000 or not text.lstrip().startswith("{"):
+        return text
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False, indent=1)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -132,9 +142,12 @@ class Client:
         text: str,
         note: str,
     ) -> None:
-        body = "" if data is None else data[:_EXCERPT].decode("utf-8", errors="replace")
-        if data is not None and len(data) > _EXCERPT:
-            body += f"… ({len(data)} bytes)"
+        body = "" if data is None else data[: _EXCERPT * 4].decode("utf-8", errors="replace")
+        body = excerpt(_readable(body))
+        if data is not None and len(data) > _EXCERPT * 4:
+            body += f" ({len(data)} bytes sent)"
         self.evidence.append(
-            Evidence(method, url, headers, body, status, response_headers, excerpt(text), note)
+            Evidence(
+                method, url, headers, body, status, response_headers, excerpt(_readable(text)), note
+            )
         )
