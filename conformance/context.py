@@ -56,6 +56,7 @@ class Context:
     written: list[str] = field(default_factory=list)  # what the kit wrote (for the report)
     _capability: dict[str, Any] | None = None
     _plans: dict[str, SyntheticPlan] = field(default_factory=dict)
+    _refused: dict[str, str] = field(default_factory=dict)  # purpose -> why the upload failed
     _announced: bool = False
 
     def __post_init__(self) -> None:
@@ -107,6 +108,8 @@ class Context:
         """The synthetic plan for ``purpose``, uploaded as a transaction on first use."""
         if purpose in self._plans:
             return self._plans[purpose]
+        if purpose in self._refused:  # uploaded once only: a refusal is not retried
+            raise Fail(self._refused[purpose])
         self.need_writes()
         if not self.owner_org:
             raise Skip(
@@ -118,11 +121,12 @@ class Context:
             "POST", "", body=plan.bundle(), note=f"upload the synthetic plan ({purpose})"
         )
         if answer.status not in (200, 201):
-            raise Fail(
-                f"the server refused the kit's synthetic plan (transaction Bundle, "
-                f"{len(plan.bundle()['entry'])} entries) with {answer.status}; "
-                f"every check that needs it cannot run"
+            self._refused[purpose] = (
+                f"the server refused the kit's synthetic plan ({purpose}: a transaction Bundle "
+                f"of {len(plan.bundle()['entry'])} entries) with {answer.status}; the checks "
+                "that need it cannot run"
             )
+            raise Fail(self._refused[purpose])
         self.written.append(
             f"{purpose}: Patient/{plan.patient_id} (synthetic {plan.fnr}), "
             f"CarePlan/{plan.care_plan_id}"

@@ -38,6 +38,7 @@ FLAWS = {
     "xxe-accepted",  # XML with DOCTYPE/ENTITY is stored
     "500-on-malformed",  # malformed JSON crashes the handler
     "no-messaging",  # declares no $process-message
+    "no-transaction",  # refuses transaction Bundles
 }
 _GOAL_STATUS = {"proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"}
 _MAX_BODY = 1024 * 1024
@@ -271,6 +272,8 @@ class StubVendor:
         return response
 
     def transaction(self, request: Request, bundle: Json) -> Response:
+        if "no-transaction" in self.flaws:
+            raise Problem(501, "Transaksjoner støttes ikke", "not-supported")
         if "non-atomic" not in self.flaws:
             for entry in bundle.get("entry") or []:
                 self.check(entry["resource"])

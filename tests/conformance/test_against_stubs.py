@@ -89,3 +89,14 @@ def test_read_only_runs_only_checks_that_write_nothing(run_kit: RunKit) -> None:
     # the read-only profile checks judge what the server holds: an empty stub has no data
     assert results["profiles.careplan"].verdict == "skip"
     assert "no data" in results["profiles.careplan"].message
+
+
+def test_a_refused_plan_is_uploaded_once_and_fails_every_check_that_needs_it(
+    run_kit: RunKit,
+) -> None:
+    results = run_kit({"no-transaction"}, {"rest"})
+    needing = ["rest.search-identifier", "rest.paging"]
+    assert {results[i].verdict for i in needing} == {"fail"}
+    assert "refused the kit's synthetic plan (rest" in results["rest.paging"].message
+    uploads = [e for r in results.values() for e in r.evidence if "upload the synthetic" in e.note]
+    assert len(uploads) == 1
