@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
 from ipfhir.mappings.legacy.messages import fail
+from ipfhir.mappings.legacy.read_common import where
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "parse_bytes", "xml_parser"]
 
@@ -68,6 +69,5 @@ def _check_depth(root: Any, max_depth: int) -> None:
     while stack:
         element, depth = stack.pop()
         if depth > max_depth:
-            path = element.getroottree().getpath(element)
-            fail("IP-6203", path, f"More than {max_depth} levels.", "too-costly")
+            fail("IP-6203", where(element), f"More than {max_depth} levels.", "too-costly")
         stack.extend((child, depth + 1) for child in element)
