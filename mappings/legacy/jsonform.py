@@ -82,10 +82,12 @@ def _build(cls: type[Any], data: Any, path: str) -> Any:
             refuse("IP-6242", f"{path}.{key}", f"{cls.__name__} has no {key!r}.", "structure")
     hints = _hints(cls)
     values: dict[str, Any] = {}
-    for name, f in fields.items():
+    for name in fields:
         if name in data:
             values[name] = _value(hints[name], data[name], f"{path}.{name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+    for name, f in fields.items():
+        lacking = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if lacking and name not in data:
             refuse("IP-6243", f"{path}.{name}", f"{cls.__name__} needs {name!r}.", "required")
     return cls(**values)
 
