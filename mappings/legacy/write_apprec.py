@@ -15,6 +15,7 @@ from ipfhir.mappings.legacy.model import (
     AppRecParty,
     AppRecUnit,
     Code,
+    Institution,
     Message,
     OriginalMessage,
     Party,
@@ -112,8 +113,6 @@ def _put_party(parent: Any, name: str, party: AppRecParty) -> None:
 
 def _apprec_party(party: Party) -> AppRecParty:
     """An AppRec party from a MsgHead one: the institution (HER-id), its unit as Dept."""
-    from ipfhir.mappings.legacy.model import Institution
-
     org = party.organisation
     her = next((i for i in org.idents if i.type.v == "HER"), None)
     dept_her = (

@@ -11,8 +11,14 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
 from ipfhir.mappings.legacy.messages import refuse
-from ipfhir.mappings.legacy.model import AppRec, Base64Content, Dialogmelding, Document, Message
-from ipfhir.mappings.legacy.model import Party as MsgParty
+from ipfhir.mappings.legacy.model import (
+    AppRec,
+    Base64Content,
+    Dialogmelding,
+    Document,
+    Message,
+    Party,
+)
 from ipfhir.mappings.legacy.schemas import NS
 from ipfhir.mappings.legacy.write_apprec import append_apprec, write_apprec
 from ipfhir.mappings.legacy.write_common import (
@@ -51,7 +57,7 @@ def write_message(message: Message) -> bytes:
     return finish(root)
 
 
-def _put_party(parent: Any, name: str, party: MsgParty) -> None:
+def _put_party(parent: Any, name: str, party: Party) -> None:
     element = sub(parent, _NS, name)
     put_code(element, _NS, "ComMethod", party.com_method)
     put_organisation(element, _NS, "Organisation", party.organisation, fk1=False)
