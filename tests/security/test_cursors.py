@@ -1,6 +1,8 @@
-"""Page tokens are opaque and unforgeable (issue 9).
+"""Page tokens are opaque, unforgeable and bound to one search and one caller (issue 9).
 
-Before: a token was readable base64 of ``[direction, sort value, id, fingerprint]``.
+Before: a token was readable base64 of ``[direction, sort value, id, fingerprint]``, made from
+the last row of the store's page even when the caller was not shown that row: an outsider who
+sees no Goal learnt every Goal id of the person by following ``next`` links.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from ipfhir.adapter.bootstrap import build_wiring
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.schema import server_keys
-from tests.security.conftest import PT, SecureWorld, message_ids
+from tests.security.conftest import NON_PRIVILEGED, PT, SecureWorld, message_ids
+
+GOAL_IDS = ("ip1-g1", "ip1-g2", "ip1-g3")
 
 
 def _link(bundle: dict[str, Any], relation: str) -> str | None:
@@ -39,6 +43,48 @@ def _raw(token: str) -> bytes:
 
 def _get(world: SecureWorld, actor: str, path: str) -> Any:
     return world.client.get(path.replace("http://testserver", ""), headers=world.as_(actor))
+
+
+@pytest.mark.parametrize("actor", NON_PRIVILEGED)
+def test_following_next_never_names_a_hidden_row(world: SecureWorld, actor: str) -> None:
+    url: str | None = f"/Goal?patient={PT}&_count=1"
+    shown: list[str] = []
+    tokens: list[str] = []
+    while url is not None:
+        page = _get(world, actor, url)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        shown += [e["resource"]["id"] for e in body.get("entry", [])]
+        url = _link(body, "next")
+        if url is not None:
+            tokens.append(_token(url))
+            assert body.get("entry"), "a next link after a page with nothing on it"
+    for token in tokens:
+        raw = _raw(token)
+        for goal in GOAL_IDS:
+            assert goal.encode() not in raw and goal not in token
+        assert b"[" not in raw[:1]  # not the old readable JSON
+    assert len(tokens) == max(len(shown) - 1, 0)
+    assert "ip1-g2" not in shown  # «rus» is refused for everyone here
+
+
+def test_a_token_opens_only_for_its_caller_and_its_search(world: SecureWorld) -> None:
+    first = _get(world, "owner", f"/Goal?patient={PT}&_count=1").json()
+    nxt = _link(first, "next")
+    assert nxt is not None
+    token = _token(nxt)
+    assert _get(world, "owner", nxt).status_code == 200
+    answers = [
+        _get(world, "recipient", nxt),  # another caller, same search
+        _get(world, "coordinator", nxt),  # same organisation, another caller
+        _get(
+            world,
+            "owner",
+            f"/Goal?patient={PT}&_count=1&lifecycle-status=active&_page_token={token}",
+        ),  # another search
+        _get(world, "owner", f"/CarePlan?_count=1&_page_token={token}"),  # another type
+    ]
+    _all_the_same_refusal(answers)
 
 
 def _garbage(token: str) -> list[str]:
