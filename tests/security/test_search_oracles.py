@@ -112,16 +112,16 @@ ORACLES = [
 ]
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize(("path", "secret", "nothing"), ORACLES)
 def test_an_oracle_gets_one_answer(
-    hidden: SecureWorld, path: str, secret: str, nothing: str, fmt: str
+    hidden: SecureWorld, path: str, secret: str, nothing: str
 ) -> None:
-    owner = [_answer(hidden, "owner", path.format(v), fmt, v) for v in (secret, nothing)]
-    assert owner[0] != owner[1], "not an oracle: the hidden value changes nothing"
-    for actor in ATTACKERS:
-        one, other = (_answer(hidden, actor, path.format(v), fmt, v) for v in (secret, nothing))
-        assert one == other, (actor, path)
+    for fmt in ("json", "xml"):
+        owner = [_answer(hidden, "owner", path.format(v), fmt, v) for v in (secret, nothing)]
+        assert owner[0] != owner[1], "not an oracle: the hidden value changes nothing"
+        for actor in ATTACKERS:
+            one, other = (_answer(hidden, actor, path.format(v), fmt, v) for v in (secret, nothing))
+            assert one == other, (actor, path, fmt)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -313,10 +313,7 @@ AGREEMENT = [
 ]
 
 
-@pytest.mark.parametrize(("rtype", "query"), AGREEMENT)
-def test_criteria_judged_in_memory_agree_with_the_store(
-    hidden: SecureWorld, rtype: str, query: str
-) -> None:
+def test_criteria_judged_in_memory_agree_with_the_store(hidden: SecureWorld) -> None:
     """On resources as stored (what the owner sees) the in-memory judge of every criterion
     (:mod:`adapter.consent.criteria`) gives exactly the store's matches."""
     from ipfhir.adapter.consent.criteria import matches
@@ -324,9 +321,6 @@ def test_criteria_judged_in_memory_agree_with_the_store(
     from ipfhir.adapter.services.search_parsing import parse_search_string
 
     repo = hidden.wiring.repository
-    parsed = parse_search_string(rtype, query).query
-    assert parsed.params and not parsed.include
-    every = repo.search(SearchQuery(rtype, count=500)).matches
 
     def resolve(t: str, i: str) -> dict[str, Any] | None:
         try:
@@ -334,6 +328,13 @@ def test_criteria_judged_in_memory_agree_with_the_store(
         except Exception:
             return None
 
-    in_memory = {r["id"] for r in every if matches(rtype, r, parsed.params, resolve)}
-    in_sql = {r["id"] for r in repo.search(parsed).matches}
-    assert in_memory == in_sql
+    matched = 0
+    for rtype, query in AGREEMENT:
+        parsed = parse_search_string(rtype, query).query
+        assert parsed.params and not parsed.include
+        every = repo.search(SearchQuery(rtype, count=500)).matches
+        in_memory = {r["id"] for r in every if matches(rtype, r, parsed.params, resolve)}
+        in_sql = {r["id"] for r in repo.search(parsed).matches}
+        assert in_memory == in_sql, (rtype, query)
+        matched += bool(in_sql)
+    assert matched >= len(AGREEMENT) // 2  # most criteria match something
