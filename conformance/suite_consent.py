@@ -205,6 +205,7 @@ def errors(ctx: Context) -> str:
     writes=True,
 )
 def xml(ctx: Context) -> str:
+    ctx.declares_xml()
     second, plan = _shared(ctx)
     answer = second.get(_goals_query(plan), accept=FHIR_XML, note="the goals as XML")
     if answer.status != 200:

@@ -39,6 +39,7 @@ FLAWS = {
     "500-on-malformed",  # malformed JSON crashes the handler
     "no-messaging",  # declares no $process-message
     "no-transaction",  # refuses transaction Bundles
+    "json-only",  # declares JSON only
 }
 _GOAL_STATUS = {"proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"}
 _MAX_BODY = 1024 * 1024
@@ -98,7 +99,8 @@ def capability(flaws: set[str]) -> Json:
         "status": "active",
         "kind": "instance",
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "application/fhir+xml"],
+        "format": ["application/fhir+json"]
+        + ([] if "json-only" in flaws else ["application/fhir+xml"]),
         "rest": [rest],
     }
 
