@@ -9,9 +9,11 @@ bodies, totals, links, status codes and error texts must answer exactly as it wo
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from ipfhir.conformance.checks import Fail, check
 from ipfhir.conformance.context import Context
@@ -135,7 +137,8 @@ def totals(ctx: Context) -> str:
     "consent",
     "Page sizes and next links do not reveal hidden rows",
     """With _count=1 the recipient's pages must be as full as without the hidden Goal: no next
-    link leading to an empty page, no link naming a hidden id.""",
+    link leading to an empty page, no link or cursor (also base64-decoded) naming a hidden id.
+    Cursors must be opaque: encrypted or server-side, bound to the caller.""",
     ("CONSENT-channels", "REST-paging"),
     writes=True,
 )
@@ -143,15 +146,43 @@ def links(ctx: Context) -> str:
     second, plan = _shared(ctx)
     ids, answers = _pages(second, _goals_query(plan, "&_count=1"), "one per page")
     hidden = plan.resource_id(REFUSED_GOAL)
+    problems = []
     empty = [i + 1 for i, a in enumerate(answers) if not a.json().get("entry")]
     if empty and len(answers) > 1:
-        raise Fail(
+        problems.append(
             f"page {empty[0]} of {len(answers)} is empty: "
             "a next link was offered over a hidden Goal"
         )
     if any(hidden in a.text for a in answers):
-        raise Fail(f"a page or link names the hidden Goal/{hidden}")
+        problems.append(f"a page or link names the hidden Goal/{hidden}")
+    for relation, url in _links(answers):
+        if any(hidden in decoded for decoded in _decodings(url)):
+            problems.append(f"the {relation!r} link's cursor carries the hidden Goal's id (base64)")
+            break
+    if problems:
+        raise Fail("; ".join(problems))
     return f"{len(ids)} visible Goal(s) over {len(answers)} full page(s)"
+
+
+def _links(answers: list[Answer]) -> list[tuple[str, str]]:
+    return [
+        (str(lk.get("relation")), str(lk.get("url")))
+        for a in answers
+        for lk in (a.maybe_json() or {}).get("link") or []
+    ]
+
+
+def _decodings(url: str) -> list[str]:
+    """Every query value of ``url`` decoded as base64 (how 'opaque' cursors are often made)."""
+    out = []
+    for values in parse_qs(urlsplit(url).query).values():
+        for value in values:
+            for decode in (base64.urlsafe_b64decode, base64.b64decode):
+                try:
+                    out.append(decode(value + "=" * (-len(value) % 4)).decode("utf-8", "replace"))
+                except ValueError:
+                    continue
+    return out
 
 
 def _shape(answer: Answer, ids: tuple[str, ...]) -> tuple[int, list[str], str]:

@@ -43,6 +43,7 @@ BROKEN = [
     ("duplicate-twice", "workflows", "workflows.duplicate-message", "fail", "processed twice"),
     ("xxe-accepted", "hostile", "hostile.xxe", "fail", "was accepted (201)"),
     ("500-on-malformed", "hostile", "hostile.malformed-json", "fail", "answered 500, not 4xx"),
+    ("cursor-names-hidden", "consent", "consent.links", "fail", "'self' link's cursor carries"),
     ("json-only", "profiles", "profile.xml", "skip", "declares no XML format"),
     ("json-only", "capability", "capability.formats", "fail", "format does not declare XML"),
     (
