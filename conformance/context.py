@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ipfhir.conformance.checks import Evidence, Fail, Skip
@@ -55,6 +55,7 @@ class Context:
     announce: Callable[[str], None] = lambda _text: None
     written: list[str] = field(default_factory=list)  # what the kit wrote (for the report)
     _capability: dict[str, Any] | None = None
+    _capability_evidence: Evidence | None = None
     _plans: dict[str, SyntheticPlan] = field(default_factory=dict)
     _refused: dict[str, str] = field(default_factory=dict)  # purpose -> why the upload failed
     _announced: bool = False
@@ -79,12 +80,18 @@ class Context:
 
     def capability(self) -> dict[str, Any]:
         """The CapabilityStatement (``GET /metadata``), read once; Fail when there is none."""
-        if self._capability is None:
-            answer = self.main.get("metadata", note="the CapabilityStatement")
-            body = answer.maybe_json() if answer.status == 200 else None
-            if not body or body.get("resourceType") != "CapabilityStatement":
-                raise Fail(f"GET /metadata answered {answer.status} without a CapabilityStatement")
-            self._capability = body
+        if self._capability is not None:
+            if self._capability_evidence is not None:  # what the check judged, read once
+                self.main.evidence.append(self._capability_evidence)
+            return self._capability
+        answer = self.main.get("metadata", note="the CapabilityStatement")
+        body = answer.maybe_json() if answer.status == 200 else None
+        if not body or body.get("resourceType") != "CapabilityStatement":
+            raise Fail(f"GET /metadata answered {answer.status} without a CapabilityStatement")
+        self._capability = body
+        self._capability_evidence = replace(
+            self.main.evidence[-1], note="the CapabilityStatement (read once, at the start)"
+        )
         return self._capability
 
     def resource_capability(self, rtype: str) -> dict[str, Any]:
@@ -93,6 +100,20 @@ class Context:
                 if isinstance(res, dict) and res.get("type") == rtype:
                     return res
         return {}
+
+    def need_declared(self, declared: Callable[[dict[str, Any]], bool], what: str) -> None:
+        """Skip when the CapabilityStatement (if there is one) says the server lacks ``what``."""
+        try:
+            cap = self.capability()
+        except Fail:
+            return  # no statement to go by: the check judges what the server does
+        if not declared(cap):
+            raise Skip(f"the CapabilityStatement declares no {what}")
+
+    def declares_xml(self) -> None:
+        self.need_declared(
+            lambda cap: any("xml" in str(f) for f in cap.get("format") or []), "XML format"
+        )
 
     def need_writes(self) -> None:
         if self.read_only:

@@ -9,13 +9,13 @@ bodies, totals, links, status codes and error texts must answer exactly as it wo
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
+from ipfhir.conformance.channels import decodings, error_shape, links_of, pages
 from ipfhir.conformance.checks import Fail, check
 from ipfhir.conformance.context import Context
-from ipfhir.conformance.http import FHIR_XML, Answer, Client
+from ipfhir.conformance.http import FHIR_XML, Client
 from ipfhir.conformance.synthetic import (
     REFUSED_GOAL,
     SHARED_GOAL,
@@ -27,25 +27,6 @@ __all__: list[str] = []
 
 Json = dict[str, Any]
 _REFUSED_TEXT = "apoteket"  # a word only the refused goal's text contains
-
-
-def _pages(client: Client, query: str, note: str) -> tuple[list[str], list[Answer]]:
-    """Ids of every resource a search reaches through its next links, and the answers."""
-    ids: list[str] = []
-    answers: list[Answer] = []
-    url: str | None = query
-    while url and len(answers) < 20:
-        answer = client.get(url, note=f"{note} (page {len(answers) + 1})")
-        answers.append(answer)
-        if answer.status != 200:
-            raise Fail(f"GET {url} as the {client.actor} answered {answer.status}")
-        bundle = answer.json()
-        ids += [str(e.get("resource", {}).get("id")) for e in bundle.get("entry") or []]
-        url = next(
-            (lk.get("url") for lk in bundle.get("link") or [] if lk.get("relation") == "next"),
-            None,
-        )
-    return ids, answers
 
 
 def _shared(ctx: Context, purpose: str = "consent") -> tuple[Client, SyntheticPlan]:
@@ -72,7 +53,7 @@ def permit(ctx: Context) -> str:
     read = second.get(f"CarePlan/{plan.care_plan_id}", note="the recipient reads the plan")
     if read.status != 200:
         raise Fail(f"the recipient's GET CarePlan/{plan.care_plan_id} answered {read.status}")
-    ids, _ = _pages(second, _goals_query(plan), "the recipient's goals")
+    ids, _ = pages(second, _goals_query(plan), "the recipient's goals")
     if plan.resource_id(SHARED_GOAL) not in ids:
         raise Fail(f"the recipient does not see the consented Goal/{plan.resource_id(SHARED_GOAL)}")
     return "the recipient reads the plan and the consented goal"
@@ -91,7 +72,7 @@ def permit(ctx: Context) -> str:
 def refused_topic(ctx: Context) -> str:
     second, plan = _shared(ctx)
     hidden = plan.resource_id(REFUSED_GOAL)
-    ids, answers = _pages(second, _goals_query(plan), "the recipient's goals")
+    ids, answers = pages(second, _goals_query(plan), "the recipient's goals")
     if hidden in ids:
         raise Fail(f"the refused Goal/{hidden} (topic «rus») is in the recipient's search results")
     read = second.get(f"Goal/{hidden}", note="the refused goal")
@@ -117,7 +98,7 @@ def refused_topic(ctx: Context) -> str:
 )
 def totals(ctx: Context) -> str:
     second, plan = _shared(ctx)
-    ids, answers = _pages(second, _goals_query(plan, "&_total=accurate"), "visible goals")
+    ids, answers = pages(second, _goals_query(plan, "&_total=accurate"), "visible goals")
     count = second.get(_goals_query(plan, "&_summary=count"), note="_summary=count")
     totals = [a.json().get("total") for a in answers[:1]]
     if count.status == 200:
@@ -135,37 +116,31 @@ def totals(ctx: Context) -> str:
     "consent",
     "Page sizes and next links do not reveal hidden rows",
     """With _count=1 the recipient's pages must be as full as without the hidden Goal: no next
-    link leading to an empty page, no link naming a hidden id.""",
+    link leading to an empty page, no link or cursor (also base64-decoded) naming a hidden id.
+    Cursors must be opaque: encrypted or server-side, bound to the caller.""",
     ("CONSENT-channels", "REST-paging"),
     writes=True,
 )
 def links(ctx: Context) -> str:
     second, plan = _shared(ctx)
-    ids, answers = _pages(second, _goals_query(plan, "&_count=1"), "one per page")
+    ids, answers = pages(second, _goals_query(plan, "&_count=1"), "one per page")
     hidden = plan.resource_id(REFUSED_GOAL)
+    problems = []
     empty = [i + 1 for i, a in enumerate(answers) if not a.json().get("entry")]
     if empty and len(answers) > 1:
-        raise Fail(
+        problems.append(
             f"page {empty[0]} of {len(answers)} is empty: "
             "a next link was offered over a hidden Goal"
         )
     if any(hidden in a.text for a in answers):
-        raise Fail(f"a page or link names the hidden Goal/{hidden}")
+        problems.append(f"a page or link names the hidden Goal/{hidden}")
+    for relation, url in links_of(answers):
+        if any(hidden in decoded for decoded in decodings(url)):
+            problems.append(f"the {relation!r} link's cursor carries the hidden Goal's id (base64)")
+            break
+    if problems:
+        raise Fail("; ".join(problems))
     return f"{len(ids)} visible Goal(s) over {len(answers)} full page(s)"
-
-
-def _shape(answer: Answer, ids: tuple[str, ...]) -> tuple[int, list[str], str]:
-    """Status, message codes and text of an error with the ids blanked out."""
-    body = answer.maybe_json() or {}
-    codes = [
-        str(c.get("code"))
-        for i in body.get("issue") or []
-        for c in (i.get("details") or {}).get("coding") or []
-    ]
-    text = answer.text
-    for rid in ids:
-        text = text.replace(rid, "{id}")
-    return answer.status, codes, re.sub(r"\s+", " ", text)
 
 
 @check(
@@ -183,8 +158,8 @@ def errors(ctx: Context) -> str:
     hidden = plan.resource_id(REFUSED_GOAL)
     missing = f"{plan.plan.id}-finnes-ikke-{secrets.token_hex(3)}"
     for suffix in ("", "/_history/1", "/_history"):
-        a = _shape(second.get(f"Goal/{hidden}{suffix}", note="hidden"), (hidden, missing))
-        b = _shape(second.get(f"Goal/{missing}{suffix}", note="missing"), (hidden, missing))
+        a = error_shape(second.get(f"Goal/{hidden}{suffix}", note="hidden"), (hidden, missing))
+        b = error_shape(second.get(f"Goal/{missing}{suffix}", note="missing"), (hidden, missing))
         if a != b:
             what = "status" if a[0] != b[0] else "message code" if a[1] != b[1] else "text"
             raise Fail(
@@ -205,6 +180,7 @@ def errors(ctx: Context) -> str:
     writes=True,
 )
 def xml(ctx: Context) -> str:
+    ctx.declares_xml()
     second, plan = _shared(ctx)
     answer = second.get(_goals_query(plan), accept=FHIR_XML, note="the goals as XML")
     if answer.status != 200:
@@ -232,7 +208,7 @@ def refused_actor(ctx: Context) -> str:
     read = second.get(f"CarePlan/{plan.care_plan_id}", note="the refused actor reads the plan")
     if read.status != 404:
         raise Fail(f"the refused actor's GET CarePlan/{plan.care_plan_id} answered {read.status}")
-    ids, _ = _pages(second, _goals_query(plan), "the refused actor's search")
+    ids, _ = pages(second, _goals_query(plan), "the refused actor's search")
     if ids:
         raise Fail(f"the refused actor finds {len(ids)} Goal(s) of the person: {ids[:3]}")
     return "404 for the plan, no goals"
@@ -251,7 +227,7 @@ def refused_actor(ctx: Context) -> str:
 def revocation(ctx: Context) -> str:
     second = ctx.need_second()
     plan = ctx.plan("consent-revoke")
-    before, _ = _pages(second, _goals_query(plan), "before revocation")
+    before, _ = pages(second, _goals_query(plan), "before revocation")
     if not before:
         raise Fail("the recipient sees no goal even before the revocation")
     consent = revoked_sharing_consent(plan)
@@ -262,7 +238,7 @@ def revocation(ctx: Context) -> str:
     )
     if put.status not in (200, 201):
         raise Fail(f"the owner's revocation (PUT Consent/{consent['id']}) answered {put.status}")
-    after, _ = _pages(second, _goals_query(plan), "right after revocation")
+    after, _ = pages(second, _goals_query(plan), "right after revocation")
     read = second.get(f"CarePlan/{plan.care_plan_id}", note="right after revocation")
     if after or read.status != 404:
         raise Fail(

@@ -105,7 +105,7 @@ def _judge(ctx: Context, rtype: str) -> str:
 def _profile_check(rtype: str, requirement: str, items: tuple[str, ...]) -> None:
     profiles = ", ".join(p.rsplit("/", 1)[1] for p in IP_PROFILES[rtype])
     check(
-        f"profiles.{rtype.lower()}",
+        f"profile.{rtype.lower()}",
         "profiles",
         f"{rtype} resources validate against {profiles}",
         f"""Every {rtype} the server returns for a person (GET {rtype}?patient=...) must validate
@@ -122,7 +122,7 @@ _profile_check("Consent", "PROF-consent", ("IP-h",))
 
 
 @check(
-    "profiles.xml",
+    "profile.xml",
     "profiles",
     "The plan is served as valid FHIR XML",
     """GET CarePlan/[id] with Accept: application/fhir+xml must return FHIR XML that parses
@@ -130,6 +130,7 @@ _profile_check("Consent", "PROF-consent", ("IP-h",))
     ("PROF-xml", "REST-formats"),
 )
 def care_plan_xml(ctx: Context) -> str:
+    ctx.declares_xml()
     if ctx.read_only:
         plans = search_entries(ctx, "CarePlan?_count=1")
         if not plans:
@@ -153,7 +154,7 @@ def care_plan_xml(ctx: Context) -> str:
 
 
 @check(
-    "profiles.content-kept",
+    "profile.content-kept",
     "profiles",
     "The content list a–i survives a round trip",
     """The kit uploads a synthetic plan with every item of the content list (goals, needs and

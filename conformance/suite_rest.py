@@ -140,6 +140,10 @@ def if_match(ctx: Context) -> str:
     writes=True,
 )
 def conditional_create(ctx: Context) -> str:
+    ctx.need_declared(
+        lambda _: ctx.resource_capability("Goal").get("conditionalCreate") is not False,
+        "conditional create for Goal (conditionalCreate is false)",
+    )
     marker = f"ipkit-{secrets.token_hex(4)}"
     gid, _, _ = _create_goal(ctx, marker)
     again = ctx.main.request(

@@ -9,6 +9,7 @@ Tokens: ``owner-token`` (the plan's owner, sees everything), ``second-token`` (o
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
@@ -39,6 +40,8 @@ FLAWS = {
     "500-on-malformed",  # malformed JSON crashes the handler
     "no-messaging",  # declares no $process-message
     "no-transaction",  # refuses transaction Bundles
+    "json-only",  # declares JSON only
+    "cursor-names-hidden",  # the self link's cursor lists every match, hidden ones too
 }
 _GOAL_STATUS = {"proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled"}
 _MAX_BODY = 1024 * 1024
@@ -98,7 +101,8 @@ def capability(flaws: set[str]) -> Json:
         "status": "active",
         "kind": "instance",
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "application/fhir+xml"],
+        "format": ["application/fhir+json"]
+        + ([] if "json-only" in flaws else ["application/fhir+xml"]),
         "rest": [rest],
     }
 
@@ -347,11 +351,14 @@ class StubVendor:
         bundle["entry"] = [{"resource": r, "search": {"mode": "match"}} for r in page]
         if args.get("_total") == "accurate":
             bundle["total"] = total
+        if "cursor-names-hidden" in self.flaws:
+            token = base64.urlsafe_b64encode(json.dumps([r["id"] for r in matches]).encode())
+            self_url = f"{self.base}/{rtype}?_page_token={token.decode().rstrip('=')}"
+            bundle["link"] = [{"relation": "self", "url": self_url}]
         if more:
             query = {**args.to_dict(), "_offset": str(offset + count)}
-            bundle["link"] = [
-                {"relation": "next", "url": f"{self.base}/{rtype}?{urlencode(query)}"}
-            ]
+            next_url = f"{self.base}/{rtype}?{urlencode(query)}"
+            bundle.setdefault("link", []).append({"relation": "next", "url": next_url})
         return self.send(request, bundle)
 
     def message(self, request: Request) -> Response:

@@ -19,7 +19,7 @@ def test_a_faithful_vendor_passes_every_check(run_kit: RunKit) -> None:
 
 # flaw, suite, check, verdict, words the message must contain
 BROKEN = [
-    ("wrong-profile", "profiles", "profiles.careplan", "fail", "1 of 1 do not validate"),
+    ("wrong-profile", "profiles", "profile.careplan", "fail", "1 of 1 do not validate"),
     ("no-etag", "rest", "rest.if-match", "fail", "answered without an ETag"),
     ("no-etag", "rest", "rest.create-read", "fail", "201 without an ETag header"),
     ("leak-topic", "consent", "consent.refused-topic", "fail", "is in the recipient's search"),
@@ -43,6 +43,9 @@ BROKEN = [
     ("duplicate-twice", "workflows", "workflows.duplicate-message", "fail", "processed twice"),
     ("xxe-accepted", "hostile", "hostile.xxe", "fail", "was accepted (201)"),
     ("500-on-malformed", "hostile", "hostile.malformed-json", "fail", "answered 500, not 4xx"),
+    ("cursor-names-hidden", "consent", "consent.links", "fail", "'self' link's cursor carries"),
+    ("json-only", "profiles", "profile.xml", "skip", "declares no XML format"),
+    ("json-only", "capability", "capability.formats", "fail", "format does not declare XML"),
     (
         "no-messaging",
         "workflows",
@@ -87,8 +90,8 @@ def test_read_only_runs_only_checks_that_write_nothing(run_kit: RunKit) -> None:
         [],
     )
     # the read-only profile checks judge what the server holds: an empty stub has no data
-    assert results["profiles.careplan"].verdict == "skip"
-    assert "no data" in results["profiles.careplan"].message
+    assert results["profile.careplan"].verdict == "skip"
+    assert "no data" in results["profile.careplan"].message
 
 
 def test_a_refused_plan_is_uploaded_once_and_fails_every_check_that_needs_it(

@@ -52,7 +52,7 @@ def test_a_conformant_stub_exits_0_with_three_reports(
     assert "Conformant: every mandatory check passed" in html
     # progress, and the write announcement before the first check that writes
     announce = err.index("synthetic persons only")
-    assert err.index("capability.authentication") < announce < err.index("profiles.careplan")
+    assert err.index("capability.authentication") < announce < err.index("profile.careplan")
     assert f"conformant — {len(results)} passed, 0 failed" in err
 
 

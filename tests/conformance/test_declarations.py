@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ipfhir.conformance.checks import SUITES, all_checks
+from ipfhir.conformance.checks import ID_PREFIX, SUITES, all_checks
 from ipfhir.conformance.requirements import REQUIREMENTS
 
 KIT = Path(__file__).resolve().parents[2] / "conformance"
@@ -26,7 +26,7 @@ def test_checks_are_unique_described_and_grouped() -> None:
     checks = all_checks()
     assert len({c.id for c in checks}) == len(checks)
     for c in checks:
-        assert c.id.startswith(f"{c.suite}."), c.id
+        assert c.id.startswith(f"{ID_PREFIX[c.suite]}."), c.id
         assert len(c.description) >= 60 and c.title, c.id
         assert c.requirements, c.id
     assert {c.suite for c in checks} == set(SUITES)
