@@ -25,7 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
+from ipfhir.adapter.consent.context import (
+    DIRECTORY_TYPES,
+    PlanContext,
+    actor_refs,
+    claimed_refs,
+    patient_of,
+)
 from ipfhir.adapter.consent.provisions import Label, Rule, judge, rules_for
 from ipfhir.adapter.consent.redact import (
     Keep,
@@ -104,9 +110,17 @@ class Decision:
 
 
 def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
-    refs = actor_refs(ctx, actor)
+    """What ``actor`` holds on the plan today. Permits reach the actor by who it *is*
+    (:func:`actor_refs`: organisation, and a practitioner at that organisation); refusals by
+    who it *may be* (:func:`claimed_refs`: also the HPR number alone), so a refused individual
+    stays refused whatever organisation the token names. The coordinator is the practitioner
+    of a coordinator assignment at the assignment's organisation (HPR number and orgnr)."""
     sharing = ctx.of_type("Consent")
-    rules = tuple(rules_for(sharing, actor, refs, today))
+    permits = rules_for(sharing, actor, actor_refs(ctx, actor), today)
+    denies = [
+        r for r in rules_for(sharing, actor, claimed_refs(ctx, actor), today) if r.effect == "deny"
+    ]
+    rules = tuple(dict.fromkeys([*permits, *denies]))
     named = next(
         (r for r in rules if r.effect == "deny" and r.names_actor and r.labels is None), None
     )
@@ -114,7 +128,11 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
         return Access("none", rules, (Reason.of("the person refused this recipient", named),))
     if actor.organisation and actor.organisation in ctx.owner_orgnrs():
         return Access("owner", rules, (Reason("the actor's organisation owns the plan"),))
-    if actor.practitioner and actor.practitioner in ctx.coordinator_hprs(today):
+    if (
+        actor.practitioner
+        and actor.organisation
+        and ((actor.practitioner, actor.organisation) in ctx.coordinators(today))
+    ):
         return Access("coordinator", rules, (Reason("the actor is the plan's coordinator"),))
     if any(r.effect == "permit" for r in rules):
         return Access("consent", rules, (Reason("a sharing consent in force names the actor"),))
