@@ -13,9 +13,10 @@ ip-security-label extension), goals, measures, relatives; they create, update an
 
 **Care-team members** the person has not refused (a CareTeam names them and a sharing
 consent in force lets them see the plan) change only what the plan gives them, on an
-*existing* resource they see *whole* (a PUT replaces every element; one they were not shown
-cannot be written back), compared element by element with the stored version
-(:func:`member_change`):
+*existing* resource they may see, compared element by element with the version they are shown
+(:func:`member_change`); what is stored is the stored version with exactly those changes
+applied (:func:`member_merge`), so the elements they were not shown stay as they are and
+nothing they cannot see is ever written:
 
 - ``CareTeam.participant`` entries whose ``member`` is the actor: their contribution
   (extension ip-contribution, content list item d) — not the role, period or member;
@@ -55,6 +56,7 @@ __all__ = [
     "AUTHORITY_TYPES",
     "identity_change",
     "member_change",
+    "member_merge",
     "outranked_refusal",
     "required_profiles",
     "with_profiles",
@@ -104,9 +106,70 @@ def member_change(old: Resource | None, new: Resource | None, mine: set[str]) ->
     return _first_difference(rtype, before, after)
 
 
+def member_merge(
+    stored: Resource, seen: Resource, new: Resource, mine: set[str]
+) -> tuple[str | None, Resource]:
+    """(the first element a member may not write, or ``None``; the version to store).
+    ``seen`` is ``stored`` as the member is shown it (redacted), ``new`` what it sent: the
+    member's own entries (participants / measures, in order) carry its changes into
+    ``stored``; its own entries must all be visible to it."""
+    where = member_change(seen, new, mine)
+    if where is not None:
+        return where, stored
+    rtype = str(stored.get("resourceType"))
+    key = "participant" if rtype == "CareTeam" else "activity"
+    own_stored, own_new = _own(stored, key, mine), _own(new, key, mine)
+    if len(own_stored) != len(own_new):  # one of its own entries is hidden from it
+        return f"{rtype}.{key}", stored
+    merged = copy.deepcopy(stored)
+    entries = merged.get(key) or []
+    for (index, _entry), (_at, sent) in zip(own_stored, own_new, strict=True):
+        entries[index] = _carried(entries[index], sent, rtype)
+    return None, merged
+
+
+def _own(resource: Resource, key: str, mine: set[str]) -> list[tuple[int, Resource]]:
+    """(position, entry) of the actor's own participants / measures in ``resource``."""
+    out: list[tuple[int, Resource]] = []
+    for index, entry in enumerate(resource.get(key) or []):
+        if not isinstance(entry, dict):
+            continue
+        if key == "participant":
+            found = entry.get("member")
+        else:
+            found = (entry.get("detail") or {}).get("performer")
+        if set(references_in(found)) & mine:
+            out.append((index, entry))
+    return out
+
+
+def _carried(target: Resource, sent: Resource, rtype: str) -> Resource:
+    out = copy.deepcopy(target)
+    if rtype == "CareTeam":
+        kept = [e for e in out.get("extension", []) if e.get("url") != _CONTRIBUTION]
+        kept += [e for e in sent.get("extension", []) if e.get("url") == _CONTRIBUTION]
+        out.pop("extension", None)
+        if kept:
+            out["extension"] = kept
+        return out
+    out.pop("progress", None)
+    if sent.get("progress") is not None:
+        out["progress"] = copy.deepcopy(sent["progress"])
+    detail, sent_detail = out.setdefault("detail", {}), sent.get("detail") or {}
+    for name in _MEASURE_FOLLOW_UP:
+        detail.pop(name, None)
+        if name in sent_detail:
+            detail[name] = copy.deepcopy(sent_detail[name])
+    return out
+
+
 def _comparable(resource: Resource) -> Resource:
     out = copy.deepcopy(resource)
     meta = {k: v for k, v in (out.pop("meta", None) or {}).items() if k not in _STORE_META}
+    security = [c for c in meta.get("security", []) if c.get("code") != "REDACTED"]
+    meta.pop("security", None)
+    if security:
+        meta["security"] = security
     if meta:
         out["meta"] = meta
     return out

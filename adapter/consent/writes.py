@@ -32,6 +32,7 @@ from ipfhir.adapter.consent.authority import (
     AUTHORITY_TYPES,
     identity_change,
     member_change,
+    member_merge,
     outranked_refusal,
     with_profiles,
 )
@@ -77,7 +78,7 @@ def check_write(
         _directory_change(op, old, resource)
     before = patient_of(old) if old is not None else None
     if before is not None:
-        _authorise(op, before, old, resource if before == patient else None)
+        resource = _authorise(op, before, old, resource if before == patient else None) or resource
     if patient is not None and patient != before:
         _authorise(op, patient, None, resource, [*bundle, resource])
     if rtype == "Consent" and patient is not None:
@@ -118,8 +119,9 @@ def _authorise(
     old: Resource | None,
     new: Resource | None,
     bundle: list[Resource] | None = None,
-) -> None:
-    """May the actor turn ``old`` into ``new`` (either may be ``None``) for ``patient``?"""
+) -> Resource | None:
+    """May the actor turn ``old`` into ``new`` (either may be ``None``) for ``patient``?
+    Returns the version to store (a member's changes carried into the stored version)."""
     rtype = str((new or old or {}).get("resourceType"))
     stored = op.context(patient)
     if not (stored.of_type("CarePlan") or stored.of_type("CareTeam")):
@@ -127,10 +129,10 @@ def _authorise(
             candidate = _candidate(op, stored, bundle or [new], patient)
             if not op.actor.organisation or op.actor.organisation not in candidate.owner_orgnrs():
                 _refuse(op, patient, "new plan names another owner", "IP-5104", rtype)
-        return
+        return new
     access = op.access(patient)
     if access.basis in ("owner", "coordinator"):
-        return
+        return new
     mine = actor_refs(stored, op.actor)
     if access.basis != "consent" or not any(r.startswith("CareTeam/") for r in mine):
         # refused, former and never members alike: one answer, the reason only in the audit
@@ -139,10 +141,14 @@ def _authorise(
         )
         why = "refused recipient" if refused else "caller outside the care team"
         _refuse(op, patient, f"write by a {why}", "IP-5101", rtype, rtype=rtype)
-    where = rtype if old is not None and op.see(old, record=False).effect != "permit" else None
-    where = where or member_change(old, new, mine)
+    seen = op.see(old, record=False).resource if old is not None else None
+    if old is not None and new is not None and seen is not None:
+        where, merged = member_merge(old, seen, new, mine)
+    else:
+        where, merged = member_change(seen, new, mine) or rtype, None
     if where is not None:
         _refuse(op, patient, f"write beyond a care-team member's part: {where}", "IP-5109", where)
+    return merged
 
 
 def _directory_change(op: Operation, old: Resource, new: Resource) -> None:

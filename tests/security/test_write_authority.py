@@ -192,17 +192,22 @@ def test_recipient_may_record_its_own_contribution_and_progress_on_its_measure(
         {"url": ext_url("ip-contribution"), "valueString": "Fysioterapi to ganger i uka, i Ålesund"}
     ]
     assert _put(world, "recipient", team).status_code == 200, "own contribution"
-    plan = world.client.get("/CarePlan/ip1", headers=world.as_("owner")).json()
+    before = _stored(world, "CarePlan", "ip1")
+    plan = world.client.get("/CarePlan/ip1", headers=world.as_("recipient")).json()
+    assert {a["id"] for a in plan["activity"]} == {"m1", "m3"}  # «rus» (m2) is not shown
     m1 = next(a for a in plan["activity"] if a["id"] == "m1")
     m1["detail"]["status"] = "completed"
-    m1["progress"] = [{"text": "Går trappa alene nå"}]
-    del plan["meta"]
-    # the recipient does not see m2 («rus»), so the plan as a whole is beyond it
-    _refused(_put(world, "recipient", plan, xml=True), "IP-5109")
-    stored = _stored(world, "CarePlan", "ip1")
-    assert next(a for a in stored["activity"] if a["id"] == "m1")["detail"]["status"] == (
-        "in-progress"
-    )
+    m1["progress"] = [{"text": "Går trappa alene nå, også i Tromsø"}]
+    assert _put(world, "recipient", plan, xml=True).status_code == 200
+    after = _stored(world, "CarePlan", "ip1")
+    assert next(a for a in after["activity"] if a["id"] == "m1")["detail"]["status"] == "completed"
+    assert after["activity"][1] == before["activity"][1]  # the hidden measure, as it was
+    assert after["supportingInfo"] == before["supportingInfo"]  # the Consents it cannot see
+    m3 = next(a for a in plan["activity"] if a["id"] == "m3")  # the municipality's measure
+    m3["detail"]["status"] = "cancelled"
+    _refused(_put(world, "recipient", plan), "IP-5109")
+    full = copy.deepcopy(after)  # the stored plan, hidden parts included, sent back
+    _refused(_put(world, "recipient", full), "IP-5109")
 
 
 def test_a_consent_whose_nested_permit_outranks_the_refusal_is_not_accepted(

@@ -46,7 +46,7 @@ def standard_spec(**sharing: object) -> PlanSpec:
         goals=[Item("g1"), Item("g2", "rus"), Item("g3", "psykisk-helse")],
         measures=[
             Item("m1", goals=("g1",), performer="prac:fysio"),  # the physiotherapist's measure
-            Item("m2", "rus", goals=("g2",), performer="prac:fysio"),
+            Item("m2", "rus", goals=("g2",)),
             Item("m3", goals=("g2",)),
         ],
         needs=[Item("n1", "okonomi"), Item("n2", "rus")],
