@@ -74,8 +74,8 @@ def check_write(
     if patient is None and rtype in PERSON_TYPES and rtype != "Patient":
         key = "patient" if rtype in ("Consent", "RelatedPerson") else "subject"
         raise Forbidden([issue5("IP-5106", f"{rtype}.{key}", "forbidden", rtype=rtype)])
-    if patient is None and old is not None and patient_of(old) is None:
-        _directory_change(op, old, resource)
+    if old is not None and old.get("resourceType") in AUTHORITY_TYPES:
+        _directory_change(op, old, resource)  # whatever person the new version claims
     before = patient_of(old) if old is not None else None
     if before is not None:
         resource = _authorise(op, before, old, resource if before == patient else None) or resource
@@ -94,10 +94,10 @@ def check_delete(op: Operation, old: Resource) -> None:
     """Raise :class:`Forbidden` unless the stored ``old`` may be deleted."""
     _no_audit_event(str(old.get("resourceType")), None)
     patient = patient_of(old)
+    if old.get("resourceType") in AUTHORITY_TYPES:
+        _owner_of_every_plan(op, old)
     if patient is not None:
         _authorise(op, patient, old, None)
-    elif old.get("resourceType") in AUTHORITY_TYPES:
-        _owner_of_every_plan(op, old)
 
 
 def _no_audit_event(rtype: str, old: Resource | None) -> None:
@@ -152,8 +152,6 @@ def _authorise(
 
 
 def _directory_change(op: Operation, old: Resource, new: Resource) -> None:
-    if old.get("resourceType") not in AUTHORITY_TYPES:
-        return
     changed = identity_change(old, new)
     if changed is not None:
         persons = _relying_persons(op, old)

@@ -221,6 +221,9 @@ def test_directory_entries_a_plan_relies_on_are_the_owners(world: World) -> None
     with pytest.raises(Forbidden) as err:  # not even the owner changes who it is
         world.as_org("kommune").update("Organization", "ip1-kommune", org)  # type: ignore[attr-defined]
     assert err.value.issues[0].message_id == "IP-5108"
+    org["identifier"] = world.repo.read("Organization", "ip1-kommune")["identifier"]
+    org["patient"] = {"reference": "Patient/eget"}  # claiming a person does not escape it
+    _refused(world, "IP-5110", lambda: outsider.update("Organization", "ip1-kommune", org))  # type: ignore[attr-defined]
     role = world.repo.read("PractitionerRole", "ip1-fysio-role")  # a CareTeam member's role
     _refused(world, "IP-5110", lambda: outsider.delete("PractitionerRole", "ip1-fysio-role"))  # type: ignore[attr-defined]
     assert world.repo.read("PractitionerRole", "ip1-fysio-role") == role
