@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     auth_jwks: str = ""  # file path or http(s) URL of the JWKS
     auth_audience: str = ""  # checked when set
     dev_mode: bool = False  # ``ipfhir serve --dev``: trust only the local dev key in data_dir
+    # purposes of use (HL7 v3 PurposeOfUse) a token may name; any other is refused (IP-5107).
+    # A token without the claim acts for auth_default_purpose; empty: it is refused (IP-5111).
+    auth_purposes: tuple[str, ...] = ("TREAT", "ETREAT", "COC", "CAREMGT")  # = CARE_PURPOSES
+    auth_default_purpose: str = "COC"
 
     @field_validator("database_url")
     @classmethod
@@ -44,6 +48,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql+psycopg://")):
             raise ValueError("database_url must be sqlite:///... or postgresql+psycopg://...")
         return value
+
+    @model_validator(mode="after")
+    def _default_purpose_allowed(self) -> Settings:
+        if self.auth_default_purpose and self.auth_default_purpose not in self.auth_purposes:
+            raise ValueError("auth_default_purpose must be one of auth_purposes (or empty)")
+        return self
 
     def effective_database_url(self) -> str:
         """The database to use: ``database_url`` or the embedded SQLite file in ``data_dir``."""

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from ipfhir.adapter.auth.devkey import DEV_ISSUER, ensure_dev_key
 from ipfhir.adapter.auth.tokens import (
     JwksUnavailable,
+    PurposePolicy,
     TokenVerifier,
     actor_from_claims,
     jwks_loader,
@@ -29,20 +30,22 @@ class AuthNotConfigured(Unauthenticated):
     """The server was asked to start without a way to verify tokens."""
 
 
-def bearer_resolver(verifier: TokenVerifier) -> Callable[[Request], Actor]:
+def bearer_resolver(
+    verifier: TokenVerifier, purposes: PurposePolicy | None = None
+) -> Callable[[Request], Actor]:
     def resolve(request: Request) -> Actor:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated([issue5("IP-5001", None, "login")])
-        return actor_from_claims(verifier.verify(token.strip()))
+        return actor_from_claims(verifier.verify(token.strip()), purposes)
 
     return resolve
 
 
 def resolver_from_settings(settings: Any) -> Callable[[Request], Actor]:
     """``settings`` has ``auth_issuer``, ``auth_jwks``, ``auth_audience``, ``dev_mode``,
-    ``data_dir``."""
+    ``data_dir`` (and ``auth_purposes``, ``auth_default_purpose``; defaults when absent)."""
     if settings.dev_mode:
         source = str(ensure_dev_key(settings.data_dir))
         verifier = TokenVerifier(jwks_loader(source), DEV_ISSUER, source=source)
@@ -59,4 +62,9 @@ def resolver_from_settings(settings: Any) -> Callable[[Request], Actor]:
         raise AuthNotConfigured(
             [issue5("IP-5007", None, "security", source=err.source, detail=err.detail)]
         ) from None
-    return bearer_resolver(verifier)
+    defaults = PurposePolicy()
+    purposes = PurposePolicy.of(
+        getattr(settings, "auth_purposes", defaults.allowed),
+        getattr(settings, "auth_default_purpose", defaults.default),
+    )
+    return bearer_resolver(verifier, purposes)

@@ -5,6 +5,14 @@ Claims read (HelseID names; the dev tokens use the same):
 - practitioner: ``helseid://claims/hpr/hpr_number``
 - roles: ``helseid://claims/client/claims/roles`` (or ``role``); purpose: ``purpose_of_use``
 - scopes: ``scope`` (space separated, or a list)
+
+Purpose of use (:class:`PurposePolicy`, from settings): a token naming a purpose outside the
+allowed set — care purposes by default (HL7 v3 PurposeOfUse TREAT, ETREAT, COC, CAREMGT) —
+is refused (IP-5107, 403): consent to share for the plan is consent for care, never for
+marketing or research. A token with no purpose claim acts for the configured default purpose
+(``COC``, care coordination: what a plan participant does); with an empty default such a
+token is refused (IP-5111). The purpose reaches the consent policy as ``Actor.purpose``
+(provisions bound to a purpose apply only to it).
 """
 
 from __future__ import annotations
@@ -12,21 +20,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 import requests
 
-from ipfhir.adapter.consent.errors import Unauthenticated, issue5
+from ipfhir.adapter.consent.errors import Forbidden, Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
 
 __all__ = [
     "CLAIM_HPR",
     "CLAIM_ORG",
     "CLAIM_ORG_PARENT",
+    "CARE_PURPOSES",
     "JwksUnavailable",
+    "PurposePolicy",
     "TokenVerifier",
     "actor_from_claims",
     "jwks_loader",
@@ -36,6 +47,8 @@ CLAIM_ORG = "helseid://claims/client/claims/orgnr_child"
 CLAIM_ORG_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_HPR = "helseid://claims/hpr/hpr_number"
 CLAIM_ROLES = "helseid://claims/client/claims/roles"
+CLAIM_PURPOSE = "purpose_of_use"
+CARE_PURPOSES = ("TREAT", "ETREAT", "COC", "CAREMGT")  # HL7 v3 PurposeOfUse
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
 _log = logging.getLogger(__name__)
 
@@ -152,7 +165,32 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def actor_from_claims(claims: dict[str, Any]) -> Actor:
+@dataclass(frozen=True)
+class PurposePolicy:
+    """Which purposes of use a token may name, and the purpose of a token naming none (empty:
+    such a token is refused)."""
+
+    allowed: frozenset[str] = frozenset(CARE_PURPOSES)
+    default: str = "COC"
+
+    @classmethod
+    def of(cls, allowed: Iterable[str], default: str) -> PurposePolicy:
+        return cls(frozenset(allowed), default)
+
+    def purpose(self, claim: Any) -> str:
+        """The purpose the token acts for, or :class:`Forbidden`."""
+        if claim is None or claim == "" or claim == []:
+            if not self.default:
+                raise Forbidden([issue5("IP-5111", None, "forbidden")])
+            return self.default
+        codes = _strings(claim) if isinstance(claim, list) else (str(claim),)
+        if len(codes) != 1 or codes[0] not in self.allowed:
+            shown = " ".join(codes)[:64]
+            raise Forbidden([issue5("IP-5107", None, "forbidden", purpose=shown)])
+        return codes[0]
+
+
+def actor_from_claims(claims: dict[str, Any], purposes: PurposePolicy | None = None) -> Actor:
     organisation = claims.get(CLAIM_ORG) or claims.get(CLAIM_ORG_PARENT)
     if not organisation:
         raise Unauthenticated([issue5("IP-5004", None, "login")])
@@ -162,5 +200,5 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         practitioner=str(hpr) if hpr else None,
         roles=_strings(claims.get(CLAIM_ROLES) or claims.get("role")),
         scopes=_strings(claims.get("scope")),
-        purpose=str(claims["purpose_of_use"]) if claims.get("purpose_of_use") else None,
+        purpose=(purposes or PurposePolicy()).purpose(claims.get(CLAIM_PURPOSE)),
     )

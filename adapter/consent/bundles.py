@@ -1,7 +1,11 @@
 """Transaction and batch through the enforcement point.
 
-Before: every write entry passes :func:`check_write` (a transaction is refused as a whole; a
-batch loses only the refused entries, answered 403). GET entries need the read scope.
+First every entry's ``request.url`` is normalised (:func:`entry_url`: a leading ``/`` or
+``./``, an absolute URL's base) and the store runs the normalised bundle, so that one request
+gets the same checks in every spelling and the store does exactly what was checked.
+Before: every write entry passes :func:`check_write` / :func:`check_delete` (a transaction is
+refused as a whole; a batch loses only the refused entries, answered 403). GET entries need
+the read scope.
 After: every resource in the response (a GET's resource, a write's returned body) is judged
 like any read; a hidden one is answered 404, exactly like a missing resource.
 """
@@ -10,22 +14,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.operation import Operation
-from ipfhir.adapter.consent.writes import check_write
+from ipfhir.adapter.consent.writes import check_delete, check_write
 from ipfhir.adapter.errors import issue
 from ipfhir.mappings.errors import IpError, operation_outcome
 
-__all__ = ["filter_response", "split_batch"]
+__all__ = ["entry_url", "filter_response", "split_batch"]
 
 Resource = dict[str, Any]
 _INTERACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 
+def entry_url(url: str) -> str:
+    """``request.url`` relative to the server's base: ``/Goal/x``, ``./Goal/x``,
+    ``https://host/fhir/Goal/x`` → ``Goal/x`` (the query kept). The path starts at its first
+    segment that names a resource type (an upper-case letter), as FHIR type names do."""
+    path, mark, query = url.partition("?")
+    if "://" in path:
+        path = urlsplit(path).path
+    segments = [s for s in path.split("/") if s not in ("", ".")]
+    start = next((i for i, s in enumerate(segments) if s[:1].isupper()), 0)
+    return "/".join(segments[start:]) + mark + query
+
+
+def _normalised(entries: list[Resource]) -> list[Resource]:
+    out = []
+    for entry in entries:
+        request = entry.get("request")
+        if isinstance(request, dict) and isinstance(request.get("url"), str):
+            entry = {**entry, "request": {**request, "url": entry_url(request["url"])}}
+        out.append(entry)
+    return out
+
+
 def _check_entry(
     op: Operation, entry: Resource, others: list[Resource], current: Callable[[str, str], Any]
-) -> None:
+) -> Resource | None:
+    """The entry's resource as it is to be stored (None when it carries none)."""
     request = entry.get("request") or {}
     method = str(request.get("method", "")).upper()
     url = str(request.get("url", "")).split("?", 1)[0]
@@ -34,12 +62,12 @@ def _check_entry(
     if isinstance(resource, dict):
         rtype = str(resource.get("resourceType", rtype))
     op.require(rtype, _INTERACTION.get(method, "read"))
-    if method in ("PUT", "DELETE") and rid:
-        existing = current(rtype, rid.split("/")[0])
-        if existing is not None:
-            check_write(op, existing, others, existing=True)
+    existing = current(rtype, rid.split("/")[0]) if method in ("PUT", "DELETE") and rid else None
+    if method == "DELETE" and existing is not None:
+        check_delete(op, existing)
     if method in ("POST", "PUT") and isinstance(resource, dict):
-        check_write(op, resource, others)
+        return check_write(op, resource, others, old=existing)
+    return None
 
 
 def _resolver(entries: list[Resource]) -> dict[str, str]:
@@ -86,21 +114,35 @@ def split_batch(
     op: Operation, bundle: Resource, current: Callable[[str, str], Any]
 ) -> tuple[Resource, dict[int, IpError]]:
     """(the bundle to run, refused entry positions → error). A refused transaction raises."""
-    entries = list(bundle.get("entry") or [])
+    entries = _normalised(list(bundle.get("entry") or []))
     names = _resolver(entries)
     judged = _provisional(_resolved(entries, names), names)
     others = [e["resource"] for e in judged if isinstance(e.get("resource"), dict)]
     refused: dict[int, IpError] = {}
-    for index, entry in enumerate(judged):
+    stored: list[Resource] = []
+    for index, (entry, original) in enumerate(zip(judged, entries, strict=True)):
         try:
-            _check_entry(op, entry, others, current)
+            checked = _check_entry(op, entry, others, current)
         except IpError as err:
             if bundle.get("type") != "batch":
                 raise
             refused[index] = err
+            continue
+        stored.append(_as_checked(original, checked))
     kept = dict(bundle)
-    kept["entry"] = [e for i, e in enumerate(entries) if i not in refused]
+    kept["entry"] = stored
     return kept, refused
+
+
+def _as_checked(original: Resource, checked: Resource | None) -> Resource:
+    """The entry as sent, with the profiles the check requires in its resource's meta."""
+    resource = original.get("resource")
+    if checked is None or not isinstance(resource, dict):
+        return original
+    meta = checked.get("meta")
+    if meta == resource.get("meta"):
+        return original
+    return {**original, "resource": {**resource, "meta": meta}}
 
 
 def _forbidden_entry(err: IpError) -> Resource:

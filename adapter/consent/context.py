@@ -9,7 +9,11 @@ a revoked Consent takes effect on the very next request. A context is shared by 
 that find it in the cache: nothing may change it or the resources it holds.
 
 Also here: which resource belongs to which person (:func:`patient_of`), and who an
-:class:`adapter.ports.Actor` is in this plan (:func:`actor_refs`).
+:class:`adapter.ports.Actor` is in this plan (:func:`actor_refs`, :func:`claimed_refs`).
+
+Identity comes from the verified token only: an organisation is its organisasjonsnummer; a
+practitioner is an HPR number *and* an organisation. The directory entries that carry these
+identifiers cannot be changed to claim someone else's (:mod:`adapter.consent.authority`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "PERSON_TYPES",
     "PlanContext",
     "actor_refs",
+    "claimed_refs",
     "identifier_values",
     "patient_of",
     "ref_of",
@@ -143,9 +148,12 @@ class PlanContext:
             refs += [str(m.get("reference", "")) for m in team.get("managingOrganization", [])]
         return set().union(*(identifier_values(self.get(r), ORGNR_SYSTEM) for r in refs if r))
 
-    def coordinator_hprs(self, today: str) -> set[str]:
-        """HPR numbers of the coordinators whose assignment covers ``today`` (YYYY-MM-DD)."""
-        found: set[str] = set()
+    def coordinators(self, today: str) -> set[tuple[str, str]]:
+        """(HPR number, organisasjonsnummer) of the coordinators whose assignment covers
+        ``today`` (YYYY-MM-DD). A coordinator is a practitioner *at an organisation*: the
+        CareTeam member must be a PractitionerRole naming both; a bare Practitioner (no
+        organisation to hold the token's organisation against) coordinates nothing."""
+        found: set[tuple[str, str]] = set()
         for team in self.of_type("CareTeam"):
             for part in team.get("participant", []):
                 codes = {
@@ -154,17 +162,24 @@ class PlanContext:
                     for c in role.get("coding", [])
                 }
                 if codes & COORDINATOR_CODES and _covers(part.get("period"), today):
-                    found |= self._hprs_of(str(part.get("member", {}).get("reference", "")))
+                    found |= self._identities_of(str(part.get("member", {}).get("reference", "")))
         return found
 
-    def _hprs_of(self, reference: str) -> set[str]:
-        target = self.get(reference)
-        if target is None:
+    def coordinator_hprs(self, today: str) -> set[str]:
+        """HPR numbers of the coordinators in :meth:`coordinators`."""
+        return {hpr for hpr, _org in self.coordinators(today)}
+
+    def _identities_of(self, reference: str) -> set[tuple[str, str]]:
+        role = self.get(reference)
+        if role is None or role.get("resourceType") != "PractitionerRole":
             return set()
-        if target.get("resourceType") == "PractitionerRole":
-            practitioner = str(target.get("practitioner", {}).get("reference", ""))
-            return identifier_values(self.get(practitioner), HPR_SYSTEM)
-        return identifier_values(target, HPR_SYSTEM)
+        practitioner = self.get(str(role.get("practitioner", {}).get("reference", "")))
+        organisation = self.get(str(role.get("organization", {}).get("reference", "")))
+        return {
+            (hpr, orgnr)
+            for hpr in identifier_values(practitioner, HPR_SYSTEM)
+            for orgnr in identifier_values(organisation, ORGNR_SYSTEM)
+        }
 
 
 def _covers(period: Mapping[str, Any] | None, today: str) -> bool:
@@ -175,31 +190,64 @@ def _covers(period: Mapping[str, Any] | None, today: str) -> bool:
 
 
 def actor_refs(ctx: PlanContext, actor: Actor) -> set[str]:
-    """The references in this plan that denote ``actor``: its Organization, its Practitioner,
-    its PractitionerRoles (same practitioner, and same organisation when the role names one),
-    and the CareTeams it is a member of."""
-    found: set[str] = set()
-    mine = {"Organization": (ORGNR_SYSTEM, actor.organisation)}
-    mine["Practitioner"] = (HPR_SYSTEM, actor.practitioner)
-    for ref, res in ctx.resources.items():
-        system, value = mine.get(str(res.get("resourceType")), ("", None))
-        if value and value in identifier_values(res, system):
-            found.add(ref)
-    for ref, res in ctx.resources.items():
-        if res.get("resourceType") == "PractitionerRole" and _role_is_actor(res, found):
-            found.add(ref)
+    """The references in this plan that *are* ``actor`` (what a permit or a membership needs):
+    its Organization (the token's organisasjonsnummer), its Practitioner only together with a
+    PractitionerRole of that practitioner at the token's organisation (an HPR number alone is
+    not an identity: the same person acting for another organisation is someone else), those
+    PractitionerRoles, and the CareTeams it is a member of."""
+    return _refs(ctx, actor, strict=True)
+
+
+def claimed_refs(ctx: PlanContext, actor: Actor) -> set[str]:
+    """The references in this plan that ``actor`` *may be* (what a refusal needs): as
+    :func:`actor_refs`, but a Practitioner and its roles by the HPR number alone, whatever
+    organisation the token names. A superset of :func:`actor_refs`: the person's refusal of
+    an individual follows that individual to every organisation."""
+    return _refs(ctx, actor, strict=False)
+
+
+def _refs(ctx: PlanContext, actor: Actor, *, strict: bool) -> set[str]:
+    orgs = {
+        ref
+        for ref, res in ctx.resources.items()
+        if res.get("resourceType") == "Organization"
+        and actor.organisation
+        and actor.organisation in identifier_values(res, ORGNR_SYSTEM)
+    }
+    pracs = {
+        ref
+        for ref, res in ctx.resources.items()
+        if res.get("resourceType") == "Practitioner"
+        and actor.practitioner
+        and actor.practitioner in identifier_values(res, HPR_SYSTEM)
+    }
+    roles = {
+        ref
+        for ref, res in ctx.resources.items()
+        if res.get("resourceType") == "PractitionerRole"
+        and _role_is_actor(res, pracs, orgs, strict)
+    }
+    if strict:  # a practitioner is the actor only through a role at the token's organisation
+        pracs = {
+            _plain_ref(str(ctx.resources[r].get("practitioner", {}).get("reference")))
+            for r in roles
+        }
+    found = orgs | pracs | roles
     for team in ctx.of_type("CareTeam"):
         members = {
-            str(p.get("member", {}).get("reference", "")) for p in team.get("participant", [])
+            _plain_ref(str(p.get("member", {}).get("reference", "")))
+            for p in team.get("participant", [])
         }
         if members & found:
             found.add(ref_of(team))
     return found
 
 
-def _role_is_actor(role: Resource, actor_found: set[str]) -> bool:
+def _role_is_actor(role: Resource, pracs: set[str], orgs: set[str], strict: bool) -> bool:
     practitioner = _plain_ref(str(role.get("practitioner", {}).get("reference", "")))
-    if practitioner not in actor_found:
+    if practitioner not in pracs:
         return False
+    if not strict:
+        return True
     org = str(role.get("organization", {}).get("reference", ""))
-    return not org or _plain_ref(org) in actor_found
+    return bool(org) and _plain_ref(org) in orgs

@@ -23,7 +23,7 @@ from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
 from ipfhir.adapter.consent.operation import Enforcement, Operation
 from ipfhir.adapter.consent.paging import everything_seen, page, visible_count
-from ipfhir.adapter.consent.writes import check_write
+from ipfhir.adapter.consent.writes import check_delete, check_write
 from ipfhir.adapter.errors import NotFound, issue
 from ipfhir.adapter.ports import (
     Actor,
@@ -144,7 +144,7 @@ class ConsentRepository:
     # --- writes ------------------------------------------------------------------------------
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
-        check_write(op, resource)
+        resource = check_write(op, resource)
         created = self._inner.create(resource)
         op.forget(created)
         stored = self._as_seen(op, created)
@@ -154,7 +154,7 @@ class ConsentRepository:
     def conditional_create(self, resource: Resource, criteria: SearchQuery) -> WriteOutcome:
         op = self._op("create", str(resource.get("resourceType")))
         op.require(criteria.resource_type, "search")
-        check_write(op, resource)
+        resource = check_write(op, resource)
         outcome = self._inner.conditional_create(resource, criteria)
         op.forget(outcome.resource if outcome.created else None)
         if not outcome.created:
@@ -172,9 +172,7 @@ class ConsentRepository:
     ) -> WriteOutcome:
         op = self._op("update", resource_type)
         current = self._current(resource_type, resource_id)
-        if current is not None:
-            check_write(op, current, existing=True)
-        check_write(op, resource)
+        resource = check_write(op, resource, old=current)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
         op.forget(outcome.resource)
         shown = self._as_seen(op, outcome.resource)
@@ -185,7 +183,7 @@ class ConsentRepository:
         op = self._op("delete", resource_type)
         current = self._current(resource_type, resource_id)
         if current is not None:
-            check_write(op, current, existing=True)
+            check_delete(op, current)
         self._inner.delete(resource_type, resource_id, if_match)
         op.complete()
 

@@ -2,8 +2,9 @@
 
     IpError                          (mappings.errors)
     ├── Unauthenticated              no / bad bearer token                         401 (IP-50xx)
-    ├── Forbidden                    scope missing, write outside the care team,   403
-    │                                AuditEvent written by a client        (IP-50xx, IP-51xx)
+    ├── Forbidden                    scope missing, purpose not served, a write   403
+    │                                beyond the writer's authority, AuditEvent
+    │                                written by a client                   (IP-50xx, IP-51xx)
     └── PlanRuleViolation            (mappings.errors) who may consent     400     (IP-52xx)
 
 A resource hidden by consent is answered exactly like a missing one (``adapter.errors.NotFound``,
@@ -35,6 +36,16 @@ MESSAGES: dict[str, str] = {
     "IP-5105": "The person refused this recipient; it may not write to the plan.",
     "IP-5106": "A {rtype} is personal data of one person and must name that person as a local "
     "reference (Patient/id).",
+    # IP-5107..5111: write authority and token identity (adapter.consent.authority, adapter.auth)
+    "IP-5107": "The token's purpose of use '{purpose}' is not one this server serves.",
+    "IP-5108": "{what} identifies who acts in a plan and cannot be changed; create a new "
+    "{rtype} instead.",
+    "IP-5109": "Only the plan's owner or coordinator may write this; a care-team member writes "
+    "only its own contribution and the progress of measures it is responsible for.",
+    "IP-5110": "A plan relies on this {rtype}; only the plan's owner may change or delete it.",
+    "IP-5111": "The token names no purpose of use (purpose_of_use claim missing).",
+    "IP-5112": "A refusal in a sharing consent is a deny that nests no further provision: a "
+    "permit below it would out-rank the person's refusal.",
     "IP-5202": "The Consent's patient {patient} must be stored with a birthDate before consent "
     "can be judged.",
     "IP-5203": "The Consent names performer {ref} which is neither the person nor a stored "

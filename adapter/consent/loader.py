@@ -8,6 +8,8 @@ What the decision needs (and nothing more):
   RelatedPerson), then the practitioners and organisations of the referenced roles: two bulk
   fetches (:func:`fetch_refs`: the store's ``fetch`` when it has one, else one ``_id=a,b,c``
   search per type);
+- the PractitionerRoles of the Practitioners named without one (a Consent names the teacher,
+  not her role at the school): one search, only when there are such practitioners;
 - Goals only when a CarePlan is judged, and then only the goals that CarePlan references (in
   the parties' bulk fetch when the CarePlan is the first thing judged, else :func:`goals_for`).
   Other Goals and RelatedPersons are judged on their own content; a RelatedPerson named as a
@@ -41,6 +43,7 @@ __all__ = [
     "goals_for",
     "load_context",
     "with_parties",
+    "with_roles",
 ]
 
 Resource = dict[str, Any]
@@ -124,6 +127,7 @@ def load_context(
             for res in _all(repo, query):
                 found[ref_of(res)] = res
         found = with_parties(repo, found, also)
+    found = with_roles(repo, found)
     for ref in goals & found.keys():
         if patient_of(found[ref]) != patient:  # a goal outside the person's plan
             del found[ref]
@@ -149,6 +153,32 @@ def with_parties(
     fetched = fetch_refs(repo, first)
     found.update(fetched)
     found.update(fetch_refs(repo, _wanted(fetched.values(), found) - first))
+    return found
+
+
+def with_roles(repo: ResourceRepository, found: dict[str, Resource]) -> dict[str, Resource]:
+    """``found`` plus the PractitionerRoles (and their organisations) of every Practitioner in
+    it that no loaded role names: a practitioner is an HPR number *at an organisation*
+    (:func:`~adapter.consent.context.actor_refs`), and a Consent names the practitioner, not
+    the role. One search, and one bulk fetch of the organisations, only when needed."""
+    have = {
+        str(res.get("practitioner", {}).get("reference", "")).split("/_history/")[0]
+        for res in found.values()
+        if res.get("resourceType") == "PractitionerRole"
+    }
+    bare = sorted(
+        ref
+        for ref, res in found.items()
+        if res.get("resourceType") == "Practitioner" and ref not in have
+    )
+    if not bare:
+        return found
+    query = SearchQuery(
+        "PractitionerRole", (SearchParam("practitioner", tuple(bare)),), count=_PAGE
+    )
+    roles = {ref_of(res): res for res in _all(repo, query)}
+    found.update(roles)
+    found.update(fetch_refs(repo, _wanted(roles.values(), found)))
     return found
 
 

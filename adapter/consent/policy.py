@@ -37,6 +37,7 @@ from ipfhir.adapter.consent.context import (
     DIRECTORY_TYPES,
     PlanContext,
     actor_refs,
+    claimed_refs,
     patient_of,
     ref_of,
     references_in,
@@ -120,9 +121,17 @@ class Decision:
 
 
 def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
-    refs = actor_refs(ctx, actor)
+    """What ``actor`` holds on the plan today. Permits reach the actor by who it *is*
+    (:func:`actor_refs`: organisation, and a practitioner at that organisation); refusals by
+    who it *may be* (:func:`claimed_refs`: also the HPR number alone), so a refused individual
+    stays refused whatever organisation the token names. The coordinator is the practitioner
+    of a coordinator assignment at the assignment's organisation (HPR number and orgnr)."""
     sharing = ctx.of_type("Consent")
-    rules = tuple(rules_for(sharing, actor, refs, today))
+    permits = rules_for(sharing, actor, actor_refs(ctx, actor), today)
+    denies = [
+        r for r in rules_for(sharing, actor, claimed_refs(ctx, actor), today) if r.effect == "deny"
+    ]
+    rules = tuple(dict.fromkeys([*permits, *denies]))
     named = next(
         (r for r in rules if r.effect == "deny" and r.names_actor and r.labels is None), None
     )
@@ -130,7 +139,11 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
         return Access("none", rules, (Reason.of("the person refused this recipient", named),))
     if actor.organisation and actor.organisation in ctx.owner_orgnrs():
         return Access("owner", rules, (Reason("the actor's organisation owns the plan"),))
-    if actor.practitioner and actor.practitioner in ctx.coordinator_hprs(today):
+    if (
+        actor.practitioner
+        and actor.organisation
+        and ((actor.practitioner, actor.organisation) in ctx.coordinators(today))
+    ):
         return Access("coordinator", rules, (Reason("the actor is the plan's coordinator"),))
     if any(r.effect == "permit" for r in rules):
         return Access("consent", rules, (Reason("a sharing consent in force names the actor"),))

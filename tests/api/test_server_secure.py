@@ -18,6 +18,12 @@ from ipfhir.mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
 from tests.api.conftest import FNR_SYSTEM, JSON, OWNER_ORGNR, TestClient, careplan, patient
 
 OTHER_ORGNR = synthetic_orgnr(random.Random(1312))
+# what ip-careplan requires besides careplan(): the plan's team and consents (written later)
+IP_PLAN_PARTS = {
+    "created": "2024-03-01",
+    "careTeam": [{"reference": "CareTeam/ip-team"}],
+    "supportingInfo": [{"reference": "Consent/ip-samtykke"}],
+}
 
 
 def organisation(orgnr: str, name: str) -> dict[str, Any]:
@@ -41,6 +47,7 @@ def owned_plan(client: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
     person = _post(client, patient())
     plan = careplan(person["id"])
     plan["author"] = {"reference": f"Organization/{org['id']}"}
+    plan.update(IP_PLAN_PARTS)  # an IP CarePlan is written in its profile (ip-careplan)
     return person, _post(client, plan)
 
 
@@ -93,7 +100,7 @@ def test_owner_crud_search_history(secure_client: TestClient) -> None:
     assert secure_client.get(f"/Patient/{person['id']}").status_code == 200
     again = secure_client.post(
         "/CarePlan",
-        json=careplan(person["id"]),
+        json={**careplan(person["id"]), **IP_PLAN_PARTS},
         headers={**JSON, "If-None-Exist": f"patient={person['id']}"},
     )
     assert again.status_code == 200 and again.json()["id"] == plan["id"]

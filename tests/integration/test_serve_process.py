@@ -16,6 +16,13 @@ from tests.api.conftest import careplan, patient
 from tests.integration.conftest import ORGNR, Server, dev_token, free_port, start_server
 from tests.pg import PG_URL, postgres_schema
 
+# what ip-careplan requires besides careplan(): the plan's team and consents (written later)
+IP_PLAN_PARTS = {
+    "created": "2024-03-01",
+    "careTeam": [{"reference": "CareTeam/ip-team"}],
+    "supportingInfo": [{"reference": "Consent/ip-samtykke"}],
+}
+
 JSON = {"Content-Type": "application/fhir+json"}
 STRANGER = synthetic_orgnr(random.Random(99))  # an organisation without any consent
 
@@ -44,7 +51,8 @@ def test_serve_creates_sqlite_in_data_dir_and_answers(
     assert r.status_code == 201
     assert r.headers["location"].startswith(f"{base}/Patient/")
     assert (tmp_path / "data" / "ipfhir.sqlite3").exists()
-    plan = {**careplan(r.json()["id"]), "author": {"reference": f"Organization/{org['id']}"}}
+    author = {"reference": f"Organization/{org['id']}"}
+    plan = {**careplan(r.json()["id"]), "author": author, **IP_PLAN_PARTS}
     assert _post(base, auth, plan).status_code == 201
     got = httpx.get(r.headers["location"].rsplit("/_history", 1)[0], headers=auth)
     assert got.status_code == 200 and got.json()["name"][0]["family"] == "Ørnø-Sámi"
@@ -74,7 +82,7 @@ def _two_processes(tmp_path: Path, url: str) -> None:
         auth = {"Authorization": f"Bearer {dev_token(data)}"}
         org = _post(bases[0], auth, _owner()).json()["id"]
         pid = _post(bases[0], auth, patient()).json()["id"]
-        plan = {**careplan(pid), "author": {"reference": f"Organization/{org}"}}
+        plan = {**careplan(pid), "author": {"reference": f"Organization/{org}"}, **IP_PLAN_PARTS}
         with ThreadPoolExecutor(4) as pool:
             codes = list(pool.map(lambda i: _post(bases[i % 2], auth, plan).status_code, range(4)))
         assert sorted(codes) == [201, 409, 409, 409]

@@ -9,11 +9,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipfhir.mappings.codes import SYSTEM_9034, cs_url, ext_url
+from ipfhir.mappings.codes import SYSTEM_9034, SYSTEM_9602, cs_url, ext_url
 from ipfhir.mappings.identifiers import FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM, synthetic_fnr
 
 Resource = dict[str, Any]
 TOPIC = cs_url("ip-information-topic")
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+LOINC_CONSENT = {"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}
+IP_PLAN_CATEGORY = {"coding": [{"system": SYSTEM_9602, "code": "A02-2"}]}
 IRCP = {
     "coding": [
         {"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}
@@ -42,6 +45,7 @@ class Item:
     topic: str | None = None
     start: str | None = None  # YYYY-MM-DD
     goals: tuple[str, ...] = ()
+    performer: str | None = None  # a measure's responsible party ("org:key" / "prac:key")
 
 
 @dataclass
@@ -106,6 +110,14 @@ class PlanSpec:
 
 def topic_label(topic: str) -> Resource:
     return {"url": ext_url("ip-security-label"), "valueCoding": {"system": TOPIC, "code": topic}}
+
+
+def _capacity(capacity: str) -> Resource:
+    return {"url": ext_url("ip-consent-capacity"), "valueCode": capacity}
+
+
+def _role(code: str) -> list[Resource]:
+    return [{"coding": [{"system": cs_url("ip-participant-role"), "code": code}]}]
 
 
 def _actor(ref: str) -> Resource:
@@ -212,7 +224,7 @@ def _consents(spec: PlanSpec, pt: str) -> list[Resource]:
         "patient": {"reference": pt},
         "dateTime": "2026-01-01",
         "organization": [owner],
-        "performer": [{"reference": pt}],
+        "performer": [{"reference": pt, "extension": [_capacity("self")]}],
         "policyRule": {
             "coding": [{"system": cs_url("ip-consent-domain"), "code": "health-and-care"}]
         },
@@ -221,9 +233,10 @@ def _consents(spec: PlanSpec, pt: str) -> list[Resource]:
         **base,
         "id": f"{spec.plan}-plan",
         "status": "active",
-        "scope": {"coding": [{"code": "treatment"}]},
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "treatment"}]},
         "category": [
-            {"coding": [{"system": cs_url("ip-consent-category"), "code": "plan-consent"}]}
+            LOINC_CONSENT,
+            {"coding": [{"system": cs_url("ip-consent-category"), "code": "plan-consent"}]},
         ],
         "provision": {"type": "permit"},
     }
@@ -268,12 +281,7 @@ def sharing_consent(spec: PlanSpec, s: Sharing, base: Resource | None = None) ->
     performers = []
     for party, capacity in s.performers:
         ref = pt if party == "person" else f"RelatedPerson/{spec.plan}-{party}"
-        performers.append(
-            {
-                "reference": ref,
-                "extension": [{"url": ext_url("ip-consent-capacity"), "valueCode": capacity}],
-            }
-        )
+        performers.append({"reference": ref, "extension": [_capacity(capacity)]})
     res: Resource = {
         **(
             base
@@ -281,9 +289,10 @@ def sharing_consent(spec: PlanSpec, s: Sharing, base: Resource | None = None) ->
         ),
         "id": f"{spec.plan}-sharing",
         "status": s.status,
-        "scope": {"coding": [{"code": "patient-privacy"}]},
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy"}]},
         "category": [
-            {"coding": [{"system": cs_url("ip-consent-category"), "code": "sharing-consent"}]}
+            LOINC_CONSENT,
+            {"coding": [{"system": cs_url("ip-consent-category"), "code": "sharing-consent"}]},
         ],
         "performer": performers,
         "provision": provision,
@@ -294,7 +303,8 @@ def sharing_consent(spec: PlanSpec, s: Sharing, base: Resource | None = None) ->
 
 
 def _member(spec: PlanSpec, key: str, ref: str) -> Resource:
-    participant: Resource = {"member": {"reference": ref}}
+    role = "tjenestemottaker" if key == "person" else "tjenesteyter"
+    participant: Resource = {"role": _role(role), "member": {"reference": ref}}
     if key in spec.team_topics:
         participant["extension"] = [topic_label(spec.team_topics[key])]
     return participant
@@ -324,13 +334,23 @@ def _careteam(spec: PlanSpec, pt: str) -> Resource:
     }
 
 
+def _as_role(party: str) -> str:
+    kind, _, key = party.partition(":")
+    return f"role:{key}" if kind == "prac" else party
+
+
 def _careplan(spec: PlanSpec, pt: str) -> Resource:
     p = spec.plan
     activities = []
     for m in spec.measures:
+        performer = spec.party_ref(_as_role(m.performer) if m.performer else f"org:{spec.owner}")
         act: Resource = {
             "id": m.key,
-            "detail": {"status": "in-progress", "code": {"text": f"Tiltak {m.key}: støttekontakt"}},
+            "detail": {
+                "status": "in-progress",
+                "code": {"text": f"Tiltak {m.key}: støttekontakt"},
+                "performer": [{"reference": performer}],
+            },
         }
         if m.topic:
             act["extension"] = [topic_label(m.topic)]
@@ -351,7 +371,10 @@ def _careplan(spec: PlanSpec, pt: str) -> Resource:
         "id": p,
         "status": "active",
         "intent": "plan",
+        "category": [IP_PLAN_CATEGORY],
         "subject": {"reference": pt},
+        "period": {"start": "2026-01-01"},
+        "created": "2026-01-01",
         "author": {"reference": f"Organization/{p}-{spec.owner}"},
         "careTeam": [{"reference": f"CareTeam/{p}"}],
         "supportingInfo": [{"reference": f"Consent/{p}-plan"}],

@@ -45,7 +45,7 @@ def standard_spec(**sharing: object) -> PlanSpec:
         team=("prac:fysio", "prac:lege", "org:nav"),
         goals=[Item("g1"), Item("g2", "rus"), Item("g3", "psykisk-helse")],
         measures=[
-            Item("m1", goals=("g1",)),
+            Item("m1", goals=("g1",), performer="prac:fysio"),  # the physiotherapist's measure
             Item("m2", "rus", goals=("g2",)),
             Item("m3", goals=("g2",)),
         ],

@@ -21,7 +21,15 @@ from ipfhir.adapter.ports import (
 )
 
 Resource = dict[str, Any]
-_REF_PARAMS = {"subject": "subject", "patient": "patient", "care-team": "careTeam"}
+_REF_PARAMS = {
+    "subject": "subject",
+    "patient": "patient",
+    "care-team": "careTeam",
+    "practitioner": "practitioner",
+    "organization": "organization",
+    "participant": "participant.member",
+    "actor": "provision.actor.reference",
+}
 _DIRECTORY = {
     "Organization",
     "Practitioner",
@@ -45,6 +53,18 @@ def stamp_keys(rtype: str, rid: str, resource: Resource | None) -> set[str]:
         if ref.startswith("Patient/"):
             keys.add(ref.split("/_history/")[0])
     return keys
+
+
+def _references_at(resource: Resource, path: str) -> list[str]:
+    """The ``reference`` strings at a dotted path (lists followed at every step)."""
+    nodes: list[Any] = [resource]
+    for key in path.split("."):
+        step: list[Any] = []
+        for node in nodes:
+            value = node.get(key) if isinstance(node, dict) else None
+            step += value if isinstance(value, list) else [value] if value is not None else []
+        nodes = step
+    return [str(n.get("reference")) for n in nodes if isinstance(n, dict) and n.get("reference")]
 
 
 @dataclass
@@ -129,13 +149,7 @@ class MemoryRepository:
             if p.name == "_id":
                 ok = res.get("id") in p.values
             elif p.name in _REF_PARAMS:
-                ref = res.get(_REF_PARAMS[p.name]) or {}
-                refs = (
-                    [r.get("reference") for r in ref]
-                    if isinstance(ref, list)
-                    else [ref.get("reference")]
-                )
-                ok = any(r in p.values for r in refs)
+                ok = any(r in p.values for r in _references_at(res, _REF_PARAMS[p.name]))
             else:
                 raise AssertionError(f"fake search has no parameter {p.name}")
             if not ok:

@@ -1,5 +1,6 @@
-"""The plan context is loaded in bulk: three searches by person, two bulk party fetches, the
-goals of a judged CarePlan only — and it holds everything the decision reads."""
+"""The plan context is loaded in bulk: three searches by person, two bulk party fetches, one
+search for the roles of practitioners named without one (and a fetch of their organisations),
+the goals of a judged CarePlan only — and it holds everything the decision reads."""
 
 from __future__ import annotations
 
@@ -44,11 +45,15 @@ def test_bulk_store_two_fetches_three_searches(world: World) -> None:
             "search CarePlan?subject": 1,
             "search CareTeam?subject": 1,
             "search Consent?patient": 1,
-            "fetch": 2,
+            "search PractitionerRole?practitioner": 1,  # the teacher, named by the Consent
+            "fetch": 3,
         }
     )
     assert ctx.owner_orgnrs() == {ORGNR["kommune"]}
+    assert ctx.coordinators("2026-06-01") == {(HPR["koord"], ORGNR["kommune"])}
     assert ctx.coordinator_hprs("2026-06-01") == {HPR["koord"]}
+    assert ctx.get("PractitionerRole/ip1-laerer-role") is not None
+    assert ctx.get("Organization/ip1-skole") is not None
     assert ctx.get(PT) is not None and ctx.of_type("Goal") == []
     assert {r.split("/")[0] for r in ctx.resources} == {
         "Patient",

@@ -196,10 +196,15 @@ def test_writes_from_outside_the_care_team_are_refused(world: World) -> None:
     with pytest.raises(Forbidden) as err:
         world.as_org("skole", "laerer").create(goal)  # a recipient, not in the care team
     assert err.value.issues[0].message_id == "IP-5101"
+    outsider = err.value.issues
     with pytest.raises(Forbidden) as err:
         world.as_org("sykehus", "lege").create(goal)  # in the care team, but refused
-    assert err.value.issues[0].message_id == "IP-5105"
-    assert world.as_org("sykehus", "fysio").create(goal)["subject"]["reference"] == PT
+    assert err.value.issues == outsider  # the answer does not say that he was refused
+    assert world.audit.events[-1]["outcomeDesc"] == "refused (write): write by a refused recipient"
+    with pytest.raises(Forbidden) as err:
+        world.as_org("sykehus", "fysio").create(goal)  # a member: goals are the holders' to write
+    assert err.value.issues[0].message_id == "IP-5109"
+    assert world.as_org("kommune", "koord").create(goal)["subject"]["reference"] == PT
     assert world.audit.events[-1]["outcome"] == "0"
 
 
