@@ -105,7 +105,7 @@ def check_page_token(token: str) -> None:
     for part in parts:
         if not isinstance(part, str):
             continue
-        if "\x00" in part or (part.isdigit() and not (part.isascii() and len(part) <= 18)):
+        if "\x00" in part or (part.isdigit() and not (part.isascii() and len(part) <= _MAX_DIGITS)):
             raise bad
 
 
@@ -140,9 +140,8 @@ def _too_costly(message_id: str, expression: str, **kw: object) -> BadRequest:
 
 def _check_limits(params: list[SearchParam], limits: SearchLimits) -> None:
     if len(params) > limits.max_params:
-        raise _too_costly(
-            "IP-4120", params[limits.max_params].name, n=len(params), limit=limits.max_params
-        )
+        # parsing stopped at the first criterion over the limit: the count would mislead
+        raise _too_costly("IP-4120", params[limits.max_params].name, limit=limits.max_params)
     total = 0
     for p in params:
         if len(p.values) > limits.max_or_values:
