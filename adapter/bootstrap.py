@@ -47,7 +47,11 @@ def build_wiring(
     if engine is None:
         url = settings.effective_database_url()
         try:
-            engine = make_engine(url, pool_size=settings.db_pool_size)
+            engine = make_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                statement_timeout_s=settings.db_statement_timeout_s,
+            )
         except (OSError, ValueError) as err:
             shown = url.split("?", 1)[0]
             raise StartupError(

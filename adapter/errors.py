@@ -53,6 +53,9 @@ MESSAGES: dict[str, str] = {
     "IP-4006": "The resource id '{body_id}' does not match the id '{url_id}' in the URL.",
     "IP-4007": "The JSON body is nested deeper than {limit} levels.",
     "IP-4008": "A request body is required.",
+    "IP-4009": "The system is {n} characters long; this server stores systems of at most "
+    "{limit} characters.",
+    "IP-4010": "The body contains {what}, which no FHIR text may hold.",
     "IP-4101": "Unknown search parameter '{name}' for {rtype}.",
     "IP-4102": "Search parameter '{name}' has an invalid value '{value}': {detail}",
     "IP-4103": "Modifier ':{modifier}' is not supported on search parameter '{name}'.",
@@ -66,6 +69,13 @@ MESSAGES: dict[str, str] = {
     "IP-4113": "Header {header} is invalid: '{value}'.",
     "IP-4114": "Resource type '{rtype}' is not supported by this server.",
     "IP-4115": "Unknown operation or path '{path}'.",
+    "IP-4120": "The search has more than {limit} criteria; at most {limit} are allowed in one "
+    "request.",
+    "IP-4121": "Search parameter '{name}' has {n} comma-separated values; at most {limit} are "
+    "allowed.",
+    "IP-4122": "The search has {n} values in all; at most {limit} are allowed in one request.",
+    "IP-4130": "The database did not finish within the server's time limit; the request was "
+    "cancelled. Narrow the search or retry later.",
     "IP-4201": "{rtype}/{rid} was not found.",
     "IP-4202": "{rtype}/{rid} has been deleted.",
     "IP-4203": "{rtype}/{rid} has no version {vid}.",

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1, le=1000)
     max_page_size: int = Field(default=500, ge=1, le=10000)
     db_pool_size: int = Field(default=8, ge=1, le=200)
+    # PostgreSQL cancels a statement running longer than this (0 = never); answered with 503.
+    db_statement_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    # What one search may ask (adapter/services/search_parsing.py SearchLimits); over → 400.
+    search_max_params: int = Field(default=30, ge=1, le=1000)
+    search_max_or_values: int = Field(default=100, ge=1, le=1000)
+    search_max_values: int = Field(default=300, ge=1, le=10000)
     # People whose plan context the consent enforcement point keeps between requests (0 = none);
     # an entry is used only while the store's change stamps say nothing changed.
     consent_cache_size: int = Field(default=512, ge=0, le=1_000_000)  # = consent.cache.DEFAULT_SIZE

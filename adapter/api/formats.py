@@ -96,9 +96,13 @@ async def read_resource(request: Request, limit: int, max_depth: int) -> dict[st
     if not body.strip():
         raise FormatError([issue("IP-4008", None, "required")])
     if fmt == "json":
+        from ipfhir.adapter.api.input_checks import check_text
         from ipfhir.mappings.fhirjson import parse_json
 
-        return parse_json(body, max_depth=max_depth, max_bytes=limit)
+        value = parse_json(body, max_depth=max_depth, max_bytes=limit)
+        rtype = value.get("resourceType")
+        check_text(body, value, rtype if isinstance(rtype, str) and rtype.isalpha() else "$this")
+        return value
     from ipfhir.mappings.fhirxml import parse_xml
 
     return parse_xml(body)

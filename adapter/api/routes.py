@@ -17,11 +17,18 @@ from starlette.responses import Response
 from ipfhir.adapter.api.app import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.bundles import history_bundle, searchset
 from ipfhir.adapter.api.formats import read_body, render, response_format
-from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.api.input_checks import check_bundle, check_indexable
+from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import ResourceRepository
 from ipfhir.adapter.services.capability import capability_statement
 from ipfhir.adapter.services.search_params import RESOURCE_TYPES
-from ipfhir.adapter.services.search_parsing import parse_search, parse_search_string
+from ipfhir.adapter.services.search_parsing import (
+    SearchLimits,
+    check_page_token,
+    parse_count,
+    parse_search,
+    parse_search_string,
+)
 
 __all__ = ["router"]
 
@@ -47,7 +54,25 @@ def get_repository(request: Request) -> ResourceRepository:
 
 def _path(request: Request, name: str) -> str:
     value: str = request.path_params[name]
+    if "\x00" in value:  # no id, type or version holds one; PostgreSQL cannot even compare it
+        raise BadRequest(
+            [
+                issue(
+                    "IP-4102",
+                    name,
+                    "value",
+                    name=name,
+                    value=value.replace("\x00", "\\0"),
+                    detail="NUL",
+                )
+            ]
+        )
     return value
+
+
+def _limits(ctx: ServerContext) -> SearchLimits:
+    s = ctx.settings
+    return SearchLimits(s.search_max_params, s.search_max_or_values, s.search_max_values)
 
 
 def _base(request: Request) -> str:
@@ -114,9 +139,11 @@ async def capabilities(request: Request) -> Response:
 
 
 async def transaction(request: Request) -> Response:
+    response_format(request)  # 406 before anything is written, not after
     repo = get_repository(request)
     bundle = await request_resource(request)
     _expect_type(bundle, "Bundle")
+    check_bundle(bundle)
     result = await in_thread(request, repo.transaction, bundle)
     base = _base(request)
     for entry in result.get("entry") or ():
@@ -154,10 +181,13 @@ async def validate_resource(request: Request) -> Response:
     _type(rtype)
     body = await request_resource(request)
     if body.get("resourceType") == "Parameters":
-        inner = [
-            p.get("resource")
-            for p in body.get("parameter") or ()
-            if p.get("name") == "resource" and isinstance(p.get("resource"), dict)
+        params = body.get("parameter")
+        inner: list[Resource] = [
+            p["resource"]
+            for p in (params if isinstance(params, list) else ())
+            if isinstance(p, dict)
+            and p.get("name") == "resource"
+            and isinstance(p.get("resource"), dict)
         ]
         if not inner:
             raise BadRequest([issue("IP-4008", "Parameters.parameter", "required")])
@@ -179,7 +209,11 @@ async def _search(
 ) -> Response:
     s = _ctx(request).settings
     parsed = parse_search(
-        _type(rtype), items, default_count=s.default_page_size, max_count=s.max_page_size
+        _type(rtype),
+        items,
+        default_count=s.default_page_size,
+        max_count=s.max_page_size,
+        limits=_limits(_ctx(request)),
     )
     if parsed.unknown and "handling=strict" in request.headers.get("prefer", ""):
         name = parsed.unknown[0]
@@ -227,21 +261,23 @@ async def _history(
 ) -> Response:
     q = request.query_params
     s = _ctx(request).settings
-    raw_count = q.get("_count", str(s.default_page_size))
-    if not raw_count.isdigit():
-        raise BadRequest(
-            [
-                issue(
-                    "IP-4102",
-                    "_count",
-                    "value",
-                    name="_count",
-                    value=raw_count,
-                    detail="not a non-negative integer",
-                )
-            ]
-        )
-    count = max(1, min(int(raw_count), s.max_page_size))
+    count = max(1, min(parse_count(q.get("_count", str(s.default_page_size))), s.max_page_size))
+    for key, value in q.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise BadRequest(
+                [
+                    issue(
+                        "IP-4102",
+                        "_history",
+                        "value",
+                        name=key.replace("\x00", ""),
+                        value=value.replace("\x00", "\\0"),
+                        detail="NUL",
+                    )
+                ]
+            )
+    if q.get("_page_token"):
+        check_page_token(q["_page_token"])
     page = await in_thread(
         request,
         lambda: repo.history(
@@ -257,6 +293,14 @@ async def vread_resource(request: Request) -> Response:
     rtype = _path(request, "rtype")
     rid = _path(request, "rid")
     vid = _path(request, "vid")
+    if not (vid.isascii() and vid.isdigit() and len(vid) <= 18):  # no version is numbered so
+        raise NotFound(
+            [
+                issue(
+                    "IP-4203", "Resource.meta.versionId", "not-found", rtype=rtype, rid=rid, vid=vid
+                )
+            ]
+        )
     repo = get_repository(request)
     res = await in_thread(request, repo.vread, _type(rtype), rid, vid)
     return _out(request, res, headers=_version_headers(request, res))
@@ -271,15 +315,17 @@ async def read_resource(request: Request) -> Response:
 
 
 async def create_resource(request: Request) -> Response:
+    response_format(request)  # 406 before anything is written, not after
     rtype = _path(request, "rtype")
     repo = get_repository(request)
     _type(rtype)
     resource = await request_resource(request)
     _expect_type(resource, rtype)
+    check_indexable(resource)
     resource.pop("id", None)  # the server assigns ids on create
     condition = request.headers.get("if-none-exist")
     if condition:
-        crit = parse_search_string(rtype, condition.split("?", 1)[-1]).query
+        crit = parse_search_string(rtype, condition.split("?", 1)[-1], _limits(_ctx(request))).query
         outcome = await in_thread(request, repo.conditional_create, resource, crit)
         return _written(request, outcome.resource, 201 if outcome.created else 200)
     stored = await in_thread(request, repo.create, resource)
@@ -287,12 +333,14 @@ async def create_resource(request: Request) -> Response:
 
 
 async def update_resource(request: Request) -> Response:
+    response_format(request)  # 406 before anything is written, not after
     rtype = _path(request, "rtype")
     rid = _path(request, "rid")
     repo = get_repository(request)
     _type(rtype)
     resource = await request_resource(request)
     _expect_type(resource, rtype)
+    check_indexable(resource)
     if resource.get("id") != rid:
         raise BadRequest(
             [issue("IP-4006", "Resource.id", "invalid", body_id=resource.get("id"), url_id=rid)]

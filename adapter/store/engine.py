@@ -8,8 +8,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
-__all__ = ["WRITE_OPTION", "check_writable", "make_engine", "migrate"]
+__all__ = [
+    "DEFAULT_STATEMENT_TIMEOUT_S",
+    "WRITE_OPTION",
+    "check_writable",
+    "make_engine",
+    "migrate",
+]
 
 WRITE_OPTION = "ipfhir_write"
 _MIGRATIONS = "ipfhir.adapter.store:migrations"  # package data, resolved by Alembic
@@ -34,8 +41,21 @@ def _sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 8, schema: str | None = None) -> Engine:
-    """An engine for ``url``; ``schema`` (PostgreSQL) sets the search_path (tests use it)."""
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 8,
+    schema: str | None = None,
+    statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+) -> Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL) sets the search_path (tests use it).
+
+    On PostgreSQL every statement is cancelled after ``statement_timeout_s`` seconds (0 = never;
+    the API answers IP-4130, 503): a query no limit foresaw cannot keep a connection and a
+    server process busy for minutes. SQLite has no such timeout (its queries run in-process)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -45,8 +65,13 @@ def make_engine(url: str, *, pool_size: int = 8, schema: str | None = None) -> E
         return engine
     # A server that does not answer fails the start (or a request) within 10 s, not never.
     connect_args: dict[str, Any] = {"prepare_threshold": 1, "connect_timeout": 10}
+    options = [f"-cstatement_timeout={round(statement_timeout_s * 1000)}"]
+    given = make_url(url).query.get("options")  # the URL's own (connect_args would hide them)
+    if given:
+        options.append(given if isinstance(given, str) else " ".join(given))
     if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
+        options.append(f"-csearch_path={schema}")
+    connect_args["options"] = " ".join(options)
     return create_engine(
         url,
         pool_size=pool_size,
@@ -63,6 +88,7 @@ def migrate(engine: Engine) -> None:
     cfg.set_main_option("script_location", _MIGRATIONS)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a migration takes its time
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4711424242)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

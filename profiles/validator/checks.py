@@ -48,13 +48,18 @@ def check_fixed(node: Node, value: Any, expr: str) -> list[Issue]:
     return found
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing (a wrong type is the walker's IP-3004, not a crash here)."""
+    return value if isinstance(value, list) else []
+
+
 def _codings(type_code: str, value: Any) -> list[tuple[str | None, str]]:
     if type_code == "Coding" and isinstance(value, dict) and isinstance(value.get("code"), str):
         return [(value.get("system"), value["code"])]
     if type_code == "CodeableConcept" and isinstance(value, dict):
         return [
             (c.get("system"), c["code"])
-            for c in value.get("coding", [])
+            for c in _list(value.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("code"), str)
         ]
     if type_code in ("code", "string", "uri") and isinstance(value, str):

@@ -135,9 +135,9 @@ class Engine:
                 return []
             return [root]
         roots: list[Node] = []
-        for url in (
-            (res.get("meta") or {}).get("profile", []) if isinstance(res.get("meta"), dict) else []
-        ):
+        meta = res.get("meta")
+        urls = meta.get("profile", []) if isinstance(meta, dict) else []
+        for url in urls if isinstance(urls, list) else []:  # else IP-3004 from the walker
             root = self.compiled(url) if isinstance(url, str) else None
             if root is None:
                 issues.append(issue("IP-3031", f"{expr}.meta.profile", url=url))
@@ -209,7 +209,7 @@ class Engine:
             codings = value.get("coding", [value])
             answers = [
                 self.terminology.contains(url, c.get("system"), str(c.get("code")))
-                for c in codings
+                for c in (codings if isinstance(codings, list) else ())
                 if isinstance(c, dict)
             ]
             if any(answers):

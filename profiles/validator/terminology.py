@@ -132,6 +132,8 @@ class Terminology:
 
         Without a system (a plain ``code`` element) any system of the value set will do.
         """
+        if not isinstance(code, str) or not isinstance(system, str | None):
+            return None  # a wrong JSON type: the walker reports it (IP-3004)
         codes = self.expand(url)
         if codes is None:
             return None
