@@ -71,6 +71,28 @@ def _resource(rtype: str, base: str) -> dict[str, Any]:
     return entry
 
 
+_SECURITY: dict[str, Any] = {
+    "cors": False,
+    "service": [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "OAuth",
+                    "display": "OAuth",
+                }
+            ],
+            "text": "OAuth 2.0 bearer tokens (JWT) from the configured issuer, e.g. HelseID",
+        }
+    ],
+    "description": "Every request but /metadata needs Authorization: Bearer <JWT> signed by the "
+    "configured issuer's keys (JWKS); the organisation is the token's organisasjonsnummer claim, "
+    "the practitioner its HPR number claim, the interactions its SMART system scopes and the "
+    "purpose of use its purpose_of_use claim. Every disclosure is checked against the person's "
+    "consent.",
+}
+
+
 def capability_statement(base: str, validator: str, date: str) -> dict[str, Any]:
     """The CapabilityStatement for a server at ``base`` (``validator`` names the wiring)."""
     return {
@@ -90,6 +112,7 @@ def capability_statement(base: str, validator: str, date: str) -> dict[str, Any]
         "rest": [
             {
                 "mode": "server",
+                "security": _SECURITY,
                 "resource": [_resource(t, base) for t in SEARCH_PARAMS],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
             }

@@ -3,8 +3,7 @@
 its synthetic plan's sharing Consent).
 
 The exact set of checks that do not pass is asserted, so a fix on the server shows here. The
-two mandatory failures are server bugs found by the kit (reported in the conformance branch):
-- capability.security: the CapabilityStatement declares no rest.security;
+mandatory failure left is a server bug found by the kit (reported in the conformance branch):
 - consent.errors: vread of a hidden Goal answers IP-4201 "was not found", of a missing one
   IP-4203 "has no version 1" (the message code tells hidden from missing).
 """
@@ -29,7 +28,6 @@ pytestmark = pytest.mark.slow  # a server subprocess and the kit as a subprocess
 OWNER = synthetic_orgnr(random.Random(1401))
 SECOND = synthetic_orgnr(random.Random(1402))
 NOT_PASSING = {
-    "capability.security": "fail",
     "consent.errors": "fail",
     "workflows.notice-acknowledged": "skip",
     "workflows.duplicate-message": "skip",
@@ -68,7 +66,7 @@ def test_the_kit_against_ipfhir_serve(server: tuple[str, Path], tmp_path: Path) 
     not_passing = {i: r["result"] for i, r in results.items() if r["result"] != "pass"}
     assert not_passing == NOT_PASSING, {i: results[i]["message"] for i in not_passing}
     assert len(results) == len(all_checks())
-    assert code == 1  # the two server bugs above; 0 once they are fixed
+    assert code == 1  # the server bug above; 0 once it is fixed
     assert results["consent.links"]["result"] == "pass"  # fixed in issue 9 (search branch)
     assert "skip" not in {r["result"] for r in results.values() if r["mandatory"]}
     assert "message code" in results["consent.errors"]["message"]
@@ -85,4 +83,4 @@ def test_read_only_against_ipfhir_serve_writes_nothing(
     assert ran and all(not r["writes"] for r in ran.values())
     assert all(e["method"] == "GET" for r in ran.values() for e in r["evidence"])
     assert "synthetic persons only" not in err
-    assert code == 1  # capability.security
+    assert code == 0  # every read-only mandatory check passes (rest.security declared)
