@@ -2,8 +2,12 @@
 
 Before: every write entry passes :func:`check_write` (a transaction is refused as a whole; a
 batch loses only the refused entries, answered 403). GET entries need the read scope.
+A GET entry of a resource the caller may not see (judged on its newest version with content,
+with the current consent) is answered before anything runs exactly as the store answers one of
+a missing resource: the transaction fails as a whole, the batch entry is a 404, with the same
+outcome (IP-4112 naming the entry, then IP-4201 or IP-4203).
 After: every resource in the response (a GET's resource, a write's returned body) is judged
-like any read; a hidden one is answered 404, exactly like a missing resource.
+like any read; a hidden one is answered like a missing one.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.missing import missing, missing_version_issue
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.consent.writes import check_write
-from ipfhir.adapter.errors import issue
-from ipfhir.mappings.errors import IpError, operation_outcome
+from ipfhir.adapter.errors import NotFound, issue, status_for
+from ipfhir.mappings.errors import IpError, Issue
 
 __all__ = ["filter_response", "split_batch"]
 
@@ -82,10 +87,46 @@ def _resolved(node: Any, names: dict[str, str]) -> Any:
     return node
 
 
+def _entry_head(index: int, method: str, rtype: str) -> Issue:
+    """The store's first issue for a failed entry (``adapter.store.bundles``)."""
+    detail = f"{method} {rtype}"
+    return issue("IP-4112", f"Bundle.entry[{index}]", "processing", index=index, detail=detail)
+
+
+def _check_get(
+    op: Operation,
+    index: int,
+    entry: Resource,
+    latest: Callable[[str, str], Resource | None],
+) -> None:
+    """A GET of a resource the caller may not see: the store's answer for a missing one."""
+    request = entry.get("request") or {}
+    if str(request.get("method", "")).upper() != "GET":
+        return
+    path = str(request.get("url", "")).split("?", 1)[0].strip("/").split("/")
+    if len(path) < 2 or not path[1]:
+        return  # the store refuses it (IP-4111)
+    rtype, rid = path[0], path[1]
+    last = latest(rtype, rid)
+    if last is None or op.see(last, record=False).resource is not None:
+        return
+    op.see(last)  # the refusal is audited
+    if len(path) == 4 and path[2] == "_history":
+        why = missing_version_issue(rtype, rid, path[3])
+    else:
+        why = missing(rtype, rid).issues[0]
+    raise NotFound([_entry_head(index, "GET", rtype), why])
+
+
 def split_batch(
-    op: Operation, bundle: Resource, current: Callable[[str, str], Any]
+    op: Operation,
+    bundle: Resource,
+    current: Callable[[str, str], Any],
+    latest: Callable[[str, str], Resource | None],
 ) -> tuple[Resource, dict[int, IpError]]:
-    """(the bundle to run, refused entry positions → error). A refused transaction raises."""
+    """(the bundle to run, refused entry positions → error). A refused transaction raises.
+    ``current``: the stored current version (writes are checked on it); ``latest``: the newest
+    version with content (whether a GET may see the resource is decided on it)."""
     entries = list(bundle.get("entry") or [])
     names = _resolver(entries)
     judged = _provisional(_resolved(entries, names), names)
@@ -93,6 +134,7 @@ def split_batch(
     refused: dict[int, IpError] = {}
     for index, entry in enumerate(judged):
         try:
+            _check_get(op, index, entry, latest)
             _check_entry(op, entry, others, current)
         except IpError as err:
             if bundle.get("type") != "batch":
@@ -104,11 +146,11 @@ def split_batch(
 
 
 def _forbidden_entry(err: IpError) -> Resource:
-    status = "403" if isinstance(err, Forbidden) else "400"
-    return {"response": {"status": status, "outcome": err.outcome()}}
+    """A refused batch entry, shaped as the store shapes a failed one."""
+    return {"response": {"status": str(status_for(err)), "outcome": err.outcome()}}
 
 
-def _judged(op: Operation, entry: Resource) -> Resource:
+def _judged(op: Operation, index: int, request: Resource, entry: Resource) -> Resource:
     resource = entry.get("resource")
     if not isinstance(resource, dict):
         return entry
@@ -116,8 +158,9 @@ def _judged(op: Operation, entry: Resource) -> Resource:
     if decision.resource is not None:
         return {**entry, "resource": decision.resource}
     rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
-    outcome = operation_outcome([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
-    return {"response": {"status": "404 Not Found", "outcome": outcome}}
+    method = str((request.get("request") or {}).get("method", "GET")).upper()
+    head = _entry_head(index, method, rtype)
+    return _forbidden_entry(NotFound([head, *missing(rtype, rid).issues]))
 
 
 def filter_response(
@@ -129,8 +172,9 @@ def filter_response(
     op.prepare(e.get("resource") for e in answered if isinstance(e.get("resource"), dict))
     done = iter(answered)
     total = len(bundle.get("entry") or [])
+    asked = list(bundle.get("entry") or [])
     out = [
-        _forbidden_entry(refused[i]) if i in refused else _judged(op, next(done, {}))
+        _forbidden_entry(refused[i]) if i in refused else _judged(op, i, asked[i], next(done, {}))
         for i in range(total)
     ]
     if not out and refused:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfhir.adapter.consent.context import references_in
-from ipfhir.adapter.errors import NotFound, issue
+from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     HistoryEntry,
     HistoryPage,
@@ -92,8 +92,43 @@ class MemoryRepository:
     def read(self, resource_type: str, resource_id: str) -> Resource:
         found = self.current.get((resource_type, resource_id))
         if found is None:
+            if (resource_type, resource_id) in self.current:
+                raise Gone(
+                    [
+                        issue(
+                            "IP-4202",
+                            resource_type,
+                            "deleted",
+                            rtype=resource_type,
+                            rid=resource_id,
+                        )
+                    ]
+                )
             raise self._nf(resource_type, resource_id)
         return copy.deepcopy(found)
+
+    def _version(self, rtype: str, rid: str) -> int | None:
+        found = [
+            int(v.version_id)
+            for v in self.versions
+            if (v.resource_type, v.resource_id) == (rtype, rid)
+        ]
+        return max(found) if found else None
+
+    def _check_match(self, rtype: str, rid: str, if_match: str | None) -> None:
+        current = self._version(rtype, rid)
+        if if_match is not None and str(current) != if_match:
+            raise PreconditionFailed(
+                [
+                    issue(
+                        "IP-4402",
+                        "Resource.meta.versionId",
+                        "conflict",
+                        expected=if_match,
+                        current=current,
+                    )
+                ]
+            )
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
         for v in self.versions:
@@ -190,10 +225,16 @@ class MemoryRepository:
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
     ) -> WriteOutcome:
+        self._check_match(resource_type, resource_id, if_match)
         created = self.current.get((resource_type, resource_id)) is None
         return WriteOutcome(self.put({**resource, "id": resource_id}), created)
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
+        if (resource_type, resource_id) not in self.current:
+            raise self._nf(resource_type, resource_id)
+        self._check_match(resource_type, resource_id, if_match)
+        if self.current[(resource_type, resource_id)] is None:
+            return  # already deleted
         old = self.read(resource_type, resource_id)
         version = str(int(old["meta"]["versionId"]) + 1)
         self._bump(resource_type, resource_id, old)
