@@ -29,7 +29,7 @@ from ipfhir.adapter.consent.missing import (
 from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
 from ipfhir.adapter.consent.versions import newest, with_newest_labels
 from ipfhir.adapter.consent.writes import check_write
-from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.errors import BadRequest, Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
@@ -207,9 +207,26 @@ class ConsentRepository:
         return out
 
     # --- writes ------------------------------------------------------------------------------
+    def _check_targets(self, resource: Resource) -> None:
+        """A Provenance belongs to the person it names among its targets, and every other
+        target must be that person's own data (read from the store, the caller's view aside:
+        one answer for a missing, a hidden and another person's resource, IP-4120)."""
+        person = patient_of(resource)
+        if resource.get("resourceType") != "Provenance" or person is None:
+            return  # nobody's Provenance is refused by check_write (IP-5106)
+        for ref in dict.fromkeys(references_in(resource.get("target"))):
+            rtype, _, rid = ref.partition("/")
+            if rtype == "Patient":
+                continue
+            latest = newest(self._inner, rtype, rid) if rid else None
+            if latest is None or patient_of(latest) != person:
+                at = "Provenance.target"
+                raise BadRequest([issue("IP-4120", at, "invalid", ref=ref, patient=person)])
+
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
         check_write(op, resource)
+        self._check_targets(resource)
         created = self._inner.create(resource)
         op.forget(created)
         return self._as_seen(op, created)
@@ -220,6 +237,7 @@ class ConsentRepository:
         op = self._op("create", str(resource.get("resourceType")))
         op.require(criteria.resource_type, "search")
         check_write(op, resource)
+        self._check_targets(resource)
         seen, hidden_too = self._matches(op, criteria)
         if len(seen) > 1:
             raise PreconditionFailed(
@@ -279,6 +297,7 @@ class ConsentRepository:
         if current is not None:
             check_write(op, current, existing=True)
         check_write(op, resource)
+        self._check_targets(resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
         op.forget(outcome.resource)
         return WriteOutcome(self._as_seen(op, outcome.resource), outcome.created)

@@ -34,16 +34,19 @@ _DIRECTORY = {
 
 def stamp_keys(rtype: str, rid: str, resource: Resource | None) -> set[str]:
     """What a write of ``rtype/rid`` (as ``resource``) changes: the directory, the Patient, or
-    the person its ``subject``/``patient``/``beneficiary`` names."""
+    the person its ``subject``/``patient``/``beneficiary``/``for`` or a Provenance's target
+    names."""
     if rtype in _DIRECTORY:
         return {"*"}
     if rtype == "Patient":
         return {f"Patient/{rid}"}
     keys = set()
-    for name in ("subject", "patient", "beneficiary"):
-        ref = str(((resource or {}).get(name) or {}).get("reference", ""))
-        if ref.startswith("Patient/"):
-            keys.add(ref.split("/_history/")[0])
+    for name in ("subject", "patient", "beneficiary", "for", "target"):
+        value = (resource or {}).get(name) or {}
+        for item in value if isinstance(value, list) else [value]:
+            ref = str(item.get("reference", "")) if isinstance(item, dict) else ""
+            if ref.startswith("Patient/"):
+                keys.add(ref.split("/_history/")[0])
     return keys
 
 
