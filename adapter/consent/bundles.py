@@ -2,10 +2,11 @@
 
 Before: every write entry passes :func:`check_write` (a transaction is refused as a whole; a
 batch loses only the refused entries, answered 403). GET entries need the read scope.
-A GET entry of a resource the caller may not see (judged on its newest version with content,
-with the current consent) is answered before anything runs exactly as the store answers one of
-a missing resource: the transaction fails as a whole, the batch entry is a 404, with the same
-outcome (IP-4112 naming the entry, then IP-4201 or IP-4203).
+Entries naming a resource the caller may not see (judged on its newest version with content,
+with the current consent) are answered before anything runs exactly as the store answers them
+for a missing resource, in its entry shape (IP-4112 naming the entry, then the store's issue): a
+GET is not found (IP-4201/4203), a PUT or DELETE gets what :mod:`adapter.consent.missing` asks of
+the store. A transaction then fails as a whole, a batch entry is answered in place.
 After: every resource in the response (a GET's resource, a write's returned body) is judged
 like any read; a hidden one is answered like a missing one.
 """
@@ -13,6 +14,7 @@ like any read; a hidden one is answered like a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ipfhir.adapter.consent.errors import Forbidden, issue5
@@ -22,14 +24,26 @@ from ipfhir.adapter.consent.writes import check_write
 from ipfhir.adapter.errors import NotFound, issue, status_for
 from ipfhir.mappings.errors import IpError, Issue
 
-__all__ = ["filter_response", "split_batch"]
+__all__ = ["Stored", "filter_response", "split_batch"]
 
 Resource = dict[str, Any]
 _INTERACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the checks read of the store: ``current`` (the stored current version; writes are
+    checked on it), ``latest`` (the newest version with content; whether the caller may see
+    the resource is decided on it) and ``as_missing(method, type, id, resource, if_match)``
+    (raises the store's answer to that write of a missing id, :mod:`adapter.consent.missing`)."""
+
+    current: Callable[[str, str], Resource | None]
+    latest: Callable[[str, str], Resource | None]
+    as_missing: Callable[[str, str, str, Resource | None, str | None], None]
+
+
 def _check_entry(
-    op: Operation, entry: Resource, others: list[Resource], current: Callable[[str, str], Any]
+    op: Operation, index: int, entry: Resource, others: list[Resource], stored: Stored
 ) -> None:
     request = entry.get("request") or {}
     method = str(request.get("method", "")).upper()
@@ -40,11 +54,44 @@ def _check_entry(
         rtype = str(resource.get("resourceType", rtype))
     op.require(rtype, _INTERACTION.get(method, "read"))
     if method in ("PUT", "DELETE") and rid:
-        existing = current(rtype, rid.split("/")[0])
+        rid = rid.split("/")[0]
+        _hidden_write(op, index, method, rtype, rid, entry, others, stored)
+        existing = stored.current(rtype, rid)
         if existing is not None:
             check_write(op, existing, others, existing=True)
     if method in ("POST", "PUT") and isinstance(resource, dict):
         check_write(op, resource, others)
+
+
+def _hidden_write(
+    op: Operation,
+    index: int,
+    method: str,
+    rtype: str,
+    rid: str,
+    entry: Resource,
+    others: list[Resource],
+    stored: Stored,
+) -> None:
+    """A PUT or DELETE of a resource the caller may not see: the store's answer for a
+    missing id, shaped as the store shapes a failed entry (IP-4112 first)."""
+    last = stored.latest(rtype, rid)
+    if last is None or op.see(last, record=False).resource is not None:
+        return
+    op.see(last)  # the refusal is audited
+    resource = entry.get("resource")
+    if method == "PUT" and isinstance(resource, dict):
+        check_write(op, resource, others)  # what a write to a free id is checked for
+    raw = (entry.get("request") or {}).get("ifMatch")
+    if_match = str(raw).strip().removeprefix("W/").strip('"') if raw else None
+    if if_match is not None and not if_match.isdigit():
+        return  # the store refuses the entry before it looks at the resource (IP-4111)
+    try:
+        stored.as_missing(
+            method, rtype, rid, resource if isinstance(resource, dict) else None, if_match
+        )
+    except IpError as err:
+        raise type(err)([_entry_head(index, method, rtype), *err.issues]) from None
 
 
 def _resolver(entries: list[Resource]) -> dict[str, str]:
@@ -119,14 +166,9 @@ def _check_get(
 
 
 def split_batch(
-    op: Operation,
-    bundle: Resource,
-    current: Callable[[str, str], Any],
-    latest: Callable[[str, str], Resource | None],
+    op: Operation, bundle: Resource, stored: Stored
 ) -> tuple[Resource, dict[int, IpError]]:
-    """(the bundle to run, refused entry positions → error). A refused transaction raises.
-    ``current``: the stored current version (writes are checked on it); ``latest``: the newest
-    version with content (whether a GET may see the resource is decided on it)."""
+    """(the bundle to run, refused entry positions → error). A refused transaction raises."""
     entries = list(bundle.get("entry") or [])
     names = _resolver(entries)
     judged = _provisional(_resolved(entries, names), names)
@@ -134,8 +176,8 @@ def split_batch(
     refused: dict[int, IpError] = {}
     for index, entry in enumerate(judged):
         try:
-            _check_get(op, index, entry, latest)
-            _check_entry(op, entry, others, current)
+            _check_get(op, index, entry, stored.latest)
+            _check_entry(op, index, entry, others, stored)
         except IpError as err:
             if bundle.get("type") != "batch":
                 raise

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ipfhir.adapter.consent.bundles import filter_response, split_batch
+from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
+from ipfhir.adapter.consent.conditional import visible_matches
 from ipfhir.adapter.consent.context import patient_of, ref_of, references_in
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
-from ipfhir.adapter.consent.loader import fetch_refs
 from ipfhir.adapter.consent.missing import (
     as_missing_delete,
     as_missing_update,
@@ -27,9 +27,10 @@ from ipfhir.adapter.consent.missing import (
     missing_version,
 )
 from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
-from ipfhir.adapter.consent.versions import newest, with_newest_labels
+from ipfhir.adapter.consent.provenance import check_targets
+from ipfhir.adapter.consent.versions import newest, newest_of, with_newest_labels
 from ipfhir.adapter.consent.writes import check_write
-from ipfhir.adapter.errors import BadRequest, Gone, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
@@ -128,7 +129,7 @@ class ConsentRepository:
         page = self._inner.history(
             resource_type, resource_id, count=count, since=since, cursor=cursor
         )
-        latest = self._newest_of(resource_type, {e.resource_id for e in page.entries})
+        latest = newest_of(self._inner, resource_type, {e.resource_id for e in page.entries})
         op.prepare([*(e.resource for e in page.entries), *latest.values()])
         entries = []
         for entry in page.entries:
@@ -146,18 +147,6 @@ class ConsentRepository:
                 kept = entry.resource if decision.effect == "permit" else decision.resource
                 entries.append(replace(entry, resource=kept))
         return HistoryPage(entries, None, page.next_cursor, page.prev_cursor)
-
-    def _newest_of(self, rtype: str, ids: set[str]) -> dict[str, Resource]:
-        """Newest version with content of each of ``ids``: current ones in one bulk read, the
-        deleted ones from their history."""
-        found = {
-            str(r["id"]): r for r in fetch_refs(self._inner, (f"{rtype}/{i}" for i in ids)).values()
-        }
-        for rid in sorted(ids - found.keys()):
-            last = newest(self._inner, rtype, rid)
-            if last is not None:
-                found[rid] = last
-        return found
 
     def search(self, query: SearchQuery) -> SearchResult:
         op = self._op("search", query.resource_type)
@@ -207,26 +196,10 @@ class ConsentRepository:
         return out
 
     # --- writes ------------------------------------------------------------------------------
-    def _check_targets(self, resource: Resource) -> None:
-        """A Provenance belongs to the person it names among its targets, and every other
-        target must be that person's own data (read from the store, the caller's view aside:
-        one answer for a missing, a hidden and another person's resource, IP-4120)."""
-        person = patient_of(resource)
-        if resource.get("resourceType") != "Provenance" or person is None:
-            return  # nobody's Provenance is refused by check_write (IP-5106)
-        for ref in dict.fromkeys(references_in(resource.get("target"))):
-            rtype, _, rid = ref.partition("/")
-            if rtype == "Patient":
-                continue
-            latest = newest(self._inner, rtype, rid) if rid else None
-            if latest is None or patient_of(latest) != person:
-                at = "Provenance.target"
-                raise BadRequest([issue("IP-4120", at, "invalid", ref=ref, patient=person)])
-
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
         check_write(op, resource)
-        self._check_targets(resource)
+        check_targets(self._inner, resource)
         created = self._inner.create(resource)
         op.forget(created)
         return self._as_seen(op, created)
@@ -237,8 +210,8 @@ class ConsentRepository:
         op = self._op("create", str(resource.get("resourceType")))
         op.require(criteria.resource_type, "search")
         check_write(op, resource)
-        self._check_targets(resource)
-        seen, hidden_too = self._matches(op, criteria)
+        check_targets(self._inner, resource)
+        seen, hidden_too = visible_matches(op, self._inner, criteria)
         if len(seen) > 1:
             raise PreconditionFailed(
                 [issue("IP-4403", "If-None-Exist", "multiple-matches", count=len(seen))]
@@ -266,26 +239,6 @@ class ConsentRepository:
         op.forget(created)
         return WriteOutcome(self._as_seen(op, created), True)
 
-    def _matches(self, op: Operation, criteria: SearchQuery) -> tuple[list[Resource], bool]:
-        """(the matches the caller may see, whether there are others), every page judged."""
-        base = SearchQuery(criteria.resource_type, criteria.params, count=_COUNT_PAGE)
-        seen: list[Resource] = []
-        others, cursor = False, None
-        while True:
-            page = self._inner.search(replace(base, cursor=cursor))
-            op.prepare(page.matches)
-            for match in page.matches:
-                decision = op.see(match, record=False)
-                if decision.resource is None:
-                    others = True
-                else:
-                    seen.append(decision.resource)
-            cursor = page.next_cursor
-            if cursor is None or not page.matches:
-                if len(seen) == 1:
-                    op.see(seen[0])  # the one disclosed: recorded for the audit
-                return seen, others
-
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
     ) -> WriteOutcome:
@@ -297,7 +250,7 @@ class ConsentRepository:
         if current is not None:
             check_write(op, current, existing=True)
         check_write(op, resource)
-        self._check_targets(resource)
+        check_targets(self._inner, resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
         op.forget(outcome.resource)
         return WriteOutcome(self._as_seen(op, outcome.resource), outcome.created)
@@ -326,6 +279,13 @@ class ConsentRepository:
             return self._inner.read(rtype, rid)
         except Gone:
             return None
+
+    def _as_missing(
+        self, method: str, rtype: str, rid: str, resource: Resource | None, if_match: str | None
+    ) -> None:
+        if method == "DELETE" or resource is None:
+            as_missing_delete(self._inner, rtype, rid)
+        as_missing_update(self._inner, rtype, rid, resource, if_match)
 
     def _existing(self, rtype: str, rid: str) -> Resource | None:
         """The stored current version (``None``: not there, or deleted); for Bundle entries.
@@ -376,8 +336,8 @@ class ConsentRepository:
 
     def transaction(self, bundle: Resource) -> Resource:
         op = Operation(self.enforcement, self.actor, "transaction")
-        latest = lambda t, i: newest(self._inner, t, i)  # noqa: E731
-        kept, refused = split_batch(op, bundle, self._existing, latest)
+        stored = Stored(self._existing, lambda t, i: newest(self._inner, t, i), self._as_missing)
+        kept, refused = split_batch(op, bundle, stored)
         response = self._inner.transaction(kept) if kept.get("entry") or not refused else None
         op.forget()
         op.interaction = "read"

@@ -20,11 +20,12 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from ipfhir.adapter.consent.loader import fetch_refs
 from ipfhir.adapter.errors import Gone, NotFound
 from ipfhir.adapter.ports import ResourceRepository
 from ipfhir.mappings.codes import ext_url
 
-__all__ = ["newest", "with_newest_labels"]
+__all__ = ["newest", "newest_of", "with_newest_labels"]
 
 Resource = dict[str, Any]
 _LABEL_EXT = ext_url("ip-security-label")
@@ -49,6 +50,17 @@ def newest(repo: ResourceRepository, rtype: str, rid: str) -> Resource | None:
         cursor = page.next_cursor
         if cursor is None or not page.entries:
             return None  # deleted and no version with content: nothing to show of it
+
+
+def newest_of(repo: ResourceRepository, rtype: str, ids: set[str]) -> dict[str, Resource]:
+    """:func:`newest` of each of ``ids`` (by id): the current ones in one bulk read, the deleted
+    ones from their history; ids that never existed are left out."""
+    found = {str(r["id"]): r for r in fetch_refs(repo, (f"{rtype}/{i}" for i in ids)).values()}
+    for rid in sorted(ids - found.keys()):
+        last = newest(repo, rtype, rid)
+        if last is not None:
+            found[rid] = last
+    return found
 
 
 def _labelled_elements(node: Any, top: bool = True) -> Iterator[tuple[str, list[Resource]]]:

@@ -59,6 +59,23 @@ def _entry_get(url: str, btype: str) -> dict[str, Any]:
     }
 
 
+def _entry_write(method: str, rtype: str, rid: str, btype: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"request": {"method": method, "url": f"{rtype}/{rid}"}}
+    if method == "PUT":
+        entry["request"]["ifMatch"] = 'W/"7"'
+        entry["resource"] = _goal(rid) if rtype == "Goal" else _relative(rid)
+    return {"resourceType": "Bundle", "type": btype, "entry": [entry]}
+
+
+def _relative(rid: str) -> dict[str, Any]:
+    return {
+        "resourceType": "RelatedPerson",
+        "id": rid,
+        "patient": {"reference": PT},
+        "name": [{"text": "Sigrid Ødegård"}],
+    }
+
+
 def _evaluate(rtype: str, rid: str) -> dict[str, Any]:
     return {
         "resourceType": "Parameters",
@@ -83,6 +100,16 @@ ROWS: dict[str, Row] = {
         "POST", "/", JSON_BODY, _entry_get(f"{t}/{i}", "transaction")
     ),
     "evaluate": lambda t, i: Ask("POST", "/Consent/$evaluate", JSON_BODY, _evaluate(t, i)),
+    "batch-put-stale-if-match": lambda t, i: Ask(
+        "POST", "/", JSON_BODY, _entry_write("PUT", t, i, "batch")
+    ),
+    "transaction-put-stale-if-match": lambda t, i: Ask(
+        "POST", "/", JSON_BODY, _entry_write("PUT", t, i, "transaction")
+    ),
+    "batch-delete": lambda t, i: Ask("POST", "/", JSON_BODY, _entry_write("DELETE", t, i, "batch")),
+    "transaction-delete": lambda t, i: Ask(
+        "POST", "/", JSON_BODY, _entry_write("DELETE", t, i, "transaction")
+    ),
     "update-stale-if-match": lambda t, i: Ask(
         "PUT", f"/{t}/{i}", {**JSON_BODY, "If-Match": 'W/"7"'}, _goal(i) if t == "Goal" else None
     ),
@@ -102,13 +129,34 @@ TARGETS = (
         "RelatedPerson",
         "ip1-mor",
         "ip1-far",
-        ("read", "vread", "history", "delete", "delete-if-match", "batch-get", "evaluate"),
+        (
+            "read",
+            "vread",
+            "history",
+            "delete",
+            "delete-if-match",
+            "batch-get",
+            "evaluate",
+            "batch-delete",
+            "transaction-delete",
+            "batch-put-stale-if-match",
+        ),
     ),
     (  # deleted by the owner (_prepare): gone, and hidden
         "RelatedPerson",
         "ip1-bror",
         "ip1-far",
-        ("read", "vread", "history", "delete", "batch-get", "transaction-get", "evaluate"),
+        (
+            "read",
+            "vread",
+            "history",
+            "delete",
+            "batch-get",
+            "transaction-get",
+            "evaluate",
+            "batch-delete",
+            "transaction-put-stale-if-match",
+        ),
     ),
 )
 # The recipient sees the plan but not the goal on the refused topic «rus».
@@ -122,6 +170,7 @@ EXPECTED = {
     ("Goal", "evaluate"): (404, "IP-4201"),
     ("Goal", "conditional-create-by-id"): (201, None),
     ("RelatedPerson", "delete"): (404, "IP-4201"),
+    ("RelatedPerson", "transaction-delete"): (404, "IP-4112"),
 }
 
 
