@@ -7,8 +7,11 @@ with the current consent) are answered before anything runs exactly as the store
 for a missing resource, in its entry shape (IP-4112 naming the entry, then the store's issue): a
 GET is not found (IP-4201/4203), a PUT or DELETE gets what :mod:`adapter.consent.missing` asks of
 the store. A transaction then fails as a whole, a batch entry is answered in place.
+A conditional create (``ifNoneExist``) whose criteria match resources the caller may not see
+is rewritten to get the answer of a store without them (:func:`_if_none_exist`).
 After: every resource in the response (a GET's resource, a write's returned body) is judged
-like any read; a hidden one is answered like a missing one.
+like any read; a hidden GET is answered like a missing one, a write the caller may not see
+keeps its outcome (status, location, etag) without the body.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.missing import missing, missing_version_issue
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.consent.writes import check_write
-from ipfhir.adapter.errors import NotFound, issue, status_for
+from ipfhir.adapter.errors import NotFound, PreconditionFailed, issue, status_for
+from ipfhir.adapter.ports import SearchQuery
+from ipfhir.adapter.services.search_parsing import parse_search_string
 from ipfhir.mappings.errors import IpError, Issue
 
 __all__ = ["Stored", "filter_response", "split_batch"]
@@ -35,11 +40,14 @@ class Stored:
     """What the checks read of the store: ``current`` (the stored current version; writes are
     checked on it), ``latest`` (the newest version with content; whether the caller may see
     the resource is decided on it) and ``as_missing(method, type, id, resource, if_match)``
-    (raises the store's answer to that write of a missing id, :mod:`adapter.consent.missing`)."""
+    (raises the store's answer to that write of a missing id, :mod:`adapter.consent.missing`),
+    ``matches`` (:func:`adapter.consent.conditional.visible_matches`)."""
 
     current: Callable[[str, str], Resource | None]
     latest: Callable[[str, str], Resource | None]
     as_missing: Callable[[str, str, str, Resource | None, str | None], None]
+    # (matches the caller may see, whether there are others) of conditional-create criteria
+    matches: Callable[[SearchQuery], tuple[list[Resource], bool]]
 
 
 def _check_entry(
@@ -178,6 +186,7 @@ def split_batch(
         try:
             _check_get(op, index, entry, stored.latest)
             _check_entry(op, index, entry, others, stored)
+            entries[index] = _if_none_exist(index, entries[index], stored)
         except IpError as err:
             if bundle.get("type") != "batch":
                 raise
@@ -185,6 +194,32 @@ def split_batch(
     kept = dict(bundle)
     kept["entry"] = [e for i, e in enumerate(entries) if i not in refused]
     return kept, refused
+
+
+def _if_none_exist(index: int, entry: Resource, stored: Stored) -> Resource:
+    """A conditional create whose criteria match resources the caller may not see, made to
+    get the answer of a store without them: no visible match → created (the condition
+    dropped), one → that one (the condition narrowed to its id), several → 412 counting
+    only those."""
+    request = entry.get("request") or {}
+    condition = request.get("ifNoneExist")
+    if str(request.get("method", "")).upper() != "POST" or not condition:
+        return entry
+    rtype = str(request.get("url", "")).split("?", 1)[0].strip("/")
+    try:
+        criteria = parse_search_string(rtype, str(condition).split("?", 1)[-1]).query
+    except IpError:
+        return entry  # the store refuses the entry itself
+    seen, others = stored.matches(criteria)
+    if not others:
+        return entry
+    if len(seen) > 1:
+        where = f"Bundle.entry[{index}].request.ifNoneExist"
+        raise PreconditionFailed([issue("IP-4403", where, "multiple-matches", count=len(seen))])
+    narrowed = {k: v for k, v in request.items() if k != "ifNoneExist"}
+    if seen:
+        narrowed["ifNoneExist"] = f"_id={seen[0]['id']}"
+    return {**entry, "request": narrowed}
 
 
 def _forbidden_entry(err: IpError) -> Resource:
@@ -201,6 +236,8 @@ def _judged(op: Operation, index: int, request: Resource, entry: Resource) -> Re
         return {**entry, "resource": decision.resource}
     rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
     method = str((request.get("request") or {}).get("method", "GET")).upper()
+    if method != "GET":  # the caller's own write, stored: its outcome without the body
+        return {"response": entry.get("response") or {}}
     head = _entry_head(index, method, rtype)
     return _forbidden_entry(NotFound([head, *missing(rtype, rid).issues]))
 

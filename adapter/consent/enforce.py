@@ -336,7 +336,12 @@ class ConsentRepository:
 
     def transaction(self, bundle: Resource) -> Resource:
         op = Operation(self.enforcement, self.actor, "transaction")
-        stored = Stored(self._existing, lambda t, i: newest(self._inner, t, i), self._as_missing)
+        stored = Stored(
+            self._existing,
+            lambda t, i: newest(self._inner, t, i),
+            self._as_missing,
+            lambda criteria: visible_matches(op, self._inner, criteria),
+        )
         kept, refused = split_batch(op, bundle, stored)
         response = self._inner.transaction(kept) if kept.get("entry") or not refused else None
         op.forget()

@@ -67,6 +67,16 @@ def _entry_write(method: str, rtype: str, rid: str, btype: str) -> dict[str, Any
     return {"resourceType": "Bundle", "type": btype, "entry": [entry]}
 
 
+def _entry_create(condition: str, btype: str) -> dict[str, Any]:
+    entry = {
+        "fullUrl": "urn:uuid:6f1c2a4e-0b7d-4c39-9a51-2d8e7f3b1c60",
+        "resource": _goal("x", "Patient/ip9-ny"),
+        "request": {"method": "POST", "url": "Goal", "ifNoneExist": condition},
+    }
+    del entry["resource"]["id"]
+    return {"resourceType": "Bundle", "type": btype, "entry": [entry]}
+
+
 def _relative(rid: str) -> dict[str, Any]:
     return {
         "resourceType": "RelatedPerson",
@@ -105,6 +115,12 @@ ROWS: dict[str, Row] = {
     ),
     "transaction-put-stale-if-match": lambda t, i: Ask(
         "POST", "/", JSON_BODY, _entry_write("PUT", t, i, "transaction")
+    ),
+    "batch-conditional-create-by-id": lambda t, i: Ask(
+        "POST", "/", JSON_BODY, _entry_create(f"_id={i}", "batch")
+    ),
+    "transaction-conditional-create-by-id": lambda t, i: Ask(
+        "POST", "/", JSON_BODY, _entry_create(f"_id={i}", "transaction")
     ),
     "batch-delete": lambda t, i: Ask("POST", "/", JSON_BODY, _entry_write("DELETE", t, i, "batch")),
     "transaction-delete": lambda t, i: Ask(
@@ -278,3 +294,28 @@ def test_conditional_create_counts_only_what_the_caller_sees(
         answers.append((r.status_code, _normal(r.text, "")))
     assert answers[0] == answers[1]
     assert answers[0][0] == 201
+    for btype in ("batch", "transaction"):
+        answers = []
+        for patient in (PT, "Patient/ip1-ingen"):
+            bundle = _entry_create(f"patient={patient}", btype)
+            r = world.client.post("/", json=bundle, headers=headers)
+            answers.append((r.status_code, _normal(r.text, "")))
+        assert answers[0] == answers[1], btype
+        assert '"201 Created"' in answers[0][1], answers[0]  # created, not "matched 3"
+
+
+def test_conditional_create_returns_the_one_visible_match(world: SecureWorld) -> None:
+    """The recipient sees two of the three goals: criteria naming one seen and one hidden
+    find the seen one (a store without the hidden one would), not 412 "matched 2"."""
+    headers = {**world.as_("recipient"), **JSON_BODY}
+    cond = {**headers, "If-None-Exist": "_id=ip1-g1,ip1-g2"}
+    r = world.client.post("/Goal", json=_goal("x"), headers=cond)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "ip1-g1"
+    bundle = _entry_create("_id=ip1-g1,ip1-g2", "batch")
+    r = world.client.post("/", json=bundle, headers=headers)
+    assert r.json()["entry"][0]["resource"]["id"] == "ip1-g1", r.text
+    both = world.client.post(
+        "/Goal", json=_goal("x"), headers={**cond, "If-None-Exist": "_id=ip1-g1,ip1-g3"}
+    )
+    assert both.status_code == 412 and "matched 2 resources" in both.text
