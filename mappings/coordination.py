@@ -107,7 +107,7 @@ def _gap_issues(plan: Plan) -> Iterator[Issue]:
         key=lambda c: c.period.start or dt.date.min,
     )
     if not dated:
-        yield _issue("IP-1012", "coordinators", "An active plan has a coordinator (§ 7 c).")
+        yield _issue("IP-1012", "coordinators", "An active plan has a coordinator (item c).")
         return
     covered_to: dt.date = dated[0].period.end or dt.date.max
     for c in dated[1:]:

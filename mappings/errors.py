@@ -115,7 +115,8 @@ class FormatError(InvalidInput):
 
 
 class PlanRuleViolation(InvalidInput):
-    """A rule of the individual plan (forskrift § 7, consent rules) is broken."""
+    """A rule of the individual plan (its content list, items a–i, and the consent rules) is
+    broken."""
 
 
 class MappingError(InvalidInput):

@@ -96,7 +96,7 @@ def topic_code(codings: list[Json]) -> str | None:
 
 
 def contribution_of(participant: Json) -> str | None:
-    """A CareTeam participant's contribution (§ 7 d)."""
+    """A CareTeam participant's contribution (item d)."""
     values = ext_values(participant, "ip-contribution", "valueString")
     return str(values[0]) if values else None
 

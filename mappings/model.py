@@ -1,4 +1,5 @@
-"""The individual plan (individuell plan, IP) as a typed model — forskrift § 7 items a–i.
+"""The individual plan (individuell plan, IP) as a typed model — the content list (items a–i)
+of forskrift om individuell plan ved ytelse av velferdstjenester.
 
 Plain data only: shapes and value types are checked here (pydantic), the plan's domain rules
 (one coordinator at a time, consent before an active plan, competence to consent, ...) live in
@@ -220,7 +221,7 @@ class SharingConsent(_Consent):
 
 
 class Plan(_Model):
-    """One person's individual plan (forskrift § 7 a–i)."""
+    """One person's individual plan (content list items a–i)."""
 
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,36}$")]
     status: PlanStatus

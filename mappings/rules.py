@@ -254,7 +254,7 @@ def _code_issues(plan: Plan) -> Iterator[Issue]:
 
 
 def _participation_issues(plan: Plan) -> Iterator[Issue]:
-    # Both live on the party's CareTeam participant (forskrift § 7 b, d): without one they
+    # Both live on the party's CareTeam participant (content list items b, d): without one they
     # would be lost on the way to FHIR.
     for i, party in enumerate(plan.parties):
         if party.takes_part:

@@ -95,7 +95,7 @@ def _goal(plan: Plan, goal: Goal) -> Json:
 
 
 def _participant(role: Json, member: Json, contribution: str | None, topic: str | None) -> Json:
-    """A participant (§ 7 b) with its contribution (§ 7 d) and the topic of both."""
+    """A participant (item b) with its contribution (item d) and the topic of both."""
     participant: Json = {}
     extensions = []
     if contribution is not None:

@@ -1,4 +1,4 @@
-"""Plan → FHIR: the two consents of § 7 h (plan consent and scoped sharing consent)."""
+"""Plan → FHIR: the two consents of item h (plan consent and scoped sharing consent)."""
 
 from __future__ import annotations
 

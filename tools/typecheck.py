@@ -20,8 +20,8 @@ FOLDERS = ("adapter", "mappings", "profiles", "conformance")
 
 def link_tree() -> Path:
     tree = ROOT / "build" / "typecheck"
-    shutil.rmtree(tree, ignore_errors=True)
     package = tree / "ipfhir"
+    shutil.rmtree(package, ignore_errors=True)
     package.mkdir(parents=True)
     for name in ("__init__.py", "py.typed"):
         (package / name).symlink_to(ROOT / "ipfhir" / name)
@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
     tree = link_tree()
     env = {**os.environ, "MYPYPATH": str(tree)}
     cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+    cmd += ["--cache-dir", str(ROOT / ".mypy_cache")]
     cmd += argv or ["-p", "ipfhir.adapter", "-p", "ipfhir.mappings"]
     return subprocess.run(cmd, cwd=tree, env=env, check=False).returncode
 

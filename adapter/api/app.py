@@ -12,7 +12,6 @@ import asyncio
 import contextvars
 import functools
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ipfhir.adapter.api.formats import render, response_format
+from ipfhir.adapter.api.guard import InternalErrorGuard
 from ipfhir.adapter.errors import NotAcceptable, issue, status_for
 from ipfhir.adapter.ports import Actor, RepositoryFactory
 from ipfhir.adapter.settings import Settings
@@ -142,12 +142,8 @@ def create_app(
         out = operation_outcome([issue("IP-4302", None, "not-supported", method=request.method)])
         return render(out, "json", 405)
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> Response:
-        ref = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s", ref, exc_info=exc)
-        out = operation_outcome([issue("IP-4901", None, "exception", ref=ref)])
-        return render(out, "json", 500)
+    # Everything else (a bug, a failing database): IP-4901, connection kept (see guard.py).
+    app.add_middleware(InternalErrorGuard)
 
     from ipfhir.adapter.api.routes import router
 

@@ -18,9 +18,16 @@ __all__ = ["build_parser", "main"]
 
 
 def _subcommand_modules() -> list[ModuleType]:
-    from ipfhir.adapter.cli import map_cmd, serve_cmd, token_cmd, validate_cmd
+    from ipfhir.adapter.cli import (
+        conformance_cmd,
+        map_cmd,
+        outbox_cmd,
+        serve_cmd,
+        token_cmd,
+        validate_cmd,
+    )
 
-    return [map_cmd, serve_cmd, validate_cmd, token_cmd]
+    return [map_cmd, serve_cmd, validate_cmd, token_cmd, outbox_cmd, conformance_cmd]
 
 
 class _Parser(argparse.ArgumentParser):

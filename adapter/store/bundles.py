@@ -25,12 +25,14 @@ from ipfhir.adapter.ports import SearchQuery
 from ipfhir.adapter.services.search_params import RESOURCE_TYPES
 from ipfhir.adapter.services.search_parsing import parse_search_string
 from ipfhir.adapter.store.conditional import lock_criteria
+from ipfhir.adapter.store.retry import retrying
 from ipfhir.mappings.errors import IpError
 
 __all__ = ["process_bundle"]
 
 Resource = dict[str, Any]
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+_LOCKED = frozenset({"PUT", "DELETE"})  # entries whose existing rows are locked up front, sorted
 _REASON = {200: "OK", 201: "Created", 204: "No Content"}
 _ROUNDS = 3
 
@@ -186,7 +188,7 @@ def _apply(
 def _transaction(repo: Any, entries: list[_Entry]) -> Resource:
     for _ in range(_ROUNDS):
         try:
-            return _transaction_once(repo, [replace(e) for e in entries])
+            return retrying(lambda: _transaction_once(repo, [replace(e) for e in entries]))
         except _Raced:
             continue
     raise Conflict([issue("IP-4404", "Bundle.entry.request.ifNoneExist", "conflict")])
@@ -209,6 +211,7 @@ def _transaction_once(repo: Any, entries: list[_Entry]) -> Resource:
     results: dict[int, Resource] = {}
     own = {str(e.rid) for e in entries if e.method == "POST" and existing.get(e.index) is None}
     with repo.begin_write() as conn:
+        repo.writer.lock(conn, {(e.rtype, e.rid) for e in entries if e.method in _LOCKED and e.rid})
         for e in sorted(entries, key=lambda x: _ORDER[x.method]):
             results[e.index] = _wrapped(
                 e, lambda e=e: _apply(repo, conn, e, existing.get(e.index), own)

@@ -24,6 +24,7 @@ from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.history import history_page
 from ipfhir.adapter.store.includes import everything_of, included
+from ipfhir.adapter.store.retry import retrying
 from ipfhir.adapter.store.schema import resource_versions, resources
 from ipfhir.adapter.store.search_sql import (
     SORT_COLUMNS,
@@ -211,8 +212,12 @@ class SqlRepository:
     # --- writes ----------------------------------------------------------------------------
     def create(self, resource: Resource) -> Resource:
         self.writer.check(resource)
-        with self.begin_write() as conn:
-            return self.writer.create(conn, resource, checked=True)
+
+        def write() -> Resource:
+            with self.begin_write() as conn:
+                return self.writer.create(conn, resource, checked=True)
+
+        return retrying(write)
 
     def conditional_create(self, resource: Resource, criteria_query: SearchQuery) -> WriteOutcome:
         """Create unless the criteria match; concurrent requests with the same criteria create
@@ -223,26 +228,37 @@ class SqlRepository:
         if existing is not None:
             return WriteOutcome(existing, created=False)
         self.writer.check(resource)
-        with self.begin_write() as conn:
-            lock_criteria(conn, crit)
-            existing = _one_match(self._search(conn, crit))
-            if existing is not None:
-                return WriteOutcome(existing, created=False)
-            return WriteOutcome(self.writer.create(conn, resource, checked=True), created=True)
+
+        def write() -> WriteOutcome:
+            with self.begin_write() as conn:
+                lock_criteria(conn, crit)
+                existing = _one_match(self._search(conn, crit))
+                if existing is not None:
+                    return WriteOutcome(existing, created=False)
+                return WriteOutcome(self.writer.create(conn, resource, checked=True), created=True)
+
+        return retrying(write)
 
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
     ) -> WriteOutcome:
         self.writer.check(resource, resource_id)
-        with self.begin_write() as conn:
-            stored, created = self.writer.update(
-                conn, resource_type, resource_id, resource, if_match, checked=True
-            )
-        return WriteOutcome(stored, created)
+
+        def write() -> WriteOutcome:
+            with self.begin_write() as conn:
+                stored, created = self.writer.update(
+                    conn, resource_type, resource_id, resource, if_match, checked=True
+                )
+            return WriteOutcome(stored, created)
+
+        return retrying(write)
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
-        with self.begin_write() as conn:
-            self.writer.delete(conn, resource_type, resource_id, if_match)
+        def write() -> None:
+            with self.begin_write() as conn:
+                self.writer.delete(conn, resource_type, resource_id, if_match)
+
+        retrying(write)
 
     def transaction(self, bundle: Resource) -> Resource:
         from ipfhir.adapter.store.bundles import process_bundle

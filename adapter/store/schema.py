@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -23,6 +24,7 @@ __all__ = [
     "idx_reference",
     "idx_token",
     "metadata",
+    "outbox",
     "resource_versions",
     "resources",
 ]
@@ -124,4 +126,27 @@ change_stamps = Table(
     metadata,
     Column("scope", String(80), primary_key=True),
     Column("stamp", BigInteger, nullable=False),
+)
+
+# Messages to other organisations (adapter/sync): written in the same transaction as the change
+# they announce (transactional outbox), delivered by ``ipfhir worker``. ``seq`` orders them;
+# ``person`` + ``destination`` keep one person's messages to one receiver in that order.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("destination", String(500), nullable=False),
+    Column("kind", String(80), nullable=False),
+    Column("person", String(80), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # queued | in_flight | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),  # epoch seconds
+    Column("due_at", Float, nullable=False),  # next attempt (queued) or lease end (in_flight)
+    Column("finished_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("response", Text, nullable=True),
+    Index("ix_outbox_due", "status", "due_at"),
+    Index("ix_outbox_person", "person", "destination", "seq"),
 )

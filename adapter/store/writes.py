@@ -27,6 +27,7 @@ from ipfhir.adapter.store.indexer import (
     sort_date,
     write_index,
 )
+from ipfhir.adapter.store.retry import RaceLost
 from ipfhir.adapter.store.schema import resource_versions, resources
 from ipfhir.adapter.store.stamps import record, ties
 
@@ -143,6 +144,20 @@ class Writer:
         except IntegrityError as err:
             raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
 
+    @staticmethod
+    def lock(conn: Connection, refs: AbstractSet[tuple[str, str]]) -> None:
+        """Lock the current rows of ``refs`` in one fixed (sorted) order (PostgreSQL; SQLite's
+        writers queue anyway), so that writers touching the same resources in different orders
+        wait for each other instead of deadlocking."""
+        if conn.dialect.name != "postgresql":
+            return
+        for rtype, rid in sorted(refs):
+            conn.execute(
+                select(resources.c.version)
+                .where(resources.c.res_type == rtype, resources.c.res_id == rid)
+                .with_for_update()
+            )
+
     def _current(self, conn: Connection, rtype: str, rid: str) -> tuple[int, bool, set[str]] | None:
         """(version, deleted, stamp keys of the stored body) of ``rtype/rid``, locked on
         PostgreSQL until the transaction ends."""
@@ -190,8 +205,8 @@ class Writer:
         if current is None:
             try:
                 return self._store(conn, rtype, rid, 1, resource, "PUT"), True
-            except IntegrityError as err:
-                raise Conflict([issue("IP-4404", "Resource.id", "conflict")]) from err
+            except IntegrityError as err:  # another PUT created it first: rerun as an update
+                raise RaceLost([issue("IP-4404", "Resource.id", "conflict")]) from err
         stored = self._store(conn, rtype, rid, current[0] + 1, resource, "PUT", current[2])
         return stored, current[1]
 

@@ -1,11 +1,17 @@
 """Shared, cached state of the validator: compiled profiles, invariants, terminology.
 
 An :class:`Engine` is built once (cheap: nothing is read until first use) and reused for every
-validation; it is safe to share between threads for reading (caches are filled idempotently).
+validation, by any number of threads at once. Each profile is compiled exactly once (under a lock
+per canonical URL) and published only when complete, so every thread sees the same element tree;
+what is memoised per element lives on the element's :class:`Node` itself (or in dicts keyed by
+the node object, which keep it alive), never under ``id()`` of an object that could be freed and
+its id reused: that is how two threads compiling one profile at once used to leave caches that
+answered for the wrong element and refused valid resources for the life of the process.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ipfhir.mappings.errors import Issue
@@ -25,6 +31,7 @@ EXAMPLE_DOMAINS = ("http://example.org/", "http://example.com/", "http://nema.or
 _GUARDED_BY_CONTAINED = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _DOM_3 = "dom-3"
 _STRUCTURAL = frozenset({"BackboneElement", "Element"})
+_MISSING = object()
 
 
 class Engine:
@@ -39,33 +46,47 @@ class Engine:
         self.security_checks = security_checks  # reject strings that embed HTML tags
         self.terminology = Terminology(self.registry)
         self.fhirpath = FhirPath()
+        # url -> root; written only under the url's lock, after _by_path (readers take no lock)
         self._compiled: dict[str, Node | None] = {}
         self._by_path: dict[str, dict[str, Node]] = {}
-        self._constraints: dict[tuple[int, int, str], list[tuple[Constraint, str]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
         self._constants: dict[tuple[str, str], bool | None] = {}
-        self._required: dict[int, list[Node]] = {}
 
     # -- definitions --------------------------------------------------------------------------
     def compiled(self, url: str) -> Node | None:
+        """The compiled tree of StructureDefinition ``url`` (None when unknown or without a
+        snapshot). Compiled once per URL, whatever the number of threads asking at once; URLs
+        the registry does not know are not remembered (a client can send any number)."""
         url = url.split("|", 1)[0]
-        if url not in self._compiled:
-            sd = self.registry.structure(url)
-            root = compile_structure(sd) if sd and sd.get("snapshot") else None
-            self._compiled[url] = root
-            if root is not None:
-                self._by_path[url] = _index(root)
+        found = self._compiled.get(url, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        if not self.registry.knows("StructureDefinition", url):
+            return None
+        with self._lock_for(url):
+            if url not in self._compiled:
+                sd = self.registry.structure(url)
+                root = compile_structure(sd) if sd and sd.get("snapshot") else None
+                if root is not None:
+                    self._by_path[url] = _index(root)
+                self._compiled[url] = root
         return self._compiled[url]
+
+    def _lock_for(self, url: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(url, threading.Lock())
 
     def checked_children(self, defs: Node) -> list[Node]:
         """Children that must be checked even when absent (min > 0 or a required slice)."""
-        found = self._required.get(id(defs))
+        found = defs.required
         if found is None:
             found = [
                 c
                 for c in (defs.children or {}).values()
                 if c.min > 0 or any(s.min > 0 for s in c.slices)
             ]
-            self._required[id(defs)] = found
+            defs.required = found  # the same list whichever thread computes it
         return found
 
     def root_of_type(self, code: str) -> Node | None:
@@ -134,8 +155,8 @@ class Engine:
     def constraints_for(
         self, node: Node, type_root: Node | None, type_code: str
     ) -> list[tuple[Constraint, str]]:
-        key = (id(node), id(type_root), type_code)
-        found = self._constraints.get(key)
+        key = (type_root, type_code)
+        found = node.constraints_by_type.get(key)
         if found is None:
             structural = type_code in _STRUCTURAL or self.is_resource_type(type_code)
             own_base = node.path if structural else type_code
@@ -143,7 +164,7 @@ class Engine:
             seen = {c.key for c in node.constraints}
             if type_root is not None and type_root is not node:
                 found += [(c, type_root.path) for c in type_root.constraints if c.key not in seen]
-            self._constraints[key] = found
+            node.constraints_by_type[key] = found
         return found
 
     def invariant_holds(

@@ -7,6 +7,7 @@ Added functions (FHIRPath / FHIR R4 §2.1.9.1): ``hasValue()``, ``htmlChecks()``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,18 +110,26 @@ class FhirPath:
     def __init__(self) -> None:
         self._parsed: dict[str, Any] = {}
         self._model = models["r4"]
+        self._lock = threading.Lock()  # one parse per expression (ANTLR's caches are shared)
 
     def evaluate(self, expression: str, focus: Any, base: str, env: Env) -> list[Any]:
         parsed = self._parsed.get(expression)
         if parsed is None:
-            # fhirpathpy has no $this outside function arguments; at the start it is the focus
-            text = expression[len("$this.") :] if expression.startswith("$this.") else expression
-            parsed = self._parsed[expression] = parse(text)  # type: ignore[no-untyped-call]
+            parsed = self._parse(expression)
         node = ResourceNode.create_node(focus, base)  # type: ignore[no-untyped-call]
         variables = {"resource": env.resource, "rootResource": env.root}
         options = {"userInvocationTable": env.table(), "traceFn": _no_trace}
         result: list[Any] = apply_parsed_path(node, parsed, variables, self._model, options)  # type: ignore[no-untyped-call]
         return result
+
+    def _parse(self, expression: str) -> Any:
+        with self._lock:
+            parsed = self._parsed.get(expression)
+            if parsed is None:
+                # fhirpathpy has no $this outside function arguments; at the start it is the focus
+                text = expression.removeprefix("$this.")
+                parsed = self._parsed[expression] = parse(text)  # type: ignore[no-untyped-call]
+            return parsed
 
     def holds(self, expression: str, focus: Any, base: str, env: Env) -> bool:
         """An invariant holds when it yields exactly ``true`` or nothing (empty = not failed)."""

@@ -37,9 +37,12 @@ class Discriminator:
     path: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Node:
-    """One element definition; ``children`` is ``None`` when the data type's definition applies."""
+    """One element definition; ``children`` is ``None`` when the data type's definition applies.
+
+    Compared and hashed by identity (``eq=False``): memo dicts may be keyed by a node, which
+    keeps it alive (``id(node)`` would not, and a freed node's id is reused)."""
 
     path: str
     name: str
@@ -64,6 +67,12 @@ class Node:
     type_slices: dict[str, Node] = field(default_factory=dict)  # value[x]:valueQuantity
     sd_url: str = ""
     keys: dict[str, tuple[Node, str | None] | None] = field(default_factory=dict)  # child() memo
+    # Engine memos (filled on first use, the same value whichever thread computes it):
+    required: list[Node] | None = None  # children checked even when absent
+    # (type root, type code) -> invariants that apply, with the path they are evaluated on
+    constraints_by_type: dict[tuple[Node | None, str], list[tuple[Constraint, str]]] = field(
+        default_factory=dict
+    )
 
     @property
     def choice(self) -> bool:

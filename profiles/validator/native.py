@@ -194,7 +194,9 @@ def _binary(name: str, left: Fn, right: Fn) -> Fn:
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens, self.pos = tokens, 0
-        self.extensions: set[int] = set()  # ids of closures that yield Extensions
+        # closures that yield Extensions (the objects, not their ids: an id outlives its
+        # object, and a closure built and dropped while parsing would lend its id to another)
+        self.extensions: set[Fn] = set()
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
@@ -224,13 +226,13 @@ class _Parser:
             self.expression(0)
             self.take("]")
             return op.unsupported
-        if id(left) in self.extensions and self.peek()[1] == "value":
+        if left in self.extensions and self.peek()[1] == "value":
             self.take()
             return op.then(left, op.extension_value)
         step = self.member()
         combined = op.then(left, step)
-        if id(step) in self.extensions:
-            self.extensions.add(id(combined))
+        if step in self.extensions:
+            self.extensions.add(combined)
         return combined
 
     def member(self) -> Fn:
@@ -250,7 +252,7 @@ class _Parser:
         self.take(")")
         found = _function(name, args)
         if name == "extension" and found is not op.unsupported:
-            self.extensions.add(id(found))
+            self.extensions.add(found)
         return found
 
     def primary(self) -> Fn:

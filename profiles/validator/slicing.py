@@ -146,7 +146,7 @@ def _matches_one(
 def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Item]]) -> list[Node]:
     """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
     targets: list[Node] = []
-    counts = {id(s): 0 for s in owner.slices}
+    counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity
     for _, (value, _extra, expr) in found:
         hit = next(
             (
@@ -161,11 +161,11 @@ def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Ite
                 walker.issues.append(issue("IP-3015", expr, name=owner.name))
             targets.append(owner)
             continue
-        counts[id(hit)] += 1
+        counts[hit] += 1
         targets.append(hit)
     base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
     for s in owner.slices:
-        n = counts[id(s)]
+        n = counts[s]
         if n < s.min or (s.max != -1 and n > s.max):
             shown_max = "*" if s.max == -1 else s.max
             walker.issues.append(

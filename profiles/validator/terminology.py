@@ -8,6 +8,7 @@ and the validator says nothing rather than guessing. No terminology server is ev
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,12 +34,17 @@ def _descendants(concepts: list[dict[str, Any]], code: str, inside: bool = False
 
 
 class Terminology:
-    """ValueSet expansions and CodeSystem code sets, computed once and cached."""
+    """ValueSet expansions and CodeSystem code sets, computed once and cached.
+
+    Safe to share between threads: an expansion is published only when complete (the cycle
+    guard of one thread's expansion is its own, under the lock, never seen by another)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._expansions: dict[str, Codes | None] = {}
         self._systems: dict[str, frozenset[str] | None] = {}
+        self._lock = threading.RLock()  # expansions nest (ValueSets include ValueSets)
+        self._expanding: set[str] = set()  # under _lock: the expansions in progress
 
     def system_codes(self, system: str) -> frozenset[str] | None:
         """All codes of a local, complete CodeSystem; ``None`` when not known offline."""
@@ -52,10 +58,21 @@ class Terminology:
 
     def expand(self, url: str) -> Codes | None:
         url = url.split("|", 1)[0]
-        if url not in self._expansions:
-            self._expansions[url] = None  # guards against cycles
-            self._expansions[url] = self._compute(url)
-        return self._expansions[url]
+        if url in self._expansions:
+            return self._expansions[url]
+        with self._lock:
+            if url in self._expansions:
+                return self._expansions[url]
+            if url in self._expanding:
+                return None  # a cycle: unknown
+            self._expanding.add(url)
+            try:
+                codes = self._compute(url)
+            finally:
+                self._expanding.discard(url)
+            if self.registry.knows("ValueSet", url):
+                self._expansions[url] = codes  # unknown URLs (any a client sends) not kept
+            return codes
 
     def _compute(self, url: str) -> Codes | None:
         vs = self.registry.value_set(url)

@@ -28,17 +28,18 @@ NO_BASIS = "profiles/packages/hl7.fhir.no.basis-2.2.0"
 # name -> (type, title, description, differential)
 PROFILES: dict[str, tuple[str, str, str, Callable[[], list[Element]]]] = {
     "ip-careplan": ("CarePlan", "Individuell plan",
-                    "The individual plan (forskrift § 7 a-i) as a CarePlan.", careplan.careplan),
+                    "The individual plan (content list items a–i) as a CarePlan.",
+                    careplan.careplan),
     "ip-careteam": ("CareTeam", "Deltakere i planarbeidet",
-                    "Who takes part in the plan work and who coordinates (§ 7 b-d).",
+                    "Who takes part in the plan work and who coordinates (items b–d).",
                     careplan.careteam),
-    "ip-goal": ("Goal", "Mål", "A hovedmål or delmål in the person's own words (§ 7 a).",
+    "ip-goal": ("Goal", "Mål", "A hovedmål or delmål in the person's own words (item a).",
                 careplan.goal),
     "ip-plan-consent": ("Consent", "Samtykke til individuell plan",
-                        "Step 1: consent that the plan is made (§ 7 h).", consent.plan_consent),
+                        "Step 1: consent that the plan is made (item h).", consent.plan_consent),
     "ip-sharing-consent": ("Consent", "Samtykke til informasjonsutveksling",
                            "Step 2: informed, time-bounded consent to exchange confidential "
-                           "information, with the person's refusals (§ 7 h, vedlegg 2).",
+                           "information, with the person's refusals (item h, vedlegg 2).",
                            consent.sharing_consent),
 }  # fmt: skip
 

@@ -39,7 +39,8 @@ def _extensions(at: str, slices: list[tuple[str, str, int, str]]) -> list[Elemen
 def careplan() -> list[Element]:
     return [
         el("CarePlan", short="Individuell plan", definition="One person's individual plan "
-           "(forskrift om habilitering og rehabilitering, individuell plan og koordinator § 7)."),
+           "(the content list, items a–i, of forskrift om individuell plan ved ytelse av "
+           "velferdstjenester)."),
         *_extensions("CarePlan.extension", [
             ("evaluationDate", "ip-evaluation-date", 0, "*"),
             ("revisionDate", "ip-revision-date", 0, "*"),
@@ -58,10 +59,10 @@ def careplan() -> list[Element]:
         el("CarePlan.author", min=1, type=reference("Organization")),
         el("CarePlan.careTeam", min=1, max="1", type=reference("ip-careteam")),
         el("CarePlan.supportingInfo", min=1,
-           short="The plan consent, then the sharing consent (forskrift § 7 h)",
+           short="The plan consent, then the sharing consent (content list item h)",
            type=reference("ip-plan-consent", "ip-sharing-consent")),
         el("CarePlan.goal", type=reference("ip-goal")),
-        el("CarePlan.activity", short="A measure (tiltak, forskrift § 7 e-f)", constraint=[
+        el("CarePlan.activity", short="A measure (tiltak, content list items e–f)", constraint=[
             constraint("ip-careplan-1", "A measure carries its local id as element id.",
                        "id.exists()")]),
         *_extensions("CarePlan.activity.extension",
@@ -83,8 +84,9 @@ def careteam() -> list[Element]:
     handover = project_url("ip-coordinator-handover")
     frequency = project_url("ip-contact-frequency")
     return [
-        el("CareTeam", short="Who takes part in the plan work (forskrift § 7 b, c)", constraint=[
-            constraint("ip-careteam-1", "An active plan has a coordinator (IP-1012, § 7 c).",
+        el("CareTeam", short="Who takes part in the plan work (content list items b, c)",
+           constraint=[
+            constraint("ip-careteam-1", "An active plan has a coordinator (IP-1012, item c).",
                        f"status = 'active' implies participant.where({_COORDINATOR}).exists()")]),
         el("CareTeam.subject", min=1, type=reference("Patient")),
         el("CareTeam.participant", min=1, constraint=[
@@ -111,7 +113,7 @@ def goal() -> list[Element]:
     parent = project_url("ip-goal-parent")
     delmal = f"system = '{codes.cs_url('ip-goal-level')}' and code = 'delmal'"
     return [
-        el("Goal", short="A goal in the person's own words (forskrift § 7 a)", constraint=[
+        el("Goal", short="A goal in the person's own words (content list item a)", constraint=[
             constraint("ip-goal-1", "Only a delmål belongs to a hovedmål (IP-1030).",
                        f"extension('{parent}').exists() implies "
                        f"category.coding.where({delmal}).exists()")]),

@@ -1,4 +1,4 @@
-"""Differentials of ip-plan-consent and ip-sharing-consent (forskrift § 7 h, the two steps).
+"""Differentials of ip-plan-consent and ip-sharing-consent (content list item h, the two steps).
 
 Step 1 (plan consent, «inngangsbilletten»): consent that the plan is made. Step 2 (sharing
 consent, vedlegg 2): informed, time-bounded consent to exchange confidential information, never a

@@ -66,8 +66,8 @@ def _need_or_resource(name: str, title: str, what: str) -> ExtensionSpec:
     return ExtensionSpec(
         name,
         title,
-        f"{what} (forskrift § 7 a), with its local id as element id and an optional information "
-        "topic the person may refuse to share.",
+        f"{what} (content list item a), with its local id as element id and an optional "
+        "information topic the person may refuse to share.",
         _CAREPLAN,
         subs=(
             Sub("text", 1, "1", _t("string")),
@@ -92,10 +92,10 @@ _NECESSITY = constraint(
 
 EXTENSIONS: tuple[ExtensionSpec, ...] = (
     ExtensionSpec("ip-evaluation-date", "Evalueringstidspunkt",
-                  "An agreed time for evaluating the plan (forskrift § 7 g); repeats.",
+                  "An agreed time for evaluating the plan (content list item g); repeats.",
                   _CAREPLAN, _t("date")),
     ExtensionSpec("ip-revision-date", "Revisjonstidspunkt",
-                  "An agreed time for revising the plan (forskrift § 7 g); repeats.",
+                  "An agreed time for revising the plan (content list item g); repeats.",
                   _CAREPLAN, _t("date")),
     ExtensionSpec("ip-complaint-information", "Klageadgang",
                   "Information about the right to complain, in the plan's language.",
@@ -104,7 +104,7 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
     _need_or_resource("ip-resource", "Ressurs", "A resource or strength of the person (ressurs)"),
     ExtensionSpec("ip-cooperation", "Samarbeid",
                   "Necessary or desired cooperation with another provider, institution or agency "
-                  "(forskrift § 7 i).",
+                  "(content list item i).",
                   _CAREPLAN,
                   subs=(Sub("organization", 1, "1", reference("Organization")),
                         Sub("description", 1, "1", _t("string")),
@@ -120,7 +120,7 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                    ("extension", project_url("ip-resource"))],
                   _t("Coding"), required("ip-information-topic")),
     ExtensionSpec("ip-contribution", "Bidrag",
-                  "What the participant contributes (forskrift § 7 d).",
+                  "What the participant contributes (content list item d).",
                   _PARTICIPANT, _t("string")),
     ExtensionSpec("ip-coordinator-handover", "Overtar etter koordinator",
                   "Element id of the coordinator assignment this one takes over from.",
@@ -129,7 +129,7 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                   "How often the coordinator and the person are in contact, in words.",
                   _PARTICIPANT, _t("string")),
     ExtensionSpec("ip-measure-extent", "Omfang",
-                  "The extent of a measure in words, e.g. «2 timer per uke» (forskrift § 7 e).",
+                  "The extent of a measure in words, e.g. «2 timer per uke» (content list item e).",
                   [("element", "CarePlan.activity.detail")], _t("string")),
     ExtensionSpec("ip-goal-parent", "Hovedmål",
                   "The hovedmål a delmål belongs to.",

@@ -1,0 +1,89 @@
+"""``ipfhir outbox list|replay|metrics`` and ``ipfhir worker``: the delivery engine for operators.
+
+Both use the server's database (``--data-dir`` / ``--database``, as ``ipfhir serve``); the
+worker delivers until interrupted (``--once``: what is due now, then exit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+_STATUSES = ("queued", "in_flight", "delivered", "dead")
+
+
+def _database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=Path("ipfhir-data"))
+    parser.add_argument("--database", default=None, help="postgresql+psycopg://... (else SQLite)")
+
+
+def register(subparsers: Any) -> None:
+    box = subparsers.add_parser("outbox", help="messages to other organisations: list, replay")
+    verbs = box.add_subparsers(dest="verb", required=True, metavar="VERB")
+    listing = verbs.add_parser("list", help="messages, oldest first (JSON lines)")
+    listing.add_argument("--status", choices=_STATUSES)
+    listing.add_argument("--limit", type=int, default=100)
+    _database(listing)
+    replay = verbs.add_parser("replay", help="queue a dead message again")
+    replay.add_argument("message_id")
+    _database(replay)
+    metrics = verbs.add_parser("metrics", help="counts per state and the oldest age (JSON)")
+    _database(metrics)
+    box.set_defaults(handler=_outbox)
+    worker = subparsers.add_parser("worker", help="deliver queued messages")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    _database(worker)
+    worker.set_defaults(handler=_worker)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from ipfhir.adapter.bootstrap import build_wiring
+    from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.store.outbox import Outbox
+
+    given = {"data_dir": args.data_dir, "dev_mode": True}
+    if args.database:
+        given["database_url"] = args.database
+    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
+    return Outbox(wiring.engine)
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    box = _open(args)
+    if args.verb == "list":
+        for m in box.list(args.status, args.limit):
+            row = {k: v for k, v in m.__dict__.items() if k not in ("payload", "response")}
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    if args.verb == "metrics":
+        print(json.dumps(box.metrics()))
+        return 0
+    if box.replay(args.message_id):
+        print(f"ipfhir: {args.message_id} queued again")
+        return 0
+    print(f"ipfhir: no dead message {args.message_id}", file=sys.stderr)
+    return 1
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from ipfhir.adapter.sync.worker import HttpTransport, Worker
+
+    worker = Worker(_open(args), HttpTransport())
+    if args.once:
+        while worker.run_once():
+            pass
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        worker.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0

@@ -1,0 +1,208 @@
+"""The transactional outbox: messages to other organisations, stored with the change they announce.
+
+:func:`enqueue` writes a message on the caller's open write transaction (``SqlRepository
+.begin_write()``): the state change and its message commit together or not at all. ``ipfhir
+worker`` then takes messages with :meth:`Outbox.claim` and settles each with
+:meth:`Outbox.delivered`, :meth:`Outbox.retry` or :meth:`Outbox.dead`.
+
+States: ``queued`` (waiting until ``due_at``) → ``in_flight`` (claimed; the claim is a lease
+that ends at ``due_at``, so a worker killed mid-delivery does not hold a message forever) →
+``delivered`` or, after the retry policy gives up, ``dead`` (visible, replayable: ``ipfhir outbox
+list|replay``). A message is claimed only when no earlier message for the same person and
+destination is still queued or in flight (per-person order); a dead one blocks nothing, so one
+poison message never stops the others. Claims take row locks with ``SKIP LOCKED`` on
+PostgreSQL, so several workers never hold the same message; SQLite's writers queue.
+
+The receiver de-duplicates by ``message_id``: a redelivery after a lost answer is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
+from sqlalchemy.orm import aliased
+
+from ipfhir.adapter.store.engine import WRITE_OPTION
+from ipfhir.adapter.store.schema import outbox
+
+__all__ = ["Message", "Outbox", "Status", "enqueue"]
+
+Status = Literal["queued", "in_flight", "delivered", "dead"]
+STATUSES: tuple[Status, ...] = ("queued", "in_flight", "delivered", "dead")
+_UNSETTLED = ("queued", "in_flight")
+
+
+@dataclass(frozen=True)
+class Message:
+    seq: int
+    message_id: str
+    destination: str
+    kind: str
+    person: str | None
+    payload: dict[str, Any]
+    status: Status
+    attempts: int
+    created_at: float
+    due_at: float
+    finished_at: float | None
+    last_error: str | None
+    response: str | None
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    destination: str,
+    kind: str,
+    payload: dict[str, Any],
+    person: str | None = None,
+    message_id: str | None = None,
+    now: float | None = None,
+) -> str:
+    """Queue a message on ``conn``'s open transaction; returns its id (the receiver's
+    de-duplication key)."""
+    message_id = message_id or str(uuid.uuid4())
+    at = time.time() if now is None else now
+    conn.execute(
+        insert(outbox).values(
+            message_id=message_id,
+            destination=destination,
+            kind=kind,
+            person=person,
+            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            status="queued",
+            attempts=0,
+            created_at=at,
+            due_at=at,
+        )
+    )
+    return message_id
+
+
+def _message(row: Any) -> Message:
+    m = row._mapping
+    return Message(
+        seq=int(m["seq"]),
+        message_id=m["message_id"],
+        destination=m["destination"],
+        kind=m["kind"],
+        person=m["person"],
+        payload=json.loads(m["payload"]),
+        status=m["status"],
+        attempts=int(m["attempts"]),
+        created_at=float(m["created_at"]),
+        due_at=float(m["due_at"]),
+        finished_at=None if m["finished_at"] is None else float(m["finished_at"]),
+        last_error=m["last_error"],
+        response=m["response"],
+    )
+
+
+class Outbox:
+    """The worker's and the operator's view of the outbox table."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self._write = engine.execution_options(**{WRITE_OPTION: True})
+        self._clock = clock
+
+    def claim(self, limit: int = 20, lease: float = 60.0) -> list[Message]:
+        """Up to ``limit`` messages due now, oldest first, each leased for ``lease`` seconds."""
+        now = self._clock()
+        earlier = aliased(outbox)
+        blocked = exists().where(
+            and_(
+                earlier.c.person == outbox.c.person,
+                earlier.c.destination == outbox.c.destination,
+                earlier.c.seq < outbox.c.seq,
+                earlier.c.status.in_(_UNSETTLED),
+            )
+        )
+        due = outbox.c.status.in_(_UNSETTLED) & (outbox.c.due_at <= now)
+        query = select(outbox).where(due, ~blocked).order_by(outbox.c.seq).limit(limit)
+        with self._write.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=outbox)
+            rows = [_message(r) for r in conn.execute(query)]
+            if rows:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_([m.seq for m in rows]))
+                    .values(status="in_flight", due_at=now + lease, attempts=outbox.c.attempts + 1)
+                )
+        return [
+            Message(**{**m.__dict__, "status": "in_flight", "attempts": m.attempts + 1})
+            for m in rows
+        ]
+
+    def _settle(self, message: Message, **values: Any) -> bool:
+        """Settle a claimed message; ``False`` when the claim was lost (lease expired and another
+        worker took it), in which case that worker's answer counts."""
+        with self._write.begin() as conn:
+            done = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.seq == message.seq,
+                    outbox.c.status == "in_flight",
+                    outbox.c.attempts == message.attempts,
+                )
+                .values(**values)
+            )
+            return bool(done.rowcount)
+
+    def delivered(self, message: Message, response: str | None = None) -> bool:
+        return self._settle(
+            message, status="delivered", finished_at=self._clock(), response=response
+        )
+
+    def retry(self, message: Message, error: str, delay: float) -> bool:
+        return self._settle(
+            message, status="queued", due_at=self._clock() + delay, last_error=error[:2000]
+        )
+
+    def dead(self, message: Message, error: str) -> bool:
+        return self._settle(
+            message, status="dead", finished_at=self._clock(), last_error=error[:2000]
+        )
+
+    def replay(self, message_id: str) -> bool:
+        """A dead message queued again (attempts from zero); ``False`` if it is not dead."""
+        with self._write.begin() as conn:
+            done = conn.execute(
+                update(outbox)
+                .where(outbox.c.message_id == message_id, outbox.c.status == "dead")
+                .values(status="queued", attempts=0, due_at=self._clock(), finished_at=None)
+            )
+            return bool(done.rowcount)
+
+    def list(self, status: Status | None = None, limit: int = 100) -> list[Message]:
+        query = select(outbox).order_by(outbox.c.seq).limit(limit)
+        if status is not None:
+            query = query.where(outbox.c.status == status)
+        with self.engine.connect() as conn:
+            return [_message(r) for r in conn.execute(query)]
+
+    def get(self, message_id: str) -> Message | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.message_id == message_id)).first()
+        return None if row is None else _message(row)
+
+    def metrics(self) -> dict[str, float]:
+        """Counts per state and the age in seconds of the oldest message not yet settled."""
+        with self.engine.connect() as conn:
+            counts: dict[str, float] = dict.fromkeys(STATUSES, 0.0)
+            for status, count in conn.execute(
+                select(outbox.c.status, func.count()).group_by(outbox.c.status)
+            ):
+                counts[status] = float(count)
+            oldest = conn.execute(
+                select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_UNSETTLED))
+            ).scalar()
+        age = 0.0 if oldest is None else max(0.0, self._clock() - float(oldest))
+        return {**counts, "oldest_age_s": age}
