@@ -73,6 +73,10 @@ class SearchQuery:
     revinclude: tuple[str, ...] = ()  # "Goal:plan" style "Type:param"
     summary_count: bool = False  # _summary=count: only the total is wanted
     cursor: str | None = None
+    # Who the page tokens are for (the enforcement point: the caller and the search as asked);
+    # a token made for one binding is refused under any other. A bound search also returns the
+    # tokens of each row (``SearchResult.row_cursors``), so a page can be cut after any row.
+    binding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class SearchResult:
 
     ``total`` comes from the repository (``None`` = not disclosed); ``next_cursor`` and
     ``prev_cursor`` are opaque tokens for the neighbouring pages, ``None`` when there is none.
+    For a bound query, ``row_cursors[i]`` holds the tokens of the page before and of the page
+    after ``matches[i]``; ``backwards`` says the page was asked for with a "previous" token.
     """
 
     matches: list[Resource]
@@ -88,6 +94,8 @@ class SearchResult:
     total: int | None = None
     next_cursor: str | None = None
     prev_cursor: str | None = None
+    row_cursors: tuple[tuple[str, str], ...] = ()
+    backwards: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ __all__ = ["build_parser", "main"]
 def _subcommand_modules() -> list[ModuleType]:
     from ipfhir.adapter.cli import (
         conformance_cmd,
+        legacy_cmd,
         map_cmd,
         outbox_cmd,
         serve_cmd,
@@ -27,7 +28,15 @@ def _subcommand_modules() -> list[ModuleType]:
         validate_cmd,
     )
 
-    return [map_cmd, serve_cmd, validate_cmd, token_cmd, outbox_cmd, conformance_cmd]
+    return [
+        map_cmd,
+        serve_cmd,
+        validate_cmd,
+        token_cmd,
+        outbox_cmd,
+        conformance_cmd,
+        legacy_cmd,
+    ]
 
 
 class _Parser(argparse.ArgumentParser):

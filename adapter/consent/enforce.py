@@ -6,8 +6,10 @@ transfers: a disclosure to another organisation is ``repository_for(Actor(organi
 followed by a read. The policy (:mod:`adapter.consent.policy`) decides; this module only applies
 its decisions, and the :class:`~adapter.consent.operation.Operation` audits them.
 
+Searches, includes and ``$everything``: :mod:`adapter.consent.paging` (pages cut from the visible
+rows, criteria judged on the disclosed copies, page tokens of shown rows bound to the caller).
 Totals: a filtered search never reports the store's total. ``_summary=count`` is answered with an
-honest count of what the caller may see (every page is judged); other searches report none.
+honest count of what the caller may see (every row is judged); other searches report none.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 
 from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
 from ipfhir.adapter.consent.conditional import visible_matches
-from ipfhir.adapter.consent.context import patient_of, ref_of, references_in
+from ipfhir.adapter.consent.context import patient_of
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
 from ipfhir.adapter.consent.missing import (
@@ -27,6 +29,7 @@ from ipfhir.adapter.consent.missing import (
     missing_version,
 )
 from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
+from ipfhir.adapter.consent.paging import everything_seen, page, visible_count
 from ipfhir.adapter.consent.provenance import check_targets
 from ipfhir.adapter.consent.versions import newest, newest_of, with_newest_labels
 from ipfhir.adapter.consent.writes import check_write
@@ -43,7 +46,6 @@ __all__ = ["ConsentRepository", "ConsentRepositoryFactory"]
 
 Resource = dict[str, Any]
 ConsentRepositoryT = TypeVar("ConsentRepositoryT")
-_COUNT_PAGE = 500
 
 
 hidden = missing  # exactly what the store says for a resource that does not exist
@@ -149,35 +151,19 @@ class ConsentRepository:
         return HistoryPage(entries, None, page.next_cursor, page.prev_cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """A page of what the caller may see, as a store holding only that would give it
+        (:mod:`adapter.consent.paging`); ``_summary=count`` counts exactly those rows."""
         op = self._op("search", query.resource_type)
         if query.summary_count:
             total = self._honest_count(op, query)
             op.complete()
             return SearchResult([], [], total)
-        found = self._inner.search(query)
-        op.prepare([*found.matches, *found.includes])
-        matches = [d.resource for m in found.matches if (d := op.see(m)).resource is not None]
-        extra = [
-            d.resource
-            for inc in found.includes
-            if op.may(str(inc.get("resourceType")), "read")
-            and (d := op.see(inc)).resource is not None
-        ]
+        result = page(op, self._inner, query)
         op.complete()
-        return SearchResult(
-            matches, _linked(matches, extra), None, found.next_cursor, found.prev_cursor
-        )
+        return result
 
     def _honest_count(self, op: Operation, query: SearchQuery) -> int:
-        base = replace(query, summary_count=False, count=_COUNT_PAGE, include=(), revinclude=())
-        total, cursor = 0, None
-        while True:
-            page = self._inner.search(replace(base, cursor=cursor))
-            op.prepare(page.matches)
-            total += sum(1 for m in page.matches if op.see(m, record=False).resource is not None)
-            cursor = page.next_cursor
-            if cursor is None or not page.matches:
-                return total
+        return visible_count(op, self._inner, query)
 
     def everything(self, careplan_id: str) -> list[Resource]:
         op = self._op("everything", "CarePlan")
@@ -186,12 +172,7 @@ class ConsentRepository:
         if plan is None or plan.resource is None:
             op.complete()
             raise hidden("CarePlan", careplan_id)
-        out = [plan.resource]
-        for res in found[1:]:
-            if op.may(str(res.get("resourceType")), "read"):
-                decision = op.see(res)
-                if decision.resource is not None:
-                    out.append(decision.resource)
+        out = [plan.resource, *everything_seen(op, found, plan.resource)]
         op.complete()
         return out
 
@@ -347,24 +328,3 @@ class ConsentRepository:
         op.forget()
         op.interaction = "read"
         return filter_response(op, bundle, response, refused)
-
-
-def _linked(matches: list[Resource], extra: list[Resource]) -> list[Resource]:
-    """Includes that a shown match references or that reference a shown resource; others would
-    tell the caller about something it may not see."""
-    shown = {ref_of(m) for m in matches}
-    out: list[Resource] = []
-    pending = list(extra)
-    changed = True
-    while changed:
-        changed = False
-        for res in list(pending):
-            mine = ref_of(res)
-            points = set(references_in(res))
-            pointed = any(mine in set(references_in(s)) for s in matches + out)
-            if points & shown or pointed:
-                out.append(res)
-                shown.add(mine)
-                pending.remove(res)
-                changed = True
-    return out

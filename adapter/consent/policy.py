@@ -16,6 +16,14 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
   references to hidden goals, CareTeam participants with their contribution), and nothing at all
   without a permit. They never see Consent or
   AuditEvent resources: which topics a person refused is itself confidential.
+- **Relatives** (RelatedPerson) are personal data of a third person tied to the plan, never
+  directory data. A relative the person refused (a deny provision of a sharing Consent in force
+  naming the RelatedPerson, without topic or data period) is shown to the owner and the
+  coordinator only, and their CareTeam participation is removed for everyone else. A recipient
+  sees a relative the person did not refuse only while the relative takes part in the plan as a
+  CareTeam participant the recipient sees (whom to contact), and then without identifiers
+  (fødselsnummer, D-nummer: a recipient never needs a relative's national identity); relatives
+  named only in a Consent (a guardian, a parent who consented) are not shown to recipients.
 - Anything else (a resource tied to no person and not directory data) is denied.
 """
 
@@ -25,7 +33,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PlanContext, actor_refs, patient_of
+from ipfhir.adapter.consent.context import (
+    DIRECTORY_TYPES,
+    PlanContext,
+    actor_refs,
+    patient_of,
+    ref_of,
+    references_in,
+)
 from ipfhir.adapter.consent.provisions import Label, Rule, judge, rules_for
 from ipfhir.adapter.consent.redact import (
     Keep,
@@ -36,6 +51,7 @@ from ipfhir.adapter.consent.redact import (
     resource_date,
     resource_labels,
     strip_elements,
+    strip_identifiers,
     strip_participants,
 )
 from ipfhir.adapter.ports import Actor
@@ -142,10 +158,36 @@ def decide(
     if rtype in _PRIVILEGED_ONLY:
         why = Reason(f"{rtype} is shown to the plan's owner and coordinator only")
         return Decision("deny", "consent", None, (why,))
-    return _by_consent(ctx, access, resource)
+    return _by_consent(ctx, access, resource, _refused_relatives(ctx, actor, today, rtype))
 
 
-def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decision:
+def _refused_relatives(ctx: PlanContext, actor: Actor, today: str, rtype: str) -> frozenset[str]:
+    """``RelatedPerson/id`` of the relatives the person refused outright (a named deny without
+    topic or data period in a sharing Consent in force); only CareTeam and RelatedPerson
+    decisions need them."""
+    if rtype not in ("CareTeam", "RelatedPerson"):
+        return frozenset()
+    sharing = ctx.of_type("Consent")
+    named = {
+        ref.split("/_history/")[0]
+        for consent in sharing
+        for ref in references_in(consent.get("provision"))
+        if ref.startswith("RelatedPerson/")
+    }
+    anyone = Actor(purpose=actor.purpose)
+    return frozenset(
+        ref
+        for ref in named
+        if any(
+            r.effect == "deny" and r.names_actor and r.labels is None and r.data_period is None
+            for r in rules_for(sharing, anyone, {ref}, today)
+        )
+    )
+
+
+def _by_consent(
+    ctx: PlanContext, access: Access, resource: Resource, refused: frozenset[str]
+) -> Decision:
     allowed, rule = access.judge(resource_labels(resource), resource_date(resource))
     if not allowed:
         return Decision("deny", "consent", None, (Reason.of(_why(rule), rule),))
@@ -155,13 +197,47 @@ def _by_consent(ctx: PlanContext, access: Access, resource: Resource) -> Decisio
     if rtype == "CarePlan":
         out, removed = _strip_care_plan(ctx, access, resource)
     elif rtype == "CareTeam":
-        out, removed = strip_participants(resource, _labelled(access, lambda _e: None))
+        out, removed = strip_participants(resource, _participant(access, refused))
+    elif rtype == "RelatedPerson":
+        why = _relative_hidden(ctx, access, ref_of(resource), refused)
+        if why is not None:
+            return Decision("deny", "consent", None, (Reason(why),))
+        out, removed = strip_identifiers(resource)
     else:
         out, removed = resource, []
     if not removed:
         return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
     redacted = mark_redacted(out)
     return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
+
+
+def _participant(access: Access, refused: frozenset[str]) -> Keep:
+    """A CareTeam participant stays unless labelled with a refused topic or a refused relative."""
+    labelled = _labelled(access, lambda _e: None)
+
+    def keep(element: Mapping[str, Any], path: str) -> str | None:
+        why = labelled(element, path)
+        member = str((element.get("member") or {}).get("reference", "")).split("/_history/")[0]
+        if why is None and member in refused:
+            return "a relative the person refused"
+        return why
+
+    return keep
+
+
+def _relative_hidden(
+    ctx: PlanContext, access: Access, ref: str, refused: frozenset[str]
+) -> str | None:
+    """Why a recipient may not see the relative ``ref`` (None: they may)."""
+    if ref in refused:
+        return "the person refused this relative (shown to the owner and coordinator only)"
+    keep = _participant(access, refused)
+    for team in ctx.of_type("CareTeam"):
+        for index, part in enumerate(team.get("participant", [])):
+            member = str((part.get("member") or {}).get("reference", "")).split("/_history/")[0]
+            if member == ref and keep(part, f"CareTeam.participant[{index}]") is None:
+                return None
+    return "a relative outside the care team is shown to the owner and coordinator only"
 
 
 def _labelled(access: Access, date_of: Callable[[Mapping[str, Any]], str | None]) -> Keep:

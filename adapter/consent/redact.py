@@ -17,6 +17,7 @@ from typing import Any
 
 from ipfhir.adapter.consent.provisions import Label
 from ipfhir.mappings.codes import ext_url
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
 __all__ = [
     "REDACTED",
@@ -28,6 +29,7 @@ __all__ = [
     "resource_date",
     "resource_labels",
     "strip_elements",
+    "strip_identifiers",
     "strip_list",
     "strip_participants",
 ]
@@ -150,6 +152,20 @@ def strip_participants(team: Resource, participant: Keep) -> tuple[Resource, lis
     out = dict(team)
     removed = strip_list(out, "participant", participant)
     return (out, removed) if removed else (team, removed)
+
+
+def strip_identifiers(person: Resource) -> tuple[Resource, list[Removal]]:
+    """A RelatedPerson without its national identity numbers (fødselsnummer, D-nummer);
+    ``person`` itself is never changed."""
+    out = dict(person)
+
+    def national(element: Mapping[str, Any], _path: str) -> str | None:
+        if element.get("system") in (FNR_SYSTEM, DNR_SYSTEM):
+            return "a relative's national identity number is shown to the owner and coordinator"
+        return None
+
+    removed = strip_list(out, "identifier", national)
+    return (out, removed) if removed else (person, removed)
 
 
 def _ref_judge(reference: Callable[[str], str | None]) -> Keep:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.ports import HistoryEntry, HistoryPage
 from ipfhir.adapter.services.dates import date_range
+from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.schema import resource_versions as v
 from ipfhir.adapter.store.search_sql import decode_cursor, encode_cursor
 
@@ -18,7 +19,13 @@ __all__ = ["history_page"]
 
 
 def history_page(
-    conn: Connection, rtype: str, rid: str | None, count: int, since: str | None, cursor: str | None
+    conn: Connection,
+    tokens: PageTokens,
+    rtype: str,
+    rid: str | None,
+    count: int,
+    since: str | None,
+    cursor: str | None,
 ) -> HistoryPage:
     where: list[Any] = [v.c.res_type == rtype]
     if rid is not None:
@@ -34,7 +41,7 @@ def history_page(
     total = int(conn.execute(select(func.count()).select_from(v).where(*where)).scalar_one())
     direction, seq = "n", None
     if cursor:
-        direction, raw, _ = decode_cursor(cursor, fp)
+        direction, raw, _ = decode_cursor(tokens, cursor, fp)
         if not raw.isdigit():
             raise BadRequest([issue("IP-4105", "_page_token", "invalid")])
         seq = int(raw)
@@ -65,6 +72,6 @@ def history_page(
         return HistoryPage(entries, total)
     has_next = more if direction == "n" else True
     has_prev = more if direction == "p" else cursor is not None
-    nxt = encode_cursor("n", str(rows[-1].seq), "", fp) if has_next else None
-    prv = encode_cursor("p", str(rows[0].seq), "", fp) if has_prev else None
+    nxt = encode_cursor(tokens, "n", str(rows[-1].seq), "", fp) if has_next else None
+    prv = encode_cursor(tokens, "p", str(rows[0].seq), "", fp) if has_prev else None
     return HistoryPage(entries, total, nxt, prv)

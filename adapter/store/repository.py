@@ -20,6 +20,7 @@ from ipfhir.adapter.ports import (
 )
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.context_sql import SqlReader
+from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.history import history_page
@@ -59,6 +60,7 @@ class SqlRepository:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self.writer = Writer(validate, clock or SystemClock(), system=system)
+        self.tokens = PageTokens(engine)
 
     def begin_write(self) -> AbstractContextManager[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); the change stamps its writes
@@ -133,7 +135,7 @@ class SqlRepository:
                 ).first()
                 if exists is None:
                     raise _not_found(resource_type, resource_id)
-            return history_page(conn, resource_type, resource_id, count, since, cursor)
+            return history_page(conn, self.tokens, resource_type, resource_id, count, since, cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
         with self.engine.connect() as conn:
@@ -148,12 +150,19 @@ class SqlRepository:
         ]
         if query.summary_count:
             return SearchResult(matches=[], total=self._count(conn, where))
-        page, nxt, prv = self._page(conn, query, where)
+        page, nxt, prv, fp, backwards = self._page(conn, query, where)
+        matches = [orjson.loads(body) for _, _, body in page]
+        extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
+        if query.binding is not None:  # the enforcement point: no total, each row's tokens
+            seal = self.tokens.seal
+            rows = tuple(
+                (seal(["p", str(v), str(i)], fp), seal(["n", str(v), str(i)], fp))
+                for i, v, _ in page
+            )
+            return SearchResult(matches, extra, None, nxt, prv, rows, backwards)
         # A first page that is not full holds every match: its length is the total, and the
         # COUNT query (as costly as the page on a large type) is not needed.
         total = len(page) if query.cursor is None and nxt is None else self._count(conn, where)
-        matches = [orjson.loads(body) for _, _, body in page]
-        extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         return SearchResult(matches, extra, total, nxt, prv)
 
     @staticmethod
@@ -164,17 +173,18 @@ class SqlRepository:
 
     def _page(
         self, conn: Connection, query: SearchQuery, where: list[Any]
-    ) -> tuple[list[Any], str | None, str | None]:
+    ) -> tuple[list[Any], str | None, str | None, str, bool]:
         key = query.sort[0] if query.sort else "_id"
         descending = key.startswith("-")
         name = key.lstrip("-")
         if name not in SORT_COLUMNS or len(query.sort) > 1:
             raise BadRequest([issue("IP-4104", "_sort", "not-supported", key=",".join(query.sort))])
         col = resources.c[SORT_COLUMNS[name]]
-        fp = hashlib.sha1(
-            repr((query.resource_type, query.params, query.sort)).encode()
-        ).hexdigest()[:16]
-        cursor = decode_cursor(query.cursor, fp) if query.cursor else ("n", "", "")
+        fp = hashlib.sha256(
+            repr((query.resource_type, query.params, query.sort, query.binding)).encode()
+        ).hexdigest()
+        tokens = self.tokens
+        cursor = decode_cursor(tokens, query.cursor, fp) if query.cursor else ("n", "", "")
         conds = list(where)
         if query.cursor:
             conds.append(keyset(col, descending, cursor))
@@ -196,13 +206,13 @@ class SqlRepository:
         if backwards:
             rows.reverse()
         if not rows:
-            return [], None, None
+            return [], None, None, fp, backwards
         first, last = rows[0], rows[-1]
         has_next = more if not backwards else True
         has_prev = more if backwards else bool(query.cursor)
-        nxt = encode_cursor("n", str(last[1]), str(last[0]), fp) if has_next else None
-        prv = encode_cursor("p", str(first[1]), str(first[0]), fp) if has_prev else None
-        return list(rows), nxt, prv
+        nxt = encode_cursor(tokens, "n", str(last[1]), str(last[0]), fp) if has_next else None
+        prv = encode_cursor(tokens, "p", str(first[1]), str(first[0]), fp) if has_prev else None
+        return list(rows), nxt, prv, fp, backwards
 
     def everything(self, careplan_id: str) -> list[Resource]:
         plan = self.read("CarePlan", careplan_id)

@@ -27,6 +27,7 @@ __all__ = [
     "outbox",
     "resource_versions",
     "resources",
+    "server_keys",
 ]
 
 metadata = MetaData()
@@ -149,4 +150,13 @@ outbox = Table(
     Column("response", Text, nullable=True),
     Index("ix_outbox_due", "status", "due_at"),
     Index("ix_outbox_person", "person", "destination", "seq"),
+)
+
+# Secrets the server makes for itself at first use and shares between its processes
+# (adapter/store/cursors.py: the page-token key), hex text.
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("secret", String(128), nullable=False),
 )

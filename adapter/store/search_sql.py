@@ -2,20 +2,20 @@
 
 Paging is keyset paging on (sort key, res_id): a cursor names the last (or first) row seen,
 so rows inserted or deleted while a client pages never shift the pages it has not read yet.
+Cursors travel as sealed page tokens (:mod:`adapter.store.cursors`): opaque, unforgeable,
+valid only for the search (and the caller) they were made for.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
 from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
 
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.services.dates import date_range
 from ipfhir.adapter.services.search_params import ParamDef, param_def, split_reference
+from ipfhir.adapter.store.cursors import PageTokens, invalid_token
 from ipfhir.adapter.store.schema import idx_date, idx_reference, idx_token, resources
 
 __all__ = ["SORT_COLUMNS", "Cursor", "criteria", "decode_cursor", "encode_cursor", "keyset"]
@@ -25,21 +25,19 @@ _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 Cursor = tuple[str, str, str]  # (direction "n"/"p", sort value, res_id)
 
 
-def encode_cursor(direction: str, sort_value: str, res_id: str, fingerprint: str) -> str:
-    raw = orjson.dumps([direction, sort_value, res_id, fingerprint])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(
+    tokens: PageTokens, direction: str, sort_value: str, res_id: str, fingerprint: str
+) -> str:
+    """An opaque page token (:mod:`adapter.store.cursors`) for the search ``fingerprint``."""
+    return tokens.seal([direction, sort_value, res_id], fingerprint)
 
 
-def decode_cursor(token: str, fingerprint: str) -> Cursor:
-    """The cursor in ``token``; it must belong to the search with ``fingerprint``."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        direction, value, rid, fp = orjson.loads(raw)
-    except (binascii.Error, ValueError, TypeError) as err:
-        raise BadRequest([issue("IP-4105", "_page_token", "invalid")]) from err
-    if fp != fingerprint or direction not in ("n", "p"):
-        raise BadRequest([issue("IP-4105", "_page_token", "invalid")])
-    return str(direction), str(value), str(rid)
+def decode_cursor(tokens: PageTokens, token: str, fingerprint: str) -> Cursor:
+    """The cursor in ``token``; it must have been made for the search with ``fingerprint``."""
+    payload = tokens.open(token, fingerprint)
+    if len(payload) != 3 or payload[0] not in ("n", "p"):
+        raise invalid_token()
+    return payload[0], payload[1], payload[2]
 
 
 def _bad(name: str, value: str, detail: str) -> BadRequest:

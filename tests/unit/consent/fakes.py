@@ -201,7 +201,11 @@ class MemoryRepository:
                 for r in self.current.values()
                 if r and set(references_in(r)) & mine and r not in page
             ]
-        return SearchResult(copy.deepcopy(page), copy.deepcopy(includes), len(rows), nxt, None)
+        if query.binding is None:
+            return SearchResult(copy.deepcopy(page), copy.deepcopy(includes), len(rows), nxt, None)
+        # a bound search (the enforcement point): each row's tokens, offsets in this fake
+        tokens = tuple((str(j), str(j + 1)) for j in range(start, start + len(page)))
+        return SearchResult(copy.deepcopy(page), copy.deepcopy(includes), None, nxt, None, tokens)
 
     def everything(self, careplan_id: str) -> list[Resource]:
         plan = self.read("CarePlan", careplan_id)

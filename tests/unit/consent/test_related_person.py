@@ -3,6 +3,8 @@ is consent-governed and audited like the rest of the plan, never directory data.
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from dataclasses import replace
 from typing import Any
 
@@ -13,10 +15,12 @@ from ipfhir.adapter.consent.errors import Forbidden
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.mappings.errors import PlanRuleViolation
-from tests.unit.consent.builders import Relative, Sharing, sharing_consent
+from ipfhir.mappings.identifiers import FNR_SYSTEM, synthetic_fnr
+from tests.unit.consent.builders import IRCP, Relative, Sharing, sharing_consent
 from tests.unit.consent.conftest import World, make_world, standard_spec
 
 PT = "Patient/ip1-pt"
+MOTHER_FNR = synthetic_fnr(dt.date(1962, 3, 8), random.Random(62))
 
 
 @pytest.fixture
@@ -47,13 +51,38 @@ def test_outsider_cannot_read_a_relative_and_the_refusal_is_audited(family: Worl
     )
 
 
+def _mother_in_the_team(world: World) -> None:
+    """The mother takes part in the plan (a CareTeam participant) and has a fødselsnummer."""
+    mother = world.repo.read("RelatedPerson", "ip1-mor")
+    mother["identifier"] = [{"system": FNR_SYSTEM, "value": MOTHER_FNR}]
+    world.repo.put(mother)
+    team = world.repo.read("CareTeam", "ip1")
+    team["participant"].append({"member": {"reference": "RelatedPerson/ip1-mor"}})
+    world.repo.put(team)
+
+
+def test_a_recipient_sees_no_relative_outside_the_care_team(family: World) -> None:
+    """Named only where a recipient cannot look (a Consent) or nowhere: not shown."""
+    with pytest.raises(NotFound):
+        family.as_org("sykehus", "fysio").read("RelatedPerson", "ip1-mor")
+    assert _mother_ids(family.as_org("sykehus", "fysio")) == set()
+    assert _mother_ids(family.as_org("kommune")) == {"ip1-mor"}
+
+
 def test_recipient_read_of_a_relative_is_audited_as_a_disclosure(family: World) -> None:
+    # The relative takes part in the plan (changed: before issue 9 a recipient read every
+    # relative of the person, in the care team or not, fødselsnummer included).
+    _mother_in_the_team(family)
     before = len(family.audit.events)
     mother = family.as_org("sykehus", "fysio").read("RelatedPerson", "ip1-mor")
     assert mother["patient"]["reference"] == PT
+    assert "identifier" not in mother and MOTHER_FNR not in str(mother)
+    assert mother["meta"]["security"][-1]["code"] == "REDACTED"
     shown = family.audit.events[before:]
     assert [e["outcome"] for e in shown] == ["0"]
     assert any(e["what"]["reference"] == "Consent/ip1-sharing" for e in shown[0]["entity"])
+    owners = family.as_org("kommune").read("RelatedPerson", "ip1-mor")
+    assert owners["identifier"] == [{"system": FNR_SYSTEM, "value": MOTHER_FNR}]
 
 
 def test_a_directory_read_is_not_person_data(family: World) -> None:
@@ -63,6 +92,8 @@ def test_a_directory_read_is_not_person_data(family: World) -> None:
 
 
 def test_refused_individual_and_revoked_consent_hide_the_relative(family: World) -> None:
+    _mother_in_the_team(family)
+    assert _mother_ids(family.as_org("sykehus", "fysio")) == {"ip1-mor"}
     with pytest.raises(NotFound):
         family.as_org("sykehus", "lege").read("RelatedPerson", "ip1-mor")
     revoked = sharing_consent(
@@ -160,3 +191,33 @@ def test_a_new_persons_relative_in_a_post_transaction_is_tied_to_that_person(
     with pytest.raises(Forbidden) as err:
         family.as_org("annen").transaction(orphan)
     assert err.value.issues[0].message_id == "IP-5106"
+
+
+def _refuse_mother(world: World) -> None:
+    """The person refuses the mother outright (a deny naming her, as in the security world)."""
+    consent = world.repo.read("Consent", "ip1-sharing")
+    consent["provision"].setdefault("provision", []).append(
+        {
+            "type": "deny",
+            "actor": [
+                {"role": IRCP, "reference": {"reference": "RelatedPerson/ip1-mor"}},
+            ],
+        }
+    )
+    world.repo.put(consent)
+
+
+def test_a_refused_relative_is_shown_to_owner_and_coordinator_only(family: World) -> None:
+    _mother_in_the_team(family)
+    _refuse_mother(family)
+    for repo in (family.as_org("kommune"), family.as_org("kommune", "koord")):
+        assert repo.read("RelatedPerson", "ip1-mor")["identifier"][0]["value"] == MOTHER_FNR
+        members = [p["member"]["reference"] for p in repo.read("CareTeam", "ip1")["participant"]]
+        assert "RelatedPerson/ip1-mor" in members
+    for repo in (family.as_org("sykehus", "fysio"), family.as_org("skole", "laerer")):
+        with pytest.raises(NotFound):
+            repo.read("RelatedPerson", "ip1-mor")
+        assert _mother_ids(repo) == set()
+        team = repo.read("CareTeam", "ip1")
+        assert "RelatedPerson/ip1-mor" not in str(team)
+        assert team["meta"]["security"][-1]["code"] == "REDACTED"

@@ -1,0 +1,123 @@
+"""``ipfhir legacy read|write|validate``: KITH XML messages (MsgHead 1.2 with Dialogmelding 1.0/1.1,
+AppRec 1.0/1.1) to and from the legacy model's JSON form (:mod:`ipfhir.mappings.legacy.jsonform`).
+
+- ``read MSG.xml [-o OUT.json]``: the message as JSON (UTF-8, keys in model order).
+- ``write IN.json [-o OUT.xml]``: the JSON back to XML (MsgHead 1.2 + Dialogmelding 1.1, or
+  AppRec 1.1), checked against the schemas before it is written.
+- ``validate MSG.xml ...``: the hardening and schema checks and the reader's own (the patient's
+  fødselsnummer or D-nummer), one line per file: what ``read`` would accept.
+
+Exit 0: done; 1: a message was refused (IP-62xx, one line per issue on stderr); 2: unusable
+arguments (no such file, unreadable folder, argparse errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ipfhir.mappings.errors import IpError
+from ipfhir.mappings.legacy.safexml import DEFAULT_MAX_BYTES
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "legacy", help="read, write and validate KITH XML messages (Dialogmelding, AppRec)"
+    )
+    actions = parser.add_subparsers(dest="legacy_action", required=True, metavar="ACTION")
+    read = actions.add_parser("read", help="XML message -> JSON model")
+    read.add_argument("message", type=Path, metavar="MSG.xml")
+    read.add_argument("-o", "--output", type=Path, metavar="OUT.json")
+    write = actions.add_parser("write", help="JSON model -> XML message")
+    write.add_argument("model", type=Path, metavar="IN.json")
+    write.add_argument("-o", "--output", type=Path, metavar="OUT.xml")
+    validate = actions.add_parser("validate", help="check XML messages against the schemas")
+    validate.add_argument("messages", type=Path, nargs="+", metavar="MSG.xml")
+    for sub in (read, write, validate):
+        sub.add_argument(
+            "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger input"
+        )
+    read.set_defaults(handler=_read)
+    write.set_defaults(handler=_write)
+    validate.set_defaults(handler=_validate)
+
+
+def _unusable(path: Path) -> bool:
+    if path.is_file():
+        return False
+    print(f"ipfhir legacy: no such file: {path}", file=sys.stderr)
+    return True
+
+
+def _load(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes: enough to refuse oversize input without reading it all."""
+    with path.open("rb") as handle:
+        return handle.read(max_bytes + 1)
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+
+
+def _read(args: argparse.Namespace) -> int:
+    from ipfhir.mappings.legacy import model_to_json, read_message
+
+    if _unusable(args.message):
+        return 2
+    model = read_message(_load(args.message, args.max_bytes), max_bytes=args.max_bytes)
+    text = json.dumps(model_to_json(model), ensure_ascii=False, indent=2) + "\n"
+    _emit(text.encode("utf-8"), args.output)
+    return 0
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise IpError.single("IP-6240", f"The key {key!r} occurs twice.", None, "structure")
+        found[key] = value
+    return found
+
+
+def _write(args: argparse.Namespace) -> int:
+    from ipfhir.mappings.legacy import model_from_json, write
+
+    if _unusable(args.model):
+        return 2
+    data = _load(args.model, args.max_bytes)
+    if len(data) > args.max_bytes:
+        raise IpError.single("IP-6201", f"More than {args.max_bytes} bytes.", None, "too-costly")
+    try:
+        loaded = json.loads(data, object_pairs_hook=_no_duplicates)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise IpError.single("IP-6240", f"Not JSON: {err}", None, "structure") from err
+    _emit(write(model_from_json(loaded)), args.output)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ipfhir.mappings.legacy import AppRec, read_message
+
+    if any([_unusable(p) for p in args.messages]):
+        return 2
+    failed = False
+    for path in args.messages:
+        try:
+            model = read_message(_load(path, args.max_bytes), max_bytes=args.max_bytes)
+        except IpError as err:
+            failed = True
+            for issue in err.issues:
+                where = f" (at {', '.join(issue.expression)})" if issue.expression else ""
+                print(f"{path}: {issue.message_id}: {issue.text}{where}")
+            continue
+        print(f"{path}: OK ({'AppRec' if isinstance(model, AppRec) else 'MsgHead 1.2'})")
+    return 1 if failed else 0

@@ -1,0 +1,50 @@
+"""Catalogue of the legacy-messaging layer's message ids (IP-62xx) and the one way to raise them.
+
+- IP-6200–6209: hostile or unreadable input (size, declarations, depth, syntax, encoding).
+- IP-6210–6219: the wrong message (root element, namespace) or a schema violation.
+- IP-6220–6239: content the schema allows but the model refuses (identifiers, dates, kinds).
+- IP-6240–6249: the JSON form of the model (``ipfhir legacy write``).
+
+Expressions are XPath locations in the XML (``/MsgHead/MsgInfo/Patient/Ident[1]/Id``) or
+JSON paths in the model's JSON form (``$.documents[0].content``).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from ipfhir.mappings.errors import FormatError, Issue, MappingError
+
+__all__ = ["MESSAGES", "fail", "refuse"]
+
+MESSAGES: dict[str, str] = {
+    "IP-6201": "The message is larger than allowed.",
+    "IP-6202": "DOCTYPE and ENTITY declarations are refused (no DTD, no entities, no network).",
+    "IP-6203": "The message is nested deeper than allowed.",
+    "IP-6204": "The message is not well-formed XML.",
+    "IP-6205": "The message's encoding is not supported (UTF-8 or ISO-8859-1).",
+    "IP-6210": "The root element is not a MsgHead 1.2 or AppRec 1.0/1.1 message.",
+    "IP-6211": "The message does not validate against the KITH schemas.",
+    "IP-6212": "Document content of this kind is not supported (Dialogmelding, AppRec, Base64).",
+    "IP-6213": "PatientReport messages are not supported; only Document.",
+    "IP-6220": "The patient's fødselsnummer has an invalid checksum or date.",
+    "IP-6221": "The patient's D-nummer has an invalid checksum or date.",
+    "IP-6223": "The date-time cannot be read.",
+    "IP-6230": "The model cannot be written as a valid message.",
+    "IP-6240": "The JSON is not a legacy message model.",
+    "IP-6241": "The JSON has a value of the wrong type.",
+    "IP-6242": "The JSON has a field the model does not know.",
+    "IP-6243": "The JSON lacks a required field.",
+}
+
+
+def fail(message_id: str, where: str = "", detail: str = "", code: str = "structure") -> NoReturn:
+    """Raise a :class:`FormatError` (unreadable, hostile or schema-invalid input)."""
+    text = MESSAGES[message_id] + (f" {detail}" if detail else "")
+    raise FormatError([Issue(message_id, text, (where,) if where else (), code)])
+
+
+def refuse(message_id: str, where: str = "", detail: str = "", code: str = "value") -> NoReturn:
+    """Raise a :class:`MappingError` (well-formed, valid input the model cannot accept)."""
+    text = MESSAGES[message_id] + (f" {detail}" if detail else "")
+    raise MappingError([Issue(message_id, text, (where,) if where else (), code)])
