@@ -68,7 +68,7 @@ MESSAGES: dict[str, str] = {
     "IP-4115": "Unknown operation or path '{path}'.",
     # Said alike for a target that does not exist, is hidden from the caller or is another
     # person's: which of these it is would tell about a resource the caller may not see.
-    "IP-4120": "Provenance.target '{ref}' is not a resource of {patient}, the person this "
+    "IP-4140": "Provenance.target '{ref}' is not a resource of {patient}, the person this "
     "Provenance names; a Provenance records changes to one person's data.",
     "IP-4201": "{rtype}/{rid} was not found.",
     "IP-4202": "{rtype}/{rid} has been deleted.",

@@ -16,7 +16,7 @@ __all__ = ["check_targets"]
 
 
 def check_targets(repo: ResourceRepository, resource: dict[str, Any]) -> None:
-    """Raise IP-4120 for a target of a Provenance that is not its person's resource. Read from
+    """Raise IP-4140 for a target of a Provenance that is not its person's resource. Read from
     the store whatever the caller may see, and said alike for a target that does not exist, is
     hidden or is another person's. A Provenance of nobody is refused by ``check_write``."""
     person = patient_of(resource)
@@ -29,4 +29,4 @@ def check_targets(repo: ResourceRepository, resource: dict[str, Any]) -> None:
         latest = newest(repo, rtype, rid) if rid else None
         if latest is None or patient_of(latest) != person:
             where = "Provenance.target"
-            raise BadRequest([issue("IP-4120", where, "invalid", ref=ref, patient=person)])
+            raise BadRequest([issue("IP-4140", where, "invalid", ref=ref, patient=person)])

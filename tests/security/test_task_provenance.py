@@ -102,7 +102,7 @@ def test_a_provenance_targets_only_its_persons_data(world: SecureWorld) -> None:
     answers = []
     for target in (f"Task/{foreign.json()['id']}", "Task/finnes-ikke"):
         r = _post(world, "owner", _provenance(target, PT))
-        assert r.status_code == 400 and message_ids(r.json()) == ["IP-4120"], r.text
+        assert r.status_code == 400 and message_ids(r.json()) == ["IP-4140"], r.text
         answers.append(r.json()["issue"][0]["details"]["text"].replace(target, "{ref}"))
     assert answers[0] == answers[1]
     two = _post(world, "owner", _provenance(PT, "Patient/ip2-pt"))
