@@ -76,6 +76,10 @@ MESSAGES: dict[str, str] = {
     "IP-4122": "The search has {n} values in all; at most {limit} are allowed in one request.",
     "IP-4130": "The database did not finish within the server's time limit; the request was "
     "cancelled. Narrow the search or retry later.",
+    # Said alike for a target that does not exist, is hidden from the caller or is another
+    # person's: which of these it is would tell about a resource the caller may not see.
+    "IP-4140": "Provenance.target '{ref}' is not a resource of {patient}, the person this "
+    "Provenance names; a Provenance records changes to one person's data.",
     "IP-4201": "{rtype}/{rid} was not found.",
     "IP-4202": "{rtype}/{rid} has been deleted.",
     "IP-4203": "{rtype}/{rid} has no version {vid}.",

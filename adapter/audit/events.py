@@ -35,7 +35,7 @@ _ACTION = {
     "update": "U",
     "delete": "D",
 }
-_OUTCOME = {"disclosed": "0", "refused": "4"}
+_OUTCOME = {"disclosed": "0", "refused": "4", "failed": "8"}  # 8: serious failure
 _SUBTYPE = {"history": "history-instance", "search": "search-type", "everything": "operation"}
 
 
@@ -46,7 +46,7 @@ class Disclosure:
     interaction: str  # read, vread, history, search, everything, create, update, ...
     patient: str  # "Patient/id"
     patient_identifier: dict[str, str] | None
-    outcome: Literal["disclosed", "refused"]
+    outcome: Literal["disclosed", "refused", "failed"]  # failed: ended in an error, nothing sent
     resources: list[str] = field(default_factory=list)  # "Type/id/_history/v"
     consents: list[str] = field(default_factory=list)  # "Consent/id"
     basis: str = ""

@@ -4,25 +4,37 @@ First every entry's ``request.url`` is normalised (:func:`entry_url`: a leading 
 ``./``, an absolute URL's base) and the store runs the normalised bundle, so that one request
 gets the same checks in every spelling and the store does exactly what was checked.
 Before: every write entry passes :func:`check_write` / :func:`check_delete` (a transaction is
-refused as a whole; a batch loses only the refused entries, answered 403). GET entries need
-the read scope.
+refused as a whole; a batch loses only the refused entries, answered as the store answers a
+failed entry). GET entries need the read scope.
+Entries naming a resource the caller may not see (judged on its newest version with content,
+with the current consent) are answered before anything runs exactly as the store answers them
+for a missing resource, in its entry shape (IP-4112 naming the entry, then the store's issue): a
+GET is not found (IP-4201/4203), a PUT or DELETE gets what :mod:`adapter.consent.missing` asks of
+the store. A transaction then fails as a whole, a batch entry is answered in place.
+A conditional create (``ifNoneExist``) whose criteria match resources the caller may not see
+is rewritten to get the answer of a store without them (:func:`_if_none_exist`).
 After: every resource in the response (a GET's resource, a write's returned body) is judged
-like any read; a hidden one is answered 404, exactly like a missing resource.
+like any read; a hidden GET is answered like a missing one, a write the caller may not see
+keeps its outcome (status, location, etag) without the body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ipfhir.adapter.consent.errors import Forbidden, issue5
+from ipfhir.adapter.consent.missing import missing, missing_version_issue
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.consent.writes import check_delete, check_write
-from ipfhir.adapter.errors import issue
-from ipfhir.mappings.errors import IpError, operation_outcome
+from ipfhir.adapter.errors import NotFound, PreconditionFailed, issue, status_for
+from ipfhir.adapter.ports import SearchQuery
+from ipfhir.adapter.services.search_parsing import parse_search_string
+from ipfhir.mappings.errors import IpError, Issue
 
-__all__ = ["entry_url", "filter_response", "split_batch"]
+__all__ = ["Stored", "entry_url", "filter_response", "split_batch"]
 
 Resource = dict[str, Any]
 _INTERACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
@@ -50,8 +62,23 @@ def _normalised(entries: list[Resource]) -> list[Resource]:
     return out
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the checks read of the store: ``current`` (the stored current version; writes are
+    checked on it), ``latest`` (the newest version with content; whether the caller may see
+    the resource is decided on it) and ``as_missing(method, type, id, resource, if_match)``
+    (raises the store's answer to that write of a missing id, :mod:`adapter.consent.missing`),
+    ``matches`` (:func:`adapter.consent.conditional.visible_matches`)."""
+
+    current: Callable[[str, str], Resource | None]
+    latest: Callable[[str, str], Resource | None]
+    as_missing: Callable[[str, str, str, Resource | None, str | None], None]
+    # (matches the caller may see, whether there are others) of conditional-create criteria
+    matches: Callable[[SearchQuery], tuple[list[Resource], bool]]
+
+
 def _check_entry(
-    op: Operation, entry: Resource, others: list[Resource], current: Callable[[str, str], Any]
+    op: Operation, index: int, entry: Resource, others: list[Resource], stored: Stored
 ) -> Resource | None:
     """The entry's resource as it is to be stored (None when it carries none)."""
     request = entry.get("request") or {}
@@ -62,12 +89,47 @@ def _check_entry(
     if isinstance(resource, dict):
         rtype = str(resource.get("resourceType", rtype))
     op.require(rtype, _INTERACTION.get(method, "read"))
-    existing = current(rtype, rid.split("/")[0]) if method in ("PUT", "DELETE") and rid else None
+    existing = None
+    if method in ("PUT", "DELETE") and rid:
+        rid = rid.split("/")[0]
+        _hidden_write(op, index, method, rtype, rid, entry, others, stored)
+        existing = stored.current(rtype, rid)
     if method == "DELETE" and existing is not None:
         check_delete(op, existing)
     if method in ("POST", "PUT") and isinstance(resource, dict):
         return check_write(op, resource, others, old=existing)
     return None
+
+
+def _hidden_write(
+    op: Operation,
+    index: int,
+    method: str,
+    rtype: str,
+    rid: str,
+    entry: Resource,
+    others: list[Resource],
+    stored: Stored,
+) -> None:
+    """A PUT or DELETE of a resource the caller may not see: the store's answer for a
+    missing id, shaped as the store shapes a failed entry (IP-4112 first)."""
+    last = stored.latest(rtype, rid)
+    if last is None or op.see(last, record=False).resource is not None:
+        return
+    op.see(last)  # the refusal is audited
+    resource = entry.get("resource")
+    if method == "PUT" and isinstance(resource, dict):
+        check_write(op, resource, others)  # what a write to a free id is checked for
+    raw = (entry.get("request") or {}).get("ifMatch")
+    if_match = str(raw).strip().removeprefix("W/").strip('"') if raw else None
+    if if_match is not None and not if_match.isdigit():
+        return  # the store refuses the entry before it looks at the resource (IP-4111)
+    try:
+        stored.as_missing(
+            method, rtype, rid, resource if isinstance(resource, dict) else None, if_match
+        )
+    except IpError as err:
+        raise type(err)([_entry_head(index, method, rtype), *err.issues]) from None
 
 
 def _resolver(entries: list[Resource]) -> dict[str, str]:
@@ -110,8 +172,39 @@ def _resolved(node: Any, names: dict[str, str]) -> Any:
     return node
 
 
+def _entry_head(index: int, method: str, rtype: str) -> Issue:
+    """The store's first issue for a failed entry (``adapter.store.bundles``)."""
+    detail = f"{method} {rtype}"
+    return issue("IP-4112", f"Bundle.entry[{index}]", "processing", index=index, detail=detail)
+
+
+def _check_get(
+    op: Operation,
+    index: int,
+    entry: Resource,
+    latest: Callable[[str, str], Resource | None],
+) -> None:
+    """A GET of a resource the caller may not see: the store's answer for a missing one."""
+    request = entry.get("request") or {}
+    if str(request.get("method", "")).upper() != "GET":
+        return
+    path = str(request.get("url", "")).split("?", 1)[0].strip("/").split("/")
+    if len(path) < 2 or not path[1]:
+        return  # the store refuses it (IP-4111)
+    rtype, rid = path[0], path[1]
+    last = latest(rtype, rid)
+    if last is None or op.see(last, record=False).resource is not None:
+        return
+    op.see(last)  # the refusal is audited
+    if len(path) == 4 and path[2] == "_history":
+        why = missing_version_issue(rtype, rid, path[3])
+    else:
+        why = missing(rtype, rid).issues[0]
+    raise NotFound([_entry_head(index, "GET", rtype), why])
+
+
 def split_batch(
-    op: Operation, bundle: Resource, current: Callable[[str, str], Any]
+    op: Operation, bundle: Resource, stored: Stored
 ) -> tuple[Resource, dict[int, IpError]]:
     """(the bundle to run, refused entry positions → error). A refused transaction raises."""
     entries = _normalised(list(bundle.get("entry") or []))
@@ -119,18 +212,17 @@ def split_batch(
     judged = _provisional(_resolved(entries, names), names)
     others = [e["resource"] for e in judged if isinstance(e.get("resource"), dict)]
     refused: dict[int, IpError] = {}
-    stored: list[Resource] = []
-    for index, (entry, original) in enumerate(zip(judged, entries, strict=True)):
+    for index, entry in enumerate(judged):
         try:
-            checked = _check_entry(op, entry, others, current)
+            _check_get(op, index, entry, stored.latest)
+            checked = _check_entry(op, index, entry, others, stored)
+            entries[index] = _if_none_exist(index, _as_checked(entries[index], checked), stored)
         except IpError as err:
             if bundle.get("type") != "batch":
                 raise
             refused[index] = err
-            continue
-        stored.append(_as_checked(original, checked))
     kept = dict(bundle)
-    kept["entry"] = stored
+    kept["entry"] = [e for i, e in enumerate(entries) if i not in refused]
     return kept, refused
 
 
@@ -145,12 +237,38 @@ def _as_checked(original: Resource, checked: Resource | None) -> Resource:
     return {**original, "resource": {**resource, "meta": meta}}
 
 
+def _if_none_exist(index: int, entry: Resource, stored: Stored) -> Resource:
+    """A conditional create whose criteria match resources the caller may not see, made to
+    get the answer of a store without them: no visible match → created (the condition
+    dropped), one → that one (the condition narrowed to its id), several → 412 counting
+    only those."""
+    request = entry.get("request") or {}
+    condition = request.get("ifNoneExist")
+    if str(request.get("method", "")).upper() != "POST" or not condition:
+        return entry
+    rtype = str(request.get("url", "")).split("?", 1)[0].strip("/")
+    try:
+        criteria = parse_search_string(rtype, str(condition).split("?", 1)[-1]).query
+    except IpError:
+        return entry  # the store refuses the entry itself
+    seen, others = stored.matches(criteria)
+    if not others:
+        return entry
+    if len(seen) > 1:
+        where = f"Bundle.entry[{index}].request.ifNoneExist"
+        raise PreconditionFailed([issue("IP-4403", where, "multiple-matches", count=len(seen))])
+    narrowed = {k: v for k, v in request.items() if k != "ifNoneExist"}
+    if seen:
+        narrowed["ifNoneExist"] = f"_id={seen[0]['id']}"
+    return {**entry, "request": narrowed}
+
+
 def _forbidden_entry(err: IpError) -> Resource:
-    status = "403" if isinstance(err, Forbidden) else "400"
-    return {"response": {"status": status, "outcome": err.outcome()}}
+    """A refused batch entry, shaped as the store shapes a failed one."""
+    return {"response": {"status": str(status_for(err)), "outcome": err.outcome()}}
 
 
-def _judged(op: Operation, entry: Resource) -> Resource:
+def _judged(op: Operation, index: int, request: Resource, entry: Resource) -> Resource:
     resource = entry.get("resource")
     if not isinstance(resource, dict):
         return entry
@@ -158,8 +276,11 @@ def _judged(op: Operation, entry: Resource) -> Resource:
     if decision.resource is not None:
         return {**entry, "resource": decision.resource}
     rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
-    outcome = operation_outcome([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
-    return {"response": {"status": "404 Not Found", "outcome": outcome}}
+    method = str((request.get("request") or {}).get("method", "GET")).upper()
+    if method != "GET":  # the caller's own write, stored: its outcome without the body
+        return {"response": entry.get("response") or {}}
+    head = _entry_head(index, method, rtype)
+    return _forbidden_entry(NotFound([head, *missing(rtype, rid).issues]))
 
 
 def filter_response(
@@ -171,8 +292,9 @@ def filter_response(
     op.prepare(e.get("resource") for e in answered if isinstance(e.get("resource"), dict))
     done = iter(answered)
     total = len(bundle.get("entry") or [])
+    asked = list(bundle.get("entry") or [])
     out = [
-        _forbidden_entry(refused[i]) if i in refused else _judged(op, next(done, {}))
+        _forbidden_entry(refused[i]) if i in refused else _judged(op, i, asked[i], next(done, {}))
         for i in range(total)
     ]
     if not out and refused:

@@ -56,8 +56,20 @@ DIRECTORY_TYPES = frozenset(
 PARTY_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "RelatedPerson"})
 # Resources that are personal data of one person and must name that person (Patient/id): a
 # relative (RelatedPerson) is personal data about someone else tied to the person's plan, never
-# directory data.
-PERSON_TYPES = frozenset({"Patient", "CarePlan", "CareTeam", "Goal", "Consent", "RelatedPerson"})
+# directory data; a Task (Task.for) and a Provenance (the Patient among Provenance.target, as
+# the R4 Patient compartment has it) are the plan's work and its record of who changed what.
+PERSON_TYPES = frozenset(
+    {
+        "Patient",
+        "CarePlan",
+        "CareTeam",
+        "Goal",
+        "Consent",
+        "RelatedPerson",
+        "Task",
+        "Provenance",
+    }
+)
 COORDINATOR_CODES = frozenset(
     {
         (SYSTEM_9034, "8"),
@@ -66,7 +78,7 @@ COORDINATOR_CODES = frozenset(
         (cs_url("ip-coordinator-role"), "barnekoordinator"),
     }
 )
-_PATIENT_KEYS = ("subject", "patient", "beneficiary")
+_PATIENT_KEYS = ("subject", "patient", "beneficiary", "for")  # for: Task.for
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:
@@ -80,7 +92,10 @@ def _plain_ref(reference: str) -> str:
 
 
 def patient_of(resource: Mapping[str, Any]) -> str | None:
-    """``Patient/id`` the resource is about, or ``None`` when it is tied to no person."""
+    """``Patient/id`` the resource is about, or ``None`` when it is tied to no person: the
+    Patient itself; ``subject``, ``patient``, ``beneficiary`` or ``for`` (Task); the one
+    Patient among a Provenance's targets; the Patient entity of an AuditEvent. Keep
+    :data:`adapter.store.stamps.PERSON_FIELDS` in step."""
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         return ref_of(resource)
@@ -93,7 +108,20 @@ def patient_of(resource: Mapping[str, Any]) -> str | None:
             ref = str(entity.get("what", {}).get("reference", ""))
             if ref.startswith("Patient/"):
                 return _plain_ref(ref)
+    if rtype == "Provenance":
+        return _one_patient(resource.get("target"))
     return None
+
+
+def _one_patient(targets: Any) -> str | None:
+    """The one person a Provenance's targets name (``Patient/id``); ``None`` when they name no
+    person or several (then it is nobody's: hidden from all and refused as a write)."""
+    found = {
+        _plain_ref(str(t["reference"]))
+        for t in (targets if isinstance(targets, list) else ())
+        if isinstance(t, dict) and str(t.get("reference", "")).startswith("Patient/")
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def references_in(value: Any) -> Iterator[str]:

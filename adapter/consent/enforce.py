@@ -15,16 +15,25 @@ honest count of what the caller may see (every row is judged); other searches re
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
-from ipfhir.adapter.consent.bundles import filter_response, split_batch
+from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
+from ipfhir.adapter.consent.conditional import visible_matches
 from ipfhir.adapter.consent.context import patient_of
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
-from ipfhir.adapter.consent.operation import Enforcement, Operation
+from ipfhir.adapter.consent.missing import (
+    as_missing_delete,
+    as_missing_update,
+    missing,
+    missing_version,
+)
+from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
 from ipfhir.adapter.consent.paging import everything_seen, page, visible_count
+from ipfhir.adapter.consent.provenance import check_targets
+from ipfhir.adapter.consent.versions import newest, newest_of, with_newest_labels
 from ipfhir.adapter.consent.writes import check_delete, check_write
-from ipfhir.adapter.errors import NotFound, issue
+from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
@@ -36,11 +45,11 @@ from ipfhir.adapter.ports import (
 __all__ = ["ConsentRepository", "ConsentRepositoryFactory"]
 
 Resource = dict[str, Any]
+ConsentRepositoryT = TypeVar("ConsentRepositoryT")
 
 
-def hidden(rtype: str, rid: str) -> NotFound:
-    """Exactly what the store says for a resource that does not exist."""
-    return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+hidden = missing  # exactly what the store says for a resource that does not exist
+_HIDDEN: Resource = {}  # _current's answer for a resource the caller may not see
 
 
 class ConsentRepositoryFactory:
@@ -53,6 +62,16 @@ class ConsentRepositoryFactory:
         return ConsentRepository(self.enforcement, actor)
 
 
+def _completed(cls: type[ConsentRepositoryT]) -> type[ConsentRepositoryT]:
+    """Every public method runs in a :func:`completing` scope: each operation it opens is
+    completed (audited) exactly once, whatever the outcome."""
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, completes(member))
+    return cls
+
+
+@_completed
 class ConsentRepository:
     def __init__(self, enforcement: Enforcement, actor: Actor) -> None:
         self.enforcement = enforcement
@@ -67,19 +86,35 @@ class ConsentRepository:
     # --- reads -------------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> Resource:
         op = self._op("read", resource_type)
-        decision = op.see(self._inner.read(resource_type, resource_id))
-        op.complete()
+        try:
+            found = self._inner.read(resource_type, resource_id)
+        except Gone:  # deleted: said only to whom its last content is shown
+            self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
+            raise
+        decision = op.see(found)
         if decision.resource is None:
-            raise hidden(resource_type, resource_id)
+            raise missing(resource_type, resource_id)
         return decision.resource
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
         op = self._op("vread", resource_type)
-        decision = op.see(self._inner.vread(resource_type, resource_id, version_id))
-        op.complete()
+        nowhere = missing_version(resource_type, resource_id, version_id)
+        latest = self._gate(op, resource_type, resource_id, nowhere)
+        found = self._inner.vread(resource_type, resource_id, version_id)
+        decision = op.see(with_newest_labels(found, latest))
         if decision.resource is None:
-            raise hidden(resource_type, resource_id)
-        return decision.resource
+            raise nowhere
+        return found if decision.effect == "permit" else decision.resource
+
+    def _gate(self, op: Operation, rtype: str, rid: str, nowhere: NotFound) -> Resource | None:
+        """The newest version with content of ``rtype/rid`` (``None``: it never existed), or
+        ``nowhere`` raised when the caller may not see it (judged with the current consent;
+        the refusal is audited)."""
+        latest = newest(self._inner, rtype, rid)
+        if latest is not None and op.see(latest, record=False).resource is None:
+            op.see(latest)
+            raise nowhere
+        return latest
 
     def history(
         self,
@@ -91,29 +126,29 @@ class ConsentRepository:
         cursor: str | None = None,
     ) -> HistoryPage:
         op = self._op("history", resource_type)
+        if resource_id is not None:
+            self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
         page = self._inner.history(
             resource_type, resource_id, count=count, since=since, cursor=cursor
         )
+        latest = newest_of(self._inner, resource_type, {e.resource_id for e in page.entries})
+        op.prepare([*(e.resource for e in page.entries), *latest.values()])
         entries = []
-        op.prepare(e.resource for e in page.entries)
         for entry in page.entries:
-            shown = entry.resource if entry.resource is not None else self._before(entry)
-            if shown is None:
+            last = latest.get(entry.resource_id)
+            if last is None:
                 continue
-            decision = op.see(shown, record=entry.resource is not None)
+            if op.see(last, record=False).resource is None:
+                op.see(last)  # hidden now: none of its versions is shown (refusal audited)
+                continue
+            if entry.resource is None:
+                entries.append(entry)
+                continue
+            decision = op.see(with_newest_labels(entry.resource, last))
             if decision.resource is not None:
-                kept = decision.resource if entry.resource is not None else None
+                kept = entry.resource if decision.effect == "permit" else decision.resource
                 entries.append(replace(entry, resource=kept))
-        op.complete()
         return HistoryPage(entries, None, page.next_cursor, page.prev_cursor)
-
-    def _before(self, entry: Any) -> Resource | None:
-        """The version before a deletion: whether a deletion may be shown is decided on it."""
-        try:
-            previous = str(int(entry.version_id) - 1)
-            return self._inner.vread(entry.resource_type, entry.resource_id, previous)
-        except Exception:  # no readable earlier version: the deletion is not shown
-            return None
 
     def search(self, query: SearchQuery) -> SearchResult:
         """A page of what the caller may see, as a store holding only that would give it
@@ -145,52 +180,98 @@ class ConsentRepository:
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
         resource = check_write(op, resource)
+        check_targets(self._inner, resource)
         created = self._inner.create(resource)
         op.forget(created)
-        stored = self._as_seen(op, created)
-        op.complete()
-        return stored
+        return self._as_seen(op, created)
 
     def conditional_create(self, resource: Resource, criteria: SearchQuery) -> WriteOutcome:
+        """Create unless the criteria match a resource the caller may see: matches it may not
+        see are not counted (the answer is the one of a store without them)."""
         op = self._op("create", str(resource.get("resourceType")))
         op.require(criteria.resource_type, "search")
         resource = check_write(op, resource)
-        outcome = self._inner.conditional_create(resource, criteria)
-        op.forget(outcome.resource if outcome.created else None)
-        if not outcome.created:
-            decision = op.see(outcome.resource)
-            op.complete()
-            if decision.resource is None:
-                raise hidden(criteria.resource_type, "?")
+        check_targets(self._inner, resource)
+        seen, hidden_too = visible_matches(op, self._inner, criteria)
+        if len(seen) > 1:
+            raise PreconditionFailed(
+                [issue("IP-4403", "If-None-Exist", "multiple-matches", count=len(seen))]
+            )
+        if seen:
+            return WriteOutcome(seen[0], False)
+        if hidden_too:  # the store would answer with the match the caller may not see
+            created = self._inner.create(resource)
+        else:
+            outcome = self._inner.conditional_create(resource, criteria)
+            if not outcome.created:  # created by someone else since: judge it like a match
+                op.forget()
+                return self._visible_match(op, outcome.resource, resource, criteria)
+            created = outcome.resource
+        op.forget(created)
+        return WriteOutcome(self._as_seen(op, created), True)
+
+    def _visible_match(
+        self, op: Operation, match: Resource, resource: Resource, criteria: SearchQuery
+    ) -> WriteOutcome:
+        decision = op.see(match)
+        if decision.resource is not None:
             return WriteOutcome(decision.resource, False)
-        shown = self._as_seen(op, outcome.resource)
-        op.complete()
-        return WriteOutcome(shown, True)
+        created = self._inner.create(resource)
+        op.forget(created)
+        return WriteOutcome(self._as_seen(op, created), True)
 
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
     ) -> WriteOutcome:
         op = self._op("update", resource_type)
-        current = self._current(resource_type, resource_id)
+        current = self._current(op, resource_type, resource_id)
+        if current is _HIDDEN:
+            check_write(op, resource)  # what a write to a free id is checked for
+            as_missing_update(self._inner, resource_type, resource_id, resource, if_match)
         resource = check_write(op, resource, old=current)
+        check_targets(self._inner, resource)
         outcome = self._inner.update(resource_type, resource_id, resource, if_match)
         op.forget(outcome.resource)
-        shown = self._as_seen(op, outcome.resource)
-        op.complete()
-        return WriteOutcome(shown, outcome.created)
+        return WriteOutcome(self._as_seen(op, outcome.resource), outcome.created)
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
         op = self._op("delete", resource_type)
-        current = self._current(resource_type, resource_id)
+        current = self._current(op, resource_type, resource_id)
+        if current is _HIDDEN:
+            as_missing_delete(self._inner, resource_type, resource_id)
         if current is not None:
             check_delete(op, current)
         self._inner.delete(resource_type, resource_id, if_match)
-        op.complete()
 
-    def _current(self, resource_type: str, resource_id: str) -> Resource | None:
+    def _current(self, op: Operation, rtype: str, rid: str) -> Resource | None:
+        """The stored current version an update or delete replaces (``None``: none, or
+        deleted); :data:`_HIDDEN` when the caller may not see the resource (then it is
+        answered as missing). Only "not found" and "gone" are answers: any other failure of
+        the store is raised (fail closed)."""
+        latest = newest(self._inner, rtype, rid)
+        if latest is None:
+            return None
+        if op.see(latest, record=False).resource is None:
+            op.see(latest)  # the refusal is audited
+            return _HIDDEN
         try:
-            return self._inner.read(resource_type, resource_id)
-        except Exception:  # not there (yet) or deleted: nothing to protect
+            return self._inner.read(rtype, rid)
+        except Gone:
+            return None
+
+    def _as_missing(
+        self, method: str, rtype: str, rid: str, resource: Resource | None, if_match: str | None
+    ) -> None:
+        if method == "DELETE" or resource is None:
+            as_missing_delete(self._inner, rtype, rid)
+        as_missing_update(self._inner, rtype, rid, resource, if_match)
+
+    def _existing(self, rtype: str, rid: str) -> Resource | None:
+        """The stored current version (``None``: not there, or deleted); for Bundle entries.
+        Any other failure of the store is raised (fail closed)."""
+        try:
+            return self._inner.read(rtype, rid)
+        except (NotFound, Gone):
             return None
 
     def _as_seen(self, op: Operation, stored: Resource) -> Resource:
@@ -202,17 +283,30 @@ class ConsentRepository:
     def disclosure(self, careplan_id: str, subject: Actor) -> Resource:
         """What ``subject`` would get of the whole plan and why (``$disclosure``). Only the
         plan's owner or coordinator may ask: the answer shows the person's Consents."""
-        return self._explain(self._inner.everything(careplan_id), subject)
+        op = self._op("read", "Consent")
+        found = self._inner.everything(careplan_id)
+        if not found or op.see(found[0], record=False).resource is None:
+            raise missing("CarePlan", careplan_id)
+        return self._explain(op, found, subject)
 
     def evaluate(self, resource_type: str, resource_id: str, subject: Actor) -> Resource:
-        """What ``subject`` would get of one resource and why (``Consent/$evaluate``)."""
-        return self._explain([self._inner.read(resource_type, resource_id)], subject)
-
-    def _explain(self, resources: list[Resource], subject: Actor) -> Resource:
+        """What ``subject`` would get of one resource and why (``Consent/$evaluate``); answered
+        like a read for a resource the caller may not see."""
         op = self._op("read", "Consent")
+        try:
+            found = self._inner.read(resource_type, resource_id)
+        except Gone:
+            self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
+            raise
+        if op.see(found, record=False).resource is None:
+            raise missing(resource_type, resource_id)
+        return self._explain(op, [found], subject)
+
+    def _explain(self, op: Operation, resources: list[Resource], subject: Actor) -> Resource:
         judge = Operation(self.enforcement, subject, "read")
         op.prepare(resources)
         for res in resources:
+            op.see(res)  # audited: disclosed to the asker when the answer is given
             patient = patient_of(res)
             if patient is not None and op.access(patient).basis not in ("owner", "coordinator"):
                 raise Forbidden([issue5("IP-5103", None, "forbidden")])
@@ -221,10 +315,14 @@ class ConsentRepository:
 
     def transaction(self, bundle: Resource) -> Resource:
         op = Operation(self.enforcement, self.actor, "transaction")
-        kept, refused = split_batch(op, bundle, self._current)
+        stored = Stored(
+            self._existing,
+            lambda t, i: newest(self._inner, t, i),
+            self._as_missing,
+            lambda criteria: visible_matches(op, self._inner, criteria),
+        )
+        kept, refused = split_batch(op, bundle, stored)
         response = self._inner.transaction(kept) if kept.get("entry") or not refused else None
         op.forget()
         op.interaction = "read"
-        result = filter_response(op, bundle, response, refused)
-        op.complete()
-        return result
+        return filter_response(op, bundle, response, refused)

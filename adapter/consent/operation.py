@@ -6,13 +6,25 @@ An :class:`Operation` finds each person's :class:`PlanContext` once: from the en
 operation, for every person it judges, in one query when it judges a page) say it is still the
 plan as stored, loaded from the store otherwise. After a write (:meth:`Operation.forget`) the
 operation reads the stamps again and drops the cache entries it used.
+
+Completion is structural (as HAPI's ConsentInterceptor calls ``completeOperationSuccess`` /
+``completeOperationFailure`` from the framework): every :class:`Operation` created while a
+:func:`completing` scope is open — every public method of the enforcement point runs in one
+(:func:`completes`) — is completed when the scope ends, on success and on error alike, and its
+audit written exactly once. When the scope ends with an exception nothing was delivered: what
+the operation had judged disclosable is audited as ``failed`` (and noted in no ledger), its
+refusals as refusals. :meth:`Operation.complete` may still be called earlier (it writes what is
+pending; the scope then writes only what was recorded since).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from ipfhir.adapter.audit.events import Disclosure, audit_event
 from ipfhir.adapter.audit.ledger import DisclosureLedger
@@ -33,9 +45,13 @@ from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
 from ipfhir.adapter.ports import Actor, ChangeStamps, Clock, ResourceRepository
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["Enforcement", "Operation"]
+__all__ = ["Enforcement", "Operation", "completes", "completing"]
 
 Resource = dict[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
+# The operations created inside the innermost open completing() scope (None: no scope open).
+_OPEN: ContextVar[list[Operation] | None] = ContextVar("ipfhir_open_operations", default=None)
 _CONTEXT_TYPES = frozenset(
     {"Patient", "CarePlan", "CareTeam", "Consent"} | PARTY_TYPES | DIRECTORY_TYPES
 )
@@ -73,6 +89,11 @@ class Operation:
     _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     _before_write: dict[str, tuple[Stamps, PlanContext]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        scope = _OPEN.get()
+        if scope is not None:
+            scope.append(self)
 
     # --- start -------------------------------------------------------------------------------
     def may(self, resource_type: str, interaction: str | None = None) -> bool:
@@ -238,11 +259,19 @@ class Operation:
         )
 
     # --- completion --------------------------------------------------------------------------
-    def complete(self) -> None:
+    def complete(self, error: BaseException | None = None) -> None:
         """Write one AuditEvent per person and outcome and note consent-based recipients, in
-        one transaction when the store allows it."""
+        one transaction when the store allows it; what was recorded since the last call only.
+        With ``error`` (the operation ended with it) nothing was delivered: disclosures are
+        audited as ``failed`` and go to no ledger."""
         now = self.enforcement.clock.now_iso()
         items, self._items = list(self._items.values()), {}
+        if error is not None:
+            why = _failure(error)
+            items = [
+                replace(i, outcome="failed", detail=why) if i.outcome == "disclosed" else i
+                for i in items
+            ]
         events = [audit_event(self.actor, item, now) for item in items]
         rows: list[LedgerRow] = [
             (consent, self.actor.organisation, now)
@@ -251,6 +280,42 @@ class Operation:
             for consent in item.consents
         ]
         write_trail(self.enforcement.audit, self.enforcement.ledger, events, rows)
+
+
+@contextmanager
+def completing() -> Iterator[None]:
+    """A scope whose operations are all completed when it ends, however it ends."""
+    opened: list[Operation] = []
+    token = _OPEN.set(opened)
+    try:
+        yield
+    except BaseException as err:
+        _OPEN.reset(token)
+        _complete_all(opened, err)
+        raise
+    _OPEN.reset(token)
+    _complete_all(opened, None)
+
+
+def _complete_all(opened: list[Operation], error: BaseException | None) -> None:
+    for op in opened:
+        op.complete(error)
+
+
+def completes(method: Callable[P, T]) -> Callable[P, T]:
+    """``method`` run inside a :func:`completing` scope."""
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        with completing():
+            return method(*args, **kwargs)
+
+    return run
+
+
+def _failure(error: BaseException) -> str:
+    ids = [i.message_id for i in getattr(error, "issues", ()) if getattr(i, "message_id", None)]
+    return f"the operation failed ({', '.join(ids) or type(error).__name__}); nothing disclosed"
 
 
 def _outside_contexts(resource: Resource) -> bool:

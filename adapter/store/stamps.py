@@ -2,11 +2,11 @@
 
 One row per person (``Patient/id``) and one global row (``"*"``) for the directory (Organization,
 Practitioner, PractitionerRole, Endpoint, HealthcareService, Location). Every write of a resource
-tied to a person (the Patient itself, or a ``subject``/``patient``/``beneficiary`` reference to
-it; before and after the write) or of a directory resource bumps the matching rows **in the
-writing transaction**: a rolled-back write bumps nothing, a committed one is seen by every
-process reading the same database. A reader keeps ``(stamps, context)`` and reloads the context
-only when :func:`read_stamps` answers differently.
+tied to a person (the Patient itself, a ``subject``/``patient``/``beneficiary`` reference to
+it, Task.for, a Patient among Provenance.target; before and after the write) or of a directory
+resource bumps the matching rows **in the writing transaction**: a rolled-back write bumps
+nothing, a committed one is seen by every process reading the same database. A reader keeps
+``(stamps, context)`` and reloads the context only when :func:`read_stamps` answers differently.
 
 Bumps are collected while the transaction runs and written just before it commits, once per key
 and in sorted key order, so two concurrent transactions never wait on each other's stamp rows in
@@ -50,7 +50,12 @@ DIRECTORY_TYPES = frozenset(
         "Location",
     }
 )
-PERSON_FIELDS = ("subject", "patient", "beneficiary")
+# The person fields of adapter.consent.context.patient_of, kept in step with it (a write bumps
+# at least the person that function finds, before and after the write): Task.for, and a
+# Provenance's targets (every Patient among them; patient_of takes the one, a bump of more is
+# only a reload).
+PERSON_FIELDS = ("subject", "patient", "beneficiary", "for")
+_FIELDS_OF = {"Provenance": ("target",)}
 _PENDING = "ipfhir_pending_stamps"  # key in Connection.info while a write transaction runs
 _CHUNK = 500
 
@@ -75,7 +80,7 @@ def ties(rtype: str, rid: str, resource: dict[str, Any] | None) -> set[str]:
     keys: set[str] = set()
     if not resource:
         return keys
-    for name in PERSON_FIELDS:
+    for name in PERSON_FIELDS + _FIELDS_OF.get(rtype, ()):
         value = resource.get(name)
         for ref in value if isinstance(value, list) else (value,):
             key = _patient_key(ref.get("reference")) if isinstance(ref, dict) else None

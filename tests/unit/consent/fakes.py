@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfhir.adapter.consent.context import references_in
-from ipfhir.adapter.errors import NotFound, issue
+from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     HistoryEntry,
     HistoryPage,
@@ -42,16 +42,19 @@ _DIRECTORY = {
 
 def stamp_keys(rtype: str, rid: str, resource: Resource | None) -> set[str]:
     """What a write of ``rtype/rid`` (as ``resource``) changes: the directory, the Patient, or
-    the person its ``subject``/``patient``/``beneficiary`` names."""
+    the person its ``subject``/``patient``/``beneficiary``/``for`` or a Provenance's target
+    names."""
     if rtype in _DIRECTORY:
         return {"*"}
     if rtype == "Patient":
         return {f"Patient/{rid}"}
     keys = set()
-    for name in ("subject", "patient", "beneficiary"):
-        ref = str(((resource or {}).get(name) or {}).get("reference", ""))
-        if ref.startswith("Patient/"):
-            keys.add(ref.split("/_history/")[0])
+    for name in ("subject", "patient", "beneficiary", "for", "target"):
+        value = (resource or {}).get(name) or {}
+        for item in value if isinstance(value, list) else [value]:
+            ref = str(item.get("reference", "")) if isinstance(item, dict) else ""
+            if ref.startswith("Patient/"):
+                keys.add(ref.split("/_history/")[0])
     return keys
 
 
@@ -112,8 +115,43 @@ class MemoryRepository:
     def read(self, resource_type: str, resource_id: str) -> Resource:
         found = self.current.get((resource_type, resource_id))
         if found is None:
+            if (resource_type, resource_id) in self.current:
+                raise Gone(
+                    [
+                        issue(
+                            "IP-4202",
+                            resource_type,
+                            "deleted",
+                            rtype=resource_type,
+                            rid=resource_id,
+                        )
+                    ]
+                )
             raise self._nf(resource_type, resource_id)
         return copy.deepcopy(found)
+
+    def _version(self, rtype: str, rid: str) -> int | None:
+        found = [
+            int(v.version_id)
+            for v in self.versions
+            if (v.resource_type, v.resource_id) == (rtype, rid)
+        ]
+        return max(found) if found else None
+
+    def _check_match(self, rtype: str, rid: str, if_match: str | None) -> None:
+        current = self._version(rtype, rid)
+        if if_match is not None and str(current) != if_match:
+            raise PreconditionFailed(
+                [
+                    issue(
+                        "IP-4402",
+                        "Resource.meta.versionId",
+                        "conflict",
+                        expected=if_match,
+                        current=current,
+                    )
+                ]
+            )
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
         for v in self.versions:
@@ -208,10 +246,16 @@ class MemoryRepository:
     def update(
         self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
     ) -> WriteOutcome:
+        self._check_match(resource_type, resource_id, if_match)
         created = self.current.get((resource_type, resource_id)) is None
         return WriteOutcome(self.put({**resource, "id": resource_id}), created)
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
+        if (resource_type, resource_id) not in self.current:
+            raise self._nf(resource_type, resource_id)
+        self._check_match(resource_type, resource_id, if_match)
+        if self.current[(resource_type, resource_id)] is None:
+            return  # already deleted
         old = self.read(resource_type, resource_id)
         version = str(int(old["meta"]["versionId"]) + 1)
         self._bump(resource_type, resource_id, old)
