@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ipfhir.mappings.codes import ext_url
 from tests.security.conftest import SecureWorld, message_ids
 from tests.unit.consent.builders import TOPIC, topic_label
 
@@ -86,8 +87,11 @@ def test_an_element_labelled_later_leaves_earlier_versions(world: SecureWorld) -
 def test_a_revoked_consent_hides_every_version(world: SecureWorld) -> None:
     owner = {**world.as_("owner"), **JSON_BODY}
     sharing = world.client.get("/Consent/ip1-sharing", headers=owner).json()
-    sharing["status"] = "inactive"
-    assert world.client.put("/Consent/ip1-sharing", json=sharing, headers=owner).status_code == 200
+    sharing["status"] = "inactive"  # withdrawn: the profile asks when (ip-consent-revoked)
+    revoked = {"url": ext_url("ip-consent-revoked"), "valueDate": "2026-11-30"}
+    sharing["extension"] = [*sharing.get("extension", []), revoked]
+    put = world.client.put("/Consent/ip1-sharing", json=sharing, headers=owner)
+    assert put.status_code == 200, put.text
     who = world.as_("recipient")
     assert world.client.get("/Goal/ip1-g1/_history/1", headers=who).status_code == 404
     assert world.client.get("/CarePlan/ip1/_history/1", headers=who).status_code == 404
