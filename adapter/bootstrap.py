@@ -15,10 +15,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ipfhir.adapter.errors import StartupError, issue
 from ipfhir.adapter.services.validation import default_validator
-from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.settings import Settings, shown_url
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
 from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine
 
@@ -52,8 +53,8 @@ def build_wiring(
                 pool_size=settings.db_pool_size,
                 statement_timeout_s=settings.db_statement_timeout_s,
             )
-        except (OSError, ValueError) as err:
-            shown = url.split("?", 1)[0]
+        except (OSError, ValueError, TypeError, SQLAlchemyError) as err:
+            shown = shown_url(url)
             raise StartupError(
                 [issue("IP-4601", None, "exception", url=shown, detail=one_line(err))]
             ) from None

@@ -7,11 +7,14 @@ its own: issuer, JWKS, dev mode); keep defaults safe.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "shown_url"]
 
 
 class Settings(BaseSettings):
@@ -66,3 +69,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ipfhir.sqlite3').resolve()}"
+
+
+def shown_url(url: str | URL) -> str:
+    """A database or key URL as an operator may see it in a log line: no password, no query
+    (a query may carry ``password=`` or a token), no user info of an http(s) URL."""
+    text = str(url) if isinstance(url, URL) else url
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+    try:
+        parsed = url if isinstance(url, URL) else make_url(text)
+        return parsed.set(query={}).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return text.split("?", 1)[0].split("@", 1)[-1]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ipfhir.adapter.errors import StartupError, issue
+from ipfhir.adapter.settings import shown_url
 from ipfhir.adapter.store import migrate
 from ipfhir.adapter.store.engine import check_writable
 
@@ -36,7 +37,7 @@ def one_line(err: BaseException) -> str:
 
 
 def _fail(message_id: str, engine: Engine, err: BaseException) -> StartupError:
-    url = engine.url.render_as_string(hide_password=True)
+    url = shown_url(engine.url)
     return StartupError([issue(message_id, None, "exception", url=url, detail=one_line(err))])
 
 

@@ -22,6 +22,7 @@ from ipfhir.adapter.auth.tokens import (
 )
 from ipfhir.adapter.consent.errors import Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.settings import shown_url
 
 __all__ = ["AuthNotConfigured", "bearer_resolver", "resolver_from_settings"]
 
@@ -60,7 +61,7 @@ def resolver_from_settings(settings: Any) -> Callable[[Request], Actor]:
         verifier.preload()  # a JWKS that cannot be read stops the start, not the first request
     except JwksUnavailable as err:
         raise AuthNotConfigured(
-            [issue5("IP-5007", None, "security", source=err.source, detail=err.detail)]
+            [issue5("IP-5007", None, "security", source=shown_url(err.source), detail=err.detail)]
         ) from None
     defaults = PurposePolicy()
     purposes = PurposePolicy.of(

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +76,17 @@ def jwks_loader(source: str, timeout: float = 5.0) -> Callable[[], dict[str, Any
                 data = response.json()
             else:
                 data = json.loads(Path(source).read_text(encoding="utf-8"))
+        except requests.HTTPError as err:
+            raise JwksUnavailable(source, f"HTTP {err.response.status_code}") from err
+        except requests.RequestException as err:  # (an OSError too: caught first)
+            # requests' own text repeats the URL, query and all: name the failure only
+            why = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(err))
+            reason = why[1].strip() if why else "no answer"
+            raise JwksUnavailable(source, f"{type(err).__name__}: {reason}") from err
         except OSError as err:
             raise JwksUnavailable(source, err.strerror or str(err)) from err
-        except (ValueError, requests.RequestException) as err:
-            raise JwksUnavailable(source, " ".join(str(err).split())) from err
+        except ValueError as err:
+            raise JwksUnavailable(source, " ".join(str(err).split())[:200]) from err
         if not isinstance(data, dict):
             raise JwksUnavailable(source, "not a JSON Web Key Set (a JSON object with 'keys')")
         return data
@@ -98,8 +107,10 @@ def _unauthenticated(detail: str) -> Unauthenticated:
 
 
 class TokenVerifier:
-    """Verifies signature (key by ``kid`` from the JWKS, refreshed once on an unknown kid),
-    issuer, expiry and — when configured — audience."""
+    """Verifies signature (key by ``kid`` from the JWKS, refreshed once on an unknown kid —
+    at most once per ``min_refresh`` seconds, so that tokens with made-up key ids cannot make
+    the server fetch the JWKS on every request), issuer, expiry and — when configured —
+    audience."""
 
     def __init__(
         self,
@@ -107,22 +118,28 @@ class TokenVerifier:
         issuer: str,
         audience: str | None = None,
         source: str = "the configured JWKS",
+        min_refresh: float = 10.0,
     ) -> None:
         self._load = load_jwks
         self.issuer = issuer
         self.audience = audience
         self.source = source
+        self.min_refresh = min_refresh
         self._keys: dict[str, Any] | None = None
+        self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
     def preload(self) -> None:
         """Read the keys now (at start): raises :class:`JwksUnavailable` when they cannot be."""
         with self._lock:
             self._keys = _key_set(self.source, self._load())
+            self._loaded_at = time.monotonic()
 
     def _key(self, kid: str | None, refresh: bool) -> Any:
         with self._lock:
-            if self._keys is None or refresh:
+            recent = time.monotonic() - self._loaded_at < self.min_refresh
+            if self._keys is None or (refresh and not recent):
+                self._loaded_at = time.monotonic()  # an attempt, failed or not, counts
                 try:
                     self._keys = _key_set(self.source, self._load())
                 except JwksUnavailable as err:

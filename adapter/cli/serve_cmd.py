@@ -62,6 +62,7 @@ def _positive(text: str) -> int:
 
 def _settings(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from ipfhir.adapter.settings import Settings
 
@@ -78,6 +79,12 @@ def _settings(args: argparse.Namespace) -> Any:
     }
     try:
         return Settings(**given)
+    except SettingsError as err:  # an IPFHIR_* value the settings source cannot parse
+        from ipfhir.adapter.errors import MESSAGES
+
+        text = MESSAGES["IP-4605"].format(name="IPFHIR_*", detail=" ".join(str(err).split()))
+        print(f"ipfhir: IP-4605: {text}", file=sys.stderr)
+        return None
     except ValidationError as err:
         from ipfhir.adapter.errors import MESSAGES
 
@@ -103,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ipfhir.adapter.auth.http import resolver_from_settings
     from ipfhir.adapter.bootstrap import build_app, build_wiring
+    from ipfhir.adapter.settings import shown_url
 
     settings = _settings(args)
     if settings is None:
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     wiring = build_wiring(settings)  # migrates once, before any worker starts
     print(
         f"ipfhir: serving FHIR R4 on http://{settings.host}:{settings.port} "
-        f"(database: {wiring.engine.url.render_as_string(hide_password=True)}, "
+        f"(database: {shown_url(wiring.engine.url)}, "
         f"validator: {wiring.validator_name})",
         file=sys.stderr,
         flush=True,

@@ -100,7 +100,10 @@ def test_without_token_issuer_the_server_does_not_start(tmp_path: Path) -> None:
     ("make", "detail"),
     [
         (lambda p: str(p / "mangler" / "jwks.json"), "No such file or directory"),
-        (lambda p: f"http://127.0.0.1:{free_port()}/jwks.json", "Connection refused"),
+        (
+            lambda p: f"http://127.0.0.1:{free_port()}/jwks.json",
+            "ConnectionError: Connection refused",
+        ),
         (lambda p: (p / "tom.json").write_text("{}") and str(p / "tom.json"), "no usable key"),
     ],
     ids=["missing-file", "unreachable-url", "no-keys"],
@@ -235,3 +238,50 @@ def test_postgres_read_only_server(
         "is read-only (a standby, a read-only role or file): "
         f"cannot execute {verb} in a read-only transaction"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "secret"),
+    [
+        (
+            ["--database", "postgresql+psycopg://root:s3cretpw@127.0.0.1:ikkeport/test"],
+            {},
+            "s3cretpw",
+        ),
+        (["--database", "postgresql+psycopg://root@127.0.0.1:1/test?password=pw123"], {}, "pw123"),
+        (
+            [],
+            {
+                "IPFHIR_DEV_MODE": "false",
+                "IPFHIR_AUTH_ISSUER": "https://helseid-sts.test.nhn.no",
+                "IPFHIR_AUTH_JWKS": "https://bruker:hunter2@127.0.0.1:1/jwks?token=abc123",
+            },
+            "hunter2|abc123",
+        ),
+    ],
+    ids=["password-in-url", "password-in-query", "jwks-credentials"],
+)
+def test_start_up_lines_never_show_secrets(
+    tmp_path: Path, args: list[str], env: dict[str, str], secret: str
+) -> None:
+    dev = ["--dev"] if "IPFHIR_AUTH_JWKS" not in env else []
+    code, lines = _serve(tmp_path, *dev, "--data-dir", str(tmp_path / "d"), *args, env=env)
+    line = _one_line(lines)
+    assert code == 1 and line.startswith("ipfhir: IP-")
+    assert not any(s in line for s in secret.split("|")), line
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ([], {"IPFHIR_AUTH_PURPOSES": "TREAT"}, "ipfhir: IP-4605: Setting IPFHIR_* is invalid:"),
+        (["--database", "sqlite://"], {}, "ipfhir: IP-4601: The database sqlite://"),
+        (["--database", "sqlite:///:memory:"], {}, "ipfhir: IP-4601: The database sqlite:///"),
+    ],
+)
+def test_settings_the_sources_cannot_parse(
+    tmp_path: Path, args: list[str], env: dict[str, str], expected: str
+) -> None:
+    code, lines = _serve(tmp_path, "--dev", "--data-dir", str(tmp_path / "d"), *args, env=env)
+    assert code in (1, 2)
+    assert _one_line(lines).startswith(expected)

@@ -40,7 +40,7 @@ def test_jwks_from_url_verifies_and_refreshes_on_new_kid(httpserver: HTTPServer)
     key1, jwk1 = _keypair("k1")
     key2, jwk2 = _keypair("k2")
     httpserver.expect_request("/jwks").respond_with_json({"keys": [jwk1]})
-    verifier = TokenVerifier(jwks_loader(httpserver.url_for("/jwks")), ISSUER)
+    verifier = TokenVerifier(jwks_loader(httpserver.url_for("/jwks")), ISSUER, min_refresh=0)
     claims = verifier.verify(
         _token(key1, "k1", **{CLAIM_HPR: "9100001", "scope": "system/CarePlan.rs"})
     )
@@ -141,7 +141,7 @@ def test_keys_that_vanish_after_start_are_refused_without_naming_their_source(
     source = tmp_path / "secret-folder" / "jwks.json"
     source.parent.mkdir()
     source.write_text(json.dumps({"keys": [jwk1]}))
-    verifier = TokenVerifier(jwks_loader(str(source)), ISSUER, source=str(source))
+    verifier = TokenVerifier(jwks_loader(str(source)), ISSUER, source=str(source), min_refresh=0)
     verifier.preload()
     source.unlink()
     assert verifier.verify(_token(key1, "k1"))[CLAIM_ORG] == "974589095"  # kept keys still work
@@ -175,3 +175,17 @@ def test_unusable_jwks_stops_the_start(tmp_path: Path, content: str | None, deta
     (found,) = err.value.issues
     assert found.message_id == "IP-5007"
     assert str(source) in found.text and detail in found.text
+
+
+def test_made_up_key_ids_do_not_make_the_server_fetch_the_keys_each_time(
+    httpserver: HTTPServer,
+) -> None:
+    key, jwk = _keypair("k1")
+    httpserver.expect_request("/jwks").respond_with_json({"keys": [jwk]})
+    verifier = TokenVerifier(jwks_loader(httpserver.url_for("/jwks")), ISSUER)
+    verifier.preload()
+    for n in range(50):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(_token(key, f"oppdiktet-{n}"))
+    assert len(httpserver.log) == 1  # the preload; refreshes wait min_refresh (10 s)
+    assert verifier.verify(_token(key, "k1"))[CLAIM_ORG] == "974589095"
