@@ -19,6 +19,13 @@ __all__ = ["register"]
 _STATUSES = ("queued", "in_flight", "delivered", "dead")
 
 
+def _count(text: str) -> int:
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 100000")
+    return value
+
+
 def _database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("ipfhir-data"))
     parser.add_argument("--database", default=None, help="postgresql+psycopg://... (else SQLite)")
@@ -29,7 +36,7 @@ def register(subparsers: Any) -> None:
     verbs = box.add_subparsers(dest="verb", required=True, metavar="VERB")
     listing = verbs.add_parser("list", help="messages, oldest first (JSON lines)")
     listing.add_argument("--status", choices=_STATUSES)
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=_count, default=100)
     _database(listing)
     replay = verbs.add_parser("replay", help="queue a dead message again")
     replay.add_argument("message_id")

@@ -5,7 +5,8 @@ A FHIR messaging receiver answers ``$process-message`` with a message Bundle who
 - ``delivered``: 2xx and ``response.code`` ok for our id;
 - ``retry``: no answer (connection refused, timeout), 408, 425, 429, 5xx, a 2xx whose body is not
   such an answer (malformed, missing, for another message) or says ``transient-error``;
-- ``dead``: any other 4xx (the receiver refuses the message itself: retrying cannot help) or
+- ``dead``: any other 4xx (the receiver refuses the message itself: retrying cannot help), a
+  3xx (a message goes to its destination only, never where a redirect points) or
   ``fatal-error``; and every ``retry`` once :attr:`RetryPolicy.max_attempts` attempts are spent.
 Back-off: exponential with full jitter, capped, never sooner than the receiver's Retry-After.
 """
@@ -110,6 +111,8 @@ def _classify(attempt: Attempt, message_id: str) -> tuple[Verdict, str]:
         return "retry", f"HTTP {status}"
     if 400 <= status < 500:
         return "dead", f"HTTP {status}: the receiver refused the message"
+    if 300 <= status < 400:
+        return "dead", f"HTTP {status}: the receiver redirects; messages are not redirected"
     if not 200 <= status < 300:
         return "retry", f"HTTP {status}: unexpected answer"
     code = _response_code(attempt.body, message_id)

@@ -250,3 +250,85 @@ def test_operator_commands_list_replay_and_deliver(
     metrics = json.loads(capsys.readouterr().out)
     assert (metrics["delivered"], metrics["dead"]) == (1, 0)
     engine.dispose()
+
+
+def test_a_redirect_is_not_followed_and_ends_the_message(
+    engine: Engine, box: Outbox, clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/ke").respond_with_data(
+        "", status=307, headers={"Location": httpserver.url_for("/elsewhere")}
+    )
+    httpserver.expect_request("/elsewhere").respond_with_handler(_ok)
+    _queue(engine, httpserver.url_for("/ke"), 1)
+    _drain(_worker(box, clock), clock, rounds=2)
+    msg = box.get("m-1")
+    assert msg is not None and msg.status == "dead" and "redirect" in (msg.last_error or "")
+    assert [r.path for r, _ in httpserver.log] == ["/ke"]  # the body went nowhere else
+
+
+@pytest.fixture
+def trickling_url() -> Iterator[str]:
+    """A receiver that answers 200 and then sends its body one byte every 0.2 s."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                for _ in range(1000):
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/ke"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline(
+    engine: Engine, box: Outbox, clock: FakeClock, trickling_url: str
+) -> None:
+    _queue(engine, trickling_url, 1)
+    transport = HttpTransport(connect_timeout=2, read_timeout=2, deadline=1.0)
+    worker = Worker(box, transport, RetryPolicy(max_attempts=2), clock=clock)
+    started = time.monotonic()
+    worker.run_once()
+    assert time.monotonic() - started < 5  # not 200 s of trickle
+    msg = box.get("m-1")
+    assert msg is not None and msg.status == "queued"
+    assert "not complete within 1 s" in (msg.last_error or "")
+
+
+def test_the_worker_waits_out_a_database_that_is_away(engine: Engine) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    class Flaky(Outbox):
+        calls = 0
+
+        def claim(self, limit: int = 20, lease: float = 60.0) -> list[Any]:
+            Flaky.calls += 1
+            if Flaky.calls <= 2:
+                raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+            stop.set()
+            return []
+
+    stop = threading.Event()
+    worker = Worker(Flaky(engine), HttpTransport(), RetryPolicy())
+    worker.run(stop, idle=0.01)  # returns once the third claim sets stop: it did not die
+    assert Flaky.calls == 3

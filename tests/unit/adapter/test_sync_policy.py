@@ -38,7 +38,8 @@ def _answer(code: str, mid: str = MID) -> str:
         (Attempt(400, "{}"), "dead"),
         (Attempt(401, "{}"), "dead"),
         (Attempt(404, "{}"), "dead"),
-        (Attempt(302, ""), "retry"),
+        (Attempt(302, ""), "dead"),
+        (Attempt(307, ""), "dead"),
         (Attempt(error="ConnectTimeout: timed out"), "retry"),
     ],
 )
