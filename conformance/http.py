@@ -8,6 +8,7 @@ The bearer token never reaches the evidence: the ``Authorization`` header is rec
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -119,11 +120,16 @@ class Client:
                 headers={**sent, **auth},
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,
             )
-        except requests.RequestException as err:
+            with response:
+                body = _read_bounded(response, self.timeout)
+        except (requests.RequestException, _AnswerTooSlow) as err:
             self._keep(method, url, shown, data, None, {}, f"no answer: {err}", label)
+            if isinstance(err, _AnswerTooSlow):
+                raise requests.Timeout(str(err)) from None
             raise
-        text = response.content.decode(response.encoding or "utf-8", errors="replace")
+        text = body.decode(response.encoding or "utf-8", errors="replace")
         kept = {k: v for k, v in response.headers.lower_items() if k in _KEPT_HEADERS}
         self._keep(method, url, shown, data, response.status_code, kept, text, label)
         return Answer(response.status_code, dict(response.headers.lower_items()), text, url)
@@ -151,3 +157,26 @@ class Client:
                 method, url, headers, body, status, response_headers, excerpt(_readable(text)), note
             )
         )
+
+
+class _AnswerTooSlow(Exception):
+    """The answer did not arrive whole in time, or was larger than the kit reads."""
+
+
+_MAX_ANSWER = 20_000_000
+
+
+def _read_bounded(response: requests.Response, timeout: float) -> bytes:
+    """The whole body, within ``timeout`` seconds overall (not per read: a server trickling one
+    byte at a time must not hold the kit) and at most 20 MB."""
+    until = time.monotonic() + max(timeout, 1.0) * 2
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.raw.read1(65536, decode_content=True):
+        size += len(chunk)
+        if size > _MAX_ANSWER:
+            raise _AnswerTooSlow(f"answer larger than {_MAX_ANSWER} bytes")
+        if time.monotonic() > until:
+            raise _AnswerTooSlow(f"answer not complete within {max(timeout, 1.0) * 2:g} s")
+        chunks.append(chunk)
+    return b"".join(chunks)

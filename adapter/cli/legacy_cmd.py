@@ -25,6 +25,13 @@ from ipfhir.mappings.legacy.safexml import DEFAULT_MAX_BYTES
 __all__ = ["register"]
 
 
+def _byte_limit(text: str) -> int:
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+    if not 1 <= value <= 1 << 31:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a byte count from 1 to {1 << 31}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "legacy", help="read, write and validate KITH XML messages (Dialogmelding, AppRec)"
@@ -40,7 +47,7 @@ def register(subparsers: Any) -> None:
     validate.add_argument("messages", type=Path, nargs="+", metavar="MSG.xml")
     for sub in (read, write, validate):
         sub.add_argument(
-            "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse larger input"
+            "--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="refuse larger input"
         )
     read.set_defaults(handler=_read)
     write.set_defaults(handler=_write)
@@ -100,6 +107,8 @@ def _write(args: argparse.Namespace) -> int:
         loaded = json.loads(data, object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError) as err:
         raise IpError.single("IP-6240", f"Not JSON: {err}", None, "structure") from err
+    except RecursionError:
+        raise IpError.single("IP-6240", "Not JSON: nested too deep", None, "structure") from None
     _emit(write(model_from_json(loaded)), args.output)
     return 0
 

@@ -138,3 +138,19 @@ def test_unusable_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixtur
         code = int(exit_.code or 0)
     assert code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_hostile_arguments_and_json_end_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "dyp.json"
+    deep.write_text("[" * 100_000)
+    assert main(["legacy", "write", str(deep)]) == 1
+    assert capsys.readouterr().err.strip() == "ipfhir: IP-6240: Not JSON: nested too deep"
+    message = str(FIXTURES / "apprec-1.1-ok.xml")
+    for limit in ("99999999999999999999", "-1", "0", "²"):
+        with pytest.raises(SystemExit) as done:
+            main(["legacy", "read", message, "--max-bytes", limit])
+        assert done.value.code == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert "--max-bytes" in line and "Traceback" not in line
