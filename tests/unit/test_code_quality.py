@@ -4,12 +4,13 @@ so the README's test command (and CI) keeps them, and the top-level layers impor
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.imports import imports_of
 
 ROOT = Path(__file__).resolve().parents[2]
 # repository folder -> the installed top-level names it must never import
@@ -42,17 +43,6 @@ def test_mypy_strict_is_clean() -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
-def _imports(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append(node.module)
-    return found
-
-
 @pytest.mark.parametrize("folder", sorted(FORBIDDEN))
 def test_layers_import_one_way(folder: str) -> None:
     files = [p for p in (ROOT / folder).rglob("*.py") if "packages" not in p.parts]
@@ -60,7 +50,7 @@ def test_layers_import_one_way(folder: str) -> None:
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in files
-        for name in _imports(path)
+        for name in imports_of(path)
         if name.startswith(FORBIDDEN[folder])
     ]
     assert wrong == []

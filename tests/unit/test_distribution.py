@@ -4,10 +4,11 @@ that installs the wheel as a numeric non-root user from a pinned base image, wit
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 from pathlib import Path
+
+from tests.imports import imports_of
 
 ROOT = Path(__file__).resolve().parents[2]
 BARE = {"adapter", "mappings", "profiles", "conformance"}  # repository folders, not import names
@@ -25,13 +26,7 @@ def _python_files() -> list[Path]:
 
 
 def _bare_imports(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
+    names = imports_of(path)
     return [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in BARE]
 
 
