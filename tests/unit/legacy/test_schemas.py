@@ -11,7 +11,7 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
 from ipfhir.mappings.legacy import read_message, schemas
-from tests.unit.legacy.conftest import FIXTURES, REFERENCE
+from tests.unit.legacy.conftest import FIXTURES, REFERENCE, reference_or_skip
 
 XSD = resources.files("ipfhir.mappings.legacy").joinpath("xsd")
 
@@ -22,8 +22,8 @@ def test_copy_is_marked_and_licensed() -> None:
     assert "MIT License" in XSD.joinpath("LICENSE").read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="the shared reference copy is not here")
 def test_copy_is_unedited() -> None:
+    reference_or_skip()  # skips only off CI, without the shared folder (see conftest)
     source = REFERENCE / "ks-no-fiks-nhn-client"
     for original in source.iterdir():
         shipped = XSD.joinpath(original.name).read_bytes()
