@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
+from ipfhir.mappings.fhirxml_spec import xml_parser
 from ipfhir.mappings.legacy.messages import fail
 from ipfhir.mappings.legacy.read_common import where
 
@@ -22,22 +23,11 @@ __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "parse_bytes", "xml_parser"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64  # the deepest real Dialogmelding is ~14 levels
 
+# xml_parser: the project's one hardened parser (every external and expanding feature off; one
+# per call, lxml parsers are not thread-safe), shared with the FHIR XML reader.
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)[\"']")
 _ENCODINGS = ("utf-8", "utf8", "iso-8859-1", "latin-1", "latin1")
-
-
-def xml_parser() -> etree.XMLParser:
-    """A parser with every external and expanding feature off (one per call: not thread-safe)."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-        huge_tree=False,
-    )
 
 
 def parse_bytes(
