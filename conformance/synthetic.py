@@ -98,7 +98,9 @@ def synthetic_plan(
     """A new synthetic person's active plan owned by ``owner_org``; ``second_org`` (if any) is
     a recipient of the sharing Consent (``permit``) or a refused environment (``deny``)."""
     rng = rng or random.Random(secrets.randbits(64))
-    born = dt.date(1990 + rng.randint(0, 20), rng.randint(1, 12), rng.randint(1, 28))
+    # An adult, whatever the day the kit runs (born 1960-1999): the person consents alone, so no
+    # age rule (under 16: parents consent) can refuse the kit's own plan.
+    born = dt.date(1960 + rng.randint(0, 39), rng.randint(1, 12), rng.randint(1, 28))
     fnr = synthetic_fnr(born, rng)
     assert is_synthetic(fnr)
     second = second_org or synthetic_orgnr(rng)

@@ -52,3 +52,17 @@ def test_the_kit_never_imports_the_server() -> None:
             )
             offenders += [f"{path.name}: {n}" for n in names if n.startswith("ipfhir.adapter")]
     assert offenders == []
+
+
+def test_the_kits_synthetic_persons_are_adults_on_any_seed() -> None:
+    """The plan the kit writes must never meet an age rule of the server (IP-1024: under 16)."""
+    import datetime as dt
+    import random
+
+    from ipfhir.conformance.synthetic import synthetic_plan
+
+    today = dt.date.today()
+    for seed in range(300):
+        plan = synthetic_plan("974589095", None, rng=random.Random(seed))
+        born = plan.plan.person.birth_date
+        assert (today - born).days // 366 >= 18, (seed, born)
