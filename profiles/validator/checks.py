@@ -144,6 +144,7 @@ def check_reference(walker: Walker, node: Node, value: dict[str, Any], expr: str
 
 _NUMBER = (int, float, Decimal)
 _DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+_QUANTITIES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity"})
 
 
 def _number(value: Any) -> Any:
@@ -154,7 +155,7 @@ def _order(type_code: str, value: Any, bound: Any) -> int | None:
     """-1, 0 or 1 comparing ``value`` with ``bound``; None when the two cannot be ordered (other
     units, a date at another precision, times in other zones): no issue then, as in the Java
     validator, which also refuses to guess."""
-    if type_code == "Quantity":
+    if type_code in _QUANTITIES:
         if not isinstance(value, dict) or not isinstance(bound, dict):
             return None
         for unit in ("system", "code"):
@@ -166,7 +167,7 @@ def _order(type_code: str, value: Any, bound: Any) -> int | None:
             value, bound = value[:10], bound[:10]  # the calendar date of each, when both have one
             if len(value) != len(bound):
                 return None
-        return (value > bound) - (value < bound)
+        return int(value > bound) - int(value < bound)
     a, b = _number(value), _number(bound)
     if a is None or b is None:
         return None
@@ -180,6 +181,6 @@ def check_range(node: Node, type_code: str, value: Any, expr: str) -> list[Issue
         if bound is None:
             continue
         if _order(type_code, value, bound) == sign:
-            shown = _show(value if type_code != "Quantity" else value.get("value"))
+            shown = _show(value.get("value") if type_code in _QUANTITIES else value)
             return [issue("IP-3029", expr, value=shown, bound=f"{word} {_show(bound)}")]
     return []

@@ -182,11 +182,11 @@ class Engine:
     def invariant_holds(
         self, c: Constraint, value: Any, base: str, present: Present, env: Env
     ) -> bool | None:
-        has_contained = isinstance(value, dict) and "contained" in value
-        if c.key in _GUARDED_BY_CONTAINED and not has_contained:
-            return True
-        if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
-            return True
+        if c.key in _GUARDED_BY_CONTAINED:
+            if not (isinstance(value, dict) and "contained" in value):
+                return True
+            if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
+                return True
         if c.focus_free and isinstance(value, dict) and c.names.isdisjoint(present.names()):
             ck = (c.expression, base)
             if ck not in self._constants:

@@ -73,6 +73,7 @@ class Walker:
                 self.issues, expr = [], rtype
         else:
             self.env = Env(value, saved_env.root, saved_env.bundle, *self._hooks())
+        self.env.entry_indexes = saved_env.entry_indexes
         for root in roots:
             self.resource(value, root, expr)
         if bundle_entry and self.split_entries:
@@ -96,13 +97,19 @@ class Walker:
             return
         if type_code == "Extension" and node.children is None:
             self.unknown_extension(node, value, expr)
-        defs, type_root = self.engine.definition_for(node, type_code, value)
+        defs, type_root = node.definitions.get(type_code) or self.engine.definition_for(
+            node, type_code, value
+        )
         if defs is None:
             return
         groups = self.properties(value, defs, expr)
         if node.value_rules or type_code in _VALUE_CHECKED:
             self.value_checks(value, node, type_code, expr)
-        self.invariants(value, node, type_root, Present(groups, value), type_code, expr)
+        constraints = node.constraints_by_type.get((type_root, type_code))
+        if constraints is None:
+            constraints = self.engine.constraints_for(node, type_root, type_code)
+        if constraints:
+            self.invariants(value, node, type_root, Present(groups, value), type_code, expr)
 
     def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
         url = value.get("url")
@@ -143,7 +150,10 @@ class Walker:
                 groups[child] = found
             else:
                 group.extend(found)
-        for child in self.engine.checked_children(defs):
+        required = defs.required
+        if required is None:
+            required = self.engine.checked_children(defs)
+        for child in required:
             if child not in groups:
                 self.cardinality(child, 0, expr + "." + child.bare_name)
         for child, found in groups.items():
