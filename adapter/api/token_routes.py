@@ -29,7 +29,7 @@ from ipfhir.adapter.auth.assertion import ASSERTION_TYPE, AssertionVerifier, Inv
 from ipfhir.adapter.auth.issuer import AccessTokenIssuer, server_base, trusting_own_tokens
 from ipfhir.adapter.auth.orgkey import SigningKey, organisation_key
 from ipfhir.adapter.auth.replay import SqlReplayGuard
-from ipfhir.adapter.auth.tokens import PurposePolicy
+from ipfhir.adapter.auth.tokens import ALGORITHMS, PurposePolicy
 from ipfhir.adapter.directory.messages import MESSAGES
 from ipfhir.adapter.directory.model import TOKEN_PATH
 from ipfhir.adapter.directory.store import SqlDirectory
@@ -114,6 +114,21 @@ def _refused(no: _Refusal) -> Response:
     if no.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ipfhir", error="invalid_client"'
     return JSONResponse(body, no.status, headers=headers)
+
+
+@router.get("/.well-known/smart-configuration")
+async def smart_configuration(request: Request) -> Response:
+    """SMART Backend Services discovery: where and how to ask for a token."""
+    service: TokenService = request.app.state.token_service
+    body = {
+        "token_endpoint": service.verifier.token_url,
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+        "scopes_supported": [DEFAULT_SCOPE],
+        "capabilities": ["client-confidential-asymmetric"],
+    }
+    return JSONResponse(body)
 
 
 @router.get("/.well-known/jwks.json")

@@ -7,6 +7,9 @@
 - ``route (--kommune NNNN | --org ORGNR)``: where a message would go (IP-6001/6002 if nowhere).
 - ``entry``: print a one-organisation directory file (to load at another adapter), e.g. this
   adapter's own entry with its JWKS URL ``[base]/.well-known/jwks.json``.
+- ``token --as ORGNR --to ORGNR``: log in at the other organisation's token endpoint (found in
+  the directory) with a client assertion signed by this data folder's organisation key; prints
+  the access token (IP-6040/6041 when refused).
 
 Exit 0 done, 1 refused (one line per issue on stderr), 2 unusable arguments.
 """
@@ -40,7 +43,12 @@ def register(subparsers: Any) -> None:
     target.add_argument("--kommune", help="the person's kommunenummer")
     target.add_argument("--org", help="an explicit organisasjonsnummer")
     route.set_defaults(handler=_route)
-    for action in (load, listing, show, route):
+    token = sub.add_parser("token", help="an access token from another organisation")
+    token.add_argument("--as", dest="client", required=True, help="this organisasjonsnummer")
+    token.add_argument("--to", dest="target", required=True, help="the receiver's orgnr")
+    token.add_argument("--scope", default=None, help="default: what the receiver grants")
+    token.set_defaults(handler=_token)
+    for action in (load, listing, show, route, token):
         _database_options(action)
     _entry_parser(sub)
 
@@ -140,4 +148,16 @@ def _entry(args: argparse.Namespace) -> int:
     bundle = directory_bundle(*resources)
     parse_directory(bundle)  # the same checks as load: a file that would be refused is not printed
     print(json.dumps(bundle, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from ipfhir.adapter.auth.orgkey import organisation_key
+    from ipfhir.adapter.auth.token_client import TokenClient
+    from ipfhir.adapter.settings import Settings
+
+    entry = _directory(args).route(orgnr=args.target)
+    data_dir = args.data_dir or Settings().data_dir
+    key = organisation_key(data_dir)
+    print(TokenClient(key, args.client, entry.endpoint.token_url, scope=args.scope).token())
     return 0

@@ -304,3 +304,11 @@ def test_no_token_endpoint_without_a_base_url_outside_dev_mode(tmp_path: Path) -
     with TestClient(build_app(with_base, wiring)) as client:
         good = claims(aud="https://ip.unjarga.example.no/fhir/auth/token")
         assert ask(client, form(key.sign(good))).status_code == 200
+
+
+def test_smart_configuration_names_the_token_endpoint(world: World) -> None:
+    found = world.client.get("/.well-known/smart-configuration").json()
+    assert found["token_endpoint"] == TOKEN_URL
+    assert found["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert "HS256" not in found["token_endpoint_auth_signing_alg_values_supported"]
+    assert "none" not in found["token_endpoint_auth_signing_alg_values_supported"]

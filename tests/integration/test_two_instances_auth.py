@@ -105,6 +105,15 @@ def test_hospital_logs_in_at_the_municipality_and_reads(pair: tuple[Instance, In
     assert httpx.get(f"{m.base}/CarePlan", timeout=30).status_code == 401
     # M's token is for M: H's own API does not take it
     assert httpx.get(f"{h.base}/CarePlan", headers=auth, timeout=30).status_code == 401
+    # the same from the command line, as the README shows it
+    args = ("--as", h.orgnr, "--to", m.orgnr, "--data-dir", str(h.data))
+    printed = ipfhir("directory", "token", *args)
+    assert printed.returncode == 0, printed.stderr
+    cli_auth = {"Authorization": f"Bearer {printed.stdout.strip()}"}
+    assert httpx.get(f"{m.base}/CarePlan", headers=cli_auth, timeout=30).status_code == 200
+    refused = ipfhir("directory", "token", *args, "--scope", "system/*.cruds")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("ipfhir: IP-6040: ") and "invalid_scope" in refused.stderr
 
 
 def test_forged_replayed_and_misaddressed_assertions_are_refused(
