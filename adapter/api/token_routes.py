@@ -13,6 +13,7 @@ server that received an assertion replay it here).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ router = APIRouter()
 log = logging.getLogger("ipfhir.auth")
 DEFAULT_SCOPE = "system/*.rs"  # what an organisation gets when it asks for no scope
 _MAX_FORM = 16 * 1024
+_GRANTABLE = re.compile(r"system/(\*|[A-Z][A-Za-z]{1,63})\.(read|rs|r|s)")
 Resolver = Callable[[Request], Actor]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -86,9 +88,7 @@ def install(app: FastAPI, service: TokenService) -> None:
 def grantable(scope: str) -> bool:
     """Organisations read and search (SMART v2 ``rs``, v1 ``read``): writes come with the
     exchanges that need them."""
-    context, _, rest = scope.partition("/")
-    rtype, _, perms = rest.partition(".")
-    return context == "system" and bool(rtype) and (perms == "read" or set(perms) <= set("rs"))
+    return _GRANTABLE.fullmatch(scope) is not None
 
 
 @router.post(TOKEN_PATH)

@@ -253,7 +253,11 @@ def test_malformed_requests(
     assert answer.json()["error_description"].startswith(f"{message_id}: ")
 
 
-@pytest.mark.parametrize("scope", ["system/*.cruds", "system/Patient.write", "user/*.rs", "x"])
+@pytest.mark.parametrize(
+    "scope",
+    ["system/*.cruds", "system/Patient.write", "user/*.rs", "x", "system/*.", "system/.rs"]
+    + ["system/Patient.rs?category=x", "system/*.sr", "system/*.rs\x00"],
+)
 def test_scopes_beyond_reading_are_refused_after_authentication(world: World, scope: str) -> None:
     answer = ask(world.client, form(world.key.sign(claims()), scope=scope))
     assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")
