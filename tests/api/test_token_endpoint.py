@@ -81,9 +81,10 @@ def load_directory(engine: Engine, key: SigningKey) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, engine: Engine) -> Iterator[World]:
+    """The server on SQLite and on PostgreSQL (``engine``, tests/conftest.py)."""
     settings = Settings(data_dir=tmp_path, dev_mode=True)
-    wiring = build_wiring(settings, validate=_accept_all)
+    wiring = build_wiring(settings, engine=engine, run_migrations=False, validate=_accept_all)
     key = new_key()
     load_directory(wiring.engine, key)
     with TestClient(build_app(settings, wiring)) as client:
