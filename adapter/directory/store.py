@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
@@ -22,6 +23,8 @@ from ipfhir.adapter.store.schema import directory_entries as table
 from ipfhir.mappings.identifiers import is_valid_orgnr
 
 __all__ = ["SqlDirectory"]
+
+_log = logging.getLogger("ipfhir.directory")
 
 
 class SqlDirectory:
@@ -43,6 +46,15 @@ class SqlDirectory:
             for entry in entries:
                 _check_single_unit(conn, entry)
                 conn.execute(table.insert().values(**_row(entry), loaded_at=now))
+        # Whose keys the server trusts changed: a warning, so it shows in every log (no
+        # AuditEvent records operator actions yet).
+        shown = ", ".join(e.orgnr for e in entries[:20]) + (" …" if len(entries) > 20 else "")
+        _log.warning(
+            "directory loaded (%s): %d organisation(s): %s",
+            "replaced" if replace else "merged",
+            len(entries),
+            shown,
+        )
 
     def get(self, orgnr: str) -> DirectoryEntry | None:
         with self._engine.connect() as conn:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 
 from ipfhir.adapter.auth.assertion import ASSERTION_TYPE
+from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.auth.orgkey import KEY_FILE, SigningKey, jwk_thumbprint
 from ipfhir.adapter.auth.tokens import CLAIM_ORG
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
@@ -317,3 +318,30 @@ def test_smart_configuration_names_the_token_endpoint(world: World) -> None:
     assert found["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert "HS256" not in found["token_endpoint_auth_signing_alg_values_supported"]
     assert "none" not in found["token_endpoint_auth_signing_alg_values_supported"]
+
+
+@pytest.mark.parametrize("victim", [STRANGER, SENDER])
+def test_directory_entries_written_through_the_fhir_api_grant_no_login(
+    world: World, victim: str
+) -> None:
+    """An API caller may create Organization and Endpoint resources in the FHIR store; they
+    are not the directory: an Endpoint carrying the attacker's JWKS under any organisation's
+    number (one in the directory or not) lets nobody log in."""
+    attacker = new_key()
+    dev = mint_token(world.settings.data_dir, STRANGER, scopes=("system/*.cruds",))
+    headers = {"Authorization": f"Bearer {dev}", "Content-Type": "application/fhir+json"}
+    resources = organisation_entry(
+        victim, "Falsk kommune", "https://angriper.example.no/fhir", jwks=attacker.jwks()
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in resources
+        ],
+    }
+    stored = world.client.post("/", json=bundle, headers=headers)
+    assert stored.status_code == 200, stored.text
+    answer = ask(world.client, form(attacker.sign(claims(victim))))
+    assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
