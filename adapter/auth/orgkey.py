@@ -21,6 +21,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ipfhir.adapter.directory.messages import issue6
+from ipfhir.adapter.errors import StartupError
+
 __all__ = ["KEY_FILE", "SigningKey", "jwk_thumbprint", "organisation_key", "public_jwk"]
 
 KEY_FILE = "org-signing-key.pem"
@@ -62,10 +65,17 @@ def organisation_key(data_dir: Path) -> SigningKey:
     path = data_dir / KEY_FILE
     if not path.exists():
         _create(data_dir, path)
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as err:
+        raise _unusable(path, " ".join(str(err).split())[:120] or type(err).__name__) from None
     if not isinstance(private, ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{path} does not hold an EC private key")
+        raise _unusable(path, "not an EC private key")
     return SigningKey(private, jwk_thumbprint(private.public_key()))
+
+
+def _unusable(path: Path, detail: str) -> StartupError:
+    return StartupError([issue6("IP-6042", None, "security", path=path, detail=detail)])
 
 
 def _create(data_dir: Path, path: Path) -> None:

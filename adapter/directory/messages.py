@@ -45,6 +45,8 @@ MESSAGES: dict[str, str] = {
     "IP-6033": "The requested scope is not granted to organisations: {detail}",
     "IP-6040": "The token endpoint {url} refused the request: {error}.",
     "IP-6041": "The token endpoint {url} gave no usable answer: {detail}",
+    "IP-6042": "The organisation key {path} cannot be used: {detail}. Move it away to make a "
+    "new one (and give the others the new JWKS if they hold it inline).",
 }
 
 

@@ -18,6 +18,7 @@ from ipfhir.adapter.auth.assertion import ASSERTION_TYPE, MAX_LIFETIME
 from ipfhir.adapter.auth.orgkey import organisation_key
 from ipfhir.adapter.auth.token_client import TokenClient
 from ipfhir.adapter.directory import TokenRequestFailed
+from ipfhir.mappings.errors import IpError
 from ipfhir.mappings.identifiers import synthetic_orgnr
 
 SENDER = synthetic_orgnr(random.Random(5501))
@@ -98,3 +99,16 @@ def test_no_answer_at_all(tmp_path: Any) -> None:
     with pytest.raises(TokenRequestFailed) as caught:
         client.token()
     assert _ids(caught.value) == ["IP-6041"]
+
+
+def test_an_unusable_organisation_key_is_one_line(tmp_path: Any, capsys: Any) -> None:
+    from ipfhir.adapter.auth.orgkey import KEY_FILE
+    from ipfhir.adapter.cli.main import main
+
+    (tmp_path / KEY_FILE).write_text("-----BEGIN PRIVATE KEY-----\nødelagt\n", encoding="utf-8")
+    code = main(["directory", "token", "--as", SENDER, "--to", SENDER, "--data-dir", str(tmp_path)])
+    assert code == 1  # not in the directory: the route is refused before the key is read
+    assert capsys.readouterr().err.startswith("ipfhir: IP-6002: ")
+    with pytest.raises(IpError) as caught:
+        organisation_key(tmp_path)
+    assert _ids(caught.value) == ["IP-6042"]
