@@ -39,6 +39,7 @@ __all__ = [
     "kommunenummer_of",
     "is_coordinating_unit",
     "orgnr_of",
+    "person_kommunenummer",
     "usable_url",
 ]
 
@@ -140,6 +141,23 @@ def kommunenummer_of(org: Resource, where: str) -> str | None:
         detail = f"the Organization names {len(set(codes))} kommunenummer"
         raise DirectoryFileError([issue6("IP-6015", f"{where}.address", detail=detail)])
     return codes[0] if codes else None
+
+
+def person_kommunenummer(patient: Resource, today: str) -> str | None:
+    """The kommunenummer to route a person's message by: of the home address in force on
+    ``today`` (ISO date; ``use`` home, or no ``use``, and no ``period.end`` before today);
+    ``None`` when no such address names exactly one valid kommunenummer."""
+    found: set[str] = set()
+    for address in dicts(patient.get("address")):
+        ended = as_dict(address.get("period")).get("end")
+        if address.get("use", "home") != "home" or (isinstance(ended, str) and ended < today):
+            continue
+        for ext in dicts(as_dict(address.get("_district")).get("extension")):
+            code = as_dict(ext.get("valueCoding")).get("code")
+            if ext.get("url") == MUNICIPALITY_EXTENSION and isinstance(code, str):
+                found.add(code)
+    valid = {code for code in found if is_kommunenummer(code)}
+    return valid.pop() if len(valid) == 1 and len(found) == 1 else None
 
 
 def is_coordinating_unit(org: Resource) -> bool:

@@ -15,7 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ipfhir.adapter.auth.orgkey import jwk_thumbprint, public_jwk
 from ipfhir.adapter.directory import DirectoryFileError, parse_directory
 from ipfhir.adapter.directory.build import directory_bundle, organisation_entry
-from ipfhir.adapter.directory.model import JWKS_EXTENSION, is_kommunenummer
+from ipfhir.adapter.directory.model import (
+    JWKS_EXTENSION,
+    MUNICIPALITY_EXTENSION,
+    is_kommunenummer,
+    person_kommunenummer,
+)
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "directory" / "nord-norge.json"
 TROMSO_KE, KAUTOKEINO_KE, UNJARGA, UNN = "953761106", "933086860", "994459856", "961651727"
@@ -217,3 +222,27 @@ def test_an_inactive_organisation_is_kept_but_not_routable() -> None:
     resources[0]["active"] = False
     [entry] = parse_directory(directory_bundle(*resources))
     assert entry.routable is False
+
+
+def _address(code: str, **more: Any) -> dict[str, Any]:
+    coding = {"system": "https://register.geonorge.no/sosi-kodelister/kommunenummer", "code": code}
+    ext = {"url": MUNICIPALITY_EXTENSION, "valueCoding": coding}
+    return {"line": ["Storgáhta 1"], "_district": {"extension": [ext]}, **more}
+
+
+@pytest.mark.parametrize(
+    ("addresses", "expected"),
+    [
+        ([_address("5612")], "5612"),
+        ([_address("5612", use="home")], "5612"),
+        ([_address("5501", period={"end": "2024-01-31"}), _address("5612")], "5612"),  # moved
+        ([_address("5501", use="work"), _address("5612")], "5612"),
+        ([_address("5501"), _address("5612")], None),  # two homes in force: no guess
+        ([_address("501")], None),
+        ([{"line": ["Uten kommune"]}], None),
+        ("tekst", None),
+    ],
+)
+def test_person_kommunenummer(addresses: Any, expected: str | None) -> None:
+    patient = {"resourceType": "Patient", "address": addresses}
+    assert person_kommunenummer(patient, "2024-06-01") == expected
