@@ -60,9 +60,11 @@ def _goal_rows(person: str, n: int) -> tuple[list[dict[str, Any]], list[dict[str
 
 @pytest.fixture
 def goals(engine: Engine) -> Engine:
-    """Many Goals for one person, a few for another (rows written straight into the store)."""
+    """Many Goals for one person, a few for another, and those of twenty others (rows written
+    straight into the store): the person's Goals are a minority of the type, as in real use."""
+    others = [(f"annen-{n:02d}", 150) for n in range(20)]
     with engine.begin() as conn:
-        for person, n in (("mange-maal", MANY), ("faa-maal", FEW)):
+        for person, n in (("mange-maal", MANY), ("faa-maal", FEW), *others):
             rows, refs = _goal_rows(person, n)
             conn.execute(insert(resources), rows)
             conn.execute(insert(idx_reference), refs)
