@@ -13,7 +13,8 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -24,13 +25,16 @@ __all__ = [
     "Clock",
     "HistoryEntry",
     "HistoryPage",
+    "PreCommitHook",
     "RepositoryFactory",
     "ResourceRepository",
     "SearchParam",
     "SearchQuery",
     "SearchResult",
+    "UnitOfWork",
     "Validator",
     "WriteOutcome",
+    "Written",
 ]
 
 Resource = dict[str, Any]
@@ -126,6 +130,23 @@ class WriteOutcome:
     created: bool
 
 
+@dataclass(frozen=True)
+class Written:
+    """One resource written in a unit of work, as the store stored it: ``resource`` is the new
+    version (for a deletion, the version it ended: who it was about)."""
+
+    action: Literal["create", "update", "delete"]
+    resource_type: str
+    resource_id: str
+    version_id: str
+    resource: Resource | None
+
+
+# Runs just before a write transaction commits, on that transaction (the first argument: opaque
+# outside the store, handed on to ports that write on it, such as ``AuditSink.record_in``).
+PreCommitHook = Callable[[Any, Sequence[Written]], None]
+
+
 @runtime_checkable
 class ResourceRepository(Protocol):
     """Everything the FHIR API does with resources. Raises ``mappings.errors.IpError`` subclasses
@@ -211,6 +232,18 @@ class ChangeStamps(Protocol):
         """The stamp of every key asked for plus ``"*"``, in one indexed query; a key never
         written is 0."""
         ...
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """Optional on a repository: work that commits with its writes or not at all.
+
+    While ``pre_commit(hook)`` is open, every write transaction of the store calls
+    ``hook(transaction, writes)`` just before it commits (after its last write, before the change
+    stamps are bumped); what the hook writes on ``transaction`` commits with the writes, and an
+    error it raises rolls them back. A transaction that is retried calls it again."""
+
+    def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]: ...
 
 
 class RepositoryFactory(Protocol):

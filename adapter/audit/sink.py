@@ -15,6 +15,11 @@ Resource = dict[str, Any]
 class AuditSink(Protocol):
     def record(self, event: Resource) -> None: ...
 
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        """Record ``events`` on an open write transaction of the store (a pre-commit hook's
+        first argument): they commit with it or not at all."""
+        ...
+
 
 class RepositoryAuditSink:
     """Creates each AuditEvent through the store (a repository allowed to write AuditEvent:
@@ -30,6 +35,13 @@ class RepositoryAuditSink:
 
     def record(self, event: Resource) -> None:
         self._repository.create(event)
+
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        writer = getattr(self._repository, "writer", None)
+        if writer is None:
+            raise TypeError("the audit repository writes no transactions of the store")
+        for event in events:
+            writer.create(transaction, event, checked=True)
 
     def record_all(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
         """Every event, then ``then(connection)``, in one write transaction of the store;
@@ -57,3 +69,6 @@ class InMemoryAuditSink:
 
     def record(self, event: Resource) -> None:
         self.events.append(event)
+
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        self.events.extend(events)

@@ -14,6 +14,7 @@ from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
+    PreCommitHook,
     SearchQuery,
     SearchResult,
     WriteOutcome,
@@ -34,7 +35,8 @@ from ipfhir.adapter.store.search_sql import (
     encode_cursor,
     keyset,
 )
-from ipfhir.adapter.store.stamps import collecting, read_stamps
+from ipfhir.adapter.store.stamps import read_stamps
+from ipfhir.adapter.store.unit import begin_write, pre_commit
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory"]
@@ -63,9 +65,15 @@ class SqlRepository:
         self.tokens = PageTokens(engine)
 
     def begin_write(self) -> AbstractContextManager[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); the change stamps its writes
-        record are bumped just before it commits."""
-        return collecting(self._write_engine)
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite) as a unit of work
+        (:mod:`adapter.store.unit`): the pre-commit hooks open around the call and the change
+        stamps its writes record are written just before it commits."""
+        return begin_write(self._write_engine)
+
+    def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]:
+        """``adapter.ports.UnitOfWork``: ``hook`` runs inside every write transaction that
+        commits while the block is open."""
+        return pre_commit(hook)
 
     # --- reads -----------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> Resource:
