@@ -72,18 +72,18 @@ def build_wiring(
 def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
 ) -> Any:
-    """The store's repositories behind the consent enforcement point: audit through a
-    repository allowed to write AuditEvent, recipients in the store's database."""
-    from ipfhir.adapter.audit import RepositoryAuditSink, SqlLedger
+    """The store's repositories behind the consent enforcement point: audit appended to the
+    store's audit log (AuditEvent resources when read), recipients in the store's database."""
+    from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
     from ipfhir.adapter.consent.operation import Enforcement
+    from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.writes import SystemClock
 
-    system = SqlRepository(wiring.engine, wiring.validate, system=True)
     enforcement = Enforcement(
         wiring.repository,
-        RepositoryAuditSink(system),
+        SqlAuditSink(wiring.engine),
         SqlLedger(wiring.engine),
         SystemClock(),
         enforce_scopes=enforce_scopes,

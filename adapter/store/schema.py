@@ -18,6 +18,7 @@ from sqlalchemy import (
 
 __all__ = [
     "active_plans",
+    "audit_log",
     "change_stamps",
     "consent_recipients",
     "idx_date",
@@ -25,6 +26,7 @@ __all__ = [
     "idx_token",
     "metadata",
     "outbox",
+    "request_outcomes",
     "resource_versions",
     "resources",
     "server_keys",
@@ -159,4 +161,28 @@ server_keys = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("secret", String(128), nullable=False),
+)
+
+# The audit trail as written: one row per AuditEvent, appended in the transaction of the request
+# it records (adapter/store/audit_log.py), made a versioned AuditEvent resource when AuditEvents
+# are read. ``event_id`` becomes the resource id; ``body`` is the AuditEvent's JSON.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# The outcome of every write made with a client's request id (adapter/store/idempotency.py),
+# stored in the write's transaction: a retry of the same request is answered with it.
+request_outcomes = Table(
+    "request_outcomes",
+    metadata,
+    Column("request_key", String(64), primary_key=True),  # sha256 of caller, id and request
+    Column("action", String(10), nullable=False),  # create | update | delete
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),  # epoch seconds
 )

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from ipfhir.adapter.store.schema import resource_versions, resources
+from ipfhir.adapter.store.schema import audit_log, resource_versions, resources
 
 __all__ = ["all_audit_events", "audit_events", "stored_versions"]
 
@@ -22,9 +22,11 @@ def stored_versions(engine: Engine, ref: str) -> set[str]:
 
 
 def all_audit_events(engine: Engine) -> list[dict[str, Any]]:
+    """AuditEvent resources and the audit log's rows not yet made resources."""
     with engine.connect() as conn:
         rows = conn.execute(select(resources.c.body).where(resources.c.res_type == "AuditEvent"))
-        return [orjson.loads(r[0]) for r in rows]
+        logged = conn.execute(select(audit_log.c.body))
+        return [orjson.loads(r[0]) for r in [*rows, *logged]]
 
 
 def audit_events(engine: Engine, ref: str) -> dict[str, dict[str, Any]]:

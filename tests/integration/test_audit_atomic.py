@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ipfhir.adapter.audit import RepositoryAuditSink
 from ipfhir.adapter.bootstrap import Wiring, build_wiring, secure_factory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.store.audit_log import SqlAuditSink
 from tests.integration.audit_rows import audit_events, stored_versions
 from tests.unit.consent.builders import build
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
@@ -52,36 +52,30 @@ def wiring(engine: Engine, tmp_path: Path) -> Wiring:
     return wired
 
 
-def _owner(wiring: Wiring, sink: RepositoryAuditSink | None = None) -> Any:
+def _owner(wiring: Wiring, sink: SqlAuditSink | None = None) -> Any:
     factory = secure_factory(wiring)
     if sink is not None:
         factory.enforcement.audit = sink
     return factory.repository_for(OWNER)
 
 
-class _DiesAfterCommit(RepositoryAuditSink):
+class _DiesAfterCommit(SqlAuditSink):
     """Audit written after the data's transaction never happens: the process is gone."""
 
     def record(self, event: dict[str, Any]) -> None:
         raise Crash
 
-    def record_all(self, events: list[dict[str, Any]], then: Any) -> bool:
+    def record_with(self, events: list[dict[str, Any]], then: Any) -> bool:
         raise Crash
 
 
-class _Broken(RepositoryAuditSink):
+class _Broken(SqlAuditSink):
     def record_in(self, transaction: Any, events: list[dict[str, Any]]) -> None:
         raise RuntimeError("audit table unavailable")
 
 
-def _system(wiring: Wiring) -> Any:
-    from ipfhir.adapter.store import SqlRepository
-
-    return SqlRepository(wiring.engine, _accept_all, system=True)
-
-
 def test_a_write_and_its_audit_commit_together(wiring: Wiring) -> None:
-    repo = _owner(wiring, _DiesAfterCommit(_system(wiring)))
+    repo = _owner(wiring, _DiesAfterCommit(wiring.engine))
     stored = repo.create(_goal())
     updated = repo.update("Goal", stored["id"], {**_goal("Gå på ski"), "id": stored["id"]})
     ref = f"Goal/{stored['id']}"
@@ -101,7 +95,7 @@ def test_a_write_and_its_audit_commit_together(wiring: Wiring) -> None:
 
 
 def test_an_audit_that_cannot_be_written_stores_nothing(wiring: Wiring) -> None:
-    repo = _owner(wiring, _Broken(_system(wiring)))
+    repo = _owner(wiring, _Broken(wiring.engine))
     with pytest.raises(RuntimeError, match="audit table unavailable"):
         repo.update("Goal", "ip1-ny", {**_goal(), "id": "ip1-ny"})
     with pytest.raises(NotFound):
