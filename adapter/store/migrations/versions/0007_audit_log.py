@@ -2,16 +2,16 @@
 the request it records, turned into AuditEvent resources when they are read
 (``adapter/store/audit_log.py``).
 
-Revision ID: 0006
-Revises: 0005"""
+Revision ID: 0007
+Revises: 0006"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
