@@ -5,8 +5,9 @@ them, in this one module (infrastructure implements them, the layers above depen
   :class:`ContextReader`, :class:`ChangeStamps` and :class:`UnitOfWork`), handed out per caller
   by :class:`RepositoryFactory`; :class:`Validator`; :class:`Clock`;
 - audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
-- sync: :class:`Outbox` (messages durable with the change they announce) and :class:`Transport`
-  (one delivery attempt).
+- sync: :class:`Outbox` (messages durable with the change they announce), :class:`Transport`
+  (one delivery attempt) and :class:`Directory` (organisations, endpoints and where a person's
+  messages go; implemented by ``adapter.directory.SqlDirectory``).
 
 Every route obtains a :class:`ResourceRepository` through :class:`RepositoryFactory`
 (``repository_for(actor)``) and never touches the store directly. That makes the repository the
@@ -33,6 +34,7 @@ __all__ = [
     "ChangeStamps",
     "Clock",
     "ContextReader",
+    "Directory",
     "DisclosureLedger",
     "HistoryEntry",
     "HistoryPage",
@@ -56,6 +58,7 @@ Resource = dict[str, Any]
 M = TypeVar("M")  # a message of the outbox
 M_contra = TypeVar("M_contra", contravariant=True)
 A_co = TypeVar("A_co", covariant=True)  # what one delivery attempt gives
+E_co = TypeVar("E_co", covariant=True)  # an entry of the directory
 
 
 @dataclass(frozen=True)
@@ -355,3 +358,16 @@ class Transport(Protocol[M_contra, A_co]):
     """One delivery attempt of a message to its destination."""
 
     def post(self, message: M_contra) -> A_co: ...
+
+
+class Directory(Protocol[E_co]):
+    """The directory of organisations and their endpoints (written by the operator only)."""
+
+    def get(self, orgnr: str) -> E_co | None: ...
+
+    def entries(self) -> list[E_co]: ...
+
+    def route(self, *, kommunenummer: str | None = None, orgnr: str | None = None) -> E_co:
+        """Where to send: the coordinating unit of the person's municipality, or the
+        organisation named; raises when there is none."""
+        ...
