@@ -338,7 +338,8 @@ class _Scope:
             self.hooks.enter_context(inner.pre_commit(self.before_commit))
 
     def before_commit(self, transaction: Any, writes: Sequence[Written]) -> None:
-        self.opened[0].audit_writes(transaction, writes)
+        if _OPEN.get() is self:  # a scope opened inside this one audits its own writes
+            self.opened[0].audit_writes(transaction, writes)
 
 
 @contextmanager

@@ -9,6 +9,9 @@ insert, and it commits with the write it records (a unit-of-work pre-commit hook
 or a refusal, before the answer leaves. Nothing is lost between the two steps: the row is deleted
 in the transaction that stores the resource, and a materialisation that fails leaves the rows.
 
+An AuditEvent's ``recorded`` is the moment of the operation; its ``meta.lastUpdated`` is the
+moment it was made a resource (search and sort by ``date`` use ``recorded``).
+
 Concurrent materialisations: SQLite's writers queue (``BEGIN IMMEDIATE``); on PostgreSQL the rows
 are locked ``FOR UPDATE``, so a second materialisation waits for the first and then finds them
 gone. A reader of AuditEvents therefore sees every event committed before its read began.
