@@ -1,0 +1,141 @@
+"""``notify`` on the sender: what the message carries is what the person's consent lets the
+receiving organisation see, decided by the server's own enforcement (and recorded in its
+recipients ledger); the sender's Task and the message are written together or not at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from ipfhir.adapter.bootstrap import Wiring, build_wiring, secure_factory
+from ipfhir.adapter.directory import NoRoute, SqlDirectory
+from ipfhir.adapter.services.notify import notify
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.store.outbox import Outbox
+from ipfhir.adapter.store.schema import consent_recipients
+from ipfhir.adapter.sync.messages import NotifyRefused
+from ipfhir.adapter.sync.messaging import Party
+from tests.api.notify_world import HOSPITAL, KE, ORGNR, PID, hospital_resources, load_directory
+
+SENDER = Party(HOSPITAL, "UNN HF – Sámi klinihkka", "http://127.0.0.1:18081")
+BASES = {
+    KE: "http://127.0.0.1:18082",
+    ORGNR["nav"]: "http://127.0.0.1:18083",
+    ORGNR["skole"]: "http://127.0.0.1:18084",
+}
+
+
+def _hospital(engine: Engine, tmp_path: Path, **sharing: Any) -> tuple[Wiring, SqlDirectory]:
+    wiring = build_wiring(Settings(data_dir=tmp_path, dev_mode=True), engine=engine)
+    for res in hospital_resources(**sharing):
+        wiring.repository.update(res["resourceType"], res["id"], res)
+    directory = SqlDirectory(engine)
+    load_directory(directory, BASES)
+    return wiring, directory
+
+
+def _notify(wiring: Wiring, directory: SqlDirectory, **kw: Any) -> Any:
+    return notify(wiring, secure_factory(wiring), directory, sender=SENDER, patient_id=PID, **kw)
+
+
+def _tasks(wiring: Wiring) -> list[dict[str, Any]]:
+    from ipfhir.adapter.ports import SearchQuery
+
+    return wiring.repository.search(SearchQuery("Task", count=50)).matches
+
+
+def test_notification_carries_what_the_consent_gives_the_receiver(
+    engine: Engine, tmp_path: Path
+) -> None:
+    wiring, directory = _hospital(engine, tmp_path)
+    queued = _notify(
+        wiring, directory, to_kommune="5501", reason="Trenger koordinator før utskriving"
+    )
+    assert queued.receiver == KE and queued.destination == BASES[KE] + "/$process-message"
+    [message] = Outbox(engine).list()
+    assert message.message_id == queued.message_id and message.person == f"Patient/{PID}"
+    bundle = message.payload
+    header, task, patient = (e["resource"] for e in bundle["entry"])
+    assert bundle["type"] == "message" and header["id"] == queued.message_id
+    assert header["eventCoding"]["code"] == "ip-notification"
+    assert header["source"]["endpoint"] == SENDER.endpoint
+    assert header["destination"][0]["endpoint"] == BASES[KE] + "/$process-message"
+    assert header["focus"] == [{"reference": bundle["entry"][1]["fullUrl"]}]
+    assert (task["status"], task["intent"]) == ("requested", "proposal")
+    assert task["owner"]["identifier"]["value"] == KE
+    assert task["for"] == {"reference": f"urn:uuid:{patient['id']}"} and patient["id"] != PID
+    services = [
+        i["valueString"]
+        for i in task["input"]
+        if i["type"]["coding"][0]["code"] == "service-involved"
+    ]
+    assert services == ["Tiltak m1: støttekontakt", "Tiltak m3: støttekontakt"]  # m2 is «rus»
+    contacts = [
+        i["valueString"]
+        for i in task["input"]
+        if i["type"]["coding"][0]["code"] == "temporary-coordinator"
+    ]
+    assert contacts and contacts[0].startswith("Åse Sørli")
+    assert "rus" not in json.dumps(bundle, ensure_ascii=False)
+    # the sender's own Task, written with the message
+    [mine] = _tasks(wiring)
+    assert mine["id"] == queued.task_id and mine["for"] == {"reference": f"Patient/{PID}"}
+    # the disclosure is in the recipients ledger, as for a read over HTTP
+    with engine.connect() as conn:
+        orgs = {r.organisation for r in conn.execute(select(consent_recipients))}
+    assert KE in orgs
+
+
+@pytest.mark.parametrize(
+    ("case", "sharing", "target"),
+    [
+        ("refused environment", {}, {"to_org": ORGNR["nav"]}),
+        ("an individual's consent is not their organisation's", {}, {"to_org": ORGNR["skole"]}),
+        ("expired consent", {"end": "2026-01-31"}, {"to_kommune": "5501"}),
+        (
+            "revoked consent",
+            {"status": "inactive", "revoked_on": "2026-02-01"},
+            {"to_kommune": "5501"},
+        ),
+    ],
+)
+def test_what_the_consent_refuses_reaches_nobody(
+    engine: Engine, tmp_path: Path, case: str, sharing: dict[str, Any], target: dict[str, str]
+) -> None:
+    wiring, directory = _hospital(engine, tmp_path, **sharing)
+    with pytest.raises(NotifyRefused) as refused:
+        _notify(wiring, directory, **target)
+    assert [i.message_id for i in refused.value.issues] == ["IP-6051"], case
+    assert Outbox(engine).list() == [] and _tasks(wiring) == []
+
+
+def test_no_route_queues_nothing(engine: Engine, tmp_path: Path) -> None:
+    wiring, directory = _hospital(engine, tmp_path)
+    with pytest.raises(NoRoute) as none:
+        _notify(wiring, directory, to_kommune="1103")
+    assert [i.message_id for i in none.value.issues] == ["IP-6001"]
+    with pytest.raises(NotifyRefused) as missing:
+        notify(
+            wiring, secure_factory(wiring), directory, sender=SENDER, patient_id="nobody", to_org=KE
+        )
+    assert [i.message_id for i in missing.value.issues] == ["IP-6050"]
+    assert Outbox(engine).list() == [] and _tasks(wiring) == []
+
+
+def test_task_and_message_are_written_together_or_not_at_all(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wiring, directory = _hospital(engine, tmp_path)
+    import ipfhir.adapter.services.notify as service
+
+    def broken(*_a: Any, **_k: Any) -> str:
+        raise RuntimeError("the outbox write failed")
+
+    monkeypatch.setattr(service, "enqueue", broken)
+    with pytest.raises(RuntimeError):
+        _notify(wiring, directory, to_org=KE)
+    assert _tasks(wiring) == [] and Outbox(engine).list() == []
