@@ -1,0 +1,191 @@
+"""``POST [base]/$process-message`` on the receiving coordinating unit (``build_app``, dev key):
+only a directory-known sender whose MessageHeader.source is its directory endpoint reaches the
+store; a message is carried out once per sender and message id (a duplicate gets the original
+answer); a broken message is answered fatal-error with an OperationOutcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from ipfhir.adapter.auth.devkey import mint_token
+from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.directory import SqlDirectory
+from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.sync.messaging import Party, code, message_bundle
+from ipfhir.mappings.identifiers import synthetic_fnr
+from tests.api.notify_world import HOSPITAL, KE, ORGNR, load_directory
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with")
+    from fastapi.testclient import TestClient
+
+BASE = "http://127.0.0.1:8080"  # the dev server's own base (host and port of Settings)
+H_BASE = "http://127.0.0.1:18081"
+H = Party(HOSPITAL, "UNN HF – Sámi klinihkka", H_BASE)
+M = Party(KE, "Romsa suohkan – koordinerende enhet", BASE)
+FNR = synthetic_fnr(dt.date(1990, 5, 17), random.Random(3))  # synthetic person
+
+
+@dataclass
+class Receiving:
+    client: TestClient
+    wiring: Wiring
+    data: Path
+
+    def auth(self, orgnr: str) -> dict[str, str]:
+        token = mint_token(self.data, orgnr, scopes=("system/*.rs",))
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+
+    def post(self, body: Any, orgnr: str = HOSPITAL) -> Any:
+        return self.client.post("/$process-message", json=body, headers=self.auth(orgnr))
+
+    def tasks(self, **params: str) -> list[dict[str, Any]]:
+        query = SearchQuery(
+            "Task", tuple(SearchParam(k, (v,)) for k, v in params.items()), count=50
+        )
+        return self.wiring.repository.search(query).matches
+
+
+@pytest.fixture
+def ke(engine: Engine, tmp_path: Path) -> Iterator[Receiving]:
+    settings = Settings(data_dir=tmp_path, dev_mode=True)
+    wiring = build_wiring(settings, engine=engine, run_migrations=False)
+    load_directory(SqlDirectory(engine), {HOSPITAL: H_BASE, ORGNR["nav"]: "http://127.0.0.1:18083"})
+    with TestClient(build_app(settings, wiring)) as client:
+        yield Receiving(client, wiring, tmp_path)
+
+
+def notification(source: Party = H, destination: Party = M, **task_extra: Any) -> dict[str, Any]:
+    pid, tid = str(uuid.uuid4()), str(uuid.uuid4())
+    patient = {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": FNR}],
+        "name": [{"family": "Nilsen Guttorm", "given": ["Áile"]}],
+    }
+    task = {
+        "resourceType": "Task",
+        "id": tid,
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{tid}"}],
+        "status": "requested",
+        "intent": "proposal",
+        "code": code("ip-notification"),
+        "for": {"reference": f"urn:uuid:{pid}"},
+        "requester": H.reference(),
+        "owner": destination.reference(),
+        "reasonCode": {"text": "Hjerneslag; trenger koordinator før utskriving"},
+        **task_extra,
+    }
+    return message_bundle(
+        message_id=str(uuid.uuid4()),
+        event="ip-notification",
+        source=source,
+        destination=destination,
+        timestamp="2026-12-01T14:00:00Z",
+        resources=[task, patient],
+    )
+
+
+def _response(answer: Any) -> dict[str, Any]:
+    header = answer.json()["entry"][0]["resource"]
+    return dict(header["response"])
+
+
+def _ids(answer: Any) -> list[str]:
+    outcome = answer.json()
+    if outcome["resourceType"] == "Bundle":
+        outcome = outcome["entry"][1]["resource"]
+    return [c["code"] for i in outcome["issue"] for c in i["details"]["coding"]]
+
+
+def test_notification_lands_in_the_inbox_once(ke: Receiving) -> None:
+    message = notification()
+    first = ke.post(message)
+    assert first.status_code == 200, first.text
+    assert _response(first) == {"identifier": message["id"], "code": "ok"}
+    again = ke.post(message)
+    assert again.json() == first.json()  # the original answer, word for word
+    [task] = ke.tasks(status="requested")
+    assert task["owner"]["identifier"]["value"] == KE
+    assert ke.tasks(owner=task["owner"]["reference"], status="requested") == [task]
+    assert task["requester"]["display"] == "UNN HF – Sámi klinihkka"  # from the directory
+    patient = ke.wiring.repository.read(*task["for"]["reference"].split("/"))
+    assert patient["name"][0]["given"] == ["Áile"]
+    # a second notification for the same person reuses the Patient
+    assert ke.post(notification()).status_code == 200
+    tasks = ke.tasks(status="requested")
+    assert len(tasks) == 2 and len({t["for"]["reference"] for t in tasks}) == 1
+
+
+def test_only_a_directory_sender_at_its_own_endpoint_reaches_the_store(ke: Receiving) -> None:
+    message = notification()
+    stranger = ke.post(message, orgnr=ORGNR["annen"])  # authenticated, not in the directory
+    assert stranger.status_code == 403 and _ids(stranger) == ["IP-6070"]
+    other = ke.post(message, orgnr=ORGNR["nav"])  # in the directory, but not the source
+    assert other.status_code == 403 and _ids(other) == ["IP-6072"]
+    anonymous = ke.client.post("/$process-message", json=message)
+    assert anonymous.status_code == 401
+    assert ke.tasks() == []
+    # the refusals recorded nothing: the real sender's message is still carried out
+    assert _response(ke.post(message))["code"] == "ok"
+
+
+def test_another_senders_message_id_is_another_message(ke: Receiving) -> None:
+    message = notification()
+    assert _response(ke.post(message))["code"] == "ok"
+    nav = Party(ORGNR["nav"], "NAV", "http://127.0.0.1:18083")
+    forged = notification(source=nav)
+    forged["id"] = forged["entry"][0]["resource"]["id"] = message["id"]
+    answer = ke.post(forged, orgnr=ORGNR["nav"])
+    # NAV is not the requester its Task names: refused, and it never saw H's answer
+    assert _response(answer)["code"] == "fatal-error" and _ids(answer) == ["IP-6075"]
+    assert len(ke.tasks()) == 1
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message_id"),
+    [
+        ("wrong destination", "IP-6073"),
+        ("unknown event", "IP-6074"),
+        ("no Task in focus", "IP-6071"),
+        ("Task for another owner", "IP-6075"),
+        ("Task already accepted", "IP-6075"),
+    ],
+)
+def test_a_broken_message_is_answered_fatal_error(
+    ke: Receiving, breakage: str, message_id: str
+) -> None:
+    message = notification()
+    header = message["entry"][0]["resource"]
+    if breakage == "wrong destination":
+        header["destination"][0]["endpoint"] = "http://127.0.0.1:9/$process-message"
+    elif breakage == "unknown event":
+        header["eventCoding"]["code"] = "ip-transfer"
+    elif breakage == "no Task in focus":
+        header["focus"] = [{"reference": message["entry"][2]["fullUrl"]}]
+    elif breakage == "Task for another owner":
+        message["entry"][1]["resource"]["owner"] = H.reference()
+    else:
+        message["entry"][1]["resource"]["status"] = "accepted"
+    answer = ke.post(message)
+    assert answer.status_code == 200
+    assert _response(answer)["code"] == "fatal-error" and _ids(answer) == [message_id], breakage
+    assert ke.post(message).json() == answer.json()
+    assert ke.tasks() == []
+
+
+def test_a_body_without_a_message_is_400(ke: Receiving) -> None:
+    answer = ke.post({"resourceType": "Bundle", "type": "collection", "entry": []})
+    assert answer.status_code == 400 and _ids(answer) == ["IP-6071"]
+    assert ke.post({"resourceType": "Patient"}).status_code == 400
