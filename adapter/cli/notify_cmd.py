@@ -23,7 +23,7 @@ __all__ = ["register"]
 
 def _common(p: argparse.ArgumentParser, *, sender: bool = True) -> None:
     if sender:
-        p.add_argument("--as", dest="orgnr", required=True, help="this organisasjonsnummer")
+        p.add_argument("--as", dest="orgnr", help="this organisasjonsnummer (required)")
         p.add_argument("--from-base", default=None, help="this adapter's FHIR base URL")
     p.add_argument("--data-dir", type=Path, default=None, help="the server's data folder")
     p.add_argument("--database", default=None, help="database URL (default: SQLite in data dir)")
@@ -84,8 +84,8 @@ def _notify(args: argparse.Namespace) -> int:
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.services.notify import notify
 
-    if not args.patient:
-        print("ipfhir notify: --patient is required (or an ACTION: respond, inbox)")
+    if not args.patient or not args.orgnr:
+        print("ipfhir notify: --patient and --as are required (or an ACTION: respond, inbox)")
         return 2
     wiring = _wiring(args)
     directory = SqlDirectory(wiring.engine)
@@ -107,6 +107,9 @@ def _respond(args: argparse.Namespace) -> int:
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.services.notify import respond
 
+    if not args.orgnr:
+        print("ipfhir notify respond: --as is required")
+        return 2
     wiring = _wiring(args)
     directory = SqlDirectory(wiring.engine)
     queued = respond(
