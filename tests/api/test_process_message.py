@@ -6,6 +6,7 @@ answer); a broken message is answered fatal-error with an OperationOutcome."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import uuid
 import warnings
@@ -189,3 +190,80 @@ def test_a_body_without_a_message_is_400(ke: Receiving) -> None:
     answer = ke.post({"resourceType": "Bundle", "type": "collection", "entry": []})
     assert answer.status_code == 400 and _ids(answer) == ["IP-6071"]
     assert ke.post({"resourceType": "Patient"}).status_code == 400
+
+
+def test_simultaneous_duplicates_store_one_task(ke: Receiving) -> None:
+    """Two workers (or a retry racing a slow first attempt) deliver the same message at once:
+    one transaction wins, the other rolls back and answers with the winner's answer."""
+    import threading
+
+    receiver = ke.client.app.state.message_receiver  # type: ignore[attr-defined]
+    message = notification()
+    answers: list[Any] = []
+    start = threading.Barrier(4)
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(receiver.process(HOSPITAL, message))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 4 and len({json.dumps(a, sort_keys=True) for a in answers}) == 1
+    assert answers[0][1]["entry"][0]["resource"]["response"]["code"] == "ok"
+    assert len(ke.tasks()) == 1
+
+
+def _answer(task: dict[str, Any], status: str, by: Party, to: Party = H) -> dict[str, Any]:
+    answer = {
+        "resourceType": "Task",
+        "id": str(uuid.uuid4()),
+        "identifier": task["identifier"],
+        "status": status,
+        "intent": "proposal",
+        "code": code("ip-notification"),
+        "requester": to.reference(),
+        "owner": by.reference(),
+        "output": [{"type": code("decline-reason"), "valueString": "Personen bor i Kárášjohka"}],
+    }
+    return message_bundle(
+        message_id=str(uuid.uuid4()),
+        event="ip-notification-response",
+        source=by,
+        destination=to,
+        timestamp="2026-12-01T15:00:00Z",
+        resources=[answer],
+    )
+
+
+def test_only_the_notified_organisation_answers_a_notification(ke: Receiving) -> None:
+    """Here the receiving server plays the hospital: it holds a notification it sent to NAV."""
+    nav = Party(ORGNR["nav"], "NAV", "http://127.0.0.1:18083")
+    here = Party(HOSPITAL, "UNN HF – Sámi klinihkka", BASE)
+    tid = str(uuid.uuid4())
+    sent = {
+        "resourceType": "Task",
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{tid}"}],
+        "status": "requested",
+        "intent": "proposal",
+        "code": code("ip-notification"),
+        "owner": nav.reference(),
+        "requester": here.reference(),
+    }
+    ke.wiring.repository.update("Task", tid, sent)
+    h_answer = ke.post(_answer(sent, "accepted", H, here))  # H was not asked
+    assert _response(h_answer)["code"] == "fatal-error" and _ids(h_answer) == ["IP-6076"]
+    assert ke.wiring.repository.read("Task", tid)["status"] == "requested"
+    declined = ke.post(_answer(sent, "rejected", nav, here), orgnr=ORGNR["nav"])
+    assert _response(declined)["code"] == "ok", declined.text
+    stored = ke.wiring.repository.read("Task", tid)
+    assert stored["status"] == "rejected"
+    assert stored["output"][0]["valueString"] == "Personen bor i Kárášjohka"
+    # changing its mind afterwards is refused; the same answer again is harmless
+    late = ke.post(_answer(sent, "accepted", nav, here), orgnr=ORGNR["nav"])
+    assert _response(late)["code"] == "fatal-error" and _ids(late) == ["IP-6075"]
+    assert (
+        _response(ke.post(_answer(sent, "rejected", nav, here), orgnr=ORGNR["nav"]))["code"] == "ok"
+    )
