@@ -130,6 +130,9 @@ def _inbox(args: argparse.Namespace) -> int:
     wiring = _wiring(args)
     query = SearchQuery("Task", (SearchParam("status", ("requested",)),), count=500)
     for task in wiring.repository.search(query).matches:
-        if task.get("requester", {}).get("reference"):  # received (the sender's own have none)
+        codes = {c.get("code") for c in task.get("code", {}).get("coding", [])}
+        # received: the receiver resolved the requester to an Organization here; the sender's
+        # own Tasks name it by organisasjonsnummer only
+        if "ip-notification" in codes and task.get("requester", {}).get("reference"):
             print(json.dumps(task, ensure_ascii=False))
     return 0
