@@ -15,10 +15,12 @@ omsorgstjenesteloven § 7-2), and answer such a notification.
 :func:`respond` (the KE): the received Task becomes accepted (coordinator appointed) or
 rejected, and the answer is queued to the sender in the same transaction.
 
-Where the unit of work plugs in: both writes below run in ``repository.begin_write()``; when
-the store's unit of work (pre-commit hooks, audit in the write transaction) lands, each
-``with repository.begin_write() as conn`` here becomes that unit, and its audit hook records
-the Task write (today the store's plain writer does not audit these two writes).
+Where the unit of work plugs in: both writes below run in ``repository.begin_write()`` with
+their AuditEvent (:mod:`adapter.sync.recorded`) and their outbox message on the same
+connection; when the store's unit of work (pre-commit hooks, audit in the write transaction)
+lands, each ``with repository.begin_write() as conn`` block here becomes that unit and
+``record_write`` its audit hook (likewise the receiver's transaction in
+:mod:`adapter.sync.receiver`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ipfhir.adapter.sync.messaging import (
     code,
     message_bundle,
 )
+from ipfhir.adapter.sync.recorded import record_write
 
 __all__ = ["Queued", "notify", "party_of", "respond"]
 
@@ -115,7 +118,16 @@ def notify(
     local = {**task, "for": {"reference": f"Patient/{patient_id}"}}
     destination = receiver.endpoint + "/$process-message"
     with wiring.repository.begin_write() as conn:
-        wiring.repository.writer.create(conn, local, task_id)
+        stored = wiring.repository.writer.create(conn, local, task_id)
+        record_write(
+            conn,
+            organisation=sender.orgnr,
+            interaction="create",
+            patient=wiring.repository.read("Patient", patient_id),
+            patient_ref=f"Patient/{patient_id}",
+            stored=[stored],
+            detail=f"ip-notification {message_id} to {receiver.orgnr}",
+        )
         enqueue(
             conn,
             destination=destination,
@@ -195,14 +207,24 @@ def respond(
         resources=[answer],
     )
     destination = sender.endpoint + "/$process-message"
+    person = str(task.get("for", {}).get("reference"))
     with wiring.repository.begin_write() as conn:
-        wiring.repository.writer.update(conn, "Task", task_id, answered, None)
+        stored, _created = wiring.repository.writer.update(conn, "Task", task_id, answered, None)
+        record_write(
+            conn,
+            organisation=responder.orgnr,
+            interaction="update",
+            patient=None,
+            patient_ref=person,
+            stored=[stored],
+            detail=f"ip-notification-response {message_id} ({status}) to {sender.orgnr}",
+        )
         enqueue(
             conn,
             destination=destination,
             kind=NOTIFICATION_RESPONSE,
             payload=bundle,
-            person=str(task.get("for", {}).get("reference")),
+            person=person,
             message_id=message_id,
         )
     return Queued(message_id, task_id, destination, sender.orgnr)

@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, Incoming
+from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = ["TASK_IDENTIFIER_SYSTEM", "carry_out", "orgnr_in", "task_identifier"]
@@ -76,7 +78,7 @@ def carry_out(
     if incoming.event == NOTIFICATION:
         _store_notification(repository, conn, sender, incoming, directory)
     else:
-        _apply_answer(repository, conn, sender, task)
+        _apply_answer(repository, conn, sender, incoming)
 
 
 def _find(repository: SqlRepository, rtype: str, system: str, value: str) -> Resource | None:
@@ -98,7 +100,9 @@ def _organisation(repository: SqlRepository, conn: Connection, orgnr: str, name:
     return f"Organization/{found['id']}"
 
 
-def _patient(repository: SqlRepository, conn: Connection, incoming: Incoming) -> str:
+def _patient(
+    repository: SqlRepository, conn: Connection, incoming: Incoming
+) -> tuple[str, Resource]:
     task = incoming.focus
     patient = incoming.resources.get(str((task.get("for") or {}).get("reference")))
     if patient is None or patient.get("resourceType") != "Patient":
@@ -108,12 +112,12 @@ def _patient(repository: SqlRepository, conn: Connection, incoming: Incoming) ->
         if system in (FNR_SYSTEM, DNR_SYSTEM) and isinstance(value, str):
             found = _find(repository, "Patient", system, value)
             if found is not None:
-                return f"Patient/{found['id']}"
+                return f"Patient/{found['id']}", found
     received = {k: v for k, v in patient.items() if k not in ("id", "meta")}
     if (patient.get("meta") or {}).get("security"):  # the sender's REDACTED label stays
         received["meta"] = {"security": patient["meta"]["security"]}
     stored = repository.writer.create(conn, received, str(uuid.uuid4()))
-    return f"Patient/{stored['id']}"
+    return f"Patient/{stored['id']}", stored
 
 
 def _store_notification(
@@ -135,7 +139,8 @@ def _store_notification(
     sender_name = entry.name if entry is not None else sender
     owner_name = str((task.get("owner") or {}).get("display") or owner)[:200]
     task.pop("meta", None)
-    task["for"] = {"reference": _patient(repository, conn, incoming)}
+    patient_ref, patient = _patient(repository, conn, incoming)
+    task["for"] = {"reference": patient_ref}
     task["owner"] = {
         "reference": _organisation(repository, conn, owner, owner_name),
         "identifier": {"system": ORGNR_SYSTEM, "value": owner},
@@ -146,12 +151,22 @@ def _store_notification(
         "identifier": {"system": ORGNR_SYSTEM, "value": sender},
         "display": sender_name,
     }
-    repository.writer.create(conn, task, str(uuid.uuid4()))
+    stored = repository.writer.create(conn, task, str(uuid.uuid4()))
+    record_write(
+        conn,
+        organisation=sender,
+        interaction="create",
+        patient=patient,
+        patient_ref=patient_ref,
+        stored=[stored],
+        detail=f"received ip-notification {incoming.message_id}",
+    )
 
 
 def _apply_answer(
-    repository: SqlRepository, conn: Connection, sender: str, answer: Resource
+    repository: SqlRepository, conn: Connection, sender: str, incoming: Incoming
 ) -> None:
+    answer = incoming.focus
     ident = task_identifier(answer)
     assert ident is not None
     mine = _find(repository, "Task", TASK_IDENTIFIER_SYSTEM, ident)
@@ -173,7 +188,27 @@ def _apply_answer(
         ]
     if isinstance(answer.get("lastModified"), str):
         updated["lastModified"] = answer["lastModified"]
-    repository.writer.update(conn, "Task", mine["id"], updated, None)
+    stored, _created = repository.writer.update(conn, "Task", mine["id"], updated, None)
+    patient_ref = str((mine.get("for") or {}).get("reference", ""))
+    record_write(
+        conn,
+        organisation=sender,
+        interaction="update",
+        patient=_read_patient(repository, patient_ref),
+        patient_ref=patient_ref,
+        stored=[stored],
+        detail=f"received ip-notification-response {incoming.message_id}: {status}",
+    )
+
+
+def _read_patient(repository: SqlRepository, reference: str) -> Resource | None:
+    rtype, _, rid = reference.partition("/")
+    if rtype != "Patient" or not rid:
+        return None
+    try:
+        return repository.read("Patient", rid)
+    except NotFound:
+        return None
 
 
 def _output_type(output: Any) -> str | None:

@@ -42,6 +42,18 @@ def _notify(wiring: Wiring, directory: SqlDirectory, **kw: Any) -> Any:
     return notify(wiring, secure_factory(wiring), directory, sender=SENDER, patient_id=PID, **kw)
 
 
+def _audited(wiring: Wiring, version: str) -> list[str]:
+    """The organisations of the AuditEvents naming ``version`` among their entities."""
+    from ipfhir.adapter.ports import SearchQuery
+
+    events = wiring.repository.search(SearchQuery("AuditEvent", count=200)).matches
+    return [
+        e["agent"][0]["who"]["identifier"]["value"]
+        for e in events
+        if any(x["what"].get("reference") == version for x in e["entity"])
+    ]
+
+
 def _tasks(wiring: Wiring) -> list[dict[str, Any]]:
     from ipfhir.adapter.ports import SearchQuery
 
@@ -84,6 +96,7 @@ def test_notification_carries_what_the_consent_gives_the_receiver(
     # the sender's own Task, written with the message
     [mine] = _tasks(wiring)
     assert mine["id"] == queued.task_id and mine["for"] == {"reference": f"Patient/{PID}"}
+    assert _audited(wiring, f"Task/{queued.task_id}/_history/1") == [HOSPITAL]
     # the disclosure is in the recipients ledger, as for a read over HTTP
     with engine.connect() as conn:
         orgs = {r.organisation for r in conn.execute(select(consent_recipients))}
@@ -139,3 +152,8 @@ def test_task_and_message_are_written_together_or_not_at_all(
     with pytest.raises(RuntimeError):
         _notify(wiring, directory, to_org=KE)
     assert _tasks(wiring) == [] and Outbox(engine).list() == []
+    from ipfhir.adapter.ports import SearchQuery
+
+    events = wiring.repository.search(SearchQuery("AuditEvent", count=200)).matches
+    named = [x["what"].get("reference", "") for e in events for x in e["entity"]]
+    assert named and not [n for n in named if n.startswith("Task/")]  # no audit of a rollback

@@ -121,6 +121,14 @@ def test_notification_lands_in_the_inbox_once(ke: Receiving) -> None:
     assert task["owner"]["identifier"]["value"] == KE
     assert ke.tasks(owner=task["owner"]["reference"], status="requested") == [task]
     assert task["requester"]["display"] == "UNN HF – Sámi klinihkka"  # from the directory
+    events = ke.wiring.repository.search(SearchQuery("AuditEvent", count=50)).matches
+    written = [
+        e
+        for e in events
+        if {"reference": f"Task/{task['id']}/_history/1"} in [x["what"] for x in e["entity"]]
+    ]
+    assert [e["agent"][0]["who"]["identifier"]["value"] for e in written] == [HOSPITAL]
+    assert written[0]["entity"][0]["what"]["identifier"]["value"] == FNR
     patient = ke.wiring.repository.read(*task["for"]["reference"].split("/"))
     assert patient["name"][0]["given"] == ["Áile"]
     # a second notification for the same person reuses the Patient
