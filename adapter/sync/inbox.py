@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
@@ -49,8 +50,8 @@ def orgnr_in(reference: Any) -> str | None:
 
 
 def task_identifier(task: Resource) -> str | None:
-    for ident in task.get("identifier") or []:
-        if isinstance(ident, dict) and ident.get("system") == TASK_IDENTIFIER_SYSTEM:
+    for ident in dicts(task.get("identifier")):
+        if ident.get("system") == TASK_IDENTIFIER_SYSTEM:
             value = ident.get("value")
             if isinstance(value, str) and value.startswith("urn:uuid:") and len(value) <= 80:
                 return value
@@ -58,10 +59,9 @@ def task_identifier(task: Resource) -> str | None:
 
 
 def _is_notification(task: Resource) -> bool:
-    codings = (task.get("code") or {}).get("coding") or []
+    codings = dicts(as_dict(task.get("code")).get("coding"))
     return any(
-        isinstance(c, dict) and c.get("system") == EXCHANGE_SYSTEM and c.get("code") == NOTIFICATION
-        for c in codings
+        c.get("system") == EXCHANGE_SYSTEM and c.get("code") == NOTIFICATION for c in codings
     )
 
 
@@ -104,17 +104,17 @@ def _patient(
     repository: SqlRepository, conn: Connection, incoming: Incoming
 ) -> tuple[str, Resource]:
     task = incoming.focus
-    patient = incoming.resources.get(str((task.get("for") or {}).get("reference")))
+    patient = incoming.resources.get(str(as_dict(task.get("for")).get("reference")))
     if patient is None or patient.get("resourceType") != "Patient":
         raise _unusable("Task.for must name a Patient in the Bundle", "Task.for")
-    for ident in patient.get("identifier") or []:
+    for ident in dicts(patient.get("identifier")):
         system, value = ident.get("system"), ident.get("value")
         if system in (FNR_SYSTEM, DNR_SYSTEM) and isinstance(value, str):
             found = _find(repository, "Patient", system, value)
             if found is not None:
                 return f"Patient/{found['id']}", found
     received = {k: v for k, v in patient.items() if k not in ("id", "meta")}
-    if (patient.get("meta") or {}).get("security"):  # the sender's REDACTED label stays
+    if dicts(as_dict(patient.get("meta")).get("security")):  # the sender's REDACTED label stays
         received["meta"] = {"security": patient["meta"]["security"]}
     stored = repository.writer.create(conn, received, str(uuid.uuid4()))
     return f"Patient/{stored['id']}", stored
@@ -137,7 +137,7 @@ def _store_notification(
         raise _unusable("a notification is status requested, intent proposal", "Task.status")
     entry = directory.get(sender)
     sender_name = entry.name if entry is not None else sender
-    owner_name = str((task.get("owner") or {}).get("display") or owner)[:200]
+    owner_name = str(as_dict(task.get("owner")).get("display") or owner)[:200]
     task.pop("meta", None)
     patient_ref, patient = _patient(repository, conn, incoming)
     task["for"] = {"reference": patient_ref}
@@ -181,7 +181,7 @@ def _apply_answer(
         raise _unusable(f"the notification is {mine.get('status')} already", "Task.status")
     updated = {k: v for k, v in mine.items() if k != "meta"}
     updated["status"] = status
-    outputs = [o for o in answer.get("output") or [] if _output_type(o) in _OUTPUTS]
+    outputs = [o for o in dicts(answer.get("output")) if _output_type(o) in _OUTPUTS]
     if outputs:
         updated["output"] = [
             {"type": o["type"], "valueString": str(o.get("valueString", ""))[:500]} for o in outputs
@@ -189,7 +189,7 @@ def _apply_answer(
     if isinstance(answer.get("lastModified"), str):
         updated["lastModified"] = answer["lastModified"]
     stored, _created = repository.writer.update(conn, "Task", mine["id"], updated, None)
-    patient_ref = str((mine.get("for") or {}).get("reference", ""))
+    patient_ref = str(as_dict(mine.get("for")).get("reference", ""))
     record_write(
         conn,
         organisation=sender,
@@ -214,8 +214,8 @@ def _read_patient(repository: SqlRepository, reference: str) -> Resource | None:
 def _output_type(output: Any) -> str | None:
     if not isinstance(output, dict):
         return None
-    for c in (output.get("type") or {}).get("coding") or []:
-        if isinstance(c, dict) and c.get("system") == EXCHANGE_SYSTEM:
+    for c in dicts(as_dict(output.get("type")).get("coding")):
+        if c.get("system") == EXCHANGE_SYSTEM:
             value = c.get("code")
             return value if isinstance(value, str) else None
     return None

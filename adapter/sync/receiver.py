@@ -12,7 +12,8 @@ from the message) and the body, and returns the HTTP status and the answer:
    transaction together with the row that records its answer (``received_messages``): a
    concurrent duplicate loses the insert, rolls back all it wrote and answers with the row
    the winner stored;
-4. a message refused as it stands (IP-6071–6076) is answered ``fatal-error`` with an
+4. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
+   answered ``fatal-error`` with an
    OperationOutcome (recorded too: resending it changes nothing), a body with no message id
    400 with an OperationOutcome.
 """
@@ -39,6 +40,7 @@ from ipfhir.adapter.sync.messaging import (
     read_message,
     response_bundle,
 )
+from ipfhir.mappings.errors import InvalidInput
 
 __all__ = ["Receiver"]
 
@@ -91,11 +93,11 @@ class Receiver:
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
             return 200, self._carry_out(sender, incoming)
-        except MessageRefused as err:
+        except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
             return 200, self._record(sender, message_id, "refused", answer, lambda _c: None)
 
-    def _answer_of(self, message_id: str, err: MessageRefused | None) -> Resource:
+    def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
         return response_bundle(
             answer_id=str(uuid.uuid4()),
             request_id=message_id,

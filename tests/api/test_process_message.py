@@ -275,3 +275,42 @@ def test_only_the_notified_organisation_answers_a_notification(ke: Receiving) ->
     assert (
         _response(ke.post(_answer(sent, "rejected", nav, here), orgnr=ORGNR["nav"]))["code"] == "ok"
     )
+
+
+def _mangle(message: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    target: Any = message
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return message
+
+
+TASK = ("entry", 1, "resource")
+HOSTILE = [
+    ("entry", "not a list"),
+    ("entry", [None, 7, "x"]),
+    (("entry", 0, "resource", "id"), "x" * 65),
+    (("entry", 0, "resource", "eventCoding"), ["ip-notification"]),
+    (("entry", 0, "resource", "focus"), "urn:uuid:x"),
+    (("entry", 0, "resource", "destination"), {"endpoint": 5}),
+    ((*TASK, "code"), ["ip-notification"]),
+    ((*TASK, "for"), "Patient/x"),
+    ((*TASK, "owner"), [KE]),
+    ((*TASK, "identifier"), {"value": 1}),
+    ((*TASK, "input"), "Øvrige tjenester"),
+    ((*TASK, "status"), None),
+    ((*TASK, "authoredOn"), "i går"),  # the profile validator refuses the Task
+    (("entry", 2, "resource", "identifier"), [None, "17059012345"]),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), HOSTILE, ids=[str(h[0]) for h in HOSTILE])
+def test_hostile_messages_get_an_answer_never_a_crash(ke: Receiving, path: Any, value: Any) -> None:
+    message = _mangle(notification(), path if isinstance(path, tuple) else (path,), value)
+    answer = ke.post(message)
+    assert answer.status_code in (200, 400), answer.text
+    ids = _ids(answer)
+    assert ids and all(i.startswith(("IP-60", "IP-45", "IP-3", "IP-2")) for i in ids), ids
+    if answer.status_code == 200:
+        assert _response(answer)["code"] == "fatal-error"
+    assert ke.tasks() == []
