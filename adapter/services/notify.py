@@ -181,7 +181,8 @@ def respond(
     except NotFound:
         task = {}
     requester = orgnr_in(task.get("requester"))
-    if task.get("status") != "requested" or requester is None or task_identifier(task) is None:
+    received = orgnr_in(task.get("owner")) == responder.orgnr and requester != responder.orgnr
+    if task.get("status") != "requested" or not received or task_identifier(task) is None:
         detail = str(task.get("status", "not found"))
         raise NotifyRefused([issue_sync("IP-6054", None, "not-found", tid=task_id, status=detail)])
     sender = party_of(directory.route(orgnr=requester))

@@ -157,3 +157,34 @@ def test_task_and_message_are_written_together_or_not_at_all(
     events = wiring.repository.search(SearchQuery("AuditEvent", count=200)).matches
     named = [x["what"].get("reference", "") for e in events for x in e["entity"]]
     assert named and not [n for n in named if n.startswith("Task/")]  # no audit of a rollback
+
+
+def test_only_a_received_notification_is_answered(engine: Engine, tmp_path: Path) -> None:
+    """``respond`` answers a notification addressed to this organisation, once: not the
+    sender's own Task, not an unknown one, not one answered already."""
+    from ipfhir.adapter.services.notify import respond
+
+    wiring, directory = _hospital(engine, tmp_path)
+    load_directory(directory, {HOSPITAL: SENDER.endpoint})
+    queued = _notify(wiring, directory, to_org=KE)
+    ke = Party(KE, "Romsa suohkan – koordinerende enhet", BASES[KE])
+    for task_id, responder in ((queued.task_id, SENDER), ("ukjent", ke)):
+        with pytest.raises(NotifyRefused) as refused:
+            respond(wiring, directory, responder=responder, task_id=task_id, accept=True)
+        assert [i.message_id for i in refused.value.issues] == ["IP-6054"]
+    # the same Task as the coordinating unit holds it after receipt: answered once
+    received = wiring.repository.read("Task", queued.task_id)
+    received["requester"] = {**received["requester"], "reference": "Organization/ip1-sykehus"}
+    wiring.repository.update("Task", queued.task_id, received)
+    answer = respond(
+        wiring, directory, responder=ke, task_id=queued.task_id, accept=False, text="Flyttet"
+    )
+    assert answer.receiver == HOSPITAL
+    assert answer.destination == SENDER.endpoint + "/$process-message"
+    sent = Outbox(engine).get(answer.message_id)
+    assert sent is not None
+    [task] = [e["resource"] for e in sent.payload["entry"][1:]]
+    assert task["status"] == "rejected" and "for" not in task  # no person data goes back
+    assert task["output"][0]["valueString"] == "Flyttet"
+    with pytest.raises(NotifyRefused):
+        respond(wiring, directory, responder=ke, task_id=queued.task_id, accept=True)
