@@ -93,11 +93,25 @@ def _tokens(args: argparse.Namespace, engine: Any) -> Any:
     return DirectoryTokens(SqlDirectory(engine), organisation_key(args.data_dir), args.orgnr)
 
 
+def _gate(args: argparse.Namespace) -> Any:
+    """The consent checked again before a notification leaves (adapter/sync/gate.py)."""
+    from ipfhir.adapter.bootstrap import build_wiring, secure_factory
+    from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.sync.gate import ConsentGate
+
+    given = {"data_dir": args.data_dir, "dev_mode": True}
+    if args.database:
+        given["database_url"] = args.database
+    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
+    return ConsentGate(secure_factory(wiring))  # reads only: no profile validation needed
+
+
 def _worker(args: argparse.Namespace) -> int:
     from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
     box = _open(args)
-    worker = Worker(box, HttpTransport(token_for=_tokens(args, box.engine)))
+    transport = HttpTransport(token_for=_tokens(args, box.engine))
+    worker = Worker(box, transport, before_send=_gate(args))
     if args.once:
         while worker.run_once():
             pass

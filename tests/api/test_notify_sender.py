@@ -19,6 +19,7 @@ from ipfhir.adapter.store.outbox import Outbox
 from ipfhir.adapter.store.schema import consent_recipients
 from ipfhir.adapter.sync.messages import NotifyRefused
 from ipfhir.adapter.sync.messaging import Party
+from ipfhir.mappings.codes import ext_url
 from tests.api.notify_world import HOSPITAL, KE, ORGNR, PID, hospital_resources, load_directory
 
 SENDER = Party(HOSPITAL, "UNN HF – Sámi klinihkka", "http://127.0.0.1:18081")
@@ -188,3 +189,42 @@ def test_only_a_received_notification_is_answered(engine: Engine, tmp_path: Path
     assert task["output"][0]["valueString"] == "Flyttet"
     with pytest.raises(NotifyRefused):
         respond(wiring, directory, responder=ke, task_id=queued.task_id, accept=True)
+
+
+class _Recording:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def post(self, message: Any) -> Any:
+        from ipfhir.adapter.sync.policy import Attempt
+
+        self.sent.append(message.message_id)
+        return Attempt(error="ConnectionError: the receiver is down")
+
+
+def test_a_consent_withdrawn_before_delivery_stops_the_message(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from ipfhir.adapter.sync.gate import ConsentGate
+    from ipfhir.adapter.sync.worker import Worker
+
+    wiring, directory = _hospital(engine, tmp_path)
+    first = _notify(wiring, directory, to_org=KE)
+    transport = _Recording()
+    worker = Worker(Outbox(engine), transport, before_send=ConsentGate(secure_factory(wiring)))
+    worker.run_once()  # still consented: sent (the receiver is down: it waits for a retry)
+    assert transport.sent == [first.message_id]
+    consent = wiring.repository.read("Consent", "ip1-sharing")
+    consent.update(status="inactive")
+    consent["extension"] = [
+        {
+            "url": ext_url("ip-consent-revoked"),
+            "valueDate": "2026-02-01",
+        }
+    ]
+    wiring.repository.update("Consent", "ip1-sharing", consent)
+    box = Outbox(engine, clock=lambda: 4_000_000_000.0)  # past any back-off
+    Worker(box, transport, before_send=ConsentGate(secure_factory(wiring))).run_once()
+    assert transport.sent == [first.message_id]  # not sent again
+    [dead] = box.list("dead")
+    assert dead.message_id == first.message_id and (dead.last_error or "").startswith("IP-6056")
