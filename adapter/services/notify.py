@@ -165,6 +165,31 @@ def _task(
     return task
 
 
+def _received(wiring: Any, responder: Party, task_id: str) -> Resource:
+    """The notification ``task_id`` another organisation sent to ``responder``, unanswered;
+    IP-6054 otherwise."""
+    try:
+        task: Resource = wiring.repository.read("Task", task_id)
+    except NotFound:
+        task = {}
+    requester = orgnr_in(task.get("requester"))
+    received = orgnr_in(task.get("owner")) == responder.orgnr and requester != responder.orgnr
+    if task.get("status") != "requested" or not received or task_identifier(task) is None:
+        detail = str(task.get("status", "not found"))
+        raise NotifyRefused([issue_sync("IP-6054", None, "not-found", tid=task_id, status=detail)])
+    return task
+
+
+_ANSWERED = ("resourceType", "identifier", "status", "intent", "code", "output", "lastModified")
+
+
+def _answer(answered: Resource, sender: Party, responder: Party) -> Resource:
+    """The Task as the answer carries it: status and outputs, no person data."""
+    answer = {k: v for k, v in answered.items() if k in _ANSWERED}
+    answer.update(id=str(uuid.uuid4()), requester=sender.reference(), owner=responder.reference())
+    return answer
+
+
 def respond(
     wiring: Any,
     directory: SqlDirectory,
@@ -176,16 +201,8 @@ def respond(
 ) -> Queued:
     """The received notification ``task_id`` accepted (``text``: the coordinator appointed)
     or declined (``text``: why); the answer queued to its sender in the same transaction."""
-    try:
-        task = wiring.repository.read("Task", task_id)
-    except NotFound:
-        task = {}
-    requester = orgnr_in(task.get("requester"))
-    received = orgnr_in(task.get("owner")) == responder.orgnr and requester != responder.orgnr
-    if task.get("status") != "requested" or not received or task_identifier(task) is None:
-        detail = str(task.get("status", "not found"))
-        raise NotifyRefused([issue_sync("IP-6054", None, "not-found", tid=task_id, status=detail)])
-    sender = party_of(directory.route(orgnr=requester))
+    task = _received(wiring, responder, task_id)
+    sender = party_of(directory.route(orgnr=str(orgnr_in(task.get("requester")))))
     status, now = ("accepted" if accept else "rejected"), _now()
     answered = {k: v for k, v in task.items() if k != "meta"}
     answered.update(status=status, lastModified=now)
@@ -193,19 +210,13 @@ def respond(
         kind = "coordinator" if accept else "decline-reason"
         answered["output"] = [{"type": code(kind), "valueString": text[:500]}]
     message_id = str(uuid.uuid4())
-    answer = {
-        k: v
-        for k, v in answered.items()
-        if k in ("resourceType", "identifier", "status", "intent", "code", "output", "lastModified")
-    }
-    answer.update(id=str(uuid.uuid4()), requester=sender.reference(), owner=responder.reference())
     bundle = message_bundle(
         message_id=message_id,
         event=NOTIFICATION_RESPONSE,
         source=responder,
         destination=sender,
         timestamp=now,
-        resources=[answer],
+        resources=[_answer(answered, sender, responder)],
     )
     destination = sender.endpoint + "/$process-message"
     person = str(task.get("for", {}).get("reference"))
