@@ -3,15 +3,15 @@
 however many Goals the person has (``adapter/store/search_sql.py`` ``page_select``). The old
 index (res_type, param, target_id) is a prefix of the new one and is dropped.
 
-Revision ID: 0007
-Revises: 0006"""
+Revision ID: 0010
+Revises: 0009"""
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
