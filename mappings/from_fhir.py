@@ -12,6 +12,7 @@ from typing import Any
 from ipfhir.mappings import codes
 from ipfhir.mappings.errors import MappingError
 from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from ipfhir.mappings.free_text import free_text_from_fhir, free_text_of_extension
 from ipfhir.mappings.from_fhir_consent import consent_from_fhir
 from ipfhir.mappings.from_fhir_index import BundleIndex
 from ipfhir.mappings.from_fhir_parties import (
@@ -81,7 +82,7 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         "revision_dates": ext_values(care_plan, "ip-revision-date", "valueDate"),
         "cooperation": _cooperation(index, care_plan),
     }
-    _optional(plan, "situation", care_plan.get("description"))
+    _optional(plan, "situation", free_text_from_fhir(care_plan, "description", "CarePlan"))
     _optional(
         plan,
         "complaint_information",
@@ -239,7 +240,7 @@ def _cooperation(index: BundleIndex, care_plan: Json) -> list[Json]:
                     parts.get("organization", {}).get("valueReference"),
                     f"CarePlan.extension:cooperation[{i}]",
                 ),
-                "description": parts.get("description", {}).get("valueString"),
+                "description": free_text_of_extension(parts.get("description", {})),
                 "necessity": parts.get("necessity", {}).get("valueCode", "necessary"),
             }
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
-from ipfhir.mappings.fhir_common import Json, ext_values, period_from_fhir
+from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
 
 __all__ = ["consent_from_fhir"]
@@ -36,9 +37,9 @@ def consent_from_fhir(index: BundleIndex, consent: Json, path: str) -> tuple[str
     revoked = ext_values(consent, "ip-consent-revoked", "valueDate")
     if revoked:
         out["revoked_on"] = revoked[0]
-    remarks = ext_values(consent, "ip-consent-remarks", "valueString")
+    remarks = find_ext(consent, "ip-consent-remarks")
     if remarks:
-        out["remarks"] = remarks[0]
+        out["remarks"] = free_text_of_extension(remarks[0])
     if kind != "sharing-consent":
         return "plan_consent", {k: v for k, v in out.items() if v is not None}
     purpose = ext_values(consent, "ip-consent-purpose", "valueString")

@@ -13,6 +13,7 @@ from ipfhir.mappings.fhir_common import (
     find_ext,
     period_from_fhir,
 )
+from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
 
 __all__ = [
@@ -95,10 +96,10 @@ def topic_code(codings: list[Json]) -> str | None:
     return next((c.get("code") for c in codings if c.get("system") == system), None)
 
 
-def contribution_of(participant: Json) -> str | None:
-    """A CareTeam participant's contribution (item d)."""
-    values = ext_values(participant, "ip-contribution", "valueString")
-    return str(values[0]) if values else None
+def contribution_of(participant: Json) -> Any:
+    """A CareTeam participant's contribution (item d): plain text or labelled parts."""
+    found = find_ext(participant, "ip-contribution")
+    return free_text_of_extension(found[0]) if found else None
 
 
 def element_topic(element: Json) -> str | None:

@@ -37,7 +37,11 @@ __all__ = [
     "Plan",
     "PlanConsent",
     "SharingConsent",
+    "TextPart",
+    "FreeText",
     "plan_json_schema",
+    "text_of",
+    "text_parts",
 ]
 
 PERSON = "person"  # reserved party id: the person the plan belongs to (tjenestemottaker)
@@ -54,6 +58,31 @@ LegalDomain = Literal["health-and-care", "child-welfare"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+
+class TextPart(_Model):
+    """One labelled part of a free text: a sentence or paragraph and its information topics
+    (CodeSystem ip-information-topic). A recipient refused any of the topics does not get the
+    part; a part without topics goes wherever the text goes."""
+
+    text: Text
+    topics: list[Code] = Field(default_factory=list)
+
+
+# A free text (situation, cooperation, contribution, remarks): plain text — one part without
+# topics — or labelled parts, joined by one space into the whole text.
+FreeText = Text | Annotated[list[TextPart], Field(min_length=1)]
+PART_SEPARATOR = " "
+
+
+def text_parts(value: FreeText) -> list[TextPart]:
+    """The parts of a free text (plain text is one part without topics)."""
+    return [TextPart(text=value)] if isinstance(value, str) else list(value)
+
+
+def text_of(value: FreeText) -> str:
+    """The whole free text, as one string."""
+    return value if isinstance(value, str) else PART_SEPARATOR.join(p.text for p in value)
 
 
 class Period(_Model):
@@ -116,7 +145,7 @@ class Party(_Model):
     mandate: GuardianMandate | None = None  # guardian
     organisation_type: Code | None = None  # organisation: CodeSystem ip-organisation-type
     takes_part: bool = True  # item b: takes part in the plan work (ansvarsgruppe/CareTeam)
-    contribution: Text | None = None  # item d: what this party contributes
+    contribution: FreeText | None = None  # item d: what this party contributes
     # the information topic of this party's participation and contribution (CodeSystem
     # ip-information-topic): a recipient refused the topic does not see the participation
     topic: Code | None = None
@@ -186,7 +215,7 @@ class Cooperation(_Model):
     """Item i: necessary or desired cooperation with other providers, institutions, agencies."""
 
     party: LocalId  # an organisation party
-    description: Text
+    description: FreeText
     necessity: Literal["necessary", "desired"] = "necessary"
 
 
@@ -203,7 +232,7 @@ class _Consent(_Model):
     domain: LegalDomain = "health-and-care"
     period: Period = Field(default_factory=Period)
     revoked_on: dt.date | None = None  # set when withdrawn (status inactive)
-    remarks: Text | None = None  # «Andre merknader»
+    remarks: FreeText | None = None  # «Andre merknader»
 
 
 class PlanConsent(_Consent):
@@ -229,10 +258,10 @@ class Plan(_Model):
     language: Language = "nb"  # the plan's language (sameloven §§ 3-3, 3-5)
     created: dt.date
     person: Person
-    situation: Text | None = None  # situasjonsbeskrivelse
+    situation: FreeText | None = None  # situasjonsbeskrivelse
     responsible_organisation: LocalId  # the organisation that owns the plan (usually the kommune)
     parties: list[Party] = Field(default_factory=list)
-    person_contribution: Text | None = None  # item d: the person's own contribution
+    person_contribution: FreeText | None = None  # item d: the person's own contribution
     person_contribution_topic: Code | None = None  # its information topic (ip-information-topic)
     coordinators: list[CoordinatorAssignment] = Field(default_factory=list)  # item c
     goals: list[Goal] = Field(default_factory=list)  # item a

@@ -28,6 +28,7 @@ from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
+from ipfhir.mappings.text_rules import text_topic_issues
 
 __all__ = ["MESSAGES", "check_plan", "load_plan"]
 
@@ -63,7 +64,10 @@ def load_plan(data: Any) -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as err:
-        raise PlanRuleViolation([_shape_issue(e) for e in err.errors()]) from None
+        issues = [_shape_issue(e) for e in err.errors()]
+        # a union (free text: plain or parts) reports once per member at the same path
+        unique = {i.expression: i for i in reversed(issues)}
+        raise PlanRuleViolation([i for i in issues if unique[i.expression] is i]) from None
     check_plan(plan)
     return plan
 
@@ -82,6 +86,8 @@ def _shape_issue(error: Any) -> Issue:
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and not part.isidentifier():
+            continue  # a union member's tag ('constrained-str', 'list[TextPart]'), not a field
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -101,6 +107,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from _consent_issues(plan)
     yield from consent_competence_issues(plan)
     yield from _goal_issues(plan)
+    yield from text_topic_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

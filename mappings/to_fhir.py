@@ -17,7 +17,15 @@ from ipfhir.mappings.fhir_common import (
     ref,
     scoped_id,
 )
-from ipfhir.mappings.model import CoordinatorAssignment, Goal, Measure, NeedOrResource, Plan
+from ipfhir.mappings.free_text import free_text_to_fhir, text_extension
+from ipfhir.mappings.model import (
+    CoordinatorAssignment,
+    FreeText,
+    Goal,
+    Measure,
+    NeedOrResource,
+    Plan,
+)
 from ipfhir.mappings.to_fhir_consent import consent_resource
 from ipfhir.mappings.to_fhir_parties import party_reference, party_resources, patient_resource
 
@@ -94,12 +102,14 @@ def _goal(plan: Plan, goal: Goal) -> Json:
     return resource
 
 
-def _participant(role: Json, member: Json, contribution: str | None, topic: str | None) -> Json:
+def _participant(
+    role: Json, member: Json, contribution: FreeText | None, topic: str | None
+) -> Json:
     """A participant (item b) with its contribution (item d) and the topic of both."""
     participant: Json = {}
     extensions = []
     if contribution is not None:
-        extensions.append(ext("ip-contribution", "valueString", contribution))
+        extensions.append(text_extension(codes.ext_url("ip-contribution"), contribution))
     if topic is not None:
         extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(topic)))
     if extensions:
@@ -174,7 +184,7 @@ def _plan_extensions(plan: Plan) -> list[Json]:
     for co in plan.cooperation:
         parts = [
             {"url": "organization", "valueReference": party_reference(plan, co.party)},
-            {"url": "description", "valueString": co.description},
+            text_extension("description", co.description),
             {"url": "necessity", "valueCode": co.necessity},
         ]
         out.append({"url": codes.ext_url("ip-cooperation"), "extension": parts})
@@ -238,7 +248,7 @@ def _care_plan(plan: Plan) -> Json:
         }
     )
     if plan.situation is not None:
-        resource["description"] = plan.situation
+        resource.update(free_text_to_fhir("description", plan.situation))
     resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
     period = period_to_fhir(plan.period)
     if period:

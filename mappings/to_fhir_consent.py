@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
+from ipfhir.mappings.free_text import text_extension
 from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent
 from ipfhir.mappings.to_fhir_parties import party_reference, practitioner_reference
 
@@ -70,7 +71,7 @@ def _extensions(consent: PlanConsent | SharingConsent) -> list[Json]:
     if consent.revoked_on is not None:
         out.append(ext("ip-consent-revoked", "valueDate", consent.revoked_on.isoformat()))
     if consent.remarks is not None:
-        out.append(ext("ip-consent-remarks", "valueString", consent.remarks))
+        out.append(text_extension(codes.ext_url("ip-consent-remarks"), consent.remarks))
     if isinstance(consent, SharingConsent) and consent.purpose is not None:
         out.append(ext("ip-consent-purpose", "valueString", consent.purpose))
     return out

@@ -55,6 +55,7 @@ from ipfhir.adapter.consent.redact import (
     strip_identifiers,
     strip_participants,
 )
+from ipfhir.adapter.consent.redact_text import strip_free_text
 from ipfhir.adapter.ports import Actor
 
 __all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
@@ -218,6 +219,8 @@ def _by_consent(
         out, removed = strip_identifiers(resource)
     else:
         out, removed = resource, []
+    # free text in labelled parts, wherever it is (situation, cooperation, contributions)
+    out, removed = strip_free_text(resource, out, removed, _labelled(access, lambda _e: None))
     if not removed:
         return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
     redacted = mark_redacted(out)

@@ -177,8 +177,10 @@ def _is_item(extension: Mapping[str, Any]) -> bool:
 
 
 def mark_redacted(resource: Resource) -> Resource:
-    """Add ``meta.security`` REDACTED (once). ``resource["meta"]`` is replaced, not changed:
-    the meta of a shallow copy stays the original's."""
+    """Add ``meta.security`` REDACTED (once) and drop the narrative (``text``: written for the
+    whole resource, it may repeat what was removed). ``resource["meta"]`` is replaced, not
+    changed: the meta of a shallow copy stays the original's."""
+    resource.pop("text", None)
     meta = dict(resource.get("meta") or {})
     security = list(meta.get("security", []))
     if not any(s.get("code") == "REDACTED" for s in security):
