@@ -58,12 +58,34 @@ def _giver(index: BundleIndex, performer: Json, path: str) -> Json:
     return {"party": index.party_id(performer, path), "capacity": capacity[0] if capacity else None}
 
 
+def _is_refusal(provision: Json) -> bool:
+    """A plan-wide refusal of topics, or of recipients outright (the other nested provisions
+    are rules per recipient or per source; model rule IP-1027 keeps the two apart)."""
+    labels, actors = provision.get("securityLabel"), provision.get("actor", [])
+    roles = {c.get("code") for a in actors for c in a.get("role", {}).get("coding", [])}
+    return provision.get("type") == "deny" and (
+        (bool(labels) and not actors) or (not labels and bool(actors) and roles <= {"IRCP"})
+    )
+
+
+def _rule(index: BundleIndex, provision: Json, where: str) -> Json:
+    out: Json = {"effect": provision.get("type"), "recipients": [], "sources": []}
+    for j, actor in enumerate(provision.get("actor", [])):
+        roles = {c.get("code") for c in actor.get("role", {}).get("coding", [])}
+        key = "sources" if "AUT" in roles else "recipients"
+        out[key].append(index.party_id(actor.get("reference"), f"{where}.actor[{j}]"))
+    out["topics"] = [c.get("code") for c in provision.get("securityLabel", [])]
+    return out
+
+
 def _denials(index: BundleIndex, provisions: list[Json], path: str) -> Json:
     topics: list[str] = []
     environments: list[str] = []
     individuals: list[str] = []
+    rules: list[Json] = []
     for i, provision in enumerate(provisions):
-        if provision.get("type") != "deny":
+        if not _is_refusal(provision):
+            rules.append(_rule(index, provision, f"{path}.provision.provision[{i}]"))
             continue
         topics += [c.get("code") for c in provision.get("securityLabel", [])]
         for j, actor in enumerate(provision.get("actor", [])):
@@ -75,4 +97,5 @@ def _denials(index: BundleIndex, provisions: list[Json], path: str) -> Json:
         "refused_topics": topics,
         "refused_environments": environments,
         "refused_individuals": individuals,
+        "rules": rules,
     }

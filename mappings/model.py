@@ -37,6 +37,7 @@ __all__ = [
     "Plan",
     "PlanConsent",
     "SharingConsent",
+    "SharingRule",
     "TextPart",
     "FreeText",
     "plan_json_schema",
@@ -239,6 +240,25 @@ class PlanConsent(_Consent):
     """Item h, step 1: consent that the plan is made at all («inngangsbilletten»)."""
 
 
+class SharingRule(_Model):
+    """One rule of the sharing consent beyond the plan-wide refusals (vedlegg 2: «hva slags type
+    informasjon … og til hvem», «nekte at enkeltpersoner får bestemte opplysninger», «fra
+    nærmere bestemte fagmiljø»). Deny beats permit.
+
+    - ``permit`` with ``recipients`` and ``topics``: those recipients get, of the information
+      that carries a topic, only these topics (and the plan's information without a topic);
+    - ``deny`` with ``recipients`` and ``topics``: these topics not to these recipients;
+    - ``deny`` with ``sources``: no information from these professional environments
+      (organisations: what they are responsible for or contribute), to ``recipients`` or,
+      naming none, to anyone but the plan's owner and coordinator (optionally only ``topics``).
+    """
+
+    effect: Literal["permit", "deny"]
+    recipients: list[LocalId] = Field(default_factory=list)  # parties
+    topics: list[Code] = Field(default_factory=list)  # CodeSystem ip-information-topic
+    sources: list[LocalId] = Field(default_factory=list)  # organisation parties
+
+
 class SharingConsent(_Consent):
     """Item h, step 2: informed, scoped consent to exchange confidential information (vedlegg 2)."""
 
@@ -247,6 +267,7 @@ class SharingConsent(_Consent):
     refused_topics: list[Code] = Field(default_factory=list)
     refused_environments: list[LocalId] = Field(default_factory=list)  # organisation parties
     refused_individuals: list[LocalId] = Field(default_factory=list)  # individual parties
+    rules: list[SharingRule] = Field(default_factory=list)  # per recipient, per source
 
 
 class Plan(_Model):

@@ -10,7 +10,9 @@ IP-1010 coordinators overlap without declared handover · IP-1011 handover not e
 IP-1012 no coordinator in charge · IP-1013 coordinator kind/level/age
 IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
 IP-1022 sharing consent not time-bounded · IP-1023 revocation inconsistent
-IP-1024..1026 competence (see mappings.competence) · IP-1030 goal hierarchy
+IP-1024..1026 competence (see mappings.competence)
+IP-1027 sharing rule without scope · IP-1028 topics for a recipient not permitted
+(see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
 """
@@ -24,6 +26,7 @@ from pydantic import ValidationError
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import consent_competence_issues
+from ipfhir.mappings.consent_rules import CONSENT_RULE_MESSAGES, sharing_rule_issues
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
@@ -56,6 +59,7 @@ MESSAGES = {
     "IP-1032": "A measure's responsible party does not take part in the plan.",
     "IP-1033": "A contribution and its topic belong to a party that takes part in the plan work.",
     "IP-1040": "A code is not in its code system.",
+    **CONSENT_RULE_MESSAGES,
 }
 
 
@@ -108,6 +112,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from consent_competence_issues(plan)
     yield from _goal_issues(plan)
     yield from text_topic_issues(plan)
+    yield from sharing_rule_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from ipfhir.mappings import codes
 from ipfhir.mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
 from ipfhir.mappings.free_text import text_extension
-from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent
+from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent, SharingRule
 from ipfhir.mappings.to_fhir_parties import party_reference, practitioner_reference
 
-__all__ = ["IRCP", "LOINC_CONSENT", "consent_resource"]
+__all__ = ["AUTHOR", "IRCP", "LOINC_CONSENT", "consent_resource"]
 
 LOINC_CONSENT = {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
 IRCP = {
@@ -17,6 +17,16 @@ IRCP = {
             "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
             "code": "IRCP",
             "display": "information recipient",
+        }
+    ]
+}
+# the environment information comes from («fra nærmere bestemte fagmiljø», vedlegg 2)
+AUTHOR = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "code": "AUT",
+            "display": "author (originator)",
         }
     ]
 }
@@ -112,6 +122,20 @@ def _provision(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
     if consent.refused_individuals:
         actors = [_actor(_individual(plan, p)) for p in consent.refused_individuals]
         denials.append({"type": "deny", "actor": actors})
+    denials += [_rule(plan, rule) for rule in consent.rules]
     if denials:
         provision["provision"] = denials
     return provision
+
+
+def _rule(plan: Plan, rule: SharingRule) -> Json:
+    """A rule per recipient or per source: a nested provision of its effect."""
+    node: Json = {"type": rule.effect}
+    actors = [_actor(_individual(plan, p)) for p in rule.recipients]
+    actors += [{"role": AUTHOR, "reference": party_reference(plan, p)} for p in rule.sources]
+    if actors:
+        node["actor"] = actors
+    if rule.topics:
+        topic = codes.cs_url("ip-information-topic")
+        node["securityLabel"] = [{"system": topic, "code": t} for t in rule.topics]
+    return node

@@ -25,6 +25,7 @@ __all__ = [
     "Removal",
     "activity_date",
     "element_labels",
+    "element_sources",
     "mark_redacted",
     "resource_date",
     "resource_labels",
@@ -65,6 +66,25 @@ def element_labels(element: Mapping[str, Any]) -> frozenset[Label]:
         for e in element.get("extension", [])
         if e.get("url") == _LABEL_EXT and isinstance(e.get("valueCoding"), dict)
     )
+
+
+def element_sources(
+    element: Mapping[str, Any], resolve: Callable[[str], Mapping[str, Any] | None]
+) -> frozenset[str]:
+    """Where an element's information comes from: a participant's member, an activity's
+    performers, and the organisation of each PractitionerRole among them (``resolve`` reads a
+    resource of the plan by reference)."""
+    refs = [str((element.get("member") or {}).get("reference", ""))]
+    detail = element.get("detail")
+    if isinstance(detail, Mapping):
+        refs += [str(p.get("reference", "")) for p in detail.get("performer", []) or []]
+    out = {r.split("/_history/")[0] for r in refs if r}
+    for ref in list(out):
+        role = resolve(ref) if ref.startswith("PractitionerRole/") else None
+        org = (role or {}).get("organization") or {}
+        if org.get("reference"):
+            out.add(str(org["reference"]).split("/_history/")[0])
+    return frozenset(out)
 
 
 def resource_date(resource: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,91 @@
+"""Rules on the sharing consent's per-recipient and per-source rules (IP-1027, IP-1028, with
+IP-1002 / IP-1003 for references and IP-1040 for codes).
+
+IP-1027: a rule says whom or what it is about — a permit names recipients and topics (and no
+source: an environment is refused, never permitted); a refusal names recipients and topics, or
+the environments the information comes from. (A refusal of a topic for everyone, or of a
+recipient outright, is ``refused_topics`` / ``refused_environments`` / ``refused_individuals``;
+one form per meaning keeps the FHIR mapping lossless.)
+IP-1028: a recipient given topics must be a permitted recipient (else it would get the topics
+without the plan they belong to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ipfhir.mappings import codes
+from ipfhir.mappings.errors import Issue
+from ipfhir.mappings.model import PERSON, Plan, SharingRule
+
+__all__ = ["CONSENT_RULE_MESSAGES", "sharing_rule_issues"]
+
+CONSENT_RULE_MESSAGES = {
+    "IP-1027": "A sharing rule must say whom or what it is about.",
+    "IP-1028": "A recipient given topics must be a permitted recipient of the sharing consent.",
+}
+_INDIVIDUALS = {"relative", "guardian", "practitioner"}
+
+
+def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:
+    text = CONSENT_RULE_MESSAGES.get(mid, "")
+    return Issue(mid, f"{text} {detail}".strip(), (path,), code)
+
+
+def _shape(rule: SharingRule) -> str | None:
+    if rule.effect == "permit":
+        if rule.sources:
+            return "A permit names no source environment."
+        if not (rule.recipients and rule.topics):
+            return "A permit names recipients and the topics they get."
+    elif not rule.sources and not (rule.recipients and rule.topics):
+        return "A refusal names recipients and topics, or the environments it is about."
+    return None
+
+
+def sharing_rule_issues(plan: Plan) -> Iterator[Issue]:
+    sc = plan.sharing_consent
+    if sc is None:
+        return
+    kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
+    for i, rule in enumerate(sc.rules):
+        at = f"sharing_consent.rules[{i}]"
+        problem = _shape(rule)
+        if problem is not None:
+            yield _issue("IP-1027", at, problem)
+        for j, party in enumerate(rule.recipients):
+            yield from _reference(
+                f"{at}.recipients[{j}]", party, kinds, _INDIVIDUALS | {"organisation"}
+            )
+            if rule.effect == "permit" and party not in sc.permitted_recipients:
+                yield _issue("IP-1028", f"{at}.recipients[{j}]", f"'{party}'")
+        for j, party in enumerate(rule.sources):
+            yield from _reference(f"{at}.sources[{j}]", party, kinds, {"organisation"})
+        for j, topic in enumerate(rule.topics):
+            if topic not in codes.INFORMATION_TOPIC:
+                yield Issue(
+                    "IP-1040",
+                    f"A code is not in its code system. '{topic}'",
+                    (f"{at}.topics[{j}]",),
+                    "code-invalid",
+                )
+
+
+def _reference(
+    path: str, target: str, kinds: dict[str, str], expected: set[str]
+) -> Iterator[Issue]:
+    if target not in kinds:
+        yield Issue(
+            "IP-1002",
+            f"A reference names an id that does not exist in the plan. '{target}'",
+            (path,),
+            "business-rule",
+        )
+    elif kinds[target] not in expected:
+        yield Issue(
+            "IP-1003",
+            f"A reference names a party of the wrong kind. '{target}' is a {kinds[target]}, "
+            f"expected {' or '.join(sorted(expected))}.",
+            (path,),
+            "business-rule",
+        )
