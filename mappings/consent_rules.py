@@ -8,6 +8,15 @@ recipient outright, is ``refused_topics`` / ``refused_environments`` / ``refused
 one form per meaning keeps the FHIR mapping lossless.)
 IP-1028: a recipient given topics must be a permitted recipient (else it would get the topics
 without the plan they belong to).
+
+Consent validity (the plan consent is the «inngangsbillett»: no plan without it):
+IP-1041: the plan consent was given after the time it covers began (its period start, else the
+plan's start) — the plan ran without consent. A renewal (at 16, at a revision) covers from the
+day it is given.
+IP-1042: an active plan whose plan consent expires before the plan ends (or the plan has no end):
+the plan would stay active on an expired consent.
+IP-1043: a sharing consent still active after the plan consent was withdrawn — no information is
+shared for a plan the person withdrew from (status, or a withdrawal dated later).
 """
 
 from __future__ import annotations
@@ -18,12 +27,16 @@ from ipfhir.mappings import codes
 from ipfhir.mappings.errors import Issue
 from ipfhir.mappings.model import PERSON, Plan, SharingRule
 
-__all__ = ["CONSENT_RULE_MESSAGES", "sharing_rule_issues"]
+__all__ = ["CONSENT_RULE_MESSAGES", "consent_validity_issues", "sharing_rule_issues"]
 
 CONSENT_RULE_MESSAGES = {
     "IP-1027": "A sharing rule must say whom or what it is about.",
     "IP-1028": "A recipient given topics must be a permitted recipient of the sharing consent.",
+    "IP-1041": "The plan consent is given before the time it covers (no plan without it).",
+    "IP-1042": "An active plan's consent lasts as long as the plan.",
+    "IP-1043": "A sharing consent ends when the plan consent is withdrawn.",
 }
+_GIVEN = ("active", "inactive")  # a consent the person gave (in force or withdrawn since)
 _INDIVIDUALS = {"relative", "guardian", "practitioner"}
 
 
@@ -88,4 +101,28 @@ def _reference(
             f"expected {' or '.join(sorted(expected))}.",
             (path,),
             "business-rule",
+        )
+
+
+def consent_validity_issues(plan: Plan) -> Iterator[Issue]:
+    pc, sc = plan.plan_consent, plan.sharing_consent
+    start = pc.period.start or plan.period.start
+    if pc.status in _GIVEN and start is not None and pc.date > start:
+        yield _issue("IP-1041", "plan_consent.date", f"Given {pc.date}, it covers from {start}.")
+    end = pc.period.end
+    in_force = plan.status == "active" and pc.status == "active"
+    if in_force and end is not None and (plan.period.end is None or end < plan.period.end):
+        until = plan.period.end or "no end"
+        yield _issue("IP-1042", "plan_consent.period.end", f"It ends {end}, the plan {until}.")
+    if sc is None or pc.status != "inactive" or pc.revoked_on is None:
+        return
+    if sc.status == "active":
+        yield _issue(
+            "IP-1043", "sharing_consent.status", f"The plan consent was withdrawn {pc.revoked_on}."
+        )
+    elif sc.status == "inactive" and sc.revoked_on is not None and sc.revoked_on > pc.revoked_on:
+        yield _issue(
+            "IP-1043",
+            "sharing_consent.revoked_on",
+            f"Withdrawn {sc.revoked_on}, after the plan consent ({pc.revoked_on}).",
         )

@@ -12,6 +12,8 @@ IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
 IP-1022 sharing consent not time-bounded · IP-1023 revocation inconsistent
 IP-1024..1026 competence (see mappings.competence)
 IP-1027 sharing rule without scope · IP-1028 topics for a recipient not permitted
+IP-1041 plan consent after the plan started · IP-1042 active plan outlasting its consent
+IP-1043 sharing consent active after the plan consent was withdrawn
 (see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
@@ -26,7 +28,11 @@ from pydantic import ValidationError
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import consent_competence_issues
-from ipfhir.mappings.consent_rules import CONSENT_RULE_MESSAGES, sharing_rule_issues
+from ipfhir.mappings.consent_rules import (
+    CONSENT_RULE_MESSAGES,
+    consent_validity_issues,
+    sharing_rule_issues,
+)
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
@@ -113,6 +119,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from _goal_issues(plan)
     yield from text_topic_issues(plan)
     yield from sharing_rule_issues(plan)
+    yield from consent_validity_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

@@ -139,6 +139,9 @@ def _with_consent(
 ) -> dict[str, Any]:
     data = _plan(name)
     data["plan_consent"].update({"date": day, "given_by": givers, "domain": domain})
+    # a consent given later (a renewal at 16, at 18) covers from the day it is given (IP-1041)
+    start = max(day, data["plan_consent"].get("period", {}).get("start", day))
+    data["plan_consent"]["period"] = {"start": start}
     data.pop("sharing_consent", None)
     return data
 
@@ -341,4 +344,5 @@ def test_open_barnekoordinator_must_not_outlast_childhood(
     assert data["person"]["birth_date"] == "2018-05-14"
     assert "end" not in data["coordinators"][0]["period"]
     data["period"]["end"] = plan_end
+    data["plan_consent"]["period"]["end"] = plan_end  # the consent lasts as the plan (IP-1042)
     assert _issues(data) == expected
