@@ -17,6 +17,8 @@ IP-1042: an active plan whose plan consent expires before the plan ends (or the 
 the plan would stay active on an expired consent.
 IP-1043: a sharing consent still active after the plan consent was withdrawn — no information is
 shared for a plan the person withdrew from (status, or a withdrawal dated later).
+IP-1044: child welfare, the young person 15 or older: when a measure is aimed at the parents too,
+the parents (with parental responsibility) consent to the plan as well (seed 000).
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.competence import AGE_OF_CONSENT, age_on
 from ipfhir.mappings.errors import Issue
 from ipfhir.mappings.model import PERSON, Plan, SharingRule
 
-__all__ = ["CONSENT_RULE_MESSAGES", "consent_validity_issues", "sharing_rule_issues"]
+__all__ = [
+    "CONSENT_RULE_MESSAGES",
+    "consent_validity_issues",
+    "record_issues",
+    "sharing_rule_issues",
+]
 
 CONSENT_RULE_MESSAGES = {
     "IP-1027": "A sharing rule must say whom or what it is about.",
@@ -35,6 +43,8 @@ CONSENT_RULE_MESSAGES = {
     "IP-1041": "The plan consent is given before the time it covers (no plan without it).",
     "IP-1042": "An active plan's consent lasts as long as the plan.",
     "IP-1043": "A sharing consent ends when the plan consent is withdrawn.",
+    "IP-1044": "Child welfare from 15: a plan with measures aimed at the parents needs their "
+    "consent too.",
 }
 _GIVEN = ("active", "inactive")  # a consent the person gave (in force or withdrawn since)
 _INDIVIDUALS = {"relative", "guardian", "practitioner"}
@@ -114,6 +124,7 @@ def consent_validity_issues(plan: Plan) -> Iterator[Issue]:
     if in_force and end is not None and (plan.period.end is None or end < plan.period.end):
         until = plan.period.end or "no end"
         yield _issue("IP-1042", "plan_consent.period.end", f"It ends {end}, the plan {until}.")
+    yield from _parents_for_measures(plan)
     if sc is None or pc.status != "inactive" or pc.revoked_on is None:
         return
     if sc.status == "active":
@@ -126,3 +137,46 @@ def consent_validity_issues(plan: Plan) -> Iterator[Issue]:
             "sharing_consent.revoked_on",
             f"Withdrawn {sc.revoked_on}, after the plan consent ({pc.revoked_on}).",
         )
+
+
+def _parents_for_measures(plan: Plan) -> Iterator[Issue]:
+    pc = plan.plan_consent
+    if pc.domain != "child-welfare" or pc.status not in _GIVEN:
+        return
+    aimed = [i for i, m in enumerate(plan.measures) if m.aimed_at_parents]
+    if not aimed or age_on(plan.person.birth_date, pc.date) < AGE_OF_CONSENT["child-welfare"]:
+        return
+    parents = [g for g in pc.given_by if g.capacity == "parent"]
+    if not parents:
+        yield _issue(
+            "IP-1044",
+            "plan_consent.given_by",
+            f"measures[{aimed[0]}] is aimed at the parents; they have not consented.",
+        )
+
+
+def record_issues(plan: Plan) -> Iterator[Issue]:
+    """References and codes of the records: approvals, consent evidence, capacity lapse, legal
+    bases (IP-1002, IP-1003, IP-1040)."""
+    kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
+    givers = {"person", "relative", "guardian"}
+    for i, approval in enumerate(plan.approvals):
+        yield from _reference(f"approvals[{i}].party", approval.party, kinds, givers)
+    for name in ("plan_consent", "sharing_consent"):
+        consent = getattr(plan, name)
+        if consent is None:
+            continue
+        if consent.evidence is not None and consent.evidence.obtained_by is not None:
+            at = f"{name}.evidence.obtained_by"
+            yield from _reference(at, consent.evidence.obtained_by, kinds, {"practitioner"})
+        if consent.capacity_lapse is not None:
+            at = f"{name}.capacity_lapse.assessed_by"
+            yield from _reference(at, consent.capacity_lapse.assessed_by, kinds, {"practitioner"})
+    for i, code in enumerate(plan.legal_basis):
+        if code not in codes.LEGAL_BASIS:
+            yield Issue(
+                "IP-1040",
+                f"A code is not in its code system. '{code}'",
+                (f"legal_basis[{i}]",),
+                "code-invalid",
+            )

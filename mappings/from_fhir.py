@@ -11,6 +11,7 @@ from typing import Any
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.errors import MappingError
+from ipfhir.mappings.evidence import approvals_from_fhir
 from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
 from ipfhir.mappings.free_text import free_text_from_fhir, free_text_of_extension
 from ipfhir.mappings.from_fhir_consent import consent_from_fhir
@@ -81,6 +82,10 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         "evaluation_dates": ext_values(care_plan, "ip-evaluation-date", "valueDate"),
         "revision_dates": ext_values(care_plan, "ip-revision-date", "valueDate"),
         "cooperation": _cooperation(index, care_plan),
+        "legal_basis": [
+            c.get("code") for c in ext_values(care_plan, "ip-legal-basis", "valueCoding")
+        ],
+        "approvals": approvals_from_fhir(index, care_plan),
     }
     _optional(plan, "situation", free_text_from_fhir(care_plan, "description", "CarePlan"))
     _optional(
@@ -227,6 +232,8 @@ def _measure(index: BundleIndex, activity: Json, path: str) -> Json:
     ]
     _optional(measure, "service_type", _first(service))
     _optional(measure, "topic", element_topic(activity))
+    if ext_values(activity, "ip-aimed-at-parents", "valueBoolean") == [True]:
+        measure["aimed_at_parents"] = True
     return measure
 
 

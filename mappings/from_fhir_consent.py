@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.evidence import consent_records_from_fhir
 from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
 from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
@@ -40,6 +41,7 @@ def consent_from_fhir(index: BundleIndex, consent: Json, path: str) -> tuple[str
     remarks = find_ext(consent, "ip-consent-remarks")
     if remarks:
         out["remarks"] = free_text_of_extension(remarks[0])
+    out.update(consent_records_from_fhir(index, consent, path))
     if kind != "sharing-consent":
         return "plan_consent", {k: v for k, v in out.items() if v is not None}
     purpose = ext_values(consent, "ip-consent-purpose", "valueString")

@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 __all__ = [
     "PERSON",
     "Address",
+    "Approval",
+    "Attachment",
+    "CapacityLapse",
+    "ConsentEvidence",
     "ConsentGiver",
     "Contact",
     "Cooperation",
@@ -210,6 +214,9 @@ class Measure(_Model):
     goals: list[LocalId] = Field(default_factory=list)
     service_type: Code | None = None  # code list 9151 (tjenestetype), where it applies
     topic: Code | None = None
+    # child welfare: a measure aimed at the parents (foreldreveiledning, ...); from 15 the parents
+    # must consent too (seed 000; rule IP-1044)
+    aimed_at_parents: bool = False
 
 
 class Cooperation(_Model):
@@ -220,9 +227,55 @@ class Cooperation(_Model):
     necessity: Literal["necessary", "desired"] = "necessary"
 
 
+Capacity = Literal["self", "parent", "guardian", "nearest-relative"]
+
+
 class ConsentGiver(_Model):
     party: LocalId  # "person", or a relative/guardian party
-    capacity: Literal["self", "parent", "guardian"]
+    # nearest-relative: the person lacks capacity to consent (``capacity_lapse``), and the
+    # nearest relative takes part on their behalf (pasient- og brukerrettighetsloven § 4-6)
+    capacity: Capacity
+
+
+class Attachment(_Model):
+    """A document kept elsewhere: the signed declaration, the approved plan text."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^(https?|urn):\S+$", max_length=2000)]
+    title: Text | None = None
+    content_type: Code | None = None  # e.g. application/pdf
+    created: dt.date | None = None
+
+
+class ConsentEvidence(_Model):
+    """How the consent was given (vedlegg 2; Eksempel 4 «Sted, dato, Underskrift»): informed,
+    where, received by whom in what capacity, and the signed declaration. The date is the
+    consent's own ``date``."""
+
+    informed: bool  # told which information, how it is used, the right to refuse and withdraw
+    place: Text | None = None  # «Sted»
+    obtained_by: LocalId | None = None  # the practitioner who received it
+    obtained_as: Text | None = None  # in what capacity («koordinator», «saksbehandler»)
+    document: Attachment | None = None
+
+
+class CapacityLapse(_Model):
+    """The person lacks capacity to consent (samtykkekompetanse), e.g. after serious cognitive
+    impairment: assessed by whom, from when, why."""
+
+    period: Period
+    assessed_by: LocalId  # a practitioner party
+    description: Text
+
+
+class Approval(_Model):
+    """«er godkjent av» (vedlegg 3): the plan text approved before it was written down (vedlegg
+    2: «I planen skal det ikke skrives noe jeg ikke har godkjent på forhånd»)."""
+
+    party: LocalId  # "person", or a relative/guardian party
+    capacity: Capacity
+    date: dt.date
+    place: Text | None = None
+    document: Attachment | None = None
 
 
 class _Consent(_Model):
@@ -234,6 +287,8 @@ class _Consent(_Model):
     period: Period = Field(default_factory=Period)
     revoked_on: dt.date | None = None  # set when withdrawn (status inactive)
     remarks: FreeText | None = None  # «Andre merknader»
+    evidence: ConsentEvidence | None = None
+    capacity_lapse: CapacityLapse | None = None  # the person could not consent on ``date``
 
 
 class PlanConsent(_Consent):
@@ -296,6 +351,10 @@ class Plan(_Model):
     sharing_consent: SharingConsent | None = None  # item h
     cooperation: list[Cooperation] = Field(default_factory=list)  # item i
     complaint_information: Text | None = None  # klageadgang
+    # the legal bases the plan is made under (CodeSystem ip-legal-basis): health and care,
+    # specialist health, mental health care, NAV, social services, child welfare
+    legal_basis: list[Code] = Field(default_factory=list)
+    approvals: list[Approval] = Field(default_factory=list)  # «er godkjent av»
 
     def party(self, party_id: str) -> Party | None:
         return next((p for p in self.parties if p.id == party_id), None)

@@ -14,6 +14,7 @@ IP-1024..1026 competence (see mappings.competence)
 IP-1027 sharing rule without scope · IP-1028 topics for a recipient not permitted
 IP-1041 plan consent after the plan started · IP-1042 active plan outlasting its consent
 IP-1043 sharing consent active after the plan consent was withdrawn
+IP-1044 child welfare from 15: parents consent to measures aimed at them
 (see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
@@ -31,6 +32,7 @@ from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.consent_rules import (
     CONSENT_RULE_MESSAGES,
     consent_validity_issues,
+    record_issues,
     sharing_rule_issues,
 )
 from ipfhir.mappings.coordination import coordinator_issues
@@ -120,6 +122,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from text_topic_issues(plan)
     yield from sharing_rule_issues(plan)
     yield from consent_validity_issues(plan)
+    yield from record_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

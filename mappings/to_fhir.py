@@ -8,6 +8,7 @@ inverse.
 from __future__ import annotations
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.evidence import approvals_to_fhir, legal_basis_to_fhir
 from ipfhir.mappings.fhir_common import (
     Json,
     ext,
@@ -190,7 +191,7 @@ def _plan_extensions(plan: Plan) -> list[Json]:
         out.append({"url": codes.ext_url("ip-cooperation"), "extension": parts})
     if plan.complaint_information is not None:
         out.append(ext("ip-complaint-information", "valueString", plan.complaint_information))
-    return out
+    return [*out, *legal_basis_to_fhir(plan), *approvals_to_fhir(plan)]
 
 
 def _activity(plan: Plan, measure: Measure) -> Json:
@@ -220,10 +221,13 @@ def _activity(plan: Plan, measure: Measure) -> Json:
     if measure.how is not None:
         detail["description"] = measure.how
     activity: Json = {"id": measure.id}
+    extensions = []
     if measure.topic is not None:
-        activity["extension"] = [
-            ext("ip-security-label", "valueCoding", _topic_coding(measure.topic))
-        ]
+        extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(measure.topic)))
+    if measure.aimed_at_parents:
+        extensions.append(ext("ip-aimed-at-parents", "valueBoolean", True))
+    if extensions:
+        activity["extension"] = extensions
     activity["detail"] = detail
     return activity
 

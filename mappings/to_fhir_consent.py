@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.evidence import consent_records_to_fhir
 from ipfhir.mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
 from ipfhir.mappings.free_text import text_extension
 from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent, SharingRule
@@ -44,7 +45,8 @@ def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
         "id": scoped_id(plan.id, consent.id),
         "meta": {"profile": [codes.profile_url(f"ip-{kind}")]},
     }
-    extensions = _extensions(consent)
+    records, document = consent_records_to_fhir(plan, consent.evidence, consent.capacity_lapse)
+    extensions = _extensions(consent) + records
     if extensions:
         resource["extension"] = extensions
     resource.update(
@@ -70,9 +72,11 @@ def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
             "policyRule": {
                 "coding": [{"system": codes.cs_url("ip-consent-domain"), "code": consent.domain}]
             },
-            "provision": _provision(plan, consent),
         }
     )
+    if document is not None:
+        resource["sourceAttachment"] = document
+    resource["provision"] = _provision(plan, consent)
     return resource
 
 

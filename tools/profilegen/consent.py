@@ -67,7 +67,12 @@ def _common(scope: str, category: str, extensions: list[tuple[str, str]]) -> lis
 
 
 def plan_consent() -> list[Element]:
-    extensions = [("revoked", "ip-consent-revoked"), ("remarks", "ip-consent-remarks")]
+    extensions = [
+        ("revoked", "ip-consent-revoked"),
+        ("remarks", "ip-consent-remarks"),
+        ("evidence", "ip-consent-evidence"),
+        ("capacityLapse", "ip-capacity-lapse"),
+    ]
     return _common("treatment", "plan-consent", extensions)
 
 
@@ -84,7 +89,8 @@ def _bounded() -> dict[str, Any]:
 def sharing_consent() -> list[Element]:
     elements = _common("patient-privacy", "sharing-consent", [
         ("revoked", "ip-consent-revoked"), ("remarks", "ip-consent-remarks"),
-        ("purpose", "ip-consent-purpose")])  # fmt: skip
+        ("purpose", "ip-consent-purpose"), ("evidence", "ip-consent-evidence"),
+        ("capacityLapse", "ip-capacity-lapse")])  # fmt: skip
     elements[0]["constraint"].append(_bounded())
     deny = "Consent.provision.provision"
     return [

@@ -197,6 +197,40 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                   subs=(Sub("description", 1, "1", _t("string")),
                         Sub("covers", 1, "*", _t("code"), required("ip-consent-domain")),
                         Sub("period", 0, "1", _t("Period")))),
+    ExtensionSpec("ip-legal-basis", "Rettsgrunnlag",
+                  "A law the plan is made under (health and care, specialist health, mental "
+                  "health care, NAV, social services, child welfare); repeats.",
+                  _CAREPLAN, _t("Coding"), required("ip-legal-basis")),
+    ExtensionSpec("ip-plan-approval", "Godkjent av",
+                  "The plan text approved («er godkjent av», vedlegg 3; «I planen skal det ikke "
+                  "skrives noe jeg ikke har godkjent på forhånd», vedlegg 2): by whom, in what "
+                  "capacity, when, where, and the approved document; repeats.",
+                  _CAREPLAN,
+                  subs=(Sub("party", 1, "1", reference("Patient", "RelatedPerson")),
+                        Sub("capacity", 1, "1", _t("code"), required("ip-consent-capacity")),
+                        Sub("date", 1, "1", _t("date")),
+                        Sub("place", 0, "1", _t("string")),
+                        Sub("document", 0, "1", _t("Attachment")))),
+    ExtensionSpec("ip-consent-evidence", "Samtykkets grunnlag",
+                  "How the consent was given: informed (vedlegg 2), where («Sted»), received by "
+                  "whom in what capacity; the signed declaration is Consent.sourceAttachment.",
+                  _CONSENT,
+                  subs=(Sub("informed", 1, "1", _t("boolean")),
+                        Sub("place", 0, "1", _t("string")),
+                        Sub("obtainedBy", 0, "1", reference("PractitionerRole", "Practitioner")),
+                        Sub("obtainedAs", 0, "1", _t("string")))),
+    ExtensionSpec("ip-capacity-lapse", "Manglende samtykkekompetanse",
+                  "The person lacked capacity to consent when the consent was given (e.g. after "
+                  "serious cognitive impairment): from when, assessed by whom, why. The nearest "
+                  "relative then takes part (capacity nearest-relative).",
+                  _CONSENT,
+                  subs=(Sub("period", 1, "1", _t("Period")),
+                        Sub("assessedBy", 1, "1", reference("PractitionerRole", "Practitioner")),
+                        Sub("description", 1, "1", _t("string")))),
+    ExtensionSpec("ip-aimed-at-parents", "Tiltak rettet mot foreldrene",
+                  "Child welfare: the measure is aimed at the parents too; from 15 the parents "
+                  "must then consent to the plan as well (IP-1044).",
+                  [("element", "CarePlan.activity")], _t("boolean")),
     ExtensionSpec("ip-organisation-type", "Virksomhetstype",
                   "The kind of organisation taking part in the plan work.",
                   [("element", "Organization")], _t("Coding"), required("ip-organisation-type")),

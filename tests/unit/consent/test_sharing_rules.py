@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ipfhir.adapter.consent.context import DIRECTORY_TYPES
 from tests.unit.consent.real_plans import (
     Place,
     as_text,
@@ -66,6 +67,20 @@ def test_a_topic_refused_to_one_recipient_only(sixteen: Place) -> None:
     assert mental <= hospital  # the refusal names the school only
     assert {_id(sixteen, "skolen"), "tilrettelegging", "n-timeplan"} <= school
     assert "psykisk-helse" not in school_text
+    # nor in the free text: the situation, the hospital's and the coordinator's contributions
+    for words in ("nedfor", "BUP", "depresjon"):
+        assert words not in _person_data(sixteen, "skole"), words
+    shown = _person_data(sixteen, "skole")
+    assert "Jeg vil selv bestemme hva som står i planen." in shown
+    assert "Diabetespoliklinikken møter i ansvarsgruppa" in shown  # somatisk-helse is not refused
+
+
+def _person_data(place: Place, org: str) -> str:
+    """What ``org`` gets of the person's data (directory entries such as a PractitionerRole's
+    title are public)."""
+    out = [r for r in _egress(place, org) if r["resourceType"] not in DIRECTORY_TYPES]
+    as_json, as_xml = as_text(out)
+    return as_json + as_xml
 
 
 def test_a_permit_gives_a_recipient_only_its_topics(sami: Place) -> None:
@@ -104,3 +119,18 @@ def test_nothing_from_a_refused_environment_reaches_that_recipient(guardian: Pla
 
     assert members(_egress(guardian, "vekst")) & gp == set()
     assert gp <= members(_egress(guardian, "nav"))
+
+
+def test_the_day_centre_gets_only_its_topics_of_a_plan_consented_by_the_nearest_relative() -> None:
+    place = _stored(fixture_bundle("demens-naermeste"), "2026-06-01")
+    centre, _ = _seen(place, "dagsenter")
+    assert {"dagaktivitet", _id(place, "tur"), "n-dag", "r-sang"} <= centre  # fritid
+    assert {
+        "hjemmesykepleie",
+        "legekontroll",
+        _id(place, "avlastning"),
+        "n-medisiner",
+    } & centre == set()
+    text = _person_data(place, "dagsenter")
+    assert "Hun trives på dagsenteret" in text  # a part without topics
+    assert "Alzheimers sykdom" not in text  # somatisk-helse is not among the centre's topics

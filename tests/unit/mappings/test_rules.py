@@ -346,3 +346,31 @@ def test_open_barnekoordinator_must_not_outlast_childhood(
     data["period"]["end"] = plan_end
     data["plan_consent"]["period"]["end"] = plan_end  # the consent lasts as the plan (IP-1042)
     assert _issues(data) == expected
+
+
+LAPSE = {
+    "period": {"start": "2026-01-01"},
+    "assessed_by": "helsesykepleier",
+    "description": "Alvorlig kognitiv svikt etter hjerneskade; forstår ikke samtykket.",
+}
+
+
+@pytest.mark.parametrize(
+    ("givers", "expected"),
+    [
+        (MOTHER, set()),  # 16-17 and without capacity: the parents consent
+        (SELF, {("IP-1024", "plan_consent.given_by[0]"), ("IP-1024", "plan_consent.given_by")}),
+    ],
+)
+def test_parents_consent_for_a_sixteen_year_old_who_lost_capacity(
+    givers: list[dict[str, str]], expected: set[tuple[str, str]]
+) -> None:
+    data = _with_consent("sixteen-alone", "2026-06-01", givers)
+    data["plan_consent"]["capacity_lapse"] = LAPSE
+    assert _issues(data) == expected
+
+
+def test_parents_do_not_consent_for_an_adult_who_lost_capacity() -> None:
+    data = _with_consent("sixteen-alone", "2028-06-01", MOTHER)  # Ingrid is 18
+    data["plan_consent"]["capacity_lapse"] = LAPSE
+    assert ("IP-1024", "plan_consent.given_by") in _issues(data)
