@@ -11,7 +11,7 @@ from typing import Any
 from ipfhir.mappings import codes
 from ipfhir.mappings.fhir_common import Json, ext, find_ext, period_from_fhir, period_to_fhir
 from ipfhir.mappings.from_fhir_index import BundleIndex
-from ipfhir.mappings.model import Attachment, CapacityLapse, ConsentEvidence, Plan
+from ipfhir.mappings.model import Attachment, CapacityLapse, ConsentEvidence, Decision, Plan
 from ipfhir.mappings.to_fhir_parties import party_reference
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "attachment_to_fhir",
     "consent_records_from_fhir",
     "consent_records_to_fhir",
+    "decision_from_fhir",
+    "decision_to_fhir",
     "legal_basis_to_fhir",
 ]
 
@@ -148,3 +150,25 @@ def consent_records_from_fhir(index: BundleIndex, consent: Json, path: str) -> J
             "description": subs.get("description", {}).get("valueString"),
         }
     return out
+
+
+def decision_to_fhir(plan: Plan, decision: Decision) -> Json:
+    subs = [
+        {"url": "reference", "valueString": decision.reference},
+        {"url": "date", "valueDate": decision.date.isoformat()},
+        {"url": "decidedBy", "valueReference": party_reference(plan, decision.decided_by)},
+    ]
+    return {"url": codes.ext_url("ip-decision"), "extension": subs}
+
+
+def decision_from_fhir(index: BundleIndex, detail: Json, path: str) -> Json | None:
+    found = find_ext(detail, "ip-decision")
+    if not found:
+        return None
+    subs = _subs(found[0])
+    ref = subs.get("decidedBy", {}).get("valueReference")
+    return {
+        "reference": subs.get("reference", {}).get("valueString"),
+        "date": subs.get("date", {}).get("valueDate"),
+        "decided_by": index.party_id(ref, f"{path}.detail.extension:decision"),
+    }

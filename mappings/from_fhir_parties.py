@@ -15,6 +15,7 @@ from ipfhir.mappings.fhir_common import (
 )
 from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
+from ipfhir.mappings.to_fhir_parties import INTERPRETER
 
 __all__ = [
     "contribution_of",
@@ -54,6 +55,9 @@ def person_from_fhir(patient: Json) -> Json:
     _names(patient, person)
     person["birth_date"] = patient.get("birthDate")
     _put(person, "gender", patient.get("gender"))
+    interpreter = [e for e in patient.get("extension", []) if e.get("url") == INTERPRETER]
+    if interpreter and interpreter[0].get("valueBoolean") is True:
+        person["interpreter_needed"] = True
     for communication in patient.get("communication", []):
         for coding in communication.get("language", {}).get("coding", []):
             if coding.get("system") == "urn:ietf:bcp:47":

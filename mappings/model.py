@@ -29,6 +29,7 @@ __all__ = [
     "Contact",
     "Cooperation",
     "CoordinatorAssignment",
+    "Decision",
     "Frequency",
     "Goal",
     "GuardianMandate",
@@ -123,6 +124,7 @@ class Person(_Model):
     birth_date: dt.date
     gender: Literal["male", "female", "other", "unknown"] | None = None
     language: Language | None = None  # the person's preferred language (BCP 47: nb, nn, se, ...)
+    interpreter_needed: bool = False  # needs an interpreter (tolk) in ``language``
     contact: Contact | None = None
 
 
@@ -190,12 +192,24 @@ class Goal(_Model):
     start: dt.date | None = None
     target_date: dt.date | None = None
     topic: Code | None = None
+    # whose words the goal is: the person, or a relative/guardian (the parents' goal in a child's
+    # plan), or a practitioner who wrote it down for them
+    expressed_by: LocalId = PERSON
 
 
 class Frequency(_Model):
     count: int = Field(ge=1, le=1000)
     period: int = Field(ge=1, le=1000)
     unit: Literal["d", "wk", "mo", "a"]
+
+
+class Decision(_Model):
+    """The individual decision (enkeltvedtak) that grants a measure: the plan gives no claim to
+    services, the decision does (seed 002 § 1.3)."""
+
+    reference: Text  # the decision's case or document number
+    date: dt.date
+    decided_by: LocalId  # an organisation party
 
 
 class Measure(_Model):
@@ -217,6 +231,8 @@ class Measure(_Model):
     # child welfare: a measure aimed at the parents (foreldreveiledning, ...); from 15 the parents
     # must consent too (seed 000; rule IP-1044)
     aimed_at_parents: bool = False
+    needs: list[LocalId] = Field(default_factory=list)  # the needs (behov) this measure meets
+    decision: Decision | None = None
 
 
 class Cooperation(_Model):
@@ -336,6 +352,10 @@ class Plan(_Model):
     person: Person
     situation: FreeText | None = None  # situasjonsbeskrivelse
     responsible_organisation: LocalId  # the organisation that owns the plan (usually the kommune)
+    # «Utarbeidet av … i samarbeid med … kommune» (vedlegg 4): who wrote the plan, if not the
+    # owner, and the organisations it was made together with
+    made_by: LocalId | None = None
+    in_cooperation_with: list[LocalId] = Field(default_factory=list)
     parties: list[Party] = Field(default_factory=list)
     person_contribution: FreeText | None = None  # item d: the person's own contribution
     person_contribution_topic: Code | None = None  # its information topic (ip-information-topic)

@@ -38,6 +38,7 @@ from ipfhir.mappings.consent_rules import (
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
+from ipfhir.mappings.link_rules import link_issues
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
 from ipfhir.mappings.text_rules import text_topic_issues
 
@@ -123,6 +124,7 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from sharing_rule_issues(plan)
     yield from consent_validity_issues(plan)
     yield from record_issues(plan)
+    yield from link_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

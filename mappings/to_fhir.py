@@ -8,7 +8,7 @@ inverse.
 from __future__ import annotations
 
 from ipfhir.mappings import codes
-from ipfhir.mappings.evidence import approvals_to_fhir, legal_basis_to_fhir
+from ipfhir.mappings.evidence import approvals_to_fhir, decision_to_fhir, legal_basis_to_fhir
 from ipfhir.mappings.fhir_common import (
     Json,
     ext,
@@ -99,7 +99,7 @@ def _goal(plan: Plan, goal: Goal) -> Json:
         resource["startDate"] = goal.start.isoformat()
     if goal.target_date is not None:
         resource["target"] = [{"dueDate": goal.target_date.isoformat()}]
-    resource["expressedBy"] = ref("Patient", patient_id(plan.person.identifier))
+    resource["expressedBy"] = party_reference(plan, goal.expressed_by)
     return resource
 
 
@@ -191,7 +191,10 @@ def _plan_extensions(plan: Plan) -> list[Json]:
         out.append({"url": codes.ext_url("ip-cooperation"), "extension": parts})
     if plan.complaint_information is not None:
         out.append(ext("ip-complaint-information", "valueString", plan.complaint_information))
-    return [*out, *legal_basis_to_fhir(plan), *approvals_to_fhir(plan)]
+    made_by = []
+    if plan.made_by is not None:
+        made_by.append(ext("ip-made-by", "valueReference", party_reference(plan, plan.made_by)))
+    return [*out, *legal_basis_to_fhir(plan), *approvals_to_fhir(plan), *made_by]
 
 
 def _activity(plan: Plan, measure: Measure) -> Json:
@@ -199,8 +202,13 @@ def _activity(plan: Plan, measure: Measure) -> Json:
     if measure.service_type is not None:
         code["coding"] = [{"system": codes.SYSTEM_9151, "code": measure.service_type}]
     detail: Json = {}
+    detail_extensions = []
     if measure.extent is not None:
-        detail["extension"] = [ext("ip-measure-extent", "valueString", measure.extent)]
+        detail_extensions.append(ext("ip-measure-extent", "valueString", measure.extent))
+    if measure.decision is not None:
+        detail_extensions.append(decision_to_fhir(plan, measure.decision))
+    if detail_extensions:
+        detail["extension"] = detail_extensions
     detail["code"] = code
     if measure.goals:
         detail["goal"] = [ref("Goal", scoped_id(plan.id, g)) for g in measure.goals]
@@ -226,6 +234,7 @@ def _activity(plan: Plan, measure: Measure) -> Json:
         extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(measure.topic)))
     if measure.aimed_at_parents:
         extensions.append(ext("ip-aimed-at-parents", "valueBoolean", True))
+    extensions += [ext("ip-meets-need", "valueString", need) for need in measure.needs]
     if extensions:
         activity["extension"] = extensions
     activity["detail"] = detail
@@ -259,6 +268,8 @@ def _care_plan(plan: Plan) -> Json:
         resource["period"] = period
     resource["created"] = plan.created.isoformat()
     resource["author"] = party_reference(plan, plan.responsible_organisation)
+    if plan.in_cooperation_with:
+        resource["contributor"] = [party_reference(plan, p) for p in plan.in_cooperation_with]
     resource["careTeam"] = [ref("CareTeam", plan.id)]
     resource["supportingInfo"] = [ref("Consent", scoped_id(plan.id, c.id)) for c in consents]
     if plan.goals:

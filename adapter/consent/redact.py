@@ -43,6 +43,7 @@ REDACTED = {
 }
 _LABEL_EXT = ext_url("ip-security-label")
 _ITEM_EXTS = (ext_url("ip-need"), ext_url("ip-resource"))
+_NEED_LINK = ext_url("ip-meets-need")
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def strip_elements(
         ]
     removed += strip_list(out, "activity", activity)
     removed += strip_list(out, "extension", lambda e, p: item(e, p) if _is_item(e) else None)
+    _without_removed_needs(plan, out, removed)
     removed += strip_list(out, "goal", _ref_judge(reference))
     removed += strip_list(out, "supportingInfo", _ref_judge(reference))
     return (out, removed) if removed else (plan, removed)
@@ -163,6 +165,30 @@ def _without_hidden_goals(
     if goals:
         new_detail["goal"] = goals
     return {**act, "detail": new_detail}
+
+
+def _without_removed_needs(plan: Resource, out: Resource, removed: list[Removal]) -> None:
+    """Drop from the kept activities the ip-meets-need links to needs that were removed (a link
+    would name what the recipient may not see)."""
+    if not removed or not isinstance(out.get("activity"), list):
+        return
+    kept = {e.get("id") for e in out.get("extension", []) if _is_item(e)}
+    gone = {e.get("id") for e in plan.get("extension", []) if _is_item(e)} - kept
+    if not gone:
+        return
+    index = {a.get("id"): i for i, a in enumerate(plan.get("activity", [])) if isinstance(a, dict)}
+    acts = []
+    for act in out["activity"]:
+        links = [e for e in act.get("extension", []) if e.get("url") == _NEED_LINK]
+        hidden = [e for e in links if e.get("valueString") in gone]
+        if hidden:
+            at = f"CarePlan.activity[{index.get(act.get('id'), '?')}].extension"
+            removed.append(Removal(at, "link to a need the recipient may not see"))
+            act = {**act, "extension": [e for e in act["extension"] if e not in hidden]}
+            if not act["extension"]:
+                del act["extension"]
+        acts.append(act)
+    out["activity"] = acts
 
 
 def strip_participants(team: Resource, participant: Keep) -> tuple[Resource, list[Removal]]:

@@ -231,6 +231,22 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                   "Child welfare: the measure is aimed at the parents too; from 15 the parents "
                   "must then consent to the plan as well (IP-1044).",
                   [("element", "CarePlan.activity")], _t("boolean")),
+    ExtensionSpec("ip-made-by", "Utarbeidet av",
+                  "The organisation that wrote the plan when it is not the owner (vedlegg 4 "
+                  "«Utarbeidet av … i samarbeid med … kommune»; the partners are "
+                  "CarePlan.contributor).",
+                  _CAREPLAN, reference("Organization")),
+    ExtensionSpec("ip-meets-need", "Dekker behov",
+                  "Element id of a need (ip-need) this measure meets; repeats. A need no measure "
+                  "meets is an unmet need.",
+                  [("element", "CarePlan.activity")], _t("string")),
+    ExtensionSpec("ip-decision", "Vedtak",
+                  "The individual decision (enkeltvedtak) that grants the measure: its reference, "
+                  "date and the deciding organisation.",
+                  [("element", "CarePlan.activity.detail")],
+                  subs=(Sub("reference", 1, "1", _t("string")),
+                        Sub("date", 1, "1", _t("date")),
+                        Sub("decidedBy", 1, "1", reference("Organization")))),
     ExtensionSpec("ip-organisation-type", "Virksomhetstype",
                   "The kind of organisation taking part in the plan work.",
                   [("element", "Organization")], _t("Coding"), required("ip-organisation-type")),

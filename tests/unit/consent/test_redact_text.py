@@ -139,3 +139,35 @@ def test_parts_inside_an_element_already_removed_are_not_reported_twice() -> Non
         "CarePlan.extension[1].extension[1].extension:part[1]",
     ]
     assert out["extension"][0]["extension"][1]["extension"] == [_part("LAR.", "rus")]
+
+
+def test_a_link_to_a_removed_need_goes_with_the_need() -> None:
+    from ipfhir.adapter.consent.redact import strip_elements
+
+    def need(nid: str, *topics: str) -> dict[str, Any]:
+        part = _part(nid, *topics)  # text and labels, as in an ip-need
+        return {"id": nid, "url": ext_url("ip-need"), "extension": part["extension"]}
+
+    link = ext_url("ip-meets-need")
+    plan = {
+        "resourceType": "CarePlan",
+        "extension": [need("n-angst", "psykisk-helse"), need("n-bolig", "bolig")],
+        "activity": [
+            {
+                "id": "oppfolging",
+                "extension": [
+                    {"url": link, "valueString": "n-angst"},
+                    {"url": link, "valueString": "n-bolig"},
+                ],
+                "detail": {"status": "in-progress"},
+            }
+        ],
+    }
+    keep = _refuse("psykisk-helse")
+    out, removed = strip_elements(plan, lambda e, p: None, keep, lambda r: None)
+    assert out["activity"][0]["extension"] == [{"url": link, "valueString": "n-bolig"}]
+    assert [r.path for r in removed] == [
+        "CarePlan.extension[0]",
+        "CarePlan.activity[0].extension",
+    ]
+    assert plan["activity"][0]["extension"][0]["valueString"] == "n-angst"  # original untouched

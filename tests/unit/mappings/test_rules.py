@@ -374,3 +374,14 @@ def test_parents_do_not_consent_for_an_adult_who_lost_capacity() -> None:
     data = _with_consent("sixteen-alone", "2028-06-01", MOTHER)  # Ingrid is 18
     data["plan_consent"]["capacity_lapse"] = LAPSE
     assert ("IP-1024", "plan_consent.given_by") in _issues(data)
+
+
+def test_a_need_no_measure_meets_is_unmet() -> None:
+    from ipfhir.mappings.link_rules import unmet_needs
+
+    data = _plan("rus-psykisk-helse")
+    assert unmet_needs(load_plan(data)) == []
+    data["measures"][2]["needs"] = []  # the qualification programme no longer says what it meets
+    assert unmet_needs(load_plan(data)) == ["n-okonomi", "n-arbeid"]
+    data["measures"][0]["status"] = "stopped"
+    assert unmet_needs(load_plan(data)) == ["n-lar", "n-okonomi", "n-arbeid"]

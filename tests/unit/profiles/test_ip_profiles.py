@@ -71,7 +71,7 @@ def test_the_expected_profiles_and_extensions_exist() -> None:
     assert profiles <= set(SD_IDS)
     table = (ROOT / "profiles" / "mapping-table.md").read_text(encoding="utf-8")
     named = set(re.findall(r"ext:(ip-[a-z-]+[a-z])", table))
-    assert len(named) == 25  # 19 + text-part, legal-basis, approval, evidence, lapse, parents
+    assert len(named) == 28  # 19 + 9 for issue 16 (text parts, records, links)
     by_url = {sd["url"]: sd for sd in STRUCTURES}
     for name in named:
         sd = by_url[EXT + name]
