@@ -96,6 +96,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.api.message_routes import install as install_messaging
     from ipfhir.adapter.api.token_routes import install as install_token_endpoint
     from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
@@ -116,6 +117,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     add_routes(app, consent_router)
     if tokens is not None:
         install_token_endpoint(app, tokens)
+    install_messaging(app, wiring, settings)  # $process-message (adapter/sync/receiver.py)
     return app
 
 
