@@ -221,8 +221,17 @@ class ConsentRepository:
         return WriteOutcome(self._as_seen(op, created), True)
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
+        """A write judged on the version it replaces; one judged as a creation (nothing
+        current there) is stored as a creation only: a concurrent writer that took the id
+        since makes it a conflict (409 IP-4404), never an update no one authorised."""
         op = self._op("update", resource_type)
         current = self._current(op, resource_type, resource_id)
         if current is _HIDDEN:
@@ -230,7 +239,13 @@ class ConsentRepository:
             as_missing_update(self._inner, resource_type, resource_id, resource, if_match)
         resource = check_write(op, resource, old=current)
         check_targets(self._inner, resource)
-        outcome = self._inner.update(resource_type, resource_id, resource, if_match)
+        outcome = self._inner.update(
+            resource_type,
+            resource_id,
+            resource,
+            if_match,
+            create_only=create_only or current is None,
+        )
         op.forget(outcome.resource)
         return WriteOutcome(self._as_seen(op, outcome.resource), outcome.created)
 

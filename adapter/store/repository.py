@@ -250,14 +250,26 @@ class SqlRepository:
         return retrying(write)
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
         self.writer.check(resource, resource_id)
 
         def write() -> WriteOutcome:
             with self.begin_write() as conn:
                 stored, created = self.writer.update(
-                    conn, resource_type, resource_id, resource, if_match, checked=True
+                    conn,
+                    resource_type,
+                    resource_id,
+                    resource,
+                    if_match,
+                    checked=True,
+                    create_only=create_only,
                 )
             return WriteOutcome(stored, created)
 

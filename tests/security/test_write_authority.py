@@ -355,3 +355,29 @@ def test_the_coordinators_hpr_from_another_organisation_is_not_the_coordinator(
     assert world.client.get("/Consent/ip1-sharing", headers=impostor).status_code == 404
     assert world.client.get("/Goal/ip1-g2", headers=impostor).status_code == 404
     assert _sees(world, "coordinator", "/Consent/ip1-sharing")
+
+
+@pytest.mark.parametrize("btype", ["transaction", "batch"])
+def test_a_members_progress_in_a_bundle_keeps_what_it_cannot_see(
+    world: SecureWorld, btype: str
+) -> None:
+    """Found by the generated writes: in a Bundle, a member's PUT of the plan as it is shown to
+    it stored what it sent — the plan without the measure, need and Consents it may not see —
+    where the same PUT alone stores the stored version with the member's change carried in."""
+    before = _stored(world, "CarePlan", "ip1")
+    plan = world.client.get("/CarePlan/ip1", headers=world.as_("recipient")).json()
+    m1 = next(a for a in plan["activity"] if a["id"] == "m1")
+    m1["progress"] = [{"text": "Går til Ørsta på ski, også i Čáhcesuolu"}]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": btype,
+        "entry": [{"resource": plan, "request": {"method": "PUT", "url": "CarePlan/ip1"}}],
+    }
+    response = world.client.post("/", json=bundle, headers={**world.as_("recipient"), **JSON})
+    assert response.status_code == 200, response.text
+    assert response.json()["entry"][0]["response"]["status"].startswith("200"), response.text
+    after = _stored(world, "CarePlan", "ip1")
+    assert next(a for a in after["activity"] if a["id"] == "m1")["progress"] == m1["progress"]
+    assert after["activity"][1] == before["activity"][1]  # the hidden measure, as it was
+    assert after["supportingInfo"] == before["supportingInfo"]
+    assert after["extension"] == before["extension"]  # the need on the refused topic too
