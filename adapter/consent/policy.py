@@ -55,6 +55,7 @@ from ipfhir.adapter.consent.redact import (
     strip_identifiers,
     strip_participants,
 )
+from ipfhir.adapter.consent.work_refs import WORK_TYPES, strip_work_references
 from ipfhir.adapter.ports import Actor
 
 __all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
@@ -211,6 +212,8 @@ def _by_consent(
         out, removed = _strip_care_plan(ctx, access, resource)
     elif rtype == "CareTeam":
         out, removed = strip_participants(resource, _participant(access, refused))
+    elif rtype in WORK_TYPES:
+        out, removed = strip_work_references(resource, _hidden_reference(ctx, access))
     elif rtype == "RelatedPerson":
         why = _relative_hidden(ctx, access, ref_of(resource), refused)
         if why is not None:
@@ -263,10 +266,12 @@ def _labelled(access: Access, date_of: Callable[[Mapping[str, Any]], str | None]
     return keep
 
 
-def _strip_care_plan(
-    ctx: PlanContext, access: Access, resource: Resource
-) -> tuple[Resource, list[Removal]]:
+def _hidden_reference(ctx: PlanContext, access: Access) -> Callable[[str], str | None]:
+    """Why a recipient may not see what ``ref`` points at (None: it may): a Consent, or a
+    Goal on a refused topic, outside a data period, or outside the plan."""
+
     def reference(ref: str) -> str | None:
+        ref = ref.split("/_history/")[0]
         if ref.startswith("Consent/"):
             return "Consent resources are shown to the owner and coordinator only"
         if not ref.startswith("Goal/"):
@@ -277,8 +282,14 @@ def _strip_care_plan(
         ok, why = access.judge(resource_labels(goal), resource_date(goal))
         return None if ok else _why(why)
 
+    return reference
+
+
+def _strip_care_plan(
+    ctx: PlanContext, access: Access, resource: Resource
+) -> tuple[Resource, list[Removal]]:
     activity, item = _labelled(access, activity_date), _labelled(access, lambda _e: None)
-    return strip_elements(resource, activity, item, reference)
+    return strip_elements(resource, activity, item, _hidden_reference(ctx, access))
 
 
 def _why(rule: Rule | None) -> str:
