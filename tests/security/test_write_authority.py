@@ -425,6 +425,7 @@ def test_the_owners_entry_named_only_as_author_and_managing_organization_is_the_
     ``CareTeam.managingOrganization``: anyone could rename or delete the Organization a plan's
     owner is known by when no Consent named it (issue 9)."""
     from ipfhir.adapter.auth.devkey import mint_token
+    from ipfhir.adapter.consent.policy import OWNER_ROLE
 
     orgnr = _second_plan(world)
     entry = _stored(world, "Organization", "ip2-ke")
@@ -434,7 +435,8 @@ def test_the_owners_entry_named_only_as_author_and_managing_organization_is_the_
         _refused(_put(world, actor, renamed), "IP-5110")
         _refused(world.client.delete("/Organization/ip2-ke", headers=world.as_(actor)), "IP-5110")
     assert _stored(world, "Organization", "ip2-ke")["name"] == "Kautokeino gielda"
-    mine = {"Authorization": f"Bearer {mint_token(world.data, orgnr)}", **JSON}
+    unit = mint_token(world.data, orgnr, roles=(OWNER_ROLE,))  # its coordinating unit
+    mine = {"Authorization": f"Bearer {unit}", **JSON}
     renamed["name"] = "Guovdageainnu gielda"
     answer = world.client.put("/Organization/ip2-ke", json=renamed, headers=mine)
     assert answer.status_code == 200, answer.text

@@ -11,8 +11,9 @@ Requirements it encodes (threat model "Actors", issue 9 "What to build"):
   exactly what it was shown changes nothing and is accepted, any other change is refused
   (IP-5109); it creates and deletes nothing (IP-5109);
 - a consent recipient outside the care team (``teacher``) sees the consented part and writes
-  nothing (IP-5101); refused parties, the former coordinator and outsiders see nothing of the
-  person and write nothing (IP-5101) — one answer for all of them;
+  nothing (IP-5101); refused parties, the former coordinator, outsiders and the owning
+  municipality's employees without the coordinating unit's role (``colleague``) see nothing
+  of the person and write nothing (IP-5101) — one answer for all of them;
 - the consented part leaves out the goal, task and provenance on the refused topic «rus», the
   Consents (holders only) and the relative the person refused (the mother);
 - directory entries are seen by everyone; an entry the plan relies on (named by the CareTeam,
@@ -65,8 +66,6 @@ RELIED_ON = frozenset(
     }
 )
 
-_DIRECTORY_OWNERS = frozenset({"owner", "coordinator"})  # TEMP
-
 
 @dataclass(frozen=True)
 class Expect:
@@ -108,9 +107,7 @@ class Oracle:
         rtype = ref.split("/")[0]
         if rtype in DIRECTORY_TYPES:
             return (
-                Expect(200)
-                if actor in _DIRECTORY_OWNERS or ref not in RELIED_ON
-                else Expect(403, "IP-5110")
+                Expect(200) if actor == "owner" or ref not in RELIED_ON else Expect(403, "IP-5110")
             )
         if actor in HOLDERS:
             return Expect(200)
@@ -122,7 +119,7 @@ class Oracle:
     def delete(self, actor: str, ref: str) -> Expect:
         """DELETE of an existing id the actor may see."""
         rtype = ref.split("/")[0]
-        if rtype in DIRECTORY_TYPES and actor not in _DIRECTORY_OWNERS and ref in RELIED_ON:
+        if rtype in DIRECTORY_TYPES and actor != "owner" and ref in RELIED_ON:
             return Expect(403, "IP-5110")
         if rtype in PERSON_TYPES and actor not in HOLDERS:
             return Expect(403, "IP-5109" if actor in MEMBERS else "IP-5101")
