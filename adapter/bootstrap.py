@@ -96,11 +96,16 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.api.token_routes import install as install_token_endpoint
+    from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
     from ipfhir.adapter.consent.http import router as consent_router
 
     resolver = resolver_from_settings(settings)
     wiring = wiring or build_wiring(settings)
+    tokens = token_service(settings, wiring.engine)  # server-to-server login (directory)
+    if tokens is not None:
+        resolver = tokens.trusting(resolver, settings)
     app = create_app(
         settings,
         secure_factory(wiring, cache_size=settings.consent_cache_size),
@@ -109,6 +114,8 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
         actor_resolver=resolver,
     )
     add_routes(app, consent_router)
+    if tokens is not None:
+        install_token_endpoint(app, tokens)
     return app
 
 
