@@ -72,18 +72,18 @@ def build_wiring(
 def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
 ) -> Any:
-    """The store's repositories behind the consent enforcement point: audit through a
-    repository allowed to write AuditEvent, recipients in the store's database."""
-    from ipfhir.adapter.audit import RepositoryAuditSink, SqlLedger
+    """The store's repositories behind the consent enforcement point: audit appended to the
+    store's audit log (AuditEvent resources when read), recipients in the store's database."""
+    from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
     from ipfhir.adapter.consent.operation import Enforcement
+    from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.writes import SystemClock
 
-    system = SqlRepository(wiring.engine, wiring.validate, system=True)
     enforcement = Enforcement(
         wiring.repository,
-        RepositoryAuditSink(system),
+        SqlAuditSink(wiring.engine),
         SqlLedger(wiring.engine),
         SystemClock(),
         enforce_scopes=enforce_scopes,
@@ -96,6 +96,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.api.message_routes import install as install_messaging
     from ipfhir.adapter.api.token_routes import install as install_token_endpoint
     from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
@@ -116,6 +117,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     add_routes(app, consent_router)
     if tokens is not None:
         install_token_endpoint(app, tokens)
+    install_messaging(app, wiring, settings)  # $process-message (adapter/sync/receiver.py)
     return app
 
 

@@ -69,6 +69,9 @@ MESSAGES: dict[str, str] = {
     "IP-4113": "Header {header} is invalid: '{value}'.",
     "IP-4114": "Resource type '{rtype}' is not supported by this server.",
     "IP-4115": "Unknown operation or path '{path}'.",
+    "IP-4116": "The Bundle has {n} entries; at most {limit} are allowed in one request.",
+    "IP-4117": "The HTTP request could not be parsed (method, request line, headers or "
+    "chunked body); the connection is closed.",
     "IP-4120": "The search has more than {limit} criteria; at most {limit} are allowed in one "
     "request.",
     "IP-4121": "Search parameter '{name}' has {n} comma-separated values; at most {limit} are "

@@ -142,6 +142,10 @@ def create_app(
         out = operation_outcome([issue("IP-4302", None, "not-supported", method=request.method)])
         return render(out, "json", 405)
 
+    # A write with X-Request-Id is answered once: a retry gets the first outcome.
+    from ipfhir.adapter.api.idempotency import IdempotentWrites
+
+    app.add_middleware(IdempotentWrites)
     # Everything else (a bug, a failing database): IP-4901, connection kept (see guard.py).
     app.add_middleware(InternalErrorGuard)
 

@@ -153,6 +153,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Log level and access log; uvicorn picks uvloop and httptools (both dependencies) by
-    itself (``loop="auto"``, ``http="auto"``)."""
-    return {"log_level": args.log_level, "access_log": bool(args.access_log)}
+    """Log level and access log; uvicorn picks uvloop by itself (``loop="auto"``); its HTTP
+    parser (httptools) answers requests it cannot parse with an OperationOutcome
+    (:mod:`adapter.api.http_protocol`)."""
+    from ipfhir.adapter.api.http_protocol import protocol_class
+
+    return {
+        "log_level": args.log_level,
+        "access_log": bool(args.access_log),
+        "http": protocol_class(),
+    }

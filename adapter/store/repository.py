@@ -14,16 +14,19 @@ from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
+    PreCommitHook,
     SearchQuery,
     SearchResult,
     WriteOutcome,
 )
+from ipfhir.adapter.store.audit_log import materialise, pending
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.context_sql import SqlReader
 from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.history import history_page
+from ipfhir.adapter.store.idempotency import Outcome, remember, replayed
 from ipfhir.adapter.store.includes import everything_of, included
 from ipfhir.adapter.store.retry import retrying
 from ipfhir.adapter.store.schema import resource_versions, resources
@@ -34,7 +37,8 @@ from ipfhir.adapter.store.search_sql import (
     encode_cursor,
     keyset,
 )
-from ipfhir.adapter.store.stamps import collecting, read_stamps
+from ipfhir.adapter.store.stamps import read_stamps
+from ipfhir.adapter.store.unit import begin_write, pre_commit
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
 
 __all__ = ["SqlRepository", "SqlRepositoryFactory"]
@@ -60,15 +64,38 @@ class SqlRepository:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self.writer = Writer(validate, clock or SystemClock(), system=system)
+        self._audit_writer = Writer(validate, clock or SystemClock(), system=True)
         self.tokens = PageTokens(engine)
 
     def begin_write(self) -> AbstractContextManager[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); the change stamps its writes
-        record are bumped just before it commits."""
-        return collecting(self._write_engine)
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite) as a unit of work
+        (:mod:`adapter.store.unit`): the pre-commit hooks open around the call and the change
+        stamps its writes record are written just before it commits."""
+        return begin_write(self._write_engine)
+
+    def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]:
+        """``adapter.ports.UnitOfWork``: ``hook`` runs inside every write transaction that
+        commits while the block is open."""
+        return pre_commit(hook)
 
     # --- reads -----------------------------------------------------------------------------
+    def _audit_current(self, resource_type: str, revinclude: Sequence[str] = ()) -> None:
+        """Before AuditEvents are read: the audit log's rows made resources
+        (:mod:`adapter.store.audit_log`), so the read sees every event committed before it."""
+        if resource_type != "AuditEvent" and not any(
+            r.startswith("AuditEvent:") for r in revinclude
+        ):
+            return
+        with self.engine.connect() as conn:
+            if not pending(conn):
+                return
+        materialise(
+            self.engine,
+            lambda conn, event, rid: self._audit_writer.create(conn, event, rid, checked=True),
+        )
+
     def read(self, resource_type: str, resource_id: str) -> Resource:
+        self._audit_current(resource_type)
         with self.engine.connect() as conn:
             row = read_current(conn, resource_type, resource_id)
         if row is None:
@@ -91,6 +118,7 @@ class SqlRepository:
                     )
                 ]
             )
+        self._audit_current(resource_type)
         v = resource_versions
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -126,6 +154,7 @@ class SqlRepository:
         since: str | None = None,
         cursor: str | None = None,
     ) -> HistoryPage:
+        self._audit_current(resource_type)
         with self.engine.connect() as conn:
             if resource_id is not None:
                 exists = conn.execute(
@@ -138,6 +167,7 @@ class SqlRepository:
             return history_page(conn, self.tokens, resource_type, resource_id, count, since, cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        self._audit_current(query.resource_type, query.revinclude)
         with self.engine.connect() as conn:
             return self._search(conn, query)
 
@@ -225,9 +255,26 @@ class SqlRepository:
 
         def write() -> Resource:
             with self.begin_write() as conn:
-                return self.writer.create(conn, resource, checked=True)
+                again = replayed(conn)
+                if again is not None:
+                    return self._version_of(conn, again)
+                stored = self.writer.create(conn, resource, checked=True)
+                remember(conn)
+                return stored
 
         return retrying(write)
+
+    @staticmethod
+    def _version_of(conn: Connection, outcome: Outcome) -> Resource:
+        """The version a replayed request wrote (as stored then)."""
+        _action, rtype, rid, version = outcome
+        v = resource_versions
+        body = conn.execute(
+            select(v.c.body).where(
+                v.c.res_type == rtype, v.c.res_id == rid, v.c.version == int(version)
+            )
+        ).scalar_one()
+        return orjson.loads(body)  # type: ignore[no-any-return]
 
     def conditional_create(self, resource: Resource, criteria_query: SearchQuery) -> WriteOutcome:
         """Create unless the criteria match; concurrent requests with the same criteria create
@@ -241,11 +288,16 @@ class SqlRepository:
 
         def write() -> WriteOutcome:
             with self.begin_write() as conn:
+                again = replayed(conn)
+                if again is not None:
+                    return WriteOutcome(self._version_of(conn, again), created=True)
                 lock_criteria(conn, crit)
                 existing = _one_match(self._search(conn, crit))
                 if existing is not None:
                     return WriteOutcome(existing, created=False)
-                return WriteOutcome(self.writer.create(conn, resource, checked=True), created=True)
+                stored = self.writer.create(conn, resource, checked=True)
+                remember(conn)
+                return WriteOutcome(stored, created=True)
 
         return retrying(write)
 
@@ -262,6 +314,9 @@ class SqlRepository:
 
         def write() -> WriteOutcome:
             with self.begin_write() as conn:
+                again = replayed(conn)
+                if again is not None:
+                    return WriteOutcome(self._version_of(conn, again), again[0] == "create")
                 stored, created = self.writer.update(
                     conn,
                     resource_type,
@@ -271,6 +326,7 @@ class SqlRepository:
                     checked=True,
                     create_only=create_only,
                 )
+                remember(conn)
             return WriteOutcome(stored, created)
 
         return retrying(write)
@@ -278,7 +334,10 @@ class SqlRepository:
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
         def write() -> None:
             with self.begin_write() as conn:
+                if replayed(conn) is not None:
+                    return
                 self.writer.delete(conn, resource_type, resource_id, if_match)
+                remember(conn)
 
         retrying(write)
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
 
 __all__ = [
     "active_plans",
+    "audit_log",
     "change_stamps",
     "client_assertions",
     "consent_recipients",
@@ -27,6 +28,8 @@ __all__ = [
     "idx_token",
     "metadata",
     "outbox",
+    "received_messages",
+    "request_outcomes",
     "resource_versions",
     "resources",
     "server_keys",
@@ -186,4 +189,41 @@ client_assertions = Table(
     Column("jti_key", String(64), primary_key=True),
     Column("expires_at", Float, nullable=False),
     Index("ix_client_assertions_expiry", "expires_at"),
+)
+
+# Messages ``POST [base]/$process-message`` processed (adapter/sync/receiver.py): per sender and
+# message id the answer given, written in the transaction that stored what the message carried,
+# so a redelivery gets the original answer and changes nothing.
+received_messages = Table(
+    "received_messages",
+    metadata,
+    Column("sender", String(9), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("event", String(80), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("response", Text, nullable=False),
+)
+
+# The audit trail as written: one row per AuditEvent, appended in the transaction of the request
+# it records (adapter/store/audit_log.py), made a versioned AuditEvent resource when AuditEvents
+# are read. ``event_id`` becomes the resource id; ``body`` is the AuditEvent's JSON.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# The outcome of every write made with a client's request id (adapter/store/idempotency.py),
+# stored in the write's transaction: a retry of the same request is answered with it.
+request_outcomes = Table(
+    "request_outcomes",
+    metadata,
+    Column("request_key", String(64), primary_key=True),  # sha256 of caller, id and request
+    Column("action", String(10), nullable=False),  # create | update | delete
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),  # epoch seconds
 )

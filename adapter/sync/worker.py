@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import requests
 from sqlalchemy.exc import SQLAlchemyError
 
+from ipfhir.adapter.ports import Outbox, Transport
 from ipfhir.adapter.startup import one_line
-from ipfhir.adapter.store.outbox import Message, Outbox
+from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.policy import Attempt, RetryPolicy, judge
 
 __all__ = ["HttpTransport", "Transport", "Worker"]
@@ -33,10 +33,6 @@ _log = logging.getLogger(__name__)
 
 class _AnswerRefused(Exception):
     """The receiver's answer broke a limit (size, overall time): no usable answer."""
-
-
-class Transport(Protocol):
-    def post(self, message: Message) -> Attempt: ...
 
 
 class HttpTransport:
@@ -106,13 +102,16 @@ class HttpTransport:
 
 @dataclass
 class Worker:
-    outbox: Outbox
-    transport: Transport
+    outbox: Outbox[Message]
+    transport: Transport[Message, Attempt]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch: int = 20
     lease: float = 120.0  # longer than one attempt can take (connect + read timeouts)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.time
+    # Checked just before each send: a reason means the message may no longer go (it ends
+    # dead with that reason, unsent), e.g. adapter/sync/gate.py: the consent was withdrawn.
+    before_send: Callable[[Message], str | None] | None = None
 
     def run_once(self) -> int:
         """Deliver what is due now; the number of messages attempted."""
@@ -122,6 +121,10 @@ class Worker:
         return len(claimed)
 
     def _deliver(self, message: Message) -> None:
+        refusal = self.before_send(message) if self.before_send is not None else None
+        if refusal is not None:
+            self.outbox.dead(message, refusal)
+            return
         attempt = self.transport.post(message)
         outcome = judge(
             attempt, message.message_id, message.attempts, self.policy, self.rng, self.clock()
