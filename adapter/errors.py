@@ -13,8 +13,8 @@
     ├── UnsupportedMediaType        wrong Content-Type                          (IP-4003)
     ├── NotAcceptable               Accept names no format we write             (IP-4004)
     ├── PayloadTooLarge             body over the size limit                    (IP-4001)
-    ├── Unauthenticated             no / bad bearer token (adapter.consent.errors) (IP-50xx) 401
-    ├── Forbidden                   scope, care team, AuditEvent (adapter.consent.errors)    403
+    ├── Unauthenticated             no / bad bearer token (adapter.security_errors)  401 IP-50xx
+    ├── Forbidden                   scope, care team, AuditEvent (security_errors)  403
     └── StartupError                the server cannot start: settings, database, definitions
                                     (IP-46xx; raised before serving, one line on stderr, never
                                     an HTTP answer)
@@ -24,7 +24,7 @@ Only ``adapter/api`` maps these to HTTP status codes (one handler).
 
 from __future__ import annotations
 
-from ipfhir.adapter.consent.errors import Forbidden, Unauthenticated
+from ipfhir.adapter.security_errors import Forbidden, Unauthenticated
 from ipfhir.mappings.errors import FormatError, InvalidInput, IpError, Issue, ProfileViolation
 
 __all__ = [

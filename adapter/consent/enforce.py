@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
 from ipfhir.adapter.consent.conditional import visible_matches
 from ipfhir.adapter.consent.context import patient_of
-from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
 from ipfhir.adapter.consent.missing import (
     as_missing_delete,
@@ -41,6 +40,7 @@ from ipfhir.adapter.ports import (
     SearchResult,
     WriteOutcome,
 )
+from ipfhir.adapter.security_errors import Forbidden, issue5
 
 __all__ = ["ConsentRepository", "ConsentRepositoryFactory"]
 

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ipfhir.adapter.consent.enforce import ConsentRepository
-from ipfhir.adapter.consent.errors import issue5
 from ipfhir.adapter.errors import BadRequest
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.security_errors import issue5
 
 __all__ = ["router"]
 

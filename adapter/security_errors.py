@@ -1,5 +1,9 @@
 """Authentication, consent and audit errors and the IP-5xxx message catalogue.
 
+A leaf module (it imports only ``mappings.errors``): the token check (``adapter.auth``), the
+consent enforcement point (``adapter.consent``) and ``adapter.errors`` all raise these, so none
+of them has to import another's package for its errors.
+
     IpError                          (mappings.errors)
     ├── Unauthenticated              no / bad bearer token                         401 (IP-50xx)
     ├── Forbidden                    scope missing, purpose not served, a write   403
