@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ipfhir.adapter.errors import StartupError, issue
-from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.settings import Settings, shown_url
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
 from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine

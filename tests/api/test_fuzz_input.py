@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ipfhir.adapter.bootstrap import Wiring
-from ipfhir.adapter.services.search_params import COMMON_PARAMS, SEARCH_PARAMS
+from ipfhir.adapter.fhir.search_params import COMMON_PARAMS, SEARCH_PARAMS
 from ipfhir.adapter.store.schema import resource_versions
 from ipfhir.mappings.fhirxml import to_xml
 from tests.api.conftest import careplan, patient

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ipfhir.adapter.services.dates import date_range
+from ipfhir.adapter.fhir.dates import date_range
 
 __all__ = [
     "COMMON_PARAMS",
@@ -213,7 +213,7 @@ def extract_references(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[
 
 def extract_dates(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str, str]]:
     """(low, high) UTC ranges of date/dateTime/instant/Period values; bad dates are skipped."""
-    from ipfhir.adapter.services.dates import FAR_FUTURE, FAR_PAST
+    from ipfhir.adapter.fhir.dates import FAR_FUTURE, FAR_PAST
 
     for v in _values(resource, d):
         try:
