@@ -96,8 +96,8 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.api.consent_ops import router as consent_router
     from ipfhir.adapter.auth.http import resolver_from_settings
-    from ipfhir.adapter.consent.http import router as consent_router
 
     resolver = resolver_from_settings(settings)
     wiring = wiring or build_wiring(settings)

@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ipfhir.adapter.api.app import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.bundles import history_bundle, searchset
 from ipfhir.adapter.api.capability import capability_statement
+from ipfhir.adapter.api.context import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.formats import read_body, render, response_format
 from ipfhir.adapter.api.input_checks import check_bundle, check_indexable
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
