@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ipfhir.adapter.fhir.dates import date_range
+from ipfhir.adapter.fhir.references import split_reference
 from ipfhir.adapter.fhir.search_params import (
     ParamDef,
     extract_dates,
     extract_references,
     extract_tokens,
     param_def,
-    split_reference,
 )
 from ipfhir.adapter.ports import SearchParam
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipfhir.adapter.fhir.references import patient_key
+
 __all__ = [
     "CANONICAL_BASE",
     "DELETABLE_TYPES",
@@ -57,12 +59,5 @@ def active_plan_subject(resource: dict[str, Any]) -> str | None:
     """The Patient id an active individual plan belongs to, or ``None`` if not an active IP."""
     if resource.get("status") != "active" or not is_individual_plan(resource):
         return None
-    ref = (resource.get("subject") or {}).get("reference")
-    if not isinstance(ref, str):
-        return None
-    parts = ref.split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2 and parts[-2] == "Patient":
-        return parts[-1]
-    return None
+    key = patient_key((resource.get("subject") or {}).get("reference"))
+    return key.removeprefix("Patient/") if key else None

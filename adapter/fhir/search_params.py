@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ipfhir.adapter.fhir.dates import date_range
+from ipfhir.adapter.fhir.references import split_reference
 
 __all__ = [
     "COMMON_PARAMS",
@@ -21,7 +22,6 @@ __all__ = [
     "extract_references",
     "extract_tokens",
     "param_def",
-    "split_reference",
 ]
 
 Kind = Literal["token", "reference", "date", "string"]
@@ -186,16 +186,6 @@ def extract_tokens(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str 
                 yield v.get("system"), str(v["code"])
             elif "value" in v:
                 yield v.get("system"), str(v["value"])
-
-
-def split_reference(ref: str) -> tuple[str | None, str]:
-    """``Type/id`` (also absolute and versioned URLs) → (type, id); a bare id → (None, id)."""
-    parts = ref.split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2:
-        return parts[-2], parts[-1]
-    return None, ref
 
 
 def extract_references(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str, str]]:
