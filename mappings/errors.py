@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ipfhir.mappings.codes import cs_url
+
 __all__ = [
     "FormatError",
     "InvalidInput",
@@ -50,7 +52,7 @@ class Issue:
             "details": {
                 "coding": [
                     {
-                        "system": "https://ip-fhir-adapter.no/fhir/CodeSystem/message-id",
+                        "system": cs_url("message-id"),
                         "code": self.message_id,
                     }
                 ],
