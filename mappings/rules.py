@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.coordination import coordinator_issues
-from ipfhir.mappings.errors import Issue, PlanRuleViolation
+from ipfhir.mappings.errors import Issue, PlanRuleViolation, catalogue_issue
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
 
@@ -87,7 +87,7 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:
-    return Issue(mid, f"{MESSAGES[mid]} {detail}".strip(), (path,), code)
+    return catalogue_issue(MESSAGES, mid, path, code, detail)
 
 
 def _all_issues(plan: Plan) -> Iterator[Issue]:

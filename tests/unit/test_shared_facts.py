@@ -6,13 +6,13 @@ know — so a string literal holding one of them anywhere else in the shipped co
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 from ipfhir.mappings import codes
 from ipfhir.profiles.validator import registry
+from tests.literals import string_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("adapter", "mappings", "profiles/validator")
@@ -27,24 +27,6 @@ HOME = ROOT / "mappings/codes.py"
 KNOWN_COPIES = {("profiles/validator/registry.py", "canonical base")}
 
 
-def _literals(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    return [
-        (node.lineno, node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        if id(node) not in docstrings
-    ]
-
-
 def _copies(fact: str, value: str) -> list[str]:
     found = []
     for folder in FOLDERS:
@@ -52,7 +34,7 @@ def _copies(fact: str, value: str) -> list[str]:
             rel = str(path.relative_to(ROOT))
             if path == HOME or "migrations" in path.parts or (rel, fact) in KNOWN_COPIES:
                 continue
-            hits = [line for line, text in _literals(path) if value in text]
+            hits = [line for line, text in string_literals(path) if value in text]
             found += [f"{rel}:{line}" for line in hits]
     return found
 
@@ -69,4 +51,4 @@ def test_the_validators_base_is_the_one_base() -> None:
 def test_the_check_sees_a_copy(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text(f'"""Mentions {codes.BASE} freely."""\nURL = "{codes.BASE}/x"\n')
-    assert _literals(path) == [(2, f"{codes.BASE}/x")]
+    assert string_literals(path) == [(2, f"{codes.BASE}/x")]
