@@ -2,9 +2,12 @@
 
 :func:`build_app` is the only public way to build the server: bearer authentication (refuses to
 start without an issuer and JWKS outside dev mode), consent enforcement around every repository
-a route can obtain, and audit. There is deliberately no builder of an unenforced app here: a
-bare store factory served over HTTP would disclose plans without the person's consent. Tests of
-store and HTTP mechanics assemble one explicitly (``tests/api/conftest.py``).
+a route can obtain, and audit. There is deliberately no builder of an unenforced app here, and
+no bare store factory at all: served over HTTP it would disclose plans without the person's
+consent, so ``create_app`` takes only a :class:`SecureRepositoryFactory` (:func:`secure_factory`).
+The server's own writes (the audit trail) go through :func:`system_repository`, the one named
+way to write without a caller's limits, which is never served. Tests of store and HTTP mechanics
+declare a permit-all factory under tests/ (``tests/permit_all.py``).
 """
 
 from __future__ import annotations
@@ -17,20 +20,27 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.errors import StartupError, issue
 from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.settings import Settings, shown_url
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
-from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine
+from ipfhir.adapter.store import SqlRepository, make_engine
 
-__all__ = ["Wiring", "build_app", "build_secure_app", "build_wiring", "secure_factory"]
+__all__ = [
+    "Wiring",
+    "build_app",
+    "build_secure_app",
+    "build_wiring",
+    "secure_factory",
+    "system_repository",
+]
 
 
 @dataclass
 class Wiring:
     engine: Engine
-    repository: SqlRepository
-    factory: SqlRepositoryFactory
+    repository: SqlRepository  # the store itself: wrapped by secure_factory before any caller
     validate: Callable[..., dict[str, Any]]
     validator_name: str
 
@@ -66,24 +76,30 @@ def build_wiring(
         check_definitions(missing)
         validate({"resourceType": "Patient"})  # loads the profiles now, not on the first create
     repository = SqlRepository(engine, validate)
-    return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
+    return Wiring(engine, repository, validate, name)
+
+
+def system_repository(wiring: Wiring) -> SqlRepository:
+    """The server's own repository: it may write what no client may (AuditEvent, the audit
+    trail) and answers without any caller's limits. Named so that every use is visible: it is
+    handed to the audit sink only, never to a route or a discloser (they take a
+    :class:`SecureRepositoryFactory`, which this is not)."""
+    return SqlRepository(wiring.engine, wiring.validate, system=True)
 
 
 def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
-) -> Any:
-    """The store's repositories behind the consent enforcement point: audit through a
-    repository allowed to write AuditEvent, recipients in the store's database."""
+) -> ConsentRepositoryFactory:
+    """The store's repositories behind the consent enforcement point: audit through the
+    system repository, recipients in the store's database."""
     from ipfhir.adapter.audit import RepositoryAuditSink, SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
-    from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
     from ipfhir.adapter.consent.operation import Enforcement
     from ipfhir.adapter.store.writes import SystemClock
 
-    system = SqlRepository(wiring.engine, wiring.validate, system=True)
     enforcement = Enforcement(
         wiring.repository,
-        RepositoryAuditSink(system),
+        RepositoryAuditSink(system_repository(wiring)),
         SqlLedger(wiring.engine),
         SystemClock(),
         enforce_scopes=enforce_scopes,

@@ -1,9 +1,11 @@
 """App assembly: routes, error handlers and the context they share, around a repository
 factory and a caller resolver. Nothing here runs at import time.
 
-:func:`create_app` is wiring, not the front door: it serves whatever factory it is handed. The
+:func:`create_app` is wiring, not the front door, and it serves only a
+:class:`~adapter.consent.secure.SecureRepositoryFactory` (typed, and checked when called). The
 server is built by :func:`adapter.bootstrap.build_app` (authentication, consent enforcement,
-audit); only tests of store and HTTP mechanics call :func:`create_app` with a bare store factory.
+audit); tests of store and HTTP mechanics call :func:`create_app` with a permit-all factory they
+declare under tests/ (``tests/permit_all.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from ipfhir.adapter.api.context import ServerContext
 from ipfhir.adapter.api.formats import render, response_format
 from ipfhir.adapter.api.guard import InternalErrorGuard
 from ipfhir.adapter.api.routes import router
+from ipfhir.adapter.consent.secure import SecureRepositoryFactory
 from ipfhir.adapter.errors import NotAcceptable, issue, status_for
-from ipfhir.adapter.ports import Actor, RepositoryFactory
+from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.errors import IpError, operation_outcome
 
@@ -47,14 +50,17 @@ def error_response(request: Request, err: IpError) -> Response:
 
 def create_app(
     settings: Settings,
-    factory: RepositoryFactory,
+    factory: SecureRepositoryFactory,
     *,
     validate: Callable[..., dict[str, Any]],
     validator_name: str,
     actor_resolver: Callable[[Request], Actor],
 ) -> FastAPI:
     """Routes over ``factory``; every request's caller comes from ``actor_resolver`` (there is
-    no anonymous default)."""
+    no anonymous default). Only a :class:`SecureRepositoryFactory` is served: the bare store,
+    or anything else that merely has ``repository_for``, is refused at once."""
+    if not isinstance(factory, SecureRepositoryFactory):
+        raise TypeError(f"create_app serves a SecureRepositoryFactory, not {type(factory)!r}")
     ctx = ServerContext(
         settings,
         factory,

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from ipfhir.adapter.ports import Actor, RepositoryFactory
+from ipfhir.adapter.consent.secure import SecureRepositoryFactory
+from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 
 __all__ = ["ServerContext", "in_thread", "request_resource", "server_context"]
@@ -28,7 +29,7 @@ class ServerContext:
     """What routes need, kept on ``app.state.ctx``."""
 
     settings: Settings
-    factory: RepositoryFactory
+    factory: SecureRepositoryFactory
     validate: Callable[..., dict[str, Any]]
     validator_name: str
     actor_resolver: Callable[[Request], Actor]

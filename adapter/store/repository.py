@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Engine, false, func, select
 
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
-    Actor,
     HistoryPage,
     SearchQuery,
     SearchResult,
@@ -37,7 +36,7 @@ from ipfhir.adapter.store.search_sql import (
 from ipfhir.adapter.store.stamps import collecting, read_stamps
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
 
-__all__ = ["SqlRepository", "SqlRepositoryFactory"]
+__all__ = ["SqlRepository"]
 
 Resource = dict[str, Any]
 
@@ -303,13 +302,3 @@ def _one_match(found: SearchResult) -> Resource | None:
             [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]
         )
     return found.matches[0] if found.matches else None
-
-
-class SqlRepositoryFactory:
-    """One store for everyone until consent enforcement wraps it (``repository_for``)."""
-
-    def __init__(self, repository: SqlRepository) -> None:
-        self.repository = repository
-
-    def repository_for(self, actor: Actor) -> SqlRepository:
-        return self.repository
