@@ -10,6 +10,7 @@ tests/unit/test_code_quality.py.)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -231,3 +232,16 @@ def test_an_import_loop_is_found(tmp_path: Path) -> None:
         },
     )
     assert run_time_loops(modules) == [["pkg.consent.policy", "pkg.consent.rules"]]
+
+
+# --- the picture in docs/architecture.md is this contract --------------------------------------
+
+
+def test_the_architecture_page_draws_these_layers() -> None:
+    page = (ROOT / "docs/architecture.md").read_text(encoding="utf-8")
+    drawing = page.split("## Layers", 1)[1].split("```")[1]
+    drawn = [
+        re.sub(r"\.py$", "", name) for name in re.findall(r"\badapter/([a-z_]+(?:\.py)?)", drawing)
+    ]
+    assert drawn == [unit for layer in ADAPTER_LAYERS for unit in layer]
+    assert re.findall(r"\.\./|/work/|~/", page) == []  # names no file outside the repository
