@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,9 @@ def run_time_loops(modules: dict[str, Path]) -> list[list[str]]:
     return cycles(edges)
 
 
-def _adapter() -> dict[str, Path]:
-    return modules_under(ROOT / "adapter", "ipfhir.adapter", SKIP)
+@cache
+def _adapter_imports() -> tuple[Import, ...]:
+    return tuple(module_imports(modules_under(ROOT / "adapter", "ipfhir.adapter", SKIP)))
 
 
 def test_every_adapter_unit_has_a_layer() -> None:
@@ -109,14 +111,14 @@ def test_every_adapter_unit_has_a_layer() -> None:
 
 
 def test_adapter_imports_run_down_the_layers_only() -> None:
-    imports = module_imports(_adapter())
+    imports = _adapter_imports()
     assert len(imports) > 300  # the reader sees the real imports
     assert layer_violations(imports, "ipfhir.adapter", ADAPTER_LAYERS) == []
 
 
 def test_http_and_use_cases_never_import_the_store_classes() -> None:
     sources = [f"ipfhir.adapter.{u}" for u in NO_CONCRETE_STORE]
-    imports = module_imports(_adapter())
+    imports = _adapter_imports()
     assert forbidden_imports(imports, sources, ["ipfhir.adapter.store"]) == []
 
 
