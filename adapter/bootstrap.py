@@ -113,10 +113,15 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
     from ipfhir.adapter.api.consent_ops import router as consent_router
+    from ipfhir.adapter.api.token_routes import install as install_token_endpoint
+    from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
 
     resolver = resolver_from_settings(settings)
     wiring = wiring or build_wiring(settings)
+    tokens = token_service(settings, wiring.engine)  # server-to-server login (directory)
+    if tokens is not None:
+        resolver = tokens.trusting(resolver, settings)
     app = create_app(
         settings,
         secure_factory(wiring, cache_size=settings.consent_cache_size),
@@ -125,6 +130,8 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
         actor_resolver=resolver,
     )
     add_routes(app, consent_router)
+    if tokens is not None:
+        install_token_endpoint(app, tokens)
     return app
 
 

@@ -20,6 +20,7 @@ __all__ = ["build_parser", "main"]
 def _subcommand_modules() -> list[ModuleType]:
     from ipfhir.adapter.cli import (
         conformance_cmd,
+        directory_cmd,
         legacy_cmd,
         map_cmd,
         outbox_cmd,
@@ -36,6 +37,7 @@ def _subcommand_modules() -> list[ModuleType]:
         outbox_cmd,
         conformance_cmd,
         legacy_cmd,
+        directory_cmd,
     ]
 
 

@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
             ("DATABASE_URL", settings.effective_database_url()),
             ("DATA_DIR", str(settings.data_dir)),
             ("DEV_MODE", "true" if settings.dev_mode else "false"),
+            ("HOST", settings.host),  # dev mode's base URL (token audience) is http://host:port
+            ("PORT", str(settings.port)),
         ):
             os.environ[f"IPFHIR_{key}"] = value
         uvicorn.run(

@@ -19,7 +19,9 @@ from sqlalchemy import (
 __all__ = [
     "active_plans",
     "change_stamps",
+    "client_assertions",
     "consent_recipients",
+    "directory_entries",
     "idx_date",
     "idx_reference",
     "idx_token",
@@ -159,4 +161,29 @@ server_keys = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("secret", String(128), nullable=False),
+)
+
+# The directory of organisations and endpoints (adapter/directory): written only by
+# ``ipfhir directory load``, never through the FHIR API; the FHIR resources as JSON text.
+directory_entries = Table(
+    "directory_entries",
+    metadata,
+    Column("orgnr", String(9), primary_key=True),
+    Column("kommunenummer", String(4), nullable=True),
+    Column("coordinating_unit", Boolean, nullable=False),
+    Column("routable", Boolean, nullable=False),
+    Column("organization", Text, nullable=False),
+    Column("endpoint", Text, nullable=True),
+    Column("loaded_at", String(26), nullable=False),
+    Index("ix_directory_route", "kommunenummer", "coordinating_unit"),
+)
+
+# Client assertions the token endpoint accepted (adapter/auth/replay.py): the hash of the
+# client id and ``jti``, kept until the assertion expires, so no process accepts it twice.
+client_assertions = Table(
+    "client_assertions",
+    metadata,
+    Column("jti_key", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_client_assertions_expiry", "expires_at"),
 )

@@ -31,6 +31,7 @@ ADAPTER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("services",),  # use cases (notify, transfer)
     ("consent",),  # the policy point every disclosure passes
     ("audit", "auth"),  # where decisions are recorded; who the caller is
+    ("directory",),  # organisations and endpoints of other servers (the operator's data)
     ("startup",),  # start-up checks of database and installation
     ("store",),  # SQLAlchemy
     ("fhir",),  # FHIR mechanics: search parameters, dates, validation wiring, plan rules

@@ -25,6 +25,7 @@ CATALOGUES = {
     "ipfhir.profiles.validator.messages": "IP-3",
     "ipfhir.adapter.errors": "IP-4",
     "ipfhir.adapter.security_errors": "IP-5",
+    "ipfhir.adapter.directory.messages": "IP-60",
     "ipfhir.mappings.legacy.messages": "IP-6",
 }
 FOLDER_OF = {"ipfhir.adapter": "adapter", "ipfhir.mappings": "mappings"} | {

@@ -1,0 +1,173 @@
+"""A directory file → :class:`DirectoryEntry` list, every rule checked before anything is stored.
+
+The file is a FHIR Bundle (``collection`` or ``transaction``) of Organization and Endpoint
+resources; each Organization names its one Endpoint in ``Organization.endpoint`` (``Endpoint/id``
+or the Endpoint entry's ``fullUrl``). See :mod:`adapter.directory.model` for where each field
+sits. Refusals are IP-6010–6020 with the FHIRPath of the offending element.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import jwt
+
+from ipfhir.adapter.directory.messages import DirectoryFileError, issue6
+from ipfhir.adapter.directory.model import (
+    JWKS_EXTENSION,
+    DirectoryEntry,
+    Endpoint,
+    as_dict,
+    dicts,
+    is_coordinating_unit,
+    kommunenummer_of,
+    orgnr_of,
+    usable_url,
+)
+
+__all__ = ["endpoint_of", "entry_of", "parse_directory", "public_jwks"]
+
+Resource = dict[str, Any]
+CONNECTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
+CONNECTION_TYPES = ("hl7-fhir-rest", "hl7-fhir-msg")
+ENDPOINT_STATUS = ("active", "suspended", "error", "off", "entered-in-error", "test")
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+def _refuse(message_id: str, where: str | None, **kw: object) -> DirectoryFileError:
+    return DirectoryFileError([issue6(message_id, where, "invalid", **kw)])
+
+
+def parse_directory(bundle: Any) -> list[DirectoryEntry]:
+    """Every organisation of ``bundle`` with its endpoint; :class:`DirectoryFileError` on the
+    first rule broken (nothing is stored then)."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise _refuse("IP-6011", None, detail="the file is not a Bundle")
+    if bundle.get("type") not in ("collection", "transaction"):
+        raise _refuse("IP-6011", "Bundle.type", detail=f"not type {bundle.get('type')!r}")
+    orgs: list[tuple[str, Resource]] = []
+    endpoints: dict[str, tuple[str, Resource]] = {}
+    items = bundle.get("entry")
+    for n, item in enumerate(items if isinstance(items, list) else []):
+        where = f"Bundle.entry[{n}].resource"
+        res = as_dict(as_dict(item).get("resource"))
+        rtype = res.get("resourceType")
+        if rtype == "Organization":
+            orgs.append((where, res))
+        elif rtype == "Endpoint":
+            for key in (f"Endpoint/{res.get('id')}", as_dict(item).get("fullUrl")):
+                if isinstance(key, str):
+                    endpoints[key] = (where, res)
+        else:
+            raise _refuse("IP-6011", where, detail=f"not a {rtype or 'resource'}")
+    entries = [_entry(where, org, endpoints) for where, org in orgs]
+    _check_unique(entries, [where for where, _ in orgs])
+    return entries
+
+
+def _entry(where: str, org: Resource, endpoints: dict[str, tuple[str, Resource]]) -> DirectoryEntry:
+    refs = [r.get("reference") for r in dicts(org.get("endpoint"))]
+    if len(refs) > 1:
+        raise _refuse("IP-6016", f"{where}.endpoint", ref=", ".join(map(str, refs))[:80])
+    endpoint = None
+    if refs:
+        found = endpoints.get(str(refs[0]))
+        if found is None:
+            raise _refuse("IP-6016", f"{where}.endpoint[0]", ref=str(refs[0])[:80])
+        endpoint = endpoint_of(found[1], found[0])
+    entry = entry_of(org, endpoint, where)
+    if entry.coordinating_unit and entry.kommunenummer is None:
+        raise _refuse("IP-6015", f"{where}.address", detail=f"{entry.orgnr} names none")
+    return entry
+
+
+def entry_of(
+    org: Resource, endpoint: Endpoint | None, where: str = "Organization"
+) -> DirectoryEntry:
+    """The entry an Organization (and its parsed Endpoint) describe."""
+    return DirectoryEntry(
+        orgnr=orgnr_of(org, where),
+        name=str(org.get("name") or ""),
+        kommunenummer=kommunenummer_of(org, where),
+        coordinating_unit=is_coordinating_unit(org),
+        active=org.get("active") is not False,
+        organization=org,
+        endpoint=endpoint,
+    )
+
+
+def _check_unique(entries: list[DirectoryEntry], wheres: list[str]) -> None:
+    seen: set[str] = set()
+    units: dict[str, str] = {}
+    for entry, where in zip(entries, wheres, strict=True):
+        if entry.orgnr in seen:
+            raise _refuse("IP-6013", f"{where}.identifier", orgnr=entry.orgnr)
+        seen.add(entry.orgnr)
+        if entry.coordinating_unit and entry.kommunenummer is not None:
+            other = units.setdefault(entry.kommunenummer, entry.orgnr)
+            if other != entry.orgnr:
+                detail = f"{other} and {entry.orgnr} both for {entry.kommunenummer}"
+                raise _refuse("IP-6015", f"{where}.type", detail=detail)
+
+
+def endpoint_of(res: Resource, where: str = "Endpoint") -> Endpoint:
+    """The endpoint ``res`` describes, or IP-6017/6018/6020."""
+    status = res.get("status")
+    if status not in ENDPOINT_STATUS:
+        raise _refuse("IP-6020", f"{where}.status", detail=f"status {status!r}")
+    conn = as_dict(res.get("connectionType"))
+    if conn.get("system") != CONNECTION_SYSTEM or conn.get("code") not in CONNECTION_TYPES:
+        detail = f"connectionType must be {' or '.join(CONNECTION_TYPES)} of {CONNECTION_SYSTEM}"
+        raise _refuse("IP-6020", f"{where}.connectionType", detail=detail)
+    payload = tuple(
+        str(c.get("code") or t.get("text"))
+        for t in dicts(res.get("payloadType"))
+        for c in (dicts(t.get("coding")) or [{}])
+        if c.get("code") or t.get("text")
+    )
+    if not payload:
+        raise _refuse("IP-6020", f"{where}.payloadType", detail="payloadType is required (1..*)")
+    address = res.get("address")
+    if not usable_url(address):
+        raise _refuse("IP-6017", f"{where}.address", value=str(address)[:120])
+    url, inline = _jwks(where, res)
+    return Endpoint(str(address), str(status), str(conn["code"]), payload, url, inline, res)
+
+
+def _jwks(where: str, res: Resource) -> tuple[str | None, dict[str, Any] | None]:
+    found = [e for e in dicts(res.get("extension")) if e.get("url") == JWKS_EXTENSION]
+    path = f"{where}.extension('{JWKS_EXTENSION}')"
+    if len(found) != 1 or not isinstance(found[0].get("valueAttachment"), dict):
+        raise _refuse("IP-6018", path, detail="exactly one is required, with a valueAttachment")
+    attachment = found[0]["valueAttachment"]
+    if "url" in attachment and "data" not in attachment:
+        if not usable_url(attachment["url"]):
+            raise _refuse("IP-6018", path, detail="url must be https (http only to 127.0.0.1)")
+        return str(attachment["url"]), None
+    try:
+        keys = json.loads(base64.b64decode(str(attachment.get("data")), validate=True))
+    except (binascii.Error, ValueError) as err:
+        raise _refuse("IP-6018", path, detail=f"data is not base64 of JSON ({err})") from None
+    return None, public_jwks(keys, path)
+
+
+def public_jwks(keys: Any, path: str | None = None) -> dict[str, Any]:
+    """``keys`` if it is a JWKS of public signing keys (RSA or EC) PyJWT can use, else
+    IP-6018. A private or symmetric key is refused: it would be a secret in a shared file."""
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list) or not keys["keys"]:
+        raise _refuse("IP-6018", path, detail="not a JWKS with at least one key")
+    for key in keys["keys"]:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
+            raise _refuse("IP-6018", path, detail="only RSA and EC public keys are accepted")
+        if any(member in key for member in _PRIVATE_MEMBERS):
+            raise _refuse(
+                "IP-6018", path, detail="it holds a private key: publish public keys only"
+            )
+    try:
+        jwt.PyJWKSet.from_dict(keys)
+    except jwt.PyJWTError as err:
+        raise _refuse("IP-6018", path, detail=str(err)[:120]) from None
+    return keys

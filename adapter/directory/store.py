@@ -1,0 +1,124 @@
+"""The directory in the adapter's own database (``directory_entries``) and routing over it.
+
+Written only by :meth:`SqlDirectory.load` (``ipfhir directory load``): the entries decide where
+plan data is sent and whose keys the token endpoint trusts, so no FHIR API caller may write
+them (the FHIR store lets any caller with the scope create an Organization or Endpoint no plan
+relies on yet). Every process reads the table, so a load takes effect everywhere at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from ipfhir.adapter.directory.messages import DirectoryFileError, NoRoute, issue6
+from ipfhir.adapter.directory.model import DirectoryEntry, is_kommunenummer
+from ipfhir.adapter.directory.parse import endpoint_of, entry_of
+from ipfhir.adapter.store.engine import WRITE_OPTION
+from ipfhir.adapter.store.schema import directory_entries as table
+from ipfhir.mappings.identifiers import is_valid_orgnr
+
+__all__ = ["SqlDirectory"]
+
+_log = logging.getLogger("ipfhir.directory")
+
+
+class SqlDirectory:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def load(self, entries: list[DirectoryEntry], *, replace: bool = False) -> None:
+        """Store ``entries`` in one transaction (an organisation's entry replaces its earlier
+        one; ``replace``: the file is the whole directory). A second coordinating unit for a
+        kommunenummer refuses the whole load (IP-6015)."""
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        writer = self._engine.execution_options(**{WRITE_OPTION: True})
+        with writer.begin() as conn:
+            if replace:
+                conn.execute(delete(table))
+            else:
+                orgnrs = [e.orgnr for e in entries]
+                conn.execute(delete(table).where(table.c.orgnr.in_(orgnrs)))
+            for entry in entries:
+                _check_single_unit(conn, entry)
+                conn.execute(table.insert().values(**_row(entry), loaded_at=now))
+        # Whose keys the server trusts changed: a warning, so it shows in every log (no
+        # AuditEvent records operator actions yet).
+        shown = ", ".join(e.orgnr for e in entries[:20]) + (" …" if len(entries) > 20 else "")
+        _log.warning(
+            "directory loaded (%s): %d organisation(s): %s",
+            "replaced" if replace else "merged",
+            len(entries),
+            shown,
+        )
+
+    def get(self, orgnr: str) -> DirectoryEntry | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
+        return _entry(row) if row is not None else None
+
+    def entries(self) -> list[DirectoryEntry]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()
+        return [_entry(row) for row in rows]
+
+    def route(
+        self, *, kommunenummer: str | None = None, orgnr: str | None = None
+    ) -> DirectoryEntry:
+        """The entry to send to: the coordinating unit of the person's municipality, or the
+        organisation named; IP-6001/6002 when there is none (nothing may be queued then)."""
+        if (kommunenummer is None) == (orgnr is None):
+            raise NoRoute([issue6("IP-6005", None, "required")])
+        if orgnr is not None:
+            if not is_valid_orgnr(orgnr):
+                raise NoRoute([issue6("IP-6004", None, "value", value=orgnr[:20])])
+            entry = self.get(orgnr)
+            if entry is None or not entry.routable:
+                raise NoRoute([issue6("IP-6002", None, "not-found", orgnr=orgnr)])
+            return entry
+        assert kommunenummer is not None
+        if not is_kommunenummer(kommunenummer):
+            raise NoRoute([issue6("IP-6003", None, "value", value=kommunenummer[:20])])
+        query = select(table).where(
+            table.c.kommunenummer == kommunenummer,
+            table.c.coordinating_unit.is_(True),
+            table.c.routable.is_(True),
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NoRoute([issue6("IP-6001", None, "not-found", kommune=kommunenummer)])
+        return _entry(row)
+
+
+def _check_single_unit(conn: Any, entry: DirectoryEntry) -> None:
+    if not entry.coordinating_unit:
+        return
+    query = select(table.c.orgnr).where(
+        table.c.kommunenummer == entry.kommunenummer, table.c.coordinating_unit.is_(True)
+    )
+    other = conn.execute(query).scalar()
+    if other is not None:
+        detail = f"{other} and {entry.orgnr} both for {entry.kommunenummer}"
+        raise DirectoryFileError([issue6("IP-6015", None, detail=detail)])
+
+
+def _row(entry: DirectoryEntry) -> dict[str, Any]:
+    endpoint = entry.endpoint.resource if entry.endpoint is not None else None
+    return {
+        "orgnr": entry.orgnr,
+        "kommunenummer": entry.kommunenummer,
+        "coordinating_unit": entry.coordinating_unit,
+        "routable": entry.routable,
+        "organization": json.dumps(entry.organization, ensure_ascii=False),
+        "endpoint": json.dumps(endpoint, ensure_ascii=False) if endpoint is not None else None,
+    }
+
+
+def _entry(row: Any) -> DirectoryEntry:
+    endpoint = endpoint_of(json.loads(row["endpoint"])) if row["endpoint"] else None
+    return entry_of(json.loads(row["organization"]), endpoint)
