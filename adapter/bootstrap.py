@@ -113,6 +113,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
     from ipfhir.adapter.api.consent_ops import router as consent_router
+    from ipfhir.adapter.api.message_routes import install as install_messaging
     from ipfhir.adapter.api.token_routes import install as install_token_endpoint
     from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
@@ -132,6 +133,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     add_routes(app, consent_router)
     if tokens is not None:
         install_token_endpoint(app, tokens)
+    install_messaging(app, wiring, settings)  # $process-message (adapter/sync/receiver.py)
     return app
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "CONSENT_CATEGORY",
     "CONSENT_DOMAIN",
     "COORDINATOR_ROLE",
+    "EXCHANGE",
     "GOAL_LEVEL",
     "INFORMATION_TOPIC",
     "ORGANISATION_TYPE",
@@ -139,6 +140,17 @@ CONSENT_CAPACITY: Final[dict[str, str]] = {
     "guardian": "Verge / hjelpeverge innenfor mandatet",
 }
 
+# Messages between organisations (FHIR messaging: MessageHeader.eventCoding) and the codes of the
+# Task a notification carries (Task.code, Task.input.type, Task.output.type).
+EXCHANGE: Final[dict[str, str]] = {
+    "ip-notification": "Melding om behov for individuell plan og koordinator",
+    "ip-notification-response": "Svar på melding om behov for individuell plan og koordinator",
+    "service-involved": "Tjeneste som er involvert",
+    "temporary-coordinator": "Midlertidig koordinator (kontaktperson)",
+    "coordinator": "Koordinator oppnevnt",
+    "decline-reason": "Begrunnelse for avslag",
+}
+
 # name -> (title, concepts) for every project CodeSystem; profiles/ip is generated from this.
 PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-information-topic": ("Informasjonstema i individuell plan", INFORMATION_TOPIC),
@@ -152,4 +164,5 @@ PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-consent-category": ("Samtykketype i individuell plan", CONSENT_CATEGORY),
     "ip-consent-domain": ("Rettsområde for samtykket", CONSENT_DOMAIN),
     "ip-consent-capacity": ("Grunnlag for samtykkekompetanse", CONSENT_CAPACITY),
+    "ip-exchange": ("Meldinger og oppgaver mellom virksomheter", EXCHANGE),
 }

@@ -23,6 +23,7 @@ def _subcommand_modules() -> list[ModuleType]:
         directory_cmd,
         legacy_cmd,
         map_cmd,
+        notify_cmd,
         outbox_cmd,
         serve_cmd,
         token_cmd,
@@ -38,6 +39,7 @@ def _subcommand_modules() -> list[ModuleType]:
         conformance_cmd,
         legacy_cmd,
         directory_cmd,
+        notify_cmd,
     ]
 
 

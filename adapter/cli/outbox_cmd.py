@@ -46,6 +46,9 @@ def register(subparsers: Any) -> None:
     box.set_defaults(handler=_outbox)
     worker = subparsers.add_parser("worker", help="deliver queued messages")
     worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    worker.add_argument(
+        "--as", dest="orgnr", default=None, help="log in at receivers as this orgnr"
+    )
     _database(worker)
     worker.set_defaults(handler=_worker)
 
@@ -79,10 +82,36 @@ def _outbox(args: argparse.Namespace) -> int:
     return 1
 
 
+def _tokens(args: argparse.Namespace, engine: Any) -> Any:
+    """With ``--as``: an access token per receiver (adapter/sync/tokens.py)."""
+    if not args.orgnr:
+        return None
+    from ipfhir.adapter.auth.orgkey import organisation_key
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.sync.tokens import DirectoryTokens
+
+    return DirectoryTokens(SqlDirectory(engine), organisation_key(args.data_dir), args.orgnr)
+
+
+def _gate(args: argparse.Namespace) -> Any:
+    """The consent checked again before a notification leaves (adapter/sync/gate.py)."""
+    from ipfhir.adapter.bootstrap import build_wiring, secure_factory
+    from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.sync.gate import ConsentGate
+
+    given = {"data_dir": args.data_dir, "dev_mode": True}
+    if args.database:
+        given["database_url"] = args.database
+    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
+    return ConsentGate(secure_factory(wiring))  # reads only: no profile validation needed
+
+
 def _worker(args: argparse.Namespace) -> int:
     from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
-    worker = Worker(_open(args), HttpTransport())
+    box = _open(args)
+    transport = HttpTransport(token_for=_tokens(args, box.engine))
+    worker = Worker(box, transport, before_send=_gate(args))
     if args.once:
         while worker.run_once():
             pass

@@ -27,6 +27,7 @@ __all__ = [
     "idx_token",
     "metadata",
     "outbox",
+    "received_messages",
     "resource_versions",
     "resources",
     "server_keys",
@@ -186,4 +187,17 @@ client_assertions = Table(
     Column("jti_key", String(64), primary_key=True),
     Column("expires_at", Float, nullable=False),
     Index("ix_client_assertions_expiry", "expires_at"),
+)
+
+# Messages ``POST [base]/$process-message`` processed (adapter/sync/receiver.py): per sender and
+# message id the answer given, written in the transaction that stored what the message carried,
+# so a redelivery gets the original answer and changes nothing.
+received_messages = Table(
+    "received_messages",
+    metadata,
+    Column("sender", String(9), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("event", String(80), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("response", Text, nullable=False),
 )

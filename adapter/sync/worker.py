@@ -113,6 +113,9 @@ class Worker:
     lease: float = 120.0  # longer than one attempt can take (connect + read timeouts)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.time
+    # Checked just before each send: a reason means the message may no longer go (it ends
+    # dead with that reason, unsent), e.g. adapter/sync/gate.py: the consent was withdrawn.
+    before_send: Callable[[Message], str | None] | None = None
 
     def run_once(self) -> int:
         """Deliver what is due now; the number of messages attempted."""
@@ -122,6 +125,10 @@ class Worker:
         return len(claimed)
 
     def _deliver(self, message: Message) -> None:
+        refusal = self.before_send(message) if self.before_send is not None else None
+        if refusal is not None:
+            self.outbox.dead(message, refusal)
+            return
         attempt = self.transport.post(message)
         outcome = judge(
             attempt, message.message_id, message.attempts, self.policy, self.rng, self.clock()

@@ -26,6 +26,7 @@ CATALOGUES = {
     "ipfhir.adapter.errors": "IP-4",
     "ipfhir.adapter.security_errors": "IP-5",
     "ipfhir.adapter.directory.messages": "IP-60",
+    "ipfhir.adapter.sync.messages": "IP-60",
     "ipfhir.mappings.legacy.messages": "IP-6",
 }
 FOLDER_OF = {"ipfhir.adapter": "adapter", "ipfhir.mappings": "mappings"} | {
@@ -42,6 +43,7 @@ UNASSERTED = {
     *("IP-3024", "IP-3025", "IP-3026", "IP-3028", "IP-3029", "IP-3030", "IP-3031", "IP-3032"),
     "IP-4604",
     *("IP-5202", "IP-5205"),
+    *("IP-6052", "IP-6053", "IP-6055"),  # came with the exchanges (notify), no test yet
 }
 RETIRED = {"IP-4002", "IP-4007", "IP-4113", "IP-5105"}  # removed as dead: never to be reused
 ID = re.compile(r"IP-\d{4}")

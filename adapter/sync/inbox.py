@@ -1,0 +1,221 @@
+"""What a received message does to this adapter's store, on the receiver's write transaction.
+
+- ``ip-notification``: the Task goes to the coordinating unit's inbox — status ``requested``,
+  ``owner`` the receiving organisation, ``requester`` the sender (its name from this adapter's
+  directory, not from the message), ``for`` the Patient carried along (an existing Patient
+  with the same fødselsnummer or D-nummer is used and left unchanged). ``Task?owner=
+  Organization/<id>&status=requested`` finds it.
+- ``ip-notification-response``: the notification this adapter sent (found by the Task's
+  identifier) becomes ``accepted`` or ``rejected``, with the answer's outputs (the coordinator
+  appointed, the reason for declining) — only when the answering organisation is the one the
+  notification was sent to (else IP-6076: an organisation cannot answer for another).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ipfhir.adapter.directory.model import as_dict, dicts
+from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.errors import NotFound
+from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
+from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, Incoming
+from ipfhir.adapter.sync.recorded import record_write
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
+
+__all__ = ["TASK_IDENTIFIER_SYSTEM", "carry_out", "orgnr_in", "task_identifier"]
+
+Resource = dict[str, Any]
+TASK_IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
+_ANSWERS = frozenset({"accepted", "rejected"})
+_OUTPUTS = frozenset({"coordinator", "decline-reason"})
+
+
+def _unusable(detail: str, where: str = "Task") -> MessageRefused:
+    return MessageRefused([issue_sync("IP-6075", where, detail=detail)])
+
+
+def orgnr_in(reference: Any) -> str | None:
+    ident = reference.get("identifier") if isinstance(reference, dict) else None
+    if isinstance(ident, dict) and ident.get("system") == ORGNR_SYSTEM:
+        value = ident.get("value")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def task_identifier(task: Resource) -> str | None:
+    for ident in dicts(task.get("identifier")):
+        if ident.get("system") == TASK_IDENTIFIER_SYSTEM:
+            value = ident.get("value")
+            if isinstance(value, str) and value.startswith("urn:uuid:") and len(value) <= 80:
+                return value
+    return None
+
+
+def _is_notification(task: Resource) -> bool:
+    codings = dicts(as_dict(task.get("code")).get("coding"))
+    return any(
+        c.get("system") == EXCHANGE_SYSTEM and c.get("code") == NOTIFICATION for c in codings
+    )
+
+
+def carry_out(
+    repository: SqlRepository,
+    conn: Connection,
+    sender: str,
+    incoming: Incoming,
+    directory: SqlDirectory,
+) -> None:
+    task = incoming.focus
+    if not _is_notification(task) or task_identifier(task) is None:
+        raise _unusable("Task.code must be ip-exchange ip-notification, with an identifier")
+    if incoming.event == NOTIFICATION:
+        _store_notification(repository, conn, sender, incoming, directory)
+    else:
+        _apply_answer(repository, conn, sender, incoming)
+
+
+def _find(repository: SqlRepository, rtype: str, system: str, value: str) -> Resource | None:
+    query = SearchQuery(rtype, (SearchParam("identifier", (f"{system}|{value}",)),), count=1)
+    found = repository.search(query).matches
+    return found[0] if found else None
+
+
+def _organisation(repository: SqlRepository, conn: Connection, orgnr: str, name: str) -> str:
+    """``Organization/<id>`` of ``orgnr`` in this store (created with ``name`` if absent)."""
+    found = _find(repository, "Organization", ORGNR_SYSTEM, orgnr)
+    if found is None:
+        org = {
+            "resourceType": "Organization",
+            "identifier": [{"system": ORGNR_SYSTEM, "value": orgnr}],
+            "name": name,
+        }
+        found = repository.writer.create(conn, org, str(uuid.uuid4()))
+    return f"Organization/{found['id']}"
+
+
+def _patient(
+    repository: SqlRepository, conn: Connection, incoming: Incoming
+) -> tuple[str, Resource]:
+    task = incoming.focus
+    patient = incoming.resources.get(str(as_dict(task.get("for")).get("reference")))
+    if patient is None or patient.get("resourceType") != "Patient":
+        raise _unusable("Task.for must name a Patient in the Bundle", "Task.for")
+    for ident in dicts(patient.get("identifier")):
+        system, value = ident.get("system"), ident.get("value")
+        if system in (FNR_SYSTEM, DNR_SYSTEM) and isinstance(value, str):
+            found = _find(repository, "Patient", system, value)
+            if found is not None:
+                return f"Patient/{found['id']}", found
+    received = {k: v for k, v in patient.items() if k not in ("id", "meta")}
+    if dicts(as_dict(patient.get("meta")).get("security")):  # the sender's REDACTED label stays
+        received["meta"] = {"security": patient["meta"]["security"]}
+    stored = repository.writer.create(conn, received, str(uuid.uuid4()))
+    return f"Patient/{stored['id']}", stored
+
+
+def _store_notification(
+    repository: SqlRepository,
+    conn: Connection,
+    sender: str,
+    incoming: Incoming,
+    directory: SqlDirectory,
+) -> None:
+    task = copy.deepcopy(incoming.focus)
+    owner = orgnr_in(task.get("owner"))
+    if owner is None or owner != incoming.receiver_orgnr:
+        raise _unusable("Task.owner must be the organisation the message is addressed to")
+    if orgnr_in(task.get("requester")) != sender:
+        raise _unusable("Task.requester must be the sending organisation", "Task.requester")
+    if task.get("status") != "requested" or task.get("intent") != "proposal":
+        raise _unusable("a notification is status requested, intent proposal", "Task.status")
+    entry = directory.get(sender)
+    sender_name = entry.name if entry is not None else sender
+    owner_name = str(as_dict(task.get("owner")).get("display") or owner)[:200]
+    task.pop("meta", None)
+    patient_ref, patient = _patient(repository, conn, incoming)
+    task["for"] = {"reference": patient_ref}
+    task["owner"] = {
+        "reference": _organisation(repository, conn, owner, owner_name),
+        "identifier": {"system": ORGNR_SYSTEM, "value": owner},
+        "display": owner_name,
+    }
+    task["requester"] = {
+        "reference": _organisation(repository, conn, sender, sender_name),
+        "identifier": {"system": ORGNR_SYSTEM, "value": sender},
+        "display": sender_name,
+    }
+    stored = repository.writer.create(conn, task, str(uuid.uuid4()))
+    record_write(
+        conn,
+        organisation=sender,
+        interaction="create",
+        patient=patient,
+        patient_ref=patient_ref,
+        stored=[stored],
+        detail=f"received ip-notification {incoming.message_id}",
+    )
+
+
+def _apply_answer(
+    repository: SqlRepository, conn: Connection, sender: str, incoming: Incoming
+) -> None:
+    answer = incoming.focus
+    ident = task_identifier(answer)
+    assert ident is not None
+    mine = _find(repository, "Task", TASK_IDENTIFIER_SYSTEM, ident)
+    if mine is None or orgnr_in(mine.get("owner")) != sender or not _is_notification(mine):
+        raise MessageRefused([issue_sync("IP-6076", "Task.identifier", "not-found")])
+    status = answer.get("status")
+    if status not in _ANSWERS:
+        raise _unusable("an answer is status accepted or rejected", "Task.status")
+    if mine.get("status") == status:
+        return  # the same answer again: nothing changes
+    if mine.get("status") != "requested":
+        raise _unusable(f"the notification is {mine.get('status')} already", "Task.status")
+    updated = {k: v for k, v in mine.items() if k != "meta"}
+    updated["status"] = status
+    outputs = [o for o in dicts(answer.get("output")) if _output_type(o) in _OUTPUTS]
+    if outputs:
+        updated["output"] = [
+            {"type": o["type"], "valueString": str(o.get("valueString", ""))[:500]} for o in outputs
+        ]
+    if isinstance(answer.get("lastModified"), str):
+        updated["lastModified"] = answer["lastModified"]
+    stored, _created = repository.writer.update(conn, "Task", mine["id"], updated, None)
+    patient_ref = str(as_dict(mine.get("for")).get("reference", ""))
+    record_write(
+        conn,
+        organisation=sender,
+        interaction="update",
+        patient=_read_patient(repository, patient_ref),
+        patient_ref=patient_ref,
+        stored=[stored],
+        detail=f"received ip-notification-response {incoming.message_id}: {status}",
+    )
+
+
+def _read_patient(repository: SqlRepository, reference: str) -> Resource | None:
+    rtype, _, rid = reference.partition("/")
+    if rtype != "Patient" or not rid:
+        return None
+    try:
+        return repository.read("Patient", rid)
+    except NotFound:
+        return None
+
+
+def _output_type(output: Any) -> str | None:
+    if not isinstance(output, dict):
+        return None
+    for c in dicts(as_dict(output.get("type")).get("coding")):
+        if c.get("system") == EXCHANGE_SYSTEM:
+            value = c.get("code")
+            return value if isinstance(value, str) else None
+    return None

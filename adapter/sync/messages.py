@@ -1,0 +1,58 @@
+"""Catalogue of the exchanges' message ids (IP-605x–608x; the directory and login own
+IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
+
+- IP-6050–6069: the sender (``ipfhir notify``, ``ipfhir notify respond``): nothing is queued.
+- IP-6070–6089: the receiver (``POST [base]/$process-message``): the OperationOutcome of a
+  refusal or of a ``fatal-error`` answer.
+"""
+
+from __future__ import annotations
+
+from ipfhir.adapter.security_errors import Forbidden
+from ipfhir.mappings.errors import InvalidInput, Issue, catalogue_issue
+
+__all__ = ["MESSAGES", "MessageRefused", "NotifyRefused", "SenderRefused", "issue_sync"]
+
+MESSAGES: dict[str, str] = {
+    "IP-6050": "Patient/{pid} is not in this adapter's store.",
+    "IP-6051": "The person's consent in force does not let organisation {orgnr} receive "
+    "their data: nothing was queued.",
+    "IP-6052": "Patient/{pid} has no home address in force naming one kommunenummer: give "
+    "--to-kommune or --to-org.",
+    "IP-6053": "This adapter's own address is unknown: load its own directory entry "
+    "(organisation {orgnr}) or give --from-base.",
+    "IP-6054": "Task/{tid} is not a notification this adapter received, or it is answered "
+    "already ({status}).",
+    "IP-6055": "Organisation {orgnr} (--as) is not a valid organisasjonsnummer.",
+    "IP-6056": "Not sent: the person's consent no longer lets organisation {orgnr} receive "
+    "this (withdrawn, narrowed or expired after the message was queued).",
+    "IP-6070": "Only an organisation in this adapter's directory may send messages here.",
+    "IP-6071": "The body is not a FHIR message: {detail}",
+    "IP-6072": "MessageHeader.source.endpoint is not the endpoint the directory holds for the "
+    "authenticated organisation.",
+    "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
+    "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
+    "ip-notification-response).",
+    "IP-6075": "The message's Task is unusable: {detail}",
+    "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
+}
+
+
+def issue_sync(
+    message_id: str, expression: str | None = None, code: str = "invalid", **kw: object
+) -> Issue:
+    """An :class:`Issue` with the catalogue text for ``message_id`` filled in with ``kw``."""
+    return catalogue_issue(MESSAGES, message_id, expression, code, fields=kw)
+
+
+class NotifyRefused(InvalidInput):
+    """A notification or answer the sender will not queue (IP-6050–6069)."""
+
+
+class MessageRefused(InvalidInput):
+    """A message the receiver refuses as it stands (IP-6071–6077): answered ``fatal-error``,
+    retrying the same message cannot help."""
+
+
+class SenderRefused(Forbidden):
+    """The caller is not a directory-known sender of this message (IP-6070, IP-6072)."""

@@ -1,0 +1,151 @@
+"""``$process-message``: the receiving side of an exchange.
+
+:meth:`Receiver.process` takes the authenticated organisation (from the verified token, never
+from the message) and the body, and returns the HTTP status and the answer:
+
+1. the organisation must be routable in this adapter's directory, and the MessageHeader's
+   ``source.endpoint`` its directory endpoint (else 403, IP-6070/6072: nobody else reaches the
+   store, and nothing is recorded for them);
+2. a message id this sender used before gets the answer given then, unchanged (de-duplication
+   per sender: another sender's id names another message, and never sees that answer);
+3. the message is checked and carried out (:mod:`adapter.sync.inbox`) in ONE write
+   transaction together with the row that records its answer (``received_messages``): a
+   concurrent duplicate loses the insert, rolls back all it wrote and answers with the row
+   the winner stored;
+4. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
+   answered ``fatal-error`` with an
+   OperationOutcome (recorded too: resending it changes nothing), a body with no message id
+   400 with an OperationOutcome.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.store.schema import received_messages as table
+from ipfhir.adapter.sync.inbox import carry_out
+from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
+from ipfhir.adapter.sync.messaging import (
+    Incoming,
+    message_id_of,
+    read_message,
+    response_bundle,
+)
+from ipfhir.mappings.errors import InvalidInput
+
+__all__ = ["Receiver"]
+
+Resource = dict[str, Any]
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+class Receiver:
+    """``base``: this adapter's FHIR base (the endpoint messages must be addressed to)."""
+
+    def __init__(
+        self,
+        repository: SqlRepository,
+        directory: SqlDirectory,
+        base: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.repository = repository
+        self.directory = directory
+        self.address = base.rstrip("/") + "/$process-message"
+        self.clock = clock
+
+    def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
+        entry = self.directory.get(sender) if sender else None
+        if entry is None or not entry.routable or entry.endpoint is None:
+            raise SenderRefused([issue_sync("IP-6070", None, "forbidden")])
+        assert sender is not None
+        message_id = message_id_of(body)
+        if message_id is None:
+            raise MessageRefused(
+                [
+                    issue_sync(
+                        "IP-6071", "Bundle.entry[0]", "structure", detail="no MessageHeader id"
+                    )
+                ]
+            )
+        earlier = self._answer(sender, message_id)
+        if earlier is not None:
+            return 200, earlier
+        try:
+            incoming = read_message(body)
+            if incoming.source_endpoint.rstrip("/") != entry.endpoint.address.rstrip("/"):
+                raise SenderRefused([issue_sync("IP-6072", "MessageHeader.source", "forbidden")])
+            if incoming.destination_endpoint != self.address:
+                shown = incoming.destination_endpoint[:200]
+                raise MessageRefused(
+                    [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
+                )
+            return 200, self._carry_out(sender, incoming)
+        except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
+            answer = self._answer_of(message_id, err)
+            return 200, self._record(sender, message_id, "refused", answer, lambda _c: None)
+
+    def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
+        return response_bundle(
+            answer_id=str(uuid.uuid4()),
+            request_id=message_id,
+            code_="ok" if err is None else "fatal-error",
+            timestamp=_iso(self.clock()),
+            err=err,
+        )
+
+    def _carry_out(self, sender: str, incoming: Incoming) -> Resource:
+        answer = self._answer_of(incoming.message_id, None)
+
+        def act(conn: Connection) -> None:
+            carry_out(self.repository, conn, sender, incoming, self.directory)
+
+        return self._record(sender, incoming.message_id, incoming.event, answer, act)
+
+    def _record(
+        self,
+        sender: str,
+        message_id: str,
+        event: str,
+        answer: Resource,
+        act: Callable[[Connection], None],
+    ) -> Resource:
+        """``act`` and the answer's row in one transaction; a duplicate that committed first
+        wins (its answer is returned, this one's writes are rolled back)."""
+        row = {
+            "sender": sender,
+            "message_id": message_id,
+            "event": event,
+            "received_at": self.clock(),
+            "response": json.dumps(answer, ensure_ascii=False),
+        }
+        try:
+            with self.repository.begin_write() as conn:
+                act(conn)
+                conn.execute(insert(table).values(**row))
+        except IntegrityError:
+            earlier = self._answer(sender, message_id)
+            if earlier is None:
+                raise
+            return earlier
+        return answer
+
+    def _answer(self, sender: str, message_id: str) -> Resource | None:
+        query = select(table.c.response).where(
+            table.c.sender == sender, table.c.message_id == message_id
+        )
+        with self.repository.engine.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else dict(json.loads(found))
