@@ -81,25 +81,27 @@ def build_wiring(
 
 def system_repository(wiring: Wiring) -> SqlRepository:
     """The server's own repository: it may write what no client may (AuditEvent, the audit
-    trail) and answers without any caller's limits. Named so that every use is visible: it is
-    handed to the audit sink only, never to a route or a discloser (they take a
-    :class:`SecureRepositoryFactory`, which this is not)."""
+    trail) and answers without any caller's limits. Named so that every use is visible (the
+    consent point appends the trail through the store's SQL audit sink, not through this); it is
+    never handed to a route or a discloser (they take a :class:`SecureRepositoryFactory`, which
+    this is not)."""
     return SqlRepository(wiring.engine, wiring.validate, system=True)
 
 
 def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
 ) -> ConsentRepositoryFactory:
-    """The store's repositories behind the consent enforcement point: audit through the
-    system repository, recipients in the store's database."""
-    from ipfhir.adapter.audit import RepositoryAuditSink, SqlLedger
+    """The store's repositories behind the consent enforcement point: audit appended to the
+    store's audit log (AuditEvent resources when read), recipients in the store's database."""
+    from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.operation import Enforcement
+    from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.writes import SystemClock
 
     enforcement = Enforcement(
         wiring.repository,
-        RepositoryAuditSink(system_repository(wiring)),
+        SqlAuditSink(wiring.engine),
         SqlLedger(wiring.engine),
         SystemClock(),
         enforce_scopes=enforce_scopes,

@@ -50,8 +50,7 @@ __all__ = [
     "status_for",
 ]
 
-# Retired, never to be reused: IP-4002 and IP-4007 (bodies are read by mappings/, IP-20xx),
-# IP-4113 (If-Match has its own IP-4405).
+# Retired, never to be reused: IP-4002 and IP-4007 (bodies are read by mappings/, IP-20xx).
 MESSAGES: dict[str, str] = {
     "IP-4001": "The request body is larger than the limit of {limit} bytes.",
     "IP-4003": "Content-Type '{ctype}' is not supported; send application/fhir+json or "
@@ -73,8 +72,12 @@ MESSAGES: dict[str, str] = {
     "IP-4110": "The Bundle type must be 'transaction' or 'batch', not '{btype}'.",
     "IP-4111": "Bundle entry {index} is invalid: {detail}",
     "IP-4112": "Transaction rolled back: entry {index} failed ({detail}).",
+    "IP-4113": "Header {header} is invalid: '{value}'.",
     "IP-4114": "Resource type '{rtype}' is not supported by this server.",
     "IP-4115": "Unknown operation or path '{path}'.",
+    "IP-4116": "The Bundle has {n} entries; at most {limit} are allowed in one request.",
+    "IP-4117": "The HTTP request could not be parsed (method, request line, headers or "
+    "chunked body); the connection is closed.",
     "IP-4120": "The search has more than {limit} criteria; at most {limit} are allowed in one "
     "request.",
     "IP-4121": "Search parameter '{name}' has {n} comma-separated values; at most {limit} are "

@@ -1,4 +1,13 @@
-"""Ports: the Protocols the FHIR server is built on, and the value types that cross them.
+"""Ports: the Protocols the FHIR server is built on, and the value types that cross them — all of
+them, in this one module (infrastructure implements them, the layers above depend on them only):
+
+- resources: :class:`ResourceRepository` (with the optional :class:`BulkReader`,
+  :class:`ContextReader`, :class:`ChangeStamps` and :class:`UnitOfWork`), handed out per caller
+  by :class:`RepositoryFactory`; :class:`Validator`; :class:`Clock`;
+- audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
+- sync: :class:`Outbox` (messages durable with the change they announce), :class:`Transport`
+  (one delivery attempt) and :class:`Directory` (organisations, endpoints and where a person's
+  messages go; implemented by ``adapter.directory.SqlDirectory``).
 
 Every route obtains a :class:`ResourceRepository` through :class:`RepositoryFactory`
 (``repository_for(actor)``) and never touches the store directly. That makes the repository the
@@ -13,27 +22,43 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "Actor",
+    "AuditSink",
     "BulkReader",
     "ChangeStamps",
     "Clock",
+    "ContextReader",
+    "Directory",
+    "DisclosureLedger",
     "HistoryEntry",
     "HistoryPage",
+    "Outbox",
+    "PreCommitHook",
+    "Reads",
+    "Recipient",
     "RepositoryFactory",
     "ResourceRepository",
     "SearchParam",
     "SearchQuery",
     "SearchResult",
+    "Transport",
+    "UnitOfWork",
     "Validator",
     "WriteOutcome",
+    "Written",
 ]
 
 Resource = dict[str, Any]
+M = TypeVar("M")  # a message of the outbox
+M_contra = TypeVar("M_contra", contravariant=True)
+A_co = TypeVar("A_co", covariant=True)  # what one delivery attempt gives
+E_co = TypeVar("E_co", covariant=True)  # an entry of the directory
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,7 @@ class SearchQuery:
     # a token made for one binding is refused under any other. A bound search also returns the
     # tokens of each row (``SearchResult.row_cursors``), so a page can be cut after any row.
     binding: str | None = None
+    total_wanted: bool = False  # _total=accurate: count every match (else only when cheap)
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,23 @@ class WriteOutcome:
 
     resource: Resource
     created: bool
+
+
+@dataclass(frozen=True)
+class Written:
+    """One resource written in a unit of work, as the store stored it: ``resource`` is the new
+    version (for a deletion, the version it ended: who it was about)."""
+
+    action: Literal["create", "update", "delete"]
+    resource_type: str
+    resource_id: str
+    version_id: str
+    resource: Resource | None
+
+
+# Runs just before a write transaction commits, on that transaction (the first argument: opaque
+# outside the store, handed on to ports that write on it, such as ``AuditSink.record_in``).
+PreCommitHook = Callable[[Any, Sequence[Written]], None]
 
 
 @runtime_checkable
@@ -194,6 +237,23 @@ class BulkReader(Protocol):
         ...
 
 
+class Reads(Protocol):
+    """Reads on one connection: what :meth:`ContextReader.reader` yields."""
+
+    def by_patient(self, patient_id: str, pairs: Sequence[tuple[str, str]]) -> list[Resource]: ...
+
+    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
+
+
+@runtime_checkable
+class ContextReader(Protocol):
+    """Optional on a repository: a person's resources found through the reference index and
+    fetched by id in plain SQL on one connection (``SqlRepository.reader``) — the consent
+    loader's whole load in three queries."""
+
+    def reader(self) -> AbstractContextManager[Reads]: ...
+
+
 @runtime_checkable
 class ChangeStamps(Protocol):
     """Optional on a repository: has anything a person's consent decision depends on changed?
@@ -213,6 +273,18 @@ class ChangeStamps(Protocol):
         ...
 
 
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """Optional on a repository: work that commits with its writes or not at all.
+
+    While ``pre_commit(hook)`` is open, every write transaction of the store calls
+    ``hook(transaction, writes)`` just before it commits (after its last write, before the change
+    stamps are bumped); what the hook writes on ``transaction`` commits with the writes, and an
+    error it raises rolls them back. A transaction that is retried calls it again."""
+
+    def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]: ...
+
+
 class RepositoryFactory(Protocol):
     """The seam every route goes through: one repository per caller."""
 
@@ -229,3 +301,74 @@ class Clock(Protocol):
     """Source of ``meta.lastUpdated`` (UTC instant, ISO 8601 with 'Z' or +00:00)."""
 
     def now_iso(self) -> str: ...
+
+
+class AuditSink(Protocol):
+    """Where AuditEvents go: append-only, written by the server, never by a client."""
+
+    def record(self, event: Resource) -> None:
+        """Record one event in a transaction of its own."""
+        ...
+
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        """Record ``events`` on an open write transaction of the store (a pre-commit hook's
+        first argument): they commit with it or not at all."""
+        ...
+
+    def record_with(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
+        """``events`` and then ``then(transaction)`` in one write transaction of the store;
+        ``False`` (nothing written) when the sink has no transactions (then record one by one)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Recipient:
+    consent: str  # "Consent/id"
+    organisation: str  # organisasjonsnummer
+    first_disclosed: str  # ISO instant
+    last_disclosed: str
+
+
+class DisclosureLedger(Protocol):
+    """Which organisations received plan data under which sharing consent."""
+
+    def record(self, consent: str, organisation: str, when: str) -> None: ...
+
+    def record_in(self, transaction: Any, consent: str, organisation: str, when: str) -> None:
+        """:meth:`record` on an open write transaction of the store (the audit's)."""
+        ...
+
+    def recipients(self, consent: str) -> list[Recipient]: ...
+
+
+class Outbox(Protocol[M]):
+    """Messages to other organisations, each stored with the change it announces (``enqueue``
+    on the write's own transaction) and taken by the delivery worker: claimed under a lease,
+    then settled; a settle returns ``False`` when the claim was lost to another worker."""
+
+    def claim(self, limit: int = 20, lease: float = 60.0) -> list[M]: ...
+
+    def delivered(self, message: M, response: str | None = None) -> bool: ...
+
+    def retry(self, message: M, error: str, delay: float) -> bool: ...
+
+    def dead(self, message: M, error: str) -> bool: ...
+
+
+class Transport(Protocol[M_contra, A_co]):
+    """One delivery attempt of a message to its destination."""
+
+    def post(self, message: M_contra) -> A_co: ...
+
+
+class Directory(Protocol[E_co]):
+    """The directory of organisations and their endpoints (written by the operator only)."""
+
+    def get(self, orgnr: str) -> E_co | None: ...
+
+    def entries(self) -> Sequence[E_co]: ...
+
+    def route(self, *, kommunenummer: str | None = None, orgnr: str | None = None) -> E_co:
+        """Where to send: the coordinating unit of the person's municipality, or the
+        organisation named; raises when there is none."""
+        ...

@@ -62,6 +62,10 @@ def plan(pid: str) -> dict[str, Any]:
         "subject": {"reference": f"Patient/{pid}"},
         "period": {"start": "2024-03-01"},
         "author": {"reference": f"Organization/{ORG_ID}"},
+        # what the ip-careplan profile asks of a plan (its team and consents are written later)
+        "created": "2024-03-01",
+        "careTeam": [{"reference": f"CareTeam/{pid}-team"}],
+        "supportingInfo": [{"reference": f"Consent/{pid}-samtykke"}],
     }
 
 

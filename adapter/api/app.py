@@ -20,32 +20,19 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ipfhir.adapter.api.context import ServerContext
-from ipfhir.adapter.api.formats import render, response_format
+from ipfhir.adapter.api.context import ServerContext, error_response
+from ipfhir.adapter.api.formats import render
 from ipfhir.adapter.api.guard import InternalErrorGuard
 from ipfhir.adapter.api.routes import router
 from ipfhir.adapter.consent.secure import SecureRepositoryFactory
-from ipfhir.adapter.errors import NotAcceptable, issue, status_for
+from ipfhir.adapter.errors import issue
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.errors import IpError, operation_outcome
 
-__all__ = ["add_routes", "create_app", "error_response"]
+__all__ = ["add_routes", "create_app"]
 
 log = logging.getLogger("ipfhir.api")
-
-
-def error_response(request: Request, err: IpError) -> Response:
-    """The one place errors become HTTP: an OperationOutcome in the caller's format."""
-    status = status_for(err)
-    try:
-        fmt = response_format(request, strict=not isinstance(err, NotAcceptable))
-    except NotAcceptable:
-        fmt = "json"
-    headers = {"Allow": "GET, HEAD"} if status == 405 else None
-    if status == 401:
-        headers = {"WWW-Authenticate": 'Bearer realm="ipfhir"'}
-    return render(err.outcome(), fmt, status, headers=headers)
 
 
 def create_app(
@@ -98,6 +85,10 @@ def create_app(
         out = operation_outcome([issue("IP-4302", None, "not-supported", method=request.method)])
         return render(out, "json", 405)
 
+    # A write with X-Request-Id is answered once: a retry gets the first outcome.
+    from ipfhir.adapter.api.idempotency import IdempotentWrites
+
+    app.add_middleware(IdempotentWrites)
     # Everything else (a bug, a failing database): IP-4901, connection kept (see guard.py).
     app.add_middleware(InternalErrorGuard)
 

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.requests import Request
+from starlette.responses import Response
 
+from ipfhir.adapter.api.formats import render, response_format
 from ipfhir.adapter.consent.secure import SecureRepositoryFactory
+from ipfhir.adapter.errors import NotAcceptable, status_for
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
+from ipfhir.mappings.errors import IpError
 
-__all__ = ["ServerContext", "in_thread", "request_resource", "server_context"]
+__all__ = ["ServerContext", "error_response", "in_thread", "request_resource", "server_context"]
 
 T = TypeVar("T")
 
@@ -61,3 +65,16 @@ async def request_resource(request: Request) -> dict[str, Any]:
 
     s = server_context(request).settings
     return await read_resource(request, s.max_body_bytes, s.max_json_depth)
+
+
+def error_response(request: Request, err: IpError) -> Response:
+    """The one place errors become HTTP: an OperationOutcome in the caller's format."""
+    status = status_for(err)
+    try:
+        fmt = response_format(request, strict=not isinstance(err, NotAcceptable))
+    except NotAcceptable:
+        fmt = "json"
+    headers = {"Allow": "GET, HEAD"} if status == 405 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="ipfhir"'}
+    return render(err.outcome(), fmt, status, headers=headers)

@@ -14,13 +14,16 @@ from typing import Any
 
 from ipfhir.adapter.errors import BadRequest, issue
 
-__all__ = ["check_bundle", "check_indexable", "check_text"]
+__all__ = ["MAX_BUNDLE_ENTRIES", "check_bundle", "check_indexable", "check_text"]
 
 Resource = dict[str, Any]
 # JSON escapes that may decode to NUL or to half of a surrogate pair (checked precisely after)
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _MAX_SYSTEM = 255  # idx_token.system
 _REQUEST_STRINGS = ("ifNoneMatch", "ifModifiedSince", "ifMatch", "ifNoneExist")
+# Entries in one transaction or batch: every entry is judged, locked and written in one database
+# transaction; a plan handed over whole is tens of entries.
+MAX_BUNDLE_ENTRIES = 1000
 
 
 def _bad(index: int, where: str, detail: str) -> BadRequest:
@@ -39,6 +42,10 @@ def check_bundle(bundle: Resource) -> None:
         raise BadRequest(
             [issue("IP-4111", "Bundle.entry", "structure", index=0, detail="entry is not a list")]
         )
+    if len(entries) > MAX_BUNDLE_ENTRIES:
+        at = f"Bundle.entry[{MAX_BUNDLE_ENTRIES}]"
+        n, limit = len(entries), MAX_BUNDLE_ENTRIES
+        raise BadRequest([issue("IP-4116", at, "too-costly", n=n, limit=limit)])
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise _bad(i, "", "an entry must be a JSON object")

@@ -35,7 +35,7 @@ _ACTION = {
     "update": "U",
     "delete": "D",
 }
-_OUTCOME = {"disclosed": "0", "refused": "4", "failed": "8"}  # 8: serious failure
+_OUTCOME = {"disclosed": "0", "stored": "0", "refused": "4", "failed": "8"}  # 8: serious failure
 _SUBTYPE = {"history": "history-instance", "search": "search-type", "everything": "operation"}
 
 
@@ -44,9 +44,10 @@ class Disclosure:
     """What one operation gave (or refused) one actor about one person."""
 
     interaction: str  # read, vread, history, search, everything, create, update, ...
-    patient: str  # "Patient/id"
+    patient: str  # "Patient/id"; "" for a write of a resource tied to no person
     patient_identifier: dict[str, str] | None
-    outcome: Literal["disclosed", "refused", "failed"]  # failed: ended in an error, nothing sent
+    # stored: a write, recorded in its own transaction; failed: ended in an error, nothing sent
+    outcome: Literal["disclosed", "stored", "refused", "failed"]
     resources: list[str] = field(default_factory=list)  # "Type/id/_history/v"
     consents: list[str] = field(default_factory=list)  # "Consent/id"
     basis: str = ""
@@ -90,6 +91,8 @@ def audit_event(actor: Actor, item: Disclosure, recorded: str) -> Resource:
             "role": {"system": _OBJECT_ROLE, "code": "1", "display": "Patient"},
         }
     ]
+    if not item.patient:  # a directory entry or another resource of no person
+        entities = []
     entities += [
         {"what": {"reference": ref}, "type": {"system": _ENTITY_TYPE, "code": "2"}}
         for ref in item.resources

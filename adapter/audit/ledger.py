@@ -8,12 +8,12 @@ a sync engine must tell; delivery is a later concern.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
+from ipfhir.adapter.ports import DisclosureLedger, Recipient
 from ipfhir.adapter.store.schema import consent_recipients
 
 __all__ = ["DisclosureLedger", "InMemoryLedger", "Recipient", "SqlLedger"]
@@ -32,20 +32,6 @@ def _upsert_sql(dialect: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Recipient:
-    consent: str  # "Consent/id"
-    organisation: str  # organisasjonsnummer
-    first_disclosed: str  # ISO instant
-    last_disclosed: str
-
-
-class DisclosureLedger(Protocol):
-    def record(self, consent: str, organisation: str, when: str) -> None: ...
-
-    def recipients(self, consent: str) -> list[Recipient]: ...
-
-
 class InMemoryLedger:
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Recipient] = {}
@@ -56,6 +42,9 @@ class InMemoryLedger:
             old = self._rows.get((consent, organisation))
             first = old.first_disclosed if old else when
             self._rows[(consent, organisation)] = Recipient(consent, organisation, first, when)
+
+    def record_in(self, transaction: Any, consent: str, organisation: str, when: str) -> None:
+        self.record(consent, organisation, when)
 
     def recipients(self, consent: str) -> list[Recipient]:
         return sorted(
@@ -77,12 +66,19 @@ class SqlLedger:
 
     def record(self, consent: str, organisation: str, when: str) -> None:
         with self._engine.begin() as conn:
-            self.record_on(conn, consent, organisation, when)
+            self._upsert(conn, consent, organisation, when)
 
-    def record_on(self, conn: Connection, consent: str, organisation: str, when: str) -> None:
+    def record_in(self, transaction: Any, consent: str, organisation: str, when: str) -> None:
         """:meth:`record` inside the caller's open transaction (the audit's, see
-        :func:`adapter.audit.trail.write_trail`): one upsert, no read, no savepoint; a concurrent
-        first disclosure cannot make it fail."""
+        :func:`adapter.audit.trail.write_trail`) when it is one of this ledger's database: one
+        upsert, no read, no savepoint; a concurrent first disclosure cannot make it fail."""
+        if getattr(getattr(transaction, "engine", None), "pool", None) is not self._engine.pool:
+            self.record(consent, organisation, when)
+            return
+        self._upsert(transaction, consent, organisation, when)
+
+    @staticmethod
+    def _upsert(conn: Any, consent: str, organisation: str, when: str) -> None:
         params = {"consent": consent, "organisation": organisation, "when": when}
         conn.exec_driver_sql(_upsert_sql(conn.dialect.name), params)
 

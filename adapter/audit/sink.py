@@ -1,24 +1,22 @@
-"""Where AuditEvents go: append-only, written by the server, never by a client."""
+"""Where AuditEvents go (``adapter.ports.AuditSink``): append-only, written by the server, never
+by a client. The server's sink is the store's audit log (``adapter.store.audit_log
+.SqlAuditSink``, one row per event); the two here write through a repository or keep a list."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from ipfhir.adapter.ports import ResourceRepository
+from ipfhir.adapter.ports import AuditSink, ResourceRepository
 
 __all__ = ["AuditSink", "InMemoryAuditSink", "RepositoryAuditSink"]
 
 Resource = dict[str, Any]
 
 
-class AuditSink(Protocol):
-    def record(self, event: Resource) -> None: ...
-
-
 class RepositoryAuditSink:
-    """Creates each AuditEvent through the store (a repository allowed to write AuditEvent:
-    ``SqlRepository(..., system=True)``). Nothing here updates or deletes."""
+    """Creates each AuditEvent as a resource through the store (a repository allowed to write
+    AuditEvent: ``SqlRepository(..., system=True)``). Nothing here updates or deletes."""
 
     def __init__(self, repository: ResourceRepository) -> None:
         self._repository = repository
@@ -31,7 +29,14 @@ class RepositoryAuditSink:
     def record(self, event: Resource) -> None:
         self._repository.create(event)
 
-    def record_all(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        writer = getattr(self._repository, "writer", None)
+        if writer is None:
+            raise TypeError("the audit repository writes no transactions of the store")
+        for event in events:
+            writer.create(transaction, event, checked=True)
+
+    def record_with(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
         """Every event, then ``then(connection)``, in one write transaction of the store;
         ``False`` (nothing written) when the repository offers no write transaction.
 
@@ -39,12 +44,10 @@ class RepositoryAuditSink:
         are not run through the profile validator on every request (about 0.8 ms each) — the
         tests validate the shapes that function produces."""
         begin = getattr(self._repository, "begin_write", None)
-        writer = getattr(self._repository, "writer", None)
-        if begin is None or writer is None:
+        if begin is None:
             return False
         with begin() as conn:
-            for event in events:
-                writer.create(conn, event, checked=True)
+            self.record_in(conn, events)
             then(conn)
         return True
 
@@ -57,3 +60,9 @@ class InMemoryAuditSink:
 
     def record(self, event: Resource) -> None:
         self.events.append(event)
+
+    def record_in(self, transaction: Any, events: list[Resource]) -> None:
+        self.events.extend(events)
+
+    def record_with(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
+        return False

@@ -1,14 +1,13 @@
 """The audit trail of one operation: its AuditEvents and its recipients-ledger rows, written
-together — in one write transaction of the store when the sink and the ledger share a database
-(``RepositoryAuditSink`` over a SQL store and ``SqlLedger`` on the same engine), one by one
-otherwise (in-memory sinks in tests)."""
+together — in one write transaction of the store when the sink has transactions (the store's
+audit log, or a repository sink over a SQL store) and the ledger is in the same database, one by
+one otherwise (in-memory sinks in tests)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ipfhir.adapter.audit.ledger import DisclosureLedger, SqlLedger
-from ipfhir.adapter.audit.sink import AuditSink, RepositoryAuditSink
+from ipfhir.adapter.ports import AuditSink, DisclosureLedger
 
 __all__ = ["LedgerRow", "write_trail"]
 
@@ -25,19 +24,13 @@ def write_trail(
     """Write ``events`` and ``recipients``; all or nothing when they share a database."""
     if not events and not recipients:
         return
-    if (
-        isinstance(audit, RepositoryAuditSink)
-        and isinstance(ledger, SqlLedger)
-        and audit.engine is not None
-        and audit.engine is ledger.engine
-    ):
 
-        def rows(conn: Any) -> None:
-            for consent, organisation, when in recipients:
-                ledger.record_on(conn, consent, organisation, when)
+    def rows(transaction: Any) -> None:
+        for consent, organisation, when in recipients:
+            ledger.record_in(transaction, consent, organisation, when)
 
-        if audit.record_all(events, rows):
-            return
+    if audit.record_with(events, rows):
+        return
     for event in events:
         audit.record(event)
     for consent, organisation, when in recipients:

@@ -22,10 +22,9 @@ these searches); a store without stamps gets a fresh load on every operation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from ipfhir.adapter.consent.context import (
     PARTY_TYPES,
@@ -34,7 +33,14 @@ from ipfhir.adapter.consent.context import (
     ref_of,
     references_in,
 )
-from ipfhir.adapter.ports import ResourceRepository, SearchParam, SearchQuery
+from ipfhir.adapter.ports import (  # the loader's ports, re-exported under their old home
+    BulkReader,
+    ContextReader,
+    Reads,
+    ResourceRepository,
+    SearchParam,
+    SearchQuery,
+)
 
 __all__ = [
     "BulkReader",
@@ -50,29 +56,6 @@ Resource = dict[str, Any]
 _BY_PATIENT = (("CarePlan", "subject"), ("CareTeam", "subject"), ("Consent", "patient"))
 _PAGE = 500
 _ID_CHUNK = 100
-
-
-@runtime_checkable
-class BulkReader(Protocol):
-    """A store that reads many current resources by (type, id) at once (``SqlRepository``)."""
-
-    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
-
-
-class Reads(Protocol):
-    """Reads on one connection: what :class:`ContextReader.reader` yields."""
-
-    def by_patient(self, patient_id: str, pairs: Sequence[tuple[str, str]]) -> list[Resource]: ...
-
-    def fetch(self, refs: Iterable[tuple[str, str]]) -> list[Resource]: ...
-
-
-@runtime_checkable
-class ContextReader(Protocol):
-    """A store that finds a person's resources through its reference index and fetches by id
-    in plain SQL on one connection (``SqlRepository.reader``): the whole load in three queries."""
-
-    def reader(self) -> AbstractContextManager[Reads]: ...
 
 
 def _all(repo: ResourceRepository, query: SearchQuery) -> list[Resource]:

@@ -15,13 +15,20 @@ audit written exactly once. When the scope ends with an exception nothing was de
 the operation had judged disclosable is audited as ``failed`` (and noted in no ledger), its
 refusals as refusals. :meth:`Operation.complete` may still be called earlier (it writes what is
 pending; the scope then writes only what was recorded since).
+
+Writes are audited structurally too, and atomically: while a scope is open, the store's unit of
+work (``adapter.ports.UnitOfWork``) calls the scope's first operation just before each write
+transaction commits, and :meth:`Operation.audit_writes` records one AuditEvent per resource
+written (action C, U or D) on that same transaction. Data is never stored without its audit
+record, even when the process dies between the commit and the answer. A store without a unit of
+work (test doubles) gets the earlier behaviour: the write judged and audited after it returned.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -41,7 +48,14 @@ from ipfhir.adapter.consent.context import (
 )
 from ipfhir.adapter.consent.loader import goals_for, load_context
 from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
-from ipfhir.adapter.ports import Actor, ChangeStamps, Clock, ResourceRepository
+from ipfhir.adapter.ports import (
+    Actor,
+    ChangeStamps,
+    Clock,
+    ResourceRepository,
+    UnitOfWork,
+    Written,
+)
 from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
@@ -50,8 +64,8 @@ __all__ = ["Enforcement", "Operation", "completes", "completing"]
 Resource = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
-# The operations created inside the innermost open completing() scope (None: no scope open).
-_OPEN: ContextVar[list[Operation] | None] = ContextVar("ipfhir_open_operations", default=None)
+# The innermost open completing() scope (None: no scope open).
+_OPEN: ContextVar[_Scope | None] = ContextVar("ipfhir_open_operations", default=None)
 _CONTEXT_TYPES = frozenset(
     {"Patient", "CarePlan", "CareTeam", "Consent"} | PARTY_TYPES | DIRECTORY_TYPES
 )
@@ -89,11 +103,36 @@ class Operation:
     _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     _before_write: dict[str, tuple[Stamps, PlanContext]] = field(default_factory=dict)
+    _written: set[str] = field(default_factory=set)  # "Type/id/_history/v" audited as writes
 
     def __post_init__(self) -> None:
         scope = _OPEN.get()
         if scope is not None:
-            scope.append(self)
+            scope.add(self)
+
+    # --- writes (called by the store's unit of work, on its transaction) ---------------------
+    def audit_writes(self, transaction: Any, writes: Sequence[Written]) -> None:
+        """One AuditEvent per resource written, with its action, recorded on ``transaction``
+        (commits with the writes). The answer's judging does not audit them again."""
+        if not writes:
+            return
+        now = self.enforcement.clock.now_iso()
+        events = [audit_event(self.actor, self._written_item(w), now) for w in writes]
+        self.enforcement.audit.record_in(transaction, events)
+        self._written.update(_version_ref(w) for w in writes)
+
+    def _written_item(self, written: Written) -> Disclosure:
+        resource = written.resource or {}
+        patient = patient_of(resource) or ""
+        ctx = self._contexts.get(patient)
+        ident = _person_identifier(ctx) if ctx is not None else None
+        if ident is None and written.resource_type == "Patient":
+            ident = _person_identifier(PlanContext(patient, {patient: resource}))
+        access = self._access.get(patient)
+        basis = access.basis if access is not None else "write"
+        return Disclosure(
+            written.action, patient, ident, "stored", [_version_ref(written)], basis=basis
+        )
 
     # --- start -------------------------------------------------------------------------------
     def may(self, resource_type: str, interaction: str | None = None) -> bool:
@@ -225,6 +264,10 @@ class Operation:
         return decision
 
     def _record(self, ctx: PlanContext, resource: Resource, decision: Decision) -> None:
+        version = (resource.get("meta") or {}).get("versionId")
+        ref = ref_of(resource) + (f"/_history/{version}" if version else "")
+        if ref in self._written:  # the caller's own write, audited with it
+            return
         outcome: Literal["disclosed", "refused"] = "disclosed" if decision.disclosed else "refused"
         key = (ctx.patient, outcome)
         item = self._items.get(key)
@@ -237,8 +280,6 @@ class Operation:
                 basis=decision.basis,
             )
             self._items[key] = item
-        version = (resource.get("meta") or {}).get("versionId")
-        ref = ref_of(resource) + (f"/_history/{version}" if version else "")
         if ref not in item.resources:
             item.resources.append(ref)
         for consent in decision.consents:
@@ -282,19 +323,40 @@ class Operation:
         write_trail(self.enforcement.audit, self.enforcement.ledger, events, rows)
 
 
+@dataclass
+class _Scope:
+    """The operations of one :func:`completing` scope; the first one audits the writes the
+    store commits while the scope is open."""
+
+    opened: list[Operation] = field(default_factory=list)
+    hooks: ExitStack = field(default_factory=ExitStack)
+
+    def add(self, op: Operation) -> None:
+        self.opened.append(op)
+        inner = op.enforcement.inner
+        if len(self.opened) == 1 and isinstance(inner, UnitOfWork):
+            self.hooks.enter_context(inner.pre_commit(self.before_commit))
+
+    def before_commit(self, transaction: Any, writes: Sequence[Written]) -> None:
+        if _OPEN.get() is self:  # a scope opened inside this one audits its own writes
+            self.opened[0].audit_writes(transaction, writes)
+
+
 @contextmanager
 def completing() -> Iterator[None]:
     """A scope whose operations are all completed when it ends, however it ends."""
-    opened: list[Operation] = []
-    token = _OPEN.set(opened)
+    scope = _Scope()
+    token = _OPEN.set(scope)
     try:
         yield
     except BaseException as err:
+        scope.hooks.close()
         _OPEN.reset(token)
-        _complete_all(opened, err)
+        _complete_all(scope.opened, err)
         raise
+    scope.hooks.close()
     _OPEN.reset(token)
-    _complete_all(opened, None)
+    _complete_all(scope.opened, None)
 
 
 def _complete_all(opened: list[Operation], error: BaseException | None) -> None:
@@ -316,6 +378,10 @@ def completes(method: Callable[P, T]) -> Callable[P, T]:
 def _failure(error: BaseException) -> str:
     ids = [i.message_id for i in getattr(error, "issues", ()) if getattr(i, "message_id", None)]
     return f"the operation failed ({', '.join(ids) or type(error).__name__}); nothing disclosed"
+
+
+def _version_ref(written: Written) -> str:
+    return f"{written.resource_type}/{written.resource_id}/_history/{written.version_id}"
 
 
 def _outside_contexts(resource: Resource) -> bool:

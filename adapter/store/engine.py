@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 __all__ = [
     "DEFAULT_STATEMENT_TIMEOUT_S",
+    "SQLITE_BUSY_TIMEOUT_S",
     "WRITE_OPTION",
     "check_writable",
     "make_engine",
@@ -19,6 +20,10 @@ __all__ = [
 ]
 
 WRITE_OPTION = "ipfhir_write"
+# How long a SQLite writer waits for another's lock before SQLITE_BUSY (writers queue on
+# BEGIN IMMEDIATE; a write transaction lasts milliseconds). Set on the driver (sqlite3's own
+# ``timeout``, default 5 s) and as the connection's busy_timeout, so both agree.
+SQLITE_BUSY_TIMEOUT_S = 30
 _MIGRATIONS = "ipfhir.adapter.store:migrations"  # package data, resolved by Alembic
 
 
@@ -32,7 +37,7 @@ def _sqlite_hooks(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -60,7 +65,12 @@ def make_engine(
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+        )
         _sqlite_hooks(engine)
         return engine
     # A server that does not answer fails the start (or a request) within 10 s, not never.

@@ -13,16 +13,19 @@ from sqlalchemy import Connection, Engine, false, func, select
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
     HistoryPage,
+    PreCommitHook,
     SearchQuery,
     SearchResult,
     WriteOutcome,
 )
+from ipfhir.adapter.store.audit_log import materialise, pending
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.context_sql import SqlReader
 from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.history import history_page
+from ipfhir.adapter.store.idempotency import Outcome, remember, replayed
 from ipfhir.adapter.store.includes import everything_of, included
 from ipfhir.adapter.store.retry import retrying
 from ipfhir.adapter.store.schema import resource_versions, resources
@@ -31,9 +34,10 @@ from ipfhir.adapter.store.search_sql import (
     criteria,
     decode_cursor,
     encode_cursor,
-    keyset,
+    page_select,
 )
-from ipfhir.adapter.store.stamps import collecting, read_stamps
+from ipfhir.adapter.store.stamps import read_stamps
+from ipfhir.adapter.store.unit import begin_write, pre_commit
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
 
 __all__ = ["SqlRepository"]
@@ -59,15 +63,38 @@ class SqlRepository:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         self.writer = Writer(validate, clock or SystemClock(), system=system)
+        self._audit_writer = Writer(validate, clock or SystemClock(), system=True)
         self.tokens = PageTokens(engine)
 
     def begin_write(self) -> AbstractContextManager[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); the change stamps its writes
-        record are bumped just before it commits."""
-        return collecting(self._write_engine)
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite) as a unit of work
+        (:mod:`adapter.store.unit`): the pre-commit hooks open around the call and the change
+        stamps its writes record are written just before it commits."""
+        return begin_write(self._write_engine)
+
+    def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]:
+        """``adapter.ports.UnitOfWork``: ``hook`` runs inside every write transaction that
+        commits while the block is open."""
+        return pre_commit(hook)
 
     # --- reads -----------------------------------------------------------------------------
+    def _audit_current(self, resource_type: str, revinclude: Sequence[str] = ()) -> None:
+        """Before AuditEvents are read: the audit log's rows made resources
+        (:mod:`adapter.store.audit_log`), so the read sees every event committed before it."""
+        if resource_type != "AuditEvent" and not any(
+            r.startswith("AuditEvent:") for r in revinclude
+        ):
+            return
+        with self.engine.connect() as conn:
+            if not pending(conn):
+                return
+        materialise(
+            self.engine,
+            lambda conn, event, rid: self._audit_writer.create(conn, event, rid, checked=True),
+        )
+
     def read(self, resource_type: str, resource_id: str) -> Resource:
+        self._audit_current(resource_type)
         with self.engine.connect() as conn:
             row = read_current(conn, resource_type, resource_id)
         if row is None:
@@ -90,6 +117,7 @@ class SqlRepository:
                     )
                 ]
             )
+        self._audit_current(resource_type)
         v = resource_versions
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -125,6 +153,7 @@ class SqlRepository:
         since: str | None = None,
         cursor: str | None = None,
     ) -> HistoryPage:
+        self._audit_current(resource_type)
         with self.engine.connect() as conn:
             if resource_id is not None:
                 exists = conn.execute(
@@ -137,6 +166,7 @@ class SqlRepository:
             return history_page(conn, self.tokens, resource_type, resource_id, count, since, cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        self._audit_current(query.resource_type, query.revinclude)
         with self.engine.connect() as conn:
             return self._search(conn, query)
 
@@ -149,7 +179,7 @@ class SqlRepository:
         ]
         if query.summary_count:
             return SearchResult(matches=[], total=self._count(conn, where))
-        page, nxt, prv, fp, backwards = self._page(conn, query, where)
+        page, nxt, prv, fp, backwards = self._page(conn, query)
         matches = [orjson.loads(body) for _, _, body in page]
         extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         if query.binding is not None:  # the enforcement point: no total, each row's tokens
@@ -159,9 +189,14 @@ class SqlRepository:
                 for i, v, _ in page
             )
             return SearchResult(matches, extra, None, nxt, prv, rows, backwards)
-        # A first page that is not full holds every match: its length is the total, and the
-        # COUNT query (as costly as the page on a large type) is not needed.
-        total = len(page) if query.cursor is None and nxt is None else self._count(conn, where)
+        # A first page that is not full holds every match: its length is the total. Otherwise
+        # counting reads every match (the cost of the page no longer follows the page's size):
+        # only when asked (_total=accurate).
+        total: int | None = None
+        if query.total_wanted:
+            total = self._count(conn, where)
+        elif query.cursor is None and nxt is None:
+            total = len(page)
         return SearchResult(matches, extra, total, nxt, prv)
 
     @staticmethod
@@ -171,35 +206,28 @@ class SqlRepository:
         )
 
     def _page(
-        self, conn: Connection, query: SearchQuery, where: list[Any]
+        self, conn: Connection, query: SearchQuery
     ) -> tuple[list[Any], str | None, str | None, str, bool]:
         key = query.sort[0] if query.sort else "_id"
         descending = key.startswith("-")
         name = key.lstrip("-")
         if name not in SORT_COLUMNS or len(query.sort) > 1:
             raise BadRequest([issue("IP-4104", "_sort", "not-supported", key=",".join(query.sort))])
-        col = resources.c[SORT_COLUMNS[name]]
         fp = hashlib.sha256(
             repr((query.resource_type, query.params, query.sort, query.binding)).encode()
         ).hexdigest()
         tokens = self.tokens
         cursor = decode_cursor(tokens, query.cursor, fp) if query.cursor else ("n", "", "")
-        conds = list(where)
-        if query.cursor:
-            conds.append(keyset(col, descending, cursor))
         backwards = cursor[0] == "p"
-        asc = descending == backwards
-        order = (
-            [col.asc(), resources.c.res_id.asc()]
-            if asc
-            else [col.desc(), resources.c.res_id.desc()]
+        stmt = page_select(
+            query.resource_type,
+            query.params,
+            name,
+            descending,
+            cursor if query.cursor else None,
+            query.count + 1,
         )
-        rows = conn.execute(
-            select(resources.c.res_id, col, resources.c.body)
-            .where(*conds)
-            .order_by(*order)
-            .limit(query.count + 1)
-        ).all()
+        rows = conn.execute(stmt).all()
         more = len(rows) > query.count
         rows = list(rows[: query.count])
         if backwards:
@@ -224,15 +252,34 @@ class SqlRepository:
 
         def write() -> Resource:
             with self.begin_write() as conn:
-                return self.writer.create(conn, resource, checked=True)
+                again = replayed(conn)
+                if again is not None:
+                    return self._version_of(conn, again)
+                stored = self.writer.create(conn, resource, checked=True)
+                remember(conn)
+                return stored
 
         return retrying(write)
+
+    @staticmethod
+    def _version_of(conn: Connection, outcome: Outcome) -> Resource:
+        """The version a replayed request wrote (as stored then)."""
+        _action, rtype, rid, version = outcome
+        v = resource_versions
+        body = conn.execute(
+            select(v.c.body).where(
+                v.c.res_type == rtype, v.c.res_id == rid, v.c.version == int(version)
+            )
+        ).scalar_one()
+        return orjson.loads(body)  # type: ignore[no-any-return]
 
     def conditional_create(self, resource: Resource, criteria_query: SearchQuery) -> WriteOutcome:
         """Create unless the criteria match; concurrent requests with the same criteria create
         once (:mod:`adapter.store.conditional`). A match found before validation is returned
         as it is, without validating the resource that was not needed."""
-        crit = SearchQuery(criteria_query.resource_type, criteria_query.params, count=2)
+        crit = SearchQuery(
+            criteria_query.resource_type, criteria_query.params, count=2, total_wanted=True
+        )
         existing = _one_match(self.search(crit))
         if existing is not None:
             return WriteOutcome(existing, created=False)
@@ -240,11 +287,16 @@ class SqlRepository:
 
         def write() -> WriteOutcome:
             with self.begin_write() as conn:
+                again = replayed(conn)
+                if again is not None:
+                    return WriteOutcome(self._version_of(conn, again), created=True)
                 lock_criteria(conn, crit)
                 existing = _one_match(self._search(conn, crit))
                 if existing is not None:
                     return WriteOutcome(existing, created=False)
-                return WriteOutcome(self.writer.create(conn, resource, checked=True), created=True)
+                stored = self.writer.create(conn, resource, checked=True)
+                remember(conn)
+                return WriteOutcome(stored, created=True)
 
         return retrying(write)
 
@@ -255,9 +307,13 @@ class SqlRepository:
 
         def write() -> WriteOutcome:
             with self.begin_write() as conn:
+                again = replayed(conn)
+                if again is not None:
+                    return WriteOutcome(self._version_of(conn, again), again[0] == "create")
                 stored, created = self.writer.update(
                     conn, resource_type, resource_id, resource, if_match, checked=True
                 )
+                remember(conn)
             return WriteOutcome(stored, created)
 
         return retrying(write)
@@ -265,7 +321,10 @@ class SqlRepository:
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:
         def write() -> None:
             with self.begin_write() as conn:
+                if replayed(conn) is not None:
+                    return
                 self.writer.delete(conn, resource_type, resource_id, if_match)
+                remember(conn)
 
         retrying(write)
 

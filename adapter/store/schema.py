@@ -18,6 +18,7 @@ from sqlalchemy import (
 
 __all__ = [
     "active_plans",
+    "audit_log",
     "change_stamps",
     "client_assertions",
     "consent_recipients",
@@ -28,6 +29,7 @@ __all__ = [
     "metadata",
     "outbox",
     "received_messages",
+    "request_outcomes",
     "resource_versions",
     "resources",
     "server_keys",
@@ -86,7 +88,8 @@ idx_reference = Table(
     Column("param", String(40), nullable=False),
     Column("target_type", String(40), nullable=False),
     Column("target_id", String(64), nullable=False),
-    Index("ix_idx_reference_lookup", "res_type", "param", "target_id"),
+    # (migration 0010) a search by reference reads its page in id order from this index
+    Index("ix_idx_reference_lookup", "res_type", "param", "target_id", "target_type", "res_id"),
     Index("ix_idx_reference_target", "target_type", "target_id"),
     Index("ix_idx_reference_owner", "res_type", "res_id"),
 )
@@ -200,4 +203,28 @@ received_messages = Table(
     Column("event", String(80), nullable=False),
     Column("received_at", Float, nullable=False),
     Column("response", Text, nullable=False),
+)
+
+# The audit trail as written: one row per AuditEvent, appended in the transaction of the request
+# it records (adapter/store/audit_log.py), made a versioned AuditEvent resource when AuditEvents
+# are read. ``event_id`` becomes the resource id; ``body`` is the AuditEvent's JSON.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# The outcome of every write made with a client's request id (adapter/store/idempotency.py),
+# stored in the write's transaction: a retry of the same request is answered with it.
+request_outcomes = Table(
+    "request_outcomes",
+    metadata,
+    Column("request_key", String(64), primary_key=True),  # sha256 of caller, id and request
+    Column("action", String(10), nullable=False),  # create | update | delete
+    Column("res_type", String(40), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),  # epoch seconds
 )

@@ -8,10 +8,11 @@ resource bumps the matching rows **in the writing transaction**: a rolled-back w
 nothing, a committed one is seen by every process reading the same database. A reader keeps
 ``(stamps, context)`` and reloads the context only when :func:`read_stamps` answers differently.
 
-Bumps are collected while the transaction runs and written just before it commits, once per key
-and in sorted key order, so two concurrent transactions never wait on each other's stamp rows in
-opposite orders (no deadlock on PostgreSQL) and a Bundle touching one person fifty times bumps
-that person once. A connection not opened by ``SqlRepository.begin_write`` bumps at once.
+Bumps are collected while the transaction runs (a collector of the unit of work,
+:mod:`adapter.store.unit`) and written just before it commits, once per key and in sorted key
+order, so two concurrent transactions never wait on each other's stamp rows in opposite orders
+(no deadlock on PostgreSQL) and a Bundle touching one person fifty times bumps that person once.
+A connection not opened as a unit of work (``SqlRepository.begin_write``) bumps at once.
 
 Values: a row's first value is the clock in microseconds, then +1 per bump, so a stamp read
 before the table was emptied (a restored or reset database) is not handed out again. A key never
@@ -21,12 +22,11 @@ written reads as 0. Stamps only compare for equality; they do not order writes a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from ipfhir.adapter.fhir.person_ties import (
     DIRECTORY_KEY,
@@ -35,6 +35,7 @@ from ipfhir.adapter.fhir.person_ties import (
     PERSON_LIST_FIELDS,
 )
 from ipfhir.adapter.fhir.references import patient_key
+from ipfhir.adapter.store.unit import begin_write, collector
 
 __all__ = [
     "DIRECTORY_KEY",
@@ -51,7 +52,7 @@ __all__ = [
 # adapter.fhir.person_ties, the statement adapter.consent.context.patient_of reads too (a write
 # bumps at least the person that function finds, before and after the write; a Provenance bumps
 # every Patient among its targets, patient_of takes the one: a bump of more is only a reload).
-_PENDING = "ipfhir_pending_stamps"  # key in Connection.info while a write transaction runs
+_PENDING = "ipfhir_pending_stamps"  # the unit of work's collector of keys to bump
 _CHUNK = 500
 
 
@@ -99,30 +100,18 @@ def bump(conn: Connection, keys: Iterable[str]) -> None:
 
 
 def record(conn: Connection, keys: set[str]) -> None:
-    """Bump ``keys`` with ``conn``'s transaction: collected until it commits when it was opened
-    by :func:`collecting`, at once otherwise."""
+    """Bump ``keys`` with ``conn``'s transaction: collected until it commits when it is a unit
+    of work (:func:`adapter.store.unit.begin_write`), at once otherwise."""
     if not keys:
         return
-    pending = conn.info.get(_PENDING)
+    pending = collector(conn, _PENDING, set, bump)
     if pending is None:
         bump(conn, keys)
     else:
         pending.update(keys)
 
 
-@contextmanager
-def collecting(engine: Engine) -> Iterator[Connection]:
-    """``engine.begin()`` whose recorded bumps are written just before the commit (none on
-    rollback)."""
-    with engine.begin() as conn:
-        pending: set[str] = set()
-        conn.info[_PENDING] = pending
-        try:
-            yield conn
-            conn.info.pop(_PENDING, None)
-            bump(conn, pending)
-        finally:
-            conn.info.pop(_PENDING, None)
+collecting = begin_write  # the earlier name: a unit of work bumps its stamps before it commits
 
 
 @cache

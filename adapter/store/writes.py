@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ipfhir.adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.fhir.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
 from ipfhir.adapter.fhir.validation import ensure_valid
+from ipfhir.adapter.ports import Written
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.indexer import (
     clear_index,
@@ -30,6 +31,7 @@ from ipfhir.adapter.store.indexer import (
 from ipfhir.adapter.store.retry import RaceLost
 from ipfhir.adapter.store.schema import resource_versions, resources
 from ipfhir.adapter.store.stamps import record, ties
+from ipfhir.adapter.store.unit import note_write
 
 __all__ = ["SystemClock", "Writer"]
 
@@ -124,7 +126,16 @@ class Writer:
         if rtype == "CarePlan":
             enforce_one_active_plan(conn, rid, stored, first_version=version == 1)
         record(conn, ties(rtype, rid, stored) | before)
+        self._note(conn, "create" if version == 1 else "update", stored)
         return stored
+
+    def _note(self, conn: Connection, action: Any, resource: Resource) -> None:
+        """Tell the unit of work's pre-commit hooks (the write audit); the server's own writes
+        (the audit trail itself) are not noted."""
+        if not self._system:
+            meta = resource.get("meta") or {}
+            rtype, rid = str(resource["resourceType"]), str(resource["id"])
+            note_write(conn, Written(action, rtype, rid, str(meta.get("versionId")), resource))
 
     def check(self, resource: Resource, rid: str | None = None) -> None:
         """Validate before the write transaction starts (keeps locks short)."""
@@ -158,9 +169,11 @@ class Writer:
                 .with_for_update()
             )
 
-    def _current(self, conn: Connection, rtype: str, rid: str) -> tuple[int, bool, set[str]] | None:
-        """(version, deleted, stamp keys of the stored body) of ``rtype/rid``, locked on
-        PostgreSQL until the transaction ends."""
+    def _current(
+        self, conn: Connection, rtype: str, rid: str
+    ) -> tuple[int, bool, set[str], Resource] | None:
+        """(version, deleted, stamp keys of the stored body, the body) of ``rtype/rid``, locked
+        on PostgreSQL until the transaction ends."""
         q = select(resources.c.version, resources.c.deleted, resources.c.body).where(
             resources.c.res_type == rtype, resources.c.res_id == rid
         )
@@ -169,7 +182,8 @@ class Writer:
         row = conn.execute(q).first()
         if row is None:
             return None
-        return int(row[0]), bool(row[1]), ties(rtype, rid, orjson.loads(row[2]))
+        body = orjson.loads(row[2])
+        return int(row[0]), bool(row[1]), ties(rtype, rid, body), body
 
     @staticmethod
     def _check_match(if_match: str | None, current: int | None) -> None:
@@ -253,6 +267,11 @@ class Writer:
         )
         clear_index(conn, rtype, rid)
         record(conn, current[2])
+        ended = {
+            **current[3],
+            "meta": {**(current[3].get("meta") or {}), "versionId": str(version)},
+        }
+        self._note(conn, "delete", ended)
 
 
 def gone(rtype: str, rid: str) -> Gone:

@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import requests
 from sqlalchemy.exc import SQLAlchemyError
 
+from ipfhir.adapter.ports import Outbox, Transport
 from ipfhir.adapter.startup import one_line
-from ipfhir.adapter.store.outbox import Message, Outbox
+from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.policy import Attempt, RetryPolicy, judge
 
 __all__ = ["HttpTransport", "Transport", "Worker"]
@@ -33,10 +33,6 @@ _log = logging.getLogger(__name__)
 
 class _AnswerRefused(Exception):
     """The receiver's answer broke a limit (size, overall time): no usable answer."""
-
-
-class Transport(Protocol):
-    def post(self, message: Message) -> Attempt: ...
 
 
 class HttpTransport:
@@ -106,8 +102,8 @@ class HttpTransport:
 
 @dataclass
 class Worker:
-    outbox: Outbox
-    transport: Transport
+    outbox: Outbox[Message]
+    transport: Transport[Message, Attempt]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch: int = 20
     lease: float = 120.0  # longer than one attempt can take (connect + read timeouts)

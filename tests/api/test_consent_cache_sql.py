@@ -18,7 +18,7 @@ from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine
-from ipfhir.adapter.store.schema import resources
+from ipfhir.adapter.store.schema import audit_log, resources
 from ipfhir.mappings.identifiers import HPR_SYSTEM
 from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.builders import Sharing, build, sharing_consent
@@ -65,9 +65,12 @@ def two(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Two]:
 
 
 def _audit_events(engine: Engine) -> int:
+    """AuditEvent resources and the audit log's rows not yet made resources."""
     with engine.connect() as conn:
         query = select(func.count()).select_from(resources)
-        return int(conn.execute(query.where(resources.c.res_type == "AuditEvent")).scalar_one())
+        made = conn.execute(query.where(resources.c.res_type == "AuditEvent")).scalar_one()
+        logged = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+        return int(made) + int(logged)
 
 
 def test_revocation_by_another_process_takes_effect_on_the_next_request(two: Two) -> None:

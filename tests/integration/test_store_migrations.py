@@ -72,3 +72,18 @@ def test_the_ledger_records_in_the_migrated_table(fresh: Engine) -> None:
         "2024-05-17T10:00:00Z",
         "2024-06-01T08:00:00Z",
     )
+
+
+def test_sqlite_waits_for_a_writer_explicitly(tmp_path: Path) -> None:
+    """The busy timeout is the project's, not a driver default (sqlite3: 5 s; SQLite: 0)."""
+    from ipfhir.adapter.store.engine import SQLITE_BUSY_TIMEOUT_S
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        assert (busy, mode) == (SQLITE_BUSY_TIMEOUT_S * 1000, "wal")
+        assert SQLITE_BUSY_TIMEOUT_S >= 10
+    finally:
+        engine.dispose()

