@@ -8,9 +8,9 @@ from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.errors import Conflict, issue
-from ipfhir.adapter.services.dates import FAR_PAST
-from ipfhir.adapter.services.plan_rules import active_plan_subject
-from ipfhir.adapter.services.search_params import (
+from ipfhir.adapter.fhir.dates import FAR_PAST
+from ipfhir.adapter.fhir.plan_rules import active_plan_subject
+from ipfhir.adapter.fhir.search_params import (
     SEARCH_PARAMS,
     extract_dates,
     extract_references,
