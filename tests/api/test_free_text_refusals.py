@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import build_app, build_wiring
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.settings import Settings
 from tests.unit.consent.fakes import FixedClock
 from tests.unit.consent.real_plans import fixture_bundle, identifier, one
@@ -45,10 +46,12 @@ SHOWN = (
 )
 
 
-def _token(data: Path, org: str, prac: str | None = None) -> dict[str, str]:
+def _token(
+    data: Path, org: str, prac: str | None = None, roles: tuple[str, ...] = ()
+) -> dict[str, str]:
     orgnr = identifier(one(BUNDLE, "Organization", org), "4.101")
     hpr = identifier(one(BUNDLE, "Practitioner", prac), "4.4") if prac else None
-    return {"Authorization": f"Bearer {mint_token(data, orgnr, hpr=hpr)}"}
+    return {"Authorization": f"Bearer {mint_token(data, orgnr, hpr=hpr, roles=roles)}"}
 
 
 @pytest.fixture
@@ -113,7 +116,13 @@ def test_a_recipient_never_gets_the_refused_parts_of_free_text(
 def test_the_owner_and_the_coordinator_get_the_whole_text(
     client: TestClient, tmp_path: Path
 ) -> None:
-    for who in (("krs-kommune", "koordinator"), ("krs-kommune", None)):
+    for who in (("krs-kommune", "koordinator"), ("krs-kommune", None, (OWNER_ROLE,))):
         owner = _bodies(client, _token(tmp_path, *who))
         for sentence in (*WITHHELD, *SHOWN):
             assert sentence in owner, (who, sentence)
+    # need to know: the owning municipality's staff outside the plan (no coordinating-unit
+    # role, not the coordinator) are no owner: at most what the consent gives the municipality
+    # as a recipient, never the parts the person withheld
+    colleague = _bodies(client, _token(tmp_path, "krs-kommune"))
+    for sentence in WITHHELD:
+        assert sentence not in colleague, sentence
