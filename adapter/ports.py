@@ -102,6 +102,7 @@ class SearchQuery:
     # a token made for one binding is refused under any other. A bound search also returns the
     # tokens of each row (``SearchResult.row_cursors``), so a page can be cut after any row.
     binding: str | None = None
+    total_wanted: bool = False  # _total=accurate: count every match (else only when cheap)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@
 fixture Bundles ``fixtures/bundles/*.bundle.json`` (each entry resource, in its Bundle);
 beside fhir.resources' own ``model_validate_json`` (R4B) on the same resources in the same run
 (the baseline: the only other place that imports fhir.resources is ``mappings/fhir_r4.py``).
-``--profile`` prints the top functions by own time for (a).
+``--profile`` prints the top functions by own time for (a). ``--baseline REV`` also times the
+validator as it was at git revision REV (its ``profiles/validator`` copied to a temporary package),
+interleaved with the current one, so a before/after ratio comes from one run on a shared machine.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import json
 import os
 import pstats
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,15 +37,49 @@ EXAMPLES = Path(
 )
 
 
-def _rate(items: list[Any], work: Callable[[Any], object], runs: int, passes: int) -> float:
-    timings = []
+Case = tuple[str, list[Any], Callable[[Any], object], int]
+
+
+def _rates(cases: list[Case], runs: int, passes: int) -> list[float]:
+    """Resources/s of each case: CPU time, median of ``runs``, the cases interleaved per run."""
+    timings: list[list[float]] = [[] for _ in cases]
     for _ in range(runs):
-        start = time.process_time()  # CPU time: robust on a shared machine
-        for _ in range(passes):
-            for item in items:
-                work(item)
-        timings.append(time.process_time() - start)
-    return len(items) * passes / statistics.median(timings)
+        for timing, (_label, items, work, _per) in zip(timings, cases, strict=True):
+            start = time.process_time()  # CPU time: robust on a shared machine
+            for _ in range(passes):
+                for item in items:
+                    work(item)
+            timing.append(time.process_time() - start)
+    return [
+        len(items) * passes / statistics.median(timing)
+        for timing, (_label, items, _work, _per) in zip(timings, cases, strict=True)
+    ]
+
+
+def _baseline_validator(rev: str) -> Any:
+    """A ``Validator`` class from ``profiles/validator`` at git revision ``rev``."""
+    folder = Path(tempfile.mkdtemp(prefix="ipfhir-baseline-")) / "_ipfhir_baseline"
+    (folder / "validator").mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    names = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-tree", "--name-only", rev, "profiles/validator/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for name in names:
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:{name}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        text = text.replace("ipfhir.profiles.validator", "_ipfhir_baseline.validator")
+        (folder / "validator" / Path(name).name).write_text(text)
+    sys.path.insert(0, str(folder.parent))
+    from _ipfhir_baseline.validator import Validator as Baseline  # type: ignore[import-not-found]
+
+    return Baseline
 
 
 def _plan_entries() -> list[dict[str, Any]]:
@@ -57,6 +95,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", metavar="REV", help="also time the validator at REV")
     args = parser.parse_args()
 
     from fhir.resources.R4B import get_fhir_model_class
@@ -64,11 +103,11 @@ def main() -> None:
     json_bytes = [p.read_bytes() for p in sorted((EXAMPLES / "json").glob("*.json"))]
     resources = [json.loads(b) for b in json_bytes]
     validator = Validator()
-    for r in resources:  # warm: compile every profile used
-        validator.issues(r)
+    old = _baseline_validator(args.baseline)() if args.baseline else None
     bundles = _plan_entries()
-    for b in bundles:
-        validator.issues(b)
+    for v in (validator, old) if old else (validator,):
+        for r in resources + bundles:  # warm: compile every profile used
+            v.issues(r)
     entries = [e["resource"] for b in bundles for e in b["entry"]]
     entry_bytes = [json.dumps(e).encode() for e in entries]
     base_pairs = [
@@ -81,7 +120,7 @@ def main() -> None:
     ]
     n_entries = len(entries)
 
-    cases: list[tuple[str, list[Any], Callable[[Any], object], int]] = [
+    cases: list[Case] = [
         ("(a) base R4, 101 examples: validate()", resources, validator.issues, 1),
         (
             "(a) fhir.resources model_validate_json",
@@ -97,12 +136,17 @@ def main() -> None:
             1,
         ),
     ]
+    if old is not None:
+        cases[1:1] = [(f"(a) validate() at {args.baseline}", resources, old.issues, 1)]
+        cases.insert(4, (f"(b) validate() at {args.baseline}", bundles, old.issues, 0))
     print(
         f"{len(resources)} examples; {len(bundles)} plan Bundles with {n_entries} entries; "
-        f"median of {args.runs} runs x {args.passes} passes, one process (single core)"
+        f"median of {args.runs} runs x {args.passes} passes, interleaved, one process "
+        f"(single core); load average {os.getloadavg()[0]:.2f}"
     )
-    for label, items, work, per_item in cases:
-        rate = _rate(items, work, args.runs, args.passes)
+    for (label, items, _work, per_item), rate in zip(
+        cases, _rates(cases, args.runs, args.passes), strict=True
+    ):
         if not per_item:
             rate = rate * n_entries / len(items)
         print(f"{label:55s} {rate:10.0f} resources/s")

@@ -18,6 +18,7 @@ __all__ = [
     "EXCHANGE",
     "GOAL_LEVEL",
     "INFORMATION_TOPIC",
+    "LEGAL_BASIS",
     "ORGANISATION_TYPE",
     "PARTICIPANT_ROLE",
     "PROJECT_CODE_SYSTEMS",
@@ -133,6 +134,18 @@ CONSENT_CAPACITY: Final[dict[str, str]] = {
     "self": "Personen selv",
     "parent": "Foreldre / andre med foreldreansvar",
     "guardian": "Verge / hjelpeverge innenfor mandatet",
+    "nearest-relative": "Nærmeste pårørende når personen mangler samtykkekompetanse",
+}
+
+# The law the plan is made under (forskrift om individuell plan ved ytelse av velferdstjenester
+# is common to all of them since 1 August 2022).
+LEGAL_BASIS: Final[dict[str, str]] = {
+    "helse-og-omsorg": "Kommunale helse- og omsorgstjenester (helse- og omsorgstjl. § 7-1)",
+    "spesialisthelse": "Spesialisthelsetjenesten (spesialisthelsetjenesteloven § 2-5)",
+    "psykisk-helsevern": "Psykisk helsevern (psykisk helsevernloven § 4-1)",
+    "nav": "Arbeids- og velferdsforvaltningen (NAV-loven § 15)",
+    "sosiale-tjenester": "Sosiale tjenester i NAV (sosialtjenesteloven § 28)",
+    "barnevern": "Barnevern (barnevernsloven: plikt til individuell plan)",
 }
 
 # Messages between organisations (FHIR messaging: MessageHeader.eventCoding) and the codes of the
@@ -159,5 +172,6 @@ PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-consent-category": ("Samtykketype i individuell plan", CONSENT_CATEGORY),
     "ip-consent-domain": ("Rettsområde for samtykket", CONSENT_DOMAIN),
     "ip-consent-capacity": ("Grunnlag for samtykkekompetanse", CONSENT_CAPACITY),
+    "ip-legal-basis": ("Rettsgrunnlag for individuell plan", LEGAL_BASIS),
     "ip-exchange": ("Meldinger og oppgaver mellom virksomheter", EXCHANGE),
 }

@@ -6,12 +6,16 @@
 - A guardian (verge/hjelpeverge) may consent within the mandate.
 A child under the age limit may take part in giving consent, but cannot consent alone; parents
 have no say in an adult's consent.
+- Capacity may lapse (serious cognitive impairment; ``capacity_lapse`` on the consent covering
+  its date): the person then cannot consent (``self``); the nearest relative takes part
+  (``nearest-relative``, a relative), or a guardian within the mandate, or — under 18 — the
+  parents (seed 000: «Samtykkekompetansen for barn over 16 år kan helt eller delvis bortfalle»).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from ipfhir.mappings.errors import Issue
 from ipfhir.mappings.model import PERSON, ConsentGiver, Plan, PlanConsent, SharingConsent
@@ -56,6 +60,9 @@ def _consent_issues(
             mid, text = problem
             yield _issue(mid, f"{name}.given_by[{index}]", text)
     capacities = {g.capacity for g in valid}
+    if _lacks_capacity(consent):
+        yield from _lapsed_issues(name, consent, capacities, age)
+        return
     domain = _DOMAIN_TEXT[consent.domain]
     if age >= limit and not capacities & {"self", "guardian"}:
         yield _issue(
@@ -74,12 +81,48 @@ def _consent_issues(
         )
 
 
+def _lacks_capacity(consent: PlanConsent | SharingConsent) -> bool:
+    lapse = consent.capacity_lapse
+    if lapse is None:
+        return False
+    start, end = lapse.period.start, lapse.period.end
+    return (start is None or start <= consent.date) and (end is None or consent.date <= end)
+
+
+def _lapsed_issues(
+    name: str, consent: PlanConsent | SharingConsent, capacities: Set[str], age: int
+) -> Iterator[Issue]:
+    for index, giver in enumerate(consent.given_by):
+        if giver.capacity == "self":
+            yield _issue(
+                "IP-1024",
+                f"{name}.given_by[{index}]",
+                "The person lacks capacity to consent (capacity_lapse): the nearest relative, "
+                "a guardian or (under 18) the parents take part.",
+            )
+    allowed = {"nearest-relative", "guardian"} | ({"parent"} if age < 18 else set())
+    if not capacities & allowed:
+        yield _issue(
+            "IP-1024",
+            f"{name}.given_by",
+            f"The person is {age} and lacks capacity to consent: one of "
+            f"{', '.join(sorted(allowed))} must take part.",
+        )
+
+
 def _capacity_problem(
     plan: Plan, consent: PlanConsent | SharingConsent, giver: ConsentGiver, age: int
 ) -> tuple[str, str] | None:
     if giver.capacity == "self":
         if giver.party != PERSON:
             return "IP-1026", "Capacity 'self' is for the person the plan is for."
+        return None
+    if giver.capacity == "nearest-relative":
+        party = plan.party(giver.party)
+        if giver.party == PERSON or (party is not None and party.kind != "relative"):
+            return "IP-1026", "Capacity 'nearest-relative' is for a relative of the person."
+        if not _lacks_capacity(consent):
+            return "IP-1024", "The person has capacity to consent: a relative does not consent."
         return None
     if giver.party == PERSON:
         return "IP-1026", f"The person cannot consent as their own {giver.capacity}."

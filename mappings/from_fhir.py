@@ -11,7 +11,9 @@ from typing import Any
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.errors import MappingError
+from ipfhir.mappings.evidence import approvals_from_fhir, decision_from_fhir
 from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from ipfhir.mappings.free_text import free_text_from_fhir, free_text_of_extension
 from ipfhir.mappings.from_fhir_consent import consent_from_fhir
 from ipfhir.mappings.from_fhir_index import BundleIndex
 from ipfhir.mappings.from_fhir_parties import (
@@ -80,8 +82,19 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         "evaluation_dates": ext_values(care_plan, "ip-evaluation-date", "valueDate"),
         "revision_dates": ext_values(care_plan, "ip-revision-date", "valueDate"),
         "cooperation": _cooperation(index, care_plan),
+        "legal_basis": [
+            c.get("code") for c in ext_values(care_plan, "ip-legal-basis", "valueCoding")
+        ],
+        "approvals": approvals_from_fhir(index, care_plan),
+        "in_cooperation_with": [
+            index.party_id(c, f"CarePlan.contributor[{i}]")
+            for i, c in enumerate(care_plan.get("contributor", []))
+        ],
     }
-    _optional(plan, "situation", care_plan.get("description"))
+    made_by = ext_values(care_plan, "ip-made-by", "valueReference")
+    if made_by:
+        plan["made_by"] = index.party_id(made_by[0], "CarePlan.extension:madeBy")
+    _optional(plan, "situation", free_text_from_fhir(care_plan, "description", "CarePlan"))
     _optional(
         plan,
         "complaint_information",
@@ -178,6 +191,8 @@ def _goal(index: BundleIndex, reference: Json, path: str) -> Json:
         _first([t.get("dueDate") for t in goal.get("target", []) if "dueDate" in t]),
     )
     _optional(out, "topic", topic_code(goal.get("meta", {}).get("security", [])))
+    if goal.get("expressedBy") is not None:
+        out["expressed_by"] = index.party_id(goal["expressedBy"], f"{path}.expressedBy")
     return out
 
 
@@ -226,6 +241,10 @@ def _measure(index: BundleIndex, activity: Json, path: str) -> Json:
     ]
     _optional(measure, "service_type", _first(service))
     _optional(measure, "topic", element_topic(activity))
+    if ext_values(activity, "ip-aimed-at-parents", "valueBoolean") == [True]:
+        measure["aimed_at_parents"] = True
+    measure["needs"] = ext_values(activity, "ip-meets-need", "valueString")
+    _optional(measure, "decision", decision_from_fhir(index, detail, path))
     return measure
 
 
@@ -239,7 +258,7 @@ def _cooperation(index: BundleIndex, care_plan: Json) -> list[Json]:
                     parts.get("organization", {}).get("valueReference"),
                     f"CarePlan.extension:cooperation[{i}]",
                 ),
-                "description": parts.get("description", {}).get("valueString"),
+                "description": free_text_of_extension(parts.get("description", {})),
                 "necessity": parts.get("necessity", {}).get("valueCode", "necessary"),
             }
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.mappings import codes
-from ipfhir.mappings.fhir_common import Json, ext_values, period_from_fhir
+from ipfhir.mappings.evidence import consent_records_from_fhir
+from ipfhir.mappings.fhir_common import Json, ext_values, find_ext, period_from_fhir
+from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
 
 __all__ = ["consent_from_fhir"]
@@ -36,9 +38,10 @@ def consent_from_fhir(index: BundleIndex, consent: Json, path: str) -> tuple[str
     revoked = ext_values(consent, "ip-consent-revoked", "valueDate")
     if revoked:
         out["revoked_on"] = revoked[0]
-    remarks = ext_values(consent, "ip-consent-remarks", "valueString")
+    remarks = find_ext(consent, "ip-consent-remarks")
     if remarks:
-        out["remarks"] = remarks[0]
+        out["remarks"] = free_text_of_extension(remarks[0])
+    out.update(consent_records_from_fhir(index, consent, path))
     if kind != "sharing-consent":
         return "plan_consent", {k: v for k, v in out.items() if v is not None}
     purpose = ext_values(consent, "ip-consent-purpose", "valueString")
@@ -57,12 +60,34 @@ def _giver(index: BundleIndex, performer: Json, path: str) -> Json:
     return {"party": index.party_id(performer, path), "capacity": capacity[0] if capacity else None}
 
 
+def _is_refusal(provision: Json) -> bool:
+    """A plan-wide refusal of topics, or of recipients outright (the other nested provisions
+    are rules per recipient or per source; model rule IP-1027 keeps the two apart)."""
+    labels, actors = provision.get("securityLabel"), provision.get("actor", [])
+    roles = {c.get("code") for a in actors for c in a.get("role", {}).get("coding", [])}
+    return provision.get("type") == "deny" and (
+        (bool(labels) and not actors) or (not labels and bool(actors) and roles <= {"IRCP"})
+    )
+
+
+def _rule(index: BundleIndex, provision: Json, where: str) -> Json:
+    out: Json = {"effect": provision.get("type"), "recipients": [], "sources": []}
+    for j, actor in enumerate(provision.get("actor", [])):
+        roles = {c.get("code") for c in actor.get("role", {}).get("coding", [])}
+        key = "sources" if "AUT" in roles else "recipients"
+        out[key].append(index.party_id(actor.get("reference"), f"{where}.actor[{j}]"))
+    out["topics"] = [c.get("code") for c in provision.get("securityLabel", [])]
+    return out
+
+
 def _denials(index: BundleIndex, provisions: list[Json], path: str) -> Json:
     topics: list[str] = []
     environments: list[str] = []
     individuals: list[str] = []
+    rules: list[Json] = []
     for i, provision in enumerate(provisions):
-        if provision.get("type") != "deny":
+        if not _is_refusal(provision):
+            rules.append(_rule(index, provision, f"{path}.provision.provision[{i}]"))
             continue
         topics += [c.get("code") for c in provision.get("securityLabel", [])]
         for j, actor in enumerate(provision.get("actor", [])):
@@ -74,4 +99,5 @@ def _denials(index: BundleIndex, provisions: list[Json], path: str) -> Json:
         "refused_topics": topics,
         "refused_environments": environments,
         "refused_individuals": individuals,
+        "rules": rules,
     }

@@ -13,7 +13,9 @@ from ipfhir.mappings.fhir_common import (
     find_ext,
     period_from_fhir,
 )
+from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
+from ipfhir.mappings.to_fhir_parties import INTERPRETER
 
 __all__ = [
     "contribution_of",
@@ -53,6 +55,9 @@ def person_from_fhir(patient: Json) -> Json:
     _names(patient, person)
     person["birth_date"] = patient.get("birthDate")
     _put(person, "gender", patient.get("gender"))
+    interpreter = [e for e in patient.get("extension", []) if e.get("url") == INTERPRETER]
+    if interpreter and interpreter[0].get("valueBoolean") is True:
+        person["interpreter_needed"] = True
     for communication in patient.get("communication", []):
         for coding in communication.get("language", {}).get("coding", []):
             if coding.get("system") == "urn:ietf:bcp:47":
@@ -95,10 +100,10 @@ def topic_code(codings: list[Json]) -> str | None:
     return next((c.get("code") for c in codings if c.get("system") == system), None)
 
 
-def contribution_of(participant: Json) -> str | None:
-    """A CareTeam participant's contribution (item d)."""
-    values = ext_values(participant, "ip-contribution", "valueString")
-    return str(values[0]) if values else None
+def contribution_of(participant: Json) -> Any:
+    """A CareTeam participant's contribution (item d): plain text or labelled parts."""
+    found = find_ext(participant, "ip-contribution")
+    return free_text_of_extension(found[0]) if found else None
 
 
 def element_topic(element: Json) -> str | None:

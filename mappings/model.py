@@ -21,10 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 __all__ = [
     "PERSON",
     "Address",
+    "Approval",
+    "Attachment",
+    "CapacityLapse",
+    "ConsentEvidence",
     "ConsentGiver",
     "Contact",
     "Cooperation",
     "CoordinatorAssignment",
+    "Decision",
     "Frequency",
     "Goal",
     "GuardianMandate",
@@ -37,7 +42,12 @@ __all__ = [
     "Plan",
     "PlanConsent",
     "SharingConsent",
+    "SharingRule",
+    "TextPart",
+    "FreeText",
     "plan_json_schema",
+    "text_of",
+    "text_parts",
 ]
 
 PERSON = "person"  # reserved party id: the person the plan belongs to (tjenestemottaker)
@@ -54,6 +64,31 @@ LegalDomain = Literal["health-and-care", "child-welfare"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+
+class TextPart(_Model):
+    """One labelled part of a free text: a sentence or paragraph and its information topics
+    (CodeSystem ip-information-topic). A recipient refused any of the topics does not get the
+    part; a part without topics goes wherever the text goes."""
+
+    text: Text
+    topics: list[Code] = Field(default_factory=list)
+
+
+# A free text (situation, cooperation, contribution, remarks): plain text — one part without
+# topics — or labelled parts, joined by one space into the whole text.
+FreeText = Text | Annotated[list[TextPart], Field(min_length=1)]
+PART_SEPARATOR = " "
+
+
+def text_parts(value: FreeText) -> list[TextPart]:
+    """The parts of a free text (plain text is one part without topics)."""
+    return [TextPart(text=value)] if isinstance(value, str) else list(value)
+
+
+def text_of(value: FreeText) -> str:
+    """The whole free text, as one string."""
+    return value if isinstance(value, str) else PART_SEPARATOR.join(p.text for p in value)
 
 
 class Period(_Model):
@@ -89,6 +124,7 @@ class Person(_Model):
     birth_date: dt.date
     gender: Literal["male", "female", "other", "unknown"] | None = None
     language: Language | None = None  # the person's preferred language (BCP 47: nb, nn, se, ...)
+    interpreter_needed: bool = False  # needs an interpreter (tolk) in ``language``
     contact: Contact | None = None
 
 
@@ -116,7 +152,7 @@ class Party(_Model):
     mandate: GuardianMandate | None = None  # guardian
     organisation_type: Code | None = None  # organisation: CodeSystem ip-organisation-type
     takes_part: bool = True  # item b: takes part in the plan work (ansvarsgruppe/CareTeam)
-    contribution: Text | None = None  # item d: what this party contributes
+    contribution: FreeText | None = None  # item d: what this party contributes
     # the information topic of this party's participation and contribution (CodeSystem
     # ip-information-topic): a recipient refused the topic does not see the participation
     topic: Code | None = None
@@ -156,12 +192,24 @@ class Goal(_Model):
     start: dt.date | None = None
     target_date: dt.date | None = None
     topic: Code | None = None
+    # whose words the goal is: the person, or a relative/guardian (the parents' goal in a child's
+    # plan), or a practitioner who wrote it down for them
+    expressed_by: LocalId = PERSON
 
 
 class Frequency(_Model):
     count: int = Field(ge=1, le=1000)
     period: int = Field(ge=1, le=1000)
     unit: Literal["d", "wk", "mo", "a"]
+
+
+class Decision(_Model):
+    """The individual decision (enkeltvedtak) that grants a measure: the plan gives no claim to
+    services, the decision does (seed 002 § 1.3)."""
+
+    reference: Text  # the decision's case or document number
+    date: dt.date
+    decided_by: LocalId  # an organisation party
 
 
 class Measure(_Model):
@@ -180,19 +228,70 @@ class Measure(_Model):
     goals: list[LocalId] = Field(default_factory=list)
     service_type: Code | None = None  # code list 9151 (tjenestetype), where it applies
     topic: Code | None = None
+    # child welfare: a measure aimed at the parents (foreldreveiledning, ...); from 15 the parents
+    # must consent too (seed 000; rule IP-1044)
+    aimed_at_parents: bool = False
+    needs: list[LocalId] = Field(default_factory=list)  # the needs (behov) this measure meets
+    decision: Decision | None = None
 
 
 class Cooperation(_Model):
     """Item i: necessary or desired cooperation with other providers, institutions, agencies."""
 
     party: LocalId  # an organisation party
-    description: Text
+    description: FreeText
     necessity: Literal["necessary", "desired"] = "necessary"
+
+
+Capacity = Literal["self", "parent", "guardian", "nearest-relative"]
 
 
 class ConsentGiver(_Model):
     party: LocalId  # "person", or a relative/guardian party
-    capacity: Literal["self", "parent", "guardian"]
+    # nearest-relative: the person lacks capacity to consent (``capacity_lapse``), and the
+    # nearest relative takes part on their behalf (pasient- og brukerrettighetsloven § 4-6)
+    capacity: Capacity
+
+
+class Attachment(_Model):
+    """A document kept elsewhere: the signed declaration, the approved plan text."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^(https?|urn):\S+$", max_length=2000)]
+    title: Text | None = None
+    content_type: Code | None = None  # e.g. application/pdf
+    created: dt.date | None = None
+
+
+class ConsentEvidence(_Model):
+    """How the consent was given (vedlegg 2; Eksempel 4 «Sted, dato, Underskrift»): informed,
+    where, received by whom in what capacity, and the signed declaration. The date is the
+    consent's own ``date``."""
+
+    informed: bool  # told which information, how it is used, the right to refuse and withdraw
+    place: Text | None = None  # «Sted»
+    obtained_by: LocalId | None = None  # the practitioner who received it
+    obtained_as: Text | None = None  # in what capacity («koordinator», «saksbehandler»)
+    document: Attachment | None = None
+
+
+class CapacityLapse(_Model):
+    """The person lacks capacity to consent (samtykkekompetanse), e.g. after serious cognitive
+    impairment: assessed by whom, from when, why."""
+
+    period: Period
+    assessed_by: LocalId  # a practitioner party
+    description: Text
+
+
+class Approval(_Model):
+    """«er godkjent av» (vedlegg 3): the plan text approved before it was written down (vedlegg
+    2: «I planen skal det ikke skrives noe jeg ikke har godkjent på forhånd»)."""
+
+    party: LocalId  # "person", or a relative/guardian party
+    capacity: Capacity
+    date: dt.date
+    place: Text | None = None
+    document: Attachment | None = None
 
 
 class _Consent(_Model):
@@ -203,11 +302,32 @@ class _Consent(_Model):
     domain: LegalDomain = "health-and-care"
     period: Period = Field(default_factory=Period)
     revoked_on: dt.date | None = None  # set when withdrawn (status inactive)
-    remarks: Text | None = None  # «Andre merknader»
+    remarks: FreeText | None = None  # «Andre merknader»
+    evidence: ConsentEvidence | None = None
+    capacity_lapse: CapacityLapse | None = None  # the person could not consent on ``date``
 
 
 class PlanConsent(_Consent):
     """Item h, step 1: consent that the plan is made at all («inngangsbilletten»)."""
+
+
+class SharingRule(_Model):
+    """One rule of the sharing consent beyond the plan-wide refusals (vedlegg 2: «hva slags type
+    informasjon … og til hvem», «nekte at enkeltpersoner får bestemte opplysninger», «fra
+    nærmere bestemte fagmiljø»). Deny beats permit.
+
+    - ``permit`` with ``recipients`` and ``topics``: those recipients get, of the information
+      that carries a topic, only these topics (and the plan's information without a topic);
+    - ``deny`` with ``recipients`` and ``topics``: these topics not to these recipients;
+    - ``deny`` with ``sources``: no information from these professional environments
+      (organisations: what they are responsible for or contribute), to ``recipients`` or,
+      naming none, to anyone but the plan's owner and coordinator (optionally only ``topics``).
+    """
+
+    effect: Literal["permit", "deny"]
+    recipients: list[LocalId] = Field(default_factory=list)  # parties
+    topics: list[Code] = Field(default_factory=list)  # CodeSystem ip-information-topic
+    sources: list[LocalId] = Field(default_factory=list)  # organisation parties
 
 
 class SharingConsent(_Consent):
@@ -218,6 +338,7 @@ class SharingConsent(_Consent):
     refused_topics: list[Code] = Field(default_factory=list)
     refused_environments: list[LocalId] = Field(default_factory=list)  # organisation parties
     refused_individuals: list[LocalId] = Field(default_factory=list)  # individual parties
+    rules: list[SharingRule] = Field(default_factory=list)  # per recipient, per source
 
 
 class Plan(_Model):
@@ -229,10 +350,14 @@ class Plan(_Model):
     language: Language = "nb"  # the plan's language (sameloven §§ 3-3, 3-5)
     created: dt.date
     person: Person
-    situation: Text | None = None  # situasjonsbeskrivelse
+    situation: FreeText | None = None  # situasjonsbeskrivelse
     responsible_organisation: LocalId  # the organisation that owns the plan (usually the kommune)
+    # «Utarbeidet av … i samarbeid med … kommune» (vedlegg 4): who wrote the plan, if not the
+    # owner, and the organisations it was made together with
+    made_by: LocalId | None = None
+    in_cooperation_with: list[LocalId] = Field(default_factory=list)
     parties: list[Party] = Field(default_factory=list)
-    person_contribution: Text | None = None  # item d: the person's own contribution
+    person_contribution: FreeText | None = None  # item d: the person's own contribution
     person_contribution_topic: Code | None = None  # its information topic (ip-information-topic)
     coordinators: list[CoordinatorAssignment] = Field(default_factory=list)  # item c
     goals: list[Goal] = Field(default_factory=list)  # item a
@@ -246,6 +371,10 @@ class Plan(_Model):
     sharing_consent: SharingConsent | None = None  # item h
     cooperation: list[Cooperation] = Field(default_factory=list)  # item i
     complaint_information: Text | None = None  # klageadgang
+    # the legal bases the plan is made under (CodeSystem ip-legal-basis): health and care,
+    # specialist health, mental health care, NAV, social services, child welfare
+    legal_basis: list[Code] = Field(default_factory=list)
+    approvals: list[Approval] = Field(default_factory=list)  # «er godkjent av»
 
     def party(self, party_id: str) -> Party | None:
         return next((p for p in self.parties if p.id == party_id), None)

@@ -10,7 +10,12 @@ IP-1010 coordinators overlap without declared handover · IP-1011 handover not e
 IP-1012 no coordinator in charge · IP-1013 coordinator kind/level/age
 IP-1020 active plan without active plan consent · IP-1021 blank sharing consent
 IP-1022 sharing consent not time-bounded · IP-1023 revocation inconsistent
-IP-1024..1026 competence (see mappings.competence) · IP-1030 goal hierarchy
+IP-1024..1026 competence (see mappings.competence)
+IP-1027 sharing rule without scope · IP-1028 topics for a recipient not permitted
+IP-1041 plan consent after the plan started · IP-1042 active plan outlasting its consent
+IP-1043 sharing consent active after the plan consent was withdrawn
+IP-1044 child welfare from 15: parents consent to measures aimed at them
+(see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
 """
@@ -24,10 +29,18 @@ from pydantic import ValidationError
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import consent_competence_issues
+from ipfhir.mappings.consent_rules import (
+    CONSENT_RULE_MESSAGES,
+    consent_validity_issues,
+    record_issues,
+    sharing_rule_issues,
+)
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
+from ipfhir.mappings.link_rules import link_issues
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
+from ipfhir.mappings.text_rules import text_topic_issues
 
 __all__ = ["MESSAGES", "check_plan", "load_plan"]
 
@@ -55,6 +68,7 @@ MESSAGES = {
     "IP-1032": "A measure's responsible party does not take part in the plan.",
     "IP-1033": "A contribution and its topic belong to a party that takes part in the plan work.",
     "IP-1040": "A code is not in its code system.",
+    **CONSENT_RULE_MESSAGES,
 }
 
 
@@ -63,7 +77,10 @@ def load_plan(data: Any) -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as err:
-        raise PlanRuleViolation([_shape_issue(e) for e in err.errors()]) from None
+        issues = [_shape_issue(e) for e in err.errors()]
+        # a union (free text: plain or parts) reports once per member at the same path
+        unique = {i.expression: i for i in reversed(issues)}
+        raise PlanRuleViolation([i for i in issues if unique[i.expression] is i]) from None
     check_plan(plan)
     return plan
 
@@ -82,6 +99,8 @@ def _shape_issue(error: Any) -> Issue:
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and not part.isidentifier():
+            continue  # a union member's tag ('constrained-str', 'list[TextPart]'), not a field
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -101,6 +120,11 @@ def _all_issues(plan: Plan) -> Iterator[Issue]:
     yield from _consent_issues(plan)
     yield from consent_competence_issues(plan)
     yield from _goal_issues(plan)
+    yield from text_topic_issues(plan)
+    yield from sharing_rule_issues(plan)
+    yield from consent_validity_issues(plan)
+    yield from record_issues(plan)
+    yield from link_issues(plan)
 
 
 def _unique_ids(plan: Plan) -> Iterator[Issue]:

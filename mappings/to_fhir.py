@@ -8,6 +8,7 @@ inverse.
 from __future__ import annotations
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.evidence import approvals_to_fhir, decision_to_fhir, legal_basis_to_fhir
 from ipfhir.mappings.fhir_common import (
     Json,
     ext,
@@ -17,7 +18,15 @@ from ipfhir.mappings.fhir_common import (
     ref,
     scoped_id,
 )
-from ipfhir.mappings.model import CoordinatorAssignment, Goal, Measure, NeedOrResource, Plan
+from ipfhir.mappings.free_text import free_text_to_fhir, text_extension
+from ipfhir.mappings.model import (
+    CoordinatorAssignment,
+    FreeText,
+    Goal,
+    Measure,
+    NeedOrResource,
+    Plan,
+)
 from ipfhir.mappings.to_fhir_consent import consent_resource
 from ipfhir.mappings.to_fhir_parties import party_reference, party_resources, patient_resource
 
@@ -90,16 +99,18 @@ def _goal(plan: Plan, goal: Goal) -> Json:
         resource["startDate"] = goal.start.isoformat()
     if goal.target_date is not None:
         resource["target"] = [{"dueDate": goal.target_date.isoformat()}]
-    resource["expressedBy"] = ref("Patient", patient_id(plan.person.identifier))
+    resource["expressedBy"] = party_reference(plan, goal.expressed_by)
     return resource
 
 
-def _participant(role: Json, member: Json, contribution: str | None, topic: str | None) -> Json:
+def _participant(
+    role: Json, member: Json, contribution: FreeText | None, topic: str | None
+) -> Json:
     """A participant (item b) with its contribution (item d) and the topic of both."""
     participant: Json = {}
     extensions = []
     if contribution is not None:
-        extensions.append(ext("ip-contribution", "valueString", contribution))
+        extensions.append(text_extension(codes.ext_url("ip-contribution"), contribution))
     if topic is not None:
         extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(topic)))
     if extensions:
@@ -174,13 +185,16 @@ def _plan_extensions(plan: Plan) -> list[Json]:
     for co in plan.cooperation:
         parts = [
             {"url": "organization", "valueReference": party_reference(plan, co.party)},
-            {"url": "description", "valueString": co.description},
+            text_extension("description", co.description),
             {"url": "necessity", "valueCode": co.necessity},
         ]
         out.append({"url": codes.ext_url("ip-cooperation"), "extension": parts})
     if plan.complaint_information is not None:
         out.append(ext("ip-complaint-information", "valueString", plan.complaint_information))
-    return out
+    made_by = []
+    if plan.made_by is not None:
+        made_by.append(ext("ip-made-by", "valueReference", party_reference(plan, plan.made_by)))
+    return [*out, *legal_basis_to_fhir(plan), *approvals_to_fhir(plan), *made_by]
 
 
 def _activity(plan: Plan, measure: Measure) -> Json:
@@ -188,8 +202,13 @@ def _activity(plan: Plan, measure: Measure) -> Json:
     if measure.service_type is not None:
         code["coding"] = [{"system": codes.SYSTEM_9151, "code": measure.service_type}]
     detail: Json = {}
+    detail_extensions = []
     if measure.extent is not None:
-        detail["extension"] = [ext("ip-measure-extent", "valueString", measure.extent)]
+        detail_extensions.append(ext("ip-measure-extent", "valueString", measure.extent))
+    if measure.decision is not None:
+        detail_extensions.append(decision_to_fhir(plan, measure.decision))
+    if detail_extensions:
+        detail["extension"] = detail_extensions
     detail["code"] = code
     if measure.goals:
         detail["goal"] = [ref("Goal", scoped_id(plan.id, g)) for g in measure.goals]
@@ -210,10 +229,14 @@ def _activity(plan: Plan, measure: Measure) -> Json:
     if measure.how is not None:
         detail["description"] = measure.how
     activity: Json = {"id": measure.id}
+    extensions = []
     if measure.topic is not None:
-        activity["extension"] = [
-            ext("ip-security-label", "valueCoding", _topic_coding(measure.topic))
-        ]
+        extensions.append(ext("ip-security-label", "valueCoding", _topic_coding(measure.topic)))
+    if measure.aimed_at_parents:
+        extensions.append(ext("ip-aimed-at-parents", "valueBoolean", True))
+    extensions += [ext("ip-meets-need", "valueString", need) for need in measure.needs]
+    if extensions:
+        activity["extension"] = extensions
     activity["detail"] = detail
     return activity
 
@@ -238,13 +261,15 @@ def _care_plan(plan: Plan) -> Json:
         }
     )
     if plan.situation is not None:
-        resource["description"] = plan.situation
+        resource.update(free_text_to_fhir("description", plan.situation))
     resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
     period = period_to_fhir(plan.period)
     if period:
         resource["period"] = period
     resource["created"] = plan.created.isoformat()
     resource["author"] = party_reference(plan, plan.responsible_organisation)
+    if plan.in_cooperation_with:
+        resource["contributor"] = [party_reference(plan, p) for p in plan.in_cooperation_with]
     resource["careTeam"] = [ref("CareTeam", plan.id)]
     resource["supportingInfo"] = [ref("Consent", scoped_id(plan.id, c.id)) for c in consents]
     if plan.goals:

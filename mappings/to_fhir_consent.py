@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.evidence import consent_records_to_fhir
 from ipfhir.mappings.fhir_common import Json, ext, patient_id, period_to_fhir, ref, scoped_id
-from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent
+from ipfhir.mappings.free_text import text_extension
+from ipfhir.mappings.model import Plan, PlanConsent, SharingConsent, SharingRule
 from ipfhir.mappings.to_fhir_parties import party_reference, practitioner_reference
 
-__all__ = ["IRCP", "LOINC_CONSENT", "consent_resource"]
+__all__ = ["AUTHOR", "IRCP", "LOINC_CONSENT", "consent_resource"]
 
 LOINC_CONSENT = {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
 IRCP = {
@@ -16,6 +18,16 @@ IRCP = {
             "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
             "code": "IRCP",
             "display": "information recipient",
+        }
+    ]
+}
+# the environment information comes from («fra nærmere bestemte fagmiljø», vedlegg 2)
+AUTHOR = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "code": "AUT",
+            "display": "author (originator)",
         }
     ]
 }
@@ -33,7 +45,8 @@ def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
         "id": scoped_id(plan.id, consent.id),
         "meta": {"profile": [codes.profile_url(f"ip-{kind}")]},
     }
-    extensions = _extensions(consent)
+    records, document = consent_records_to_fhir(plan, consent.evidence, consent.capacity_lapse)
+    extensions = _extensions(consent) + records
     if extensions:
         resource["extension"] = extensions
     resource.update(
@@ -59,9 +72,11 @@ def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
             "policyRule": {
                 "coding": [{"system": codes.cs_url("ip-consent-domain"), "code": consent.domain}]
             },
-            "provision": _provision(plan, consent),
         }
     )
+    if document is not None:
+        resource["sourceAttachment"] = document
+    resource["provision"] = _provision(plan, consent)
     return resource
 
 
@@ -70,7 +85,7 @@ def _extensions(consent: PlanConsent | SharingConsent) -> list[Json]:
     if consent.revoked_on is not None:
         out.append(ext("ip-consent-revoked", "valueDate", consent.revoked_on.isoformat()))
     if consent.remarks is not None:
-        out.append(ext("ip-consent-remarks", "valueString", consent.remarks))
+        out.append(text_extension(codes.ext_url("ip-consent-remarks"), consent.remarks))
     if isinstance(consent, SharingConsent) and consent.purpose is not None:
         out.append(ext("ip-consent-purpose", "valueString", consent.purpose))
     return out
@@ -111,6 +126,20 @@ def _provision(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
     if consent.refused_individuals:
         actors = [_actor(_individual(plan, p)) for p in consent.refused_individuals]
         denials.append({"type": "deny", "actor": actors})
+    denials += [_rule(plan, rule) for rule in consent.rules]
     if denials:
         provision["provision"] = denials
     return provision
+
+
+def _rule(plan: Plan, rule: SharingRule) -> Json:
+    """A rule per recipient or per source: a nested provision of its effect."""
+    node: Json = {"type": rule.effect}
+    actors = [_actor(_individual(plan, p)) for p in rule.recipients]
+    actors += [{"role": AUTHOR, "reference": party_reference(plan, p)} for p in rule.sources]
+    if actors:
+        node["actor"] = actors
+    if rule.topics:
+        topic = codes.cs_url("ip-information-topic")
+        node["securityLabel"] = [{"system": topic, "code": t} for t in rule.topics]
+    return node

@@ -17,6 +17,7 @@ from ipfhir.mappings.fhir_common import (
 from ipfhir.mappings.model import Party, Person, Plan
 
 __all__ = [
+    "INTERPRETER",
     "NO_BASIS",
     "party_reference",
     "party_resources",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 NO_BASIS = "http://hl7.no/fhir/StructureDefinition/no-basis-"
+INTERPRETER = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
 GUARDIAN_CODE = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
     "code": "GUARD",
@@ -58,6 +60,8 @@ def patient_resource(person: Person) -> Json:
     if person.gender is not None:
         patient["gender"] = person.gender
     patient["birthDate"] = person.birth_date.isoformat()
+    if person.interpreter_needed:
+        patient["extension"] = [{"url": INTERPRETER, "valueBoolean": True}]
     if person.language is not None:
         patient["communication"] = [
             {

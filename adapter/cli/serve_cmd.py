@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["auto_workers", "register"]
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_MAX_AUTO_WORKERS = 8
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +28,11 @@ def register(subparsers: Any) -> None:
         "--database", default=None, help="database URL, e.g. postgresql+psycopg://user@host/db"
     )
     p.add_argument(
-        "--workers", type=_positive, default=1, help="uvicorn worker processes (default 1)"
+        "--workers",
+        type=_workers,
+        default=1,
+        help="uvicorn worker processes, or auto: one per usable CPU (at most 8), one for an "
+        "in-memory SQLite database (default 1)",
     )
     p.add_argument(
         "--log-level",
@@ -48,6 +54,30 @@ def register(subparsers: Any) -> None:
         "(see ipfhir token)",
     )
     p.set_defaults(handler=run)
+
+
+def _workers(text: str) -> int | str:
+    return "auto" if text.strip().lower() == "auto" else _positive(text)
+
+
+def auto_workers(database_url: str, cpus: int | None = None) -> tuple[int, str]:
+    """(worker processes, why) for ``--workers auto``.
+
+    Every process shares its state through the database (change stamps for the consent cache,
+    the page-token key, the audit trail), so one per usable CPU is safe on PostgreSQL and on a
+    SQLite file (WAL, a busy timeout and ``BEGIN IMMEDIATE`` writes: processes queue for the one
+    writer, readers never wait; ``adapter/store/engine.py``). An in-memory SQLite database lives
+    inside one process: a second would serve a different, empty database, so it gets one."""
+    from sqlalchemy.engine import make_url
+
+    usable = cpus if cpus is not None else len(os.sched_getaffinity(0))
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or "mode=memory" in database_url
+    ):
+        return 1, "an in-memory SQLite database lives in one process"
+    n = max(1, min(usable, _MAX_AUTO_WORKERS))
+    return n, f"{usable} usable CPU(s)" + (f", at most {_MAX_AUTO_WORKERS}" if n < usable else "")
 
 
 def _positive(text: str) -> int:
@@ -104,8 +134,6 @@ def app_factory() -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     import uvicorn
 
     from ipfhir.adapter.auth.http import resolver_from_settings
@@ -117,14 +145,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     resolver_from_settings(settings)  # refuse to start without a way to verify tokens
     wiring = build_wiring(settings)  # migrates once, before any worker starts
+    workers, why = (
+        auto_workers(settings.effective_database_url())
+        if args.workers == "auto"
+        else (args.workers, "")
+    )
     print(
         f"ipfhir: serving FHIR R4 on http://{settings.host}:{settings.port} "
         f"(database: {shown_url(wiring.engine.url)}, "
-        f"validator: {wiring.validator_name})",
+        f"validator: {wiring.validator_name}, workers: {workers}{f' ({why})' if why else ''})",
         file=sys.stderr,
         flush=True,
     )
-    if args.workers > 1:
+    if workers > 1:
         wiring.engine.dispose()
         for key, value in (
             ("DATABASE_URL", settings.effective_database_url()),
@@ -139,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             factory=True,
             host=settings.host,
             port=settings.port,
-            workers=args.workers,
+            workers=workers,
             **_uvicorn_options(args),
         )
         return 0

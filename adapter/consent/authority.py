@@ -260,8 +260,10 @@ def with_profiles(resource: Resource) -> Resource:
 
 def outranked_refusal(consent: Mapping[str, Any]) -> str | None:
     """FHIRPath of a provision of a sharing consent that would out-rank a refusal: every
-    nested provision is a refusal (``deny``) and nests no further — a permit below a deny is
-    deeper than the deny and would decide (:func:`~adapter.consent.provisions.judge`)."""
+    nested provision is a refusal (``deny``) or a permit of topics to named recipients, and
+    nests no further — a permit below a deny is deeper than the deny and would decide
+    (:func:`~adapter.consent.provisions.judge`); beside the refusals, at their depth, the deny
+    beats it."""
     if consent.get("resourceType") != "Consent" or not is_sharing_consent(consent):
         return None
     root = consent.get("provision")
@@ -269,8 +271,18 @@ def outranked_refusal(consent: Mapping[str, Any]) -> str | None:
         return None
     for index, child in enumerate(root.get("provision") or []):
         path = f"Consent.provision.provision[{index}]"
-        if not isinstance(child, dict) or child.get("type") != "deny":
+        if not isinstance(child, dict) or not _refusal_or_topic_permit(child):
             return f"{path}.type"
         if child.get("provision"):
             return f"{path}.provision"
     return None
+
+
+def _refusal_or_topic_permit(provision: Mapping[str, Any]) -> bool:
+    if provision.get("type") == "deny":
+        return True
+    return (
+        provision.get("type") == "permit"
+        and bool(provision.get("actor"))
+        and bool(provision.get("securityLabel"))
+    )

@@ -19,6 +19,7 @@ from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation
 from ipfhir.mappings.model import (
     PERSON,
+    CapacityLapse,
     ConsentGiver,
     GuardianMandate,
     Identifier,
@@ -35,6 +36,7 @@ Resource = dict[str, Any]
 _CAPACITY = ext_url("ip-consent-capacity")
 _PARENTAL = ext_url("ip-parental-responsibility")
 _MANDATE = ext_url("ip-guardian-mandate")
+_LAPSE = ext_url("ip-capacity-lapse")
 _DOMAIN = cs_url("ip-consent-domain")
 _IDS = {"IP-1024": "IP-5204", "IP-1025": "IP-5205", "IP-1026": "IP-5206"}
 
@@ -64,6 +66,20 @@ def _mandate(related: Resource) -> GuardianMandate | None:
         description=text or "-",
         covers=covers or ["health-and-care"],
         period=Period(start=_date(period.get("start")), end=_date(period.get("end"))),
+    )
+
+
+def _lapse(consent: Resource) -> CapacityLapse | None:
+    """The person's lack of capacity recorded on the Consent (``ext:ip-capacity-lapse``)."""
+    ext = _ext(consent, _LAPSE)
+    if ext is None:
+        return None
+    subs = {s.get("url"): s for s in ext.get("extension", [])}
+    period = subs.get("period", {}).get("valuePeriod", {})
+    return CapacityLapse(
+        period=Period(start=_date(period.get("start")), end=_date(period.get("end"))),
+        assessed_by="assessor",  # who assessed it does not change who may consent
+        description=str(subs.get("description", {}).get("valueString") or "-"),
     )
 
 
@@ -132,6 +148,7 @@ def check_consent_competence(consent: Resource, ctx: PlanContext) -> None:
             date=given,
             given_by=givers,
             domain="child-welfare" if "child-welfare" in domains else "health-and-care",
+            capacity_lapse=_lapse(consent),
         ),
     )
     issues = [_translate(i) for i in consent_competence_issues(plan)]

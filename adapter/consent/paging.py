@@ -121,12 +121,18 @@ def page(op: Operation, inner: ResourceRepository, query: SearchQuery) -> Search
         op.see(row.stored)  # audited as disclosed
     extra = _included(op, inner, query, [r.shown for r in shown])
     if not shown:
-        return SearchResult([], extra)
+        return SearchResult([], extra, _total(op, inner, query))
     has_next = more if not rows.backwards else True
     has_prev = more if rows.backwards else query.cursor is not None
     nxt = shown[-1].after if has_next else None
     prv = shown[0].before if has_prev else None
-    return SearchResult([r.shown for r in shown], extra, None, nxt, prv)
+    return SearchResult([r.shown for r in shown], extra, _total(op, inner, query), nxt, prv)
+
+
+def _total(op: Operation, inner: ResourceRepository, query: SearchQuery) -> int | None:
+    """``_total=accurate``: the number of visible matches (what a store holding only the
+    disclosed copies would count); otherwise none (counting reads every match)."""
+    return visible_count(op, inner, query) if query.total_wanted else None
 
 
 def _included(

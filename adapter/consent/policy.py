@@ -48,6 +48,7 @@ from ipfhir.adapter.consent.redact import (
     Removal,
     activity_date,
     element_labels,
+    element_sources,
     mark_redacted,
     resource_date,
     resource_labels,
@@ -55,6 +56,7 @@ from ipfhir.adapter.consent.redact import (
     strip_identifiers,
     strip_participants,
 )
+from ipfhir.adapter.consent.redact_text import strip_free_text
 from ipfhir.adapter.ports import Actor
 
 __all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
@@ -84,23 +86,25 @@ class Access:
     rules: tuple[Rule, ...] = ()
     reasons: tuple[Reason, ...] = ()
 
-    _verdicts: dict[tuple[frozenset[Label], str | None], tuple[bool, Rule | None]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _verdicts: dict[
+        tuple[frozenset[Label], str | None, frozenset[str]], tuple[bool, Rule | None]
+    ] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def consents(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.consent for r in self.rules if r.effect == "permit"))
 
-    def judge(self, labels: frozenset[Label], date: str | None) -> tuple[bool, Rule | None]:
+    def judge(
+        self, labels: frozenset[Label], date: str | None, sources: frozenset[str] = frozenset()
+    ) -> tuple[bool, Rule | None]:
         """:func:`~adapter.consent.provisions.judge` over these rules, remembered per (labels,
-        date): an Access lives as long as its plan context, which never changes."""
-        key = (labels, date)
+        date, sources): an Access lives as long as its plan context, which never changes."""
+        key = (labels, date, sources)
         verdict = self._verdicts.get(key)
         if verdict is None:
             if len(self._verdicts) >= _VERDICTS:
                 self._verdicts.clear()
-            verdict = self._verdicts[key] = judge(list(self.rules), labels, date)
+            verdict = self._verdicts[key] = judge(list(self.rules), labels, date, sources)
         return verdict
 
 
@@ -133,7 +137,12 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
     ]
     rules = tuple(dict.fromkeys([*permits, *denies]))
     named = next(
-        (r for r in rules if r.effect == "deny" and r.names_actor and r.labels is None), None
+        (
+            r
+            for r in rules
+            if r.effect == "deny" and r.names_actor and r.labels is None and r.sources is None
+        ),
+        None,
     )
     if named is not None and named.data_period is None:
         return Access("none", rules, (Reason.of("the person refused this recipient", named),))
@@ -192,7 +201,11 @@ def _refused_relatives(ctx: PlanContext, actor: Actor, today: str, rtype: str) -
         ref
         for ref in named
         if any(
-            r.effect == "deny" and r.names_actor and r.labels is None and r.data_period is None
+            r.effect == "deny"
+            and r.names_actor
+            and r.labels is None
+            and r.data_period is None
+            and r.sources is None
             for r in rules_for(sharing, anyone, {ref}, today)
         )
     )
@@ -210,7 +223,7 @@ def _by_consent(
     if rtype == "CarePlan":
         out, removed = _strip_care_plan(ctx, access, resource)
     elif rtype == "CareTeam":
-        out, removed = strip_participants(resource, _participant(access, refused))
+        out, removed = strip_participants(resource, _participant(ctx, access, refused))
     elif rtype == "RelatedPerson":
         why = _relative_hidden(ctx, access, ref_of(resource), refused)
         if why is not None:
@@ -218,15 +231,18 @@ def _by_consent(
         out, removed = strip_identifiers(resource)
     else:
         out, removed = resource, []
+    # free text in labelled parts, wherever it is (situation, cooperation, contributions)
+    out, removed = strip_free_text(resource, out, removed, _labelled(access, lambda _e: None))
     if not removed:
         return Decision("permit", "consent", resource, reasons, (), (rule.consent,))
     redacted = mark_redacted(out)
     return Decision("redact", "consent", redacted, reasons, tuple(removed), (rule.consent,))
 
 
-def _participant(access: Access, refused: frozenset[str]) -> Keep:
-    """A CareTeam participant stays unless labelled with a refused topic or a refused relative."""
-    labelled = _labelled(access, lambda _e: None)
+def _participant(ctx: PlanContext, access: Access, refused: frozenset[str]) -> Keep:
+    """A CareTeam participant stays unless labelled with a refused topic or a refused relative
+    (or the information comes from an environment the person refused, by its member)."""
+    labelled = _labelled(access, lambda _e: None, ctx)
 
     def keep(element: Mapping[str, Any], path: str) -> str | None:
         why = labelled(element, path)
@@ -244,7 +260,7 @@ def _relative_hidden(
     """Why a recipient may not see the relative ``ref`` (None: they may)."""
     if ref in refused:
         return "the person refused this relative (shown to the owner and coordinator only)"
-    keep = _participant(access, refused)
+    keep = _participant(ctx, access, refused)
     for team in ctx.of_type("CareTeam"):
         for index, part in enumerate(team.get("participant", [])):
             member = str((part.get("member") or {}).get("reference", "")).split("/_history/")[0]
@@ -253,11 +269,17 @@ def _relative_hidden(
     return "a relative outside the care team is shown to the owner and coordinator only"
 
 
-def _labelled(access: Access, date_of: Callable[[Mapping[str, Any]], str | None]) -> Keep:
-    """Judge of an element by its ip-security-label topics and its date (None: keep it)."""
+def _labelled(
+    access: Access,
+    date_of: Callable[[Mapping[str, Any]], str | None],
+    ctx: PlanContext | None = None,
+) -> Keep:
+    """Judge of an element by its ip-security-label topics, its date and (with ``ctx``) the
+    environments it comes from (None: keep it)."""
 
     def keep(element: Mapping[str, Any], _path: str) -> str | None:
-        ok, why = access.judge(element_labels(element), date_of(element))
+        sources = element_sources(element, ctx.get) if ctx is not None else frozenset()
+        ok, why = access.judge(element_labels(element), date_of(element), sources)
         return None if ok else _why(why)
 
     return keep
@@ -277,7 +299,8 @@ def _strip_care_plan(
         ok, why = access.judge(resource_labels(goal), resource_date(goal))
         return None if ok else _why(why)
 
-    activity, item = _labelled(access, activity_date), _labelled(access, lambda _e: None)
+    activity = _labelled(access, activity_date, ctx)
+    item = _labelled(access, lambda _e: None)
     return strip_elements(resource, activity, item, reference)
 
 
@@ -285,6 +308,10 @@ def _why(rule: Rule | None) -> str:
     if rule is None:
         return "no provision permits it (deny by default)"
     where = f"{rule.consent} {rule.path}"
+    if rule.limits:
+        return f"a topic outside those permitted to this recipient by {where}"
+    if rule.sources is not None:
+        return f"information from a refused environment by {where}"
     if rule.labels is not None:
         topics = ", ".join(sorted(code for _s, code in rule.labels))
         return f"refused topic ({topics}) by {where}"

@@ -8,11 +8,21 @@ names someone the base permit does not name still applies to them: deny beats pe
 the plan's owner and coordinator.) A base provision that lists no actor applies to nobody:
 consent to share is never a blank authorisation (seed 002 § 4.4, vedlegg 2).
 
-For one item (a resource or an element) carrying security labels ``L`` and a date ``d``, the
-rules that speak about it are those without ``securityLabel`` or with a label in ``L``, and
-without ``dataPeriod`` or with one that holds ``d`` (a ``dataPeriod``-bound rule speaks about
-dated items only: a permit bound to a data period never reaches undated data). The deepest of
-those rules decides; at equal depth deny beats permit; no rule at all means deny.
+Actors with role AUT (author) are not whom a provision applies to but where the information
+comes from («fra nærmere bestemte fagmiljø», vedlegg 2): such a provision speaks only about items
+from those environments (an activity by its performer, a participant by its member, a
+practitioner's role by its organisation). Only IRCP actors (or actors without a role) say whom a
+provision applies to.
+
+For one item (a resource or an element) carrying security labels ``L``, a date ``d`` and sources
+``S``, the rules that speak about it are those without ``securityLabel`` or with a label in
+``L``, without ``dataPeriod`` or with one that holds ``d`` (a ``dataPeriod``-bound rule speaks
+about dated items only: a permit bound to a data period never reaches undated data), and without
+sources or with one in ``S``. The deepest of those rules decides; at equal depth deny beats
+permit; no rule at all means deny. A nested permit naming the actor with ``securityLabel`` is a
+limit: of the items that carry labels, the actor then gets only those whose every label is among
+its limits' labels (the person said which topics go to this recipient); unlabelled items follow
+the other rules.
 """
 
 from __future__ import annotations
@@ -49,10 +59,20 @@ class Rule:
     path: str  # FHIRPath of the provision, e.g. "Consent.provision.provision[1]"
     labels: frozenset[Label] | None
     data_period: tuple[str, str] | None  # (start, end) as text; "" = open
-    names_actor: bool = False  # the provision lists actors (a refused individual/environment)
+    names_actor: bool = False  # the provision lists recipients (a refused individual/environment)
+    sources: frozenset[str] | None = None  # "Organization/id" the information comes from
 
-    def speaks_about(self, labels: frozenset[Label], date: str | None) -> bool:
+    @property
+    def limits(self) -> bool:
+        """A permit naming the actor with topics: the only topics the actor gets."""
+        return self.effect == "permit" and self.names_actor and self.labels is not None
+
+    def speaks_about(
+        self, labels: frozenset[Label], date: str | None, sources: frozenset[str] = frozenset()
+    ) -> bool:
         if self.labels is not None and not self.labels & labels:
+            return False
+        if self.sources is not None and not self.sources & sources:
             return False
         if self.data_period is None:
             return True
@@ -99,12 +119,22 @@ def _in_scope(node: Mapping[str, Any], actor: Actor, today: str) -> bool:
     return not purposes or actor.purpose in purposes
 
 
+def _actors(node: Mapping[str, Any], source: bool) -> list[str]:
+    """References of the node's recipients (``source`` False) or source environments (AUT)."""
+    out = []
+    for actor in node.get("actor", []):
+        roles = {str(c.get("code")) for c in (actor.get("role") or {}).get("coding", [])}
+        if ("AUT" in roles) == source:
+            out.append(str(actor.get("reference", {}).get("reference", "")).split("/_history/")[0])
+    return out
+
+
 def _names(node: Mapping[str, Any], refs: set[str], inherited: bool) -> bool:
-    """A node with actors applies to those actors; one without inherits its parent's."""
-    actors = [str(a.get("reference", {}).get("reference", "")) for a in node.get("actor", [])]
+    """A node with recipients applies to them; one without inherits its parent's."""
+    actors = _actors(node, source=False)
     if not actors:
         return inherited
-    return bool({a.split("/_history/")[0] for a in actors} & refs)
+    return bool(set(actors) & refs)
 
 
 def _walk(
@@ -122,6 +152,7 @@ def _walk(
     period = node.get("dataPeriod")
     effect: Literal["permit", "deny"] = "deny" if node.get("type") == "deny" else "permit"
     if applies:
+        sources = _actors(node, source=True)
         yield Rule(
             effect,
             depth,
@@ -133,7 +164,8 @@ def _walk(
             (str(period.get("start", ""))[:10], str(period.get("end", ""))[:10])
             if period
             else None,
-            bool(node.get("actor")),
+            bool(_actors(node, source=False)),
+            frozenset(sources) if sources else None,
         )
     for index, child in enumerate(node.get("provision", [])):
         yield from _walk(child, f"{path}.provision[{index}]", depth + 1, ctx, applies)
@@ -152,13 +184,21 @@ def rules_for(consents: list[Resource], actor: Actor, refs: set[str], today: str
 
 
 def judge(
-    rules: list[Rule], labels: frozenset[Label], date: str | None
+    rules: list[Rule],
+    labels: frozenset[Label],
+    date: str | None,
+    sources: frozenset[str] = frozenset(),
 ) -> tuple[bool, Rule | None]:
-    """(allowed, deciding rule) for an item with ``labels`` and ``date``."""
-    speaking = [r for r in rules if r.speaks_about(labels, date)]
+    """(allowed, deciding rule) for an item with ``labels``, ``date`` and ``sources``."""
+    speaking = [r for r in rules if r.speaks_about(labels, date, sources)]
     if not speaking:
         return False, None
     deepest = max(r.depth for r in speaking)
     top = [r for r in speaking if r.depth == deepest]
     deny = next((r for r in top if r.effect == "deny"), None)
-    return (False, deny) if deny else (True, top[0])
+    if deny:
+        return False, deny
+    limits = [r for r in rules if r.limits]
+    if labels and limits and not labels <= frozenset().union(*(r.labels or () for r in limits)):
+        return False, limits[0]  # a topic the person did not give this recipient
+    return True, top[0]

@@ -25,6 +25,7 @@ __all__ = [
     "Removal",
     "activity_date",
     "element_labels",
+    "element_sources",
     "mark_redacted",
     "resource_date",
     "resource_labels",
@@ -42,6 +43,7 @@ REDACTED = {
 }
 _LABEL_EXT = ext_url("ip-security-label")
 _ITEM_EXTS = (ext_url("ip-need"), ext_url("ip-resource"))
+_NEED_LINK = ext_url("ip-meets-need")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,25 @@ def element_labels(element: Mapping[str, Any]) -> frozenset[Label]:
         for e in element.get("extension", [])
         if e.get("url") == _LABEL_EXT and isinstance(e.get("valueCoding"), dict)
     )
+
+
+def element_sources(
+    element: Mapping[str, Any], resolve: Callable[[str], Mapping[str, Any] | None]
+) -> frozenset[str]:
+    """Where an element's information comes from: a participant's member, an activity's
+    performers, and the organisation of each PractitionerRole among them (``resolve`` reads a
+    resource of the plan by reference)."""
+    refs = [str((element.get("member") or {}).get("reference", ""))]
+    detail = element.get("detail")
+    if isinstance(detail, Mapping):
+        refs += [str(p.get("reference", "")) for p in detail.get("performer", []) or []]
+    out = {r.split("/_history/")[0] for r in refs if r}
+    for ref in list(out):
+        role = resolve(ref) if ref.startswith("PractitionerRole/") else None
+        org = (role or {}).get("organization") or {}
+        if org.get("reference"):
+            out.add(str(org["reference"]).split("/_history/")[0])
+    return frozenset(out)
 
 
 def resource_date(resource: Mapping[str, Any]) -> str | None:
@@ -122,6 +143,7 @@ def strip_elements(
         ]
     removed += strip_list(out, "activity", activity)
     removed += strip_list(out, "extension", lambda e, p: item(e, p) if _is_item(e) else None)
+    _without_removed_needs(plan, out, removed)
     removed += strip_list(out, "goal", _ref_judge(reference))
     removed += strip_list(out, "supportingInfo", _ref_judge(reference))
     return (out, removed) if removed else (plan, removed)
@@ -143,6 +165,30 @@ def _without_hidden_goals(
     if goals:
         new_detail["goal"] = goals
     return {**act, "detail": new_detail}
+
+
+def _without_removed_needs(plan: Resource, out: Resource, removed: list[Removal]) -> None:
+    """Drop from the kept activities the ip-meets-need links to needs that were removed (a link
+    would name what the recipient may not see)."""
+    if not removed or not isinstance(out.get("activity"), list):
+        return
+    kept = {e.get("id") for e in out.get("extension", []) if _is_item(e)}
+    gone = {e.get("id") for e in plan.get("extension", []) if _is_item(e)} - kept
+    if not gone:
+        return
+    index = {a.get("id"): i for i, a in enumerate(plan.get("activity", [])) if isinstance(a, dict)}
+    acts = []
+    for act in out["activity"]:
+        links = [e for e in act.get("extension", []) if e.get("url") == _NEED_LINK]
+        hidden = [e for e in links if e.get("valueString") in gone]
+        if hidden:
+            at = f"CarePlan.activity[{index.get(act.get('id'), '?')}].extension"
+            removed.append(Removal(at, "link to a need the recipient may not see"))
+            act = {**act, "extension": [e for e in act["extension"] if e not in hidden]}
+            if not act["extension"]:
+                del act["extension"]
+        acts.append(act)
+    out["activity"] = acts
 
 
 def strip_participants(team: Resource, participant: Keep) -> tuple[Resource, list[Removal]]:
@@ -177,8 +223,10 @@ def _is_item(extension: Mapping[str, Any]) -> bool:
 
 
 def mark_redacted(resource: Resource) -> Resource:
-    """Add ``meta.security`` REDACTED (once). ``resource["meta"]`` is replaced, not changed:
-    the meta of a shallow copy stays the original's."""
+    """Add ``meta.security`` REDACTED (once) and drop the narrative (``text``: written for the
+    whole resource, it may repeat what was removed). ``resource["meta"]`` is replaced, not
+    changed: the meta of a shallow copy stays the original's."""
+    resource.pop("text", None)
     meta = dict(resource.get("meta") or {})
     security = list(meta.get("security", []))
     if not any(s.get("code") == "REDACTED" for s in security):

@@ -163,7 +163,7 @@ def parse_search(
 ) -> ParsedSearch:
     params: list[SearchParam] = []
     unknown: list[str] = []
-    count, cursor, summary = default_count, None, False
+    count, cursor, summary, total = default_count, None, False, False
     sort: tuple[str, ...] = ()
     include: list[str] = []
     revinclude: list[str] = []
@@ -179,6 +179,8 @@ def parse_search(
             revinclude.append(value)
         elif key == "_summary":
             summary = value == "count"
+        elif key == "_total":
+            total = value == "accurate"
         elif key == "_page_token":
             check_page_token(value)
             cursor = value
@@ -202,6 +204,7 @@ def parse_search(
         tuple(revinclude),
         summary or count == 0,
         cursor,
+        total_wanted=total,
     )
     return ParsedSearch(query, tuple(unknown))
 

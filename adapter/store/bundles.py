@@ -127,7 +127,7 @@ def _response(status: int, resource: Resource | None = None) -> Resource:
 
 def _criteria(e: _Entry) -> SearchQuery:
     crit = parse_search_string(e.rtype, str(e.if_none_exist).split("?", 1)[-1]).query
-    return SearchQuery(crit.resource_type, crit.params, count=2)
+    return SearchQuery(crit.resource_type, crit.params, count=2, total_wanted=True)
 
 
 def _one(found: Any, e: _Entry) -> Resource | None:

@@ -35,7 +35,7 @@ from ipfhir.adapter.store.search_sql import (
     criteria,
     decode_cursor,
     encode_cursor,
-    keyset,
+    page_select,
 )
 from ipfhir.adapter.store.stamps import read_stamps
 from ipfhir.adapter.store.unit import begin_write, pre_commit
@@ -180,7 +180,7 @@ class SqlRepository:
         ]
         if query.summary_count:
             return SearchResult(matches=[], total=self._count(conn, where))
-        page, nxt, prv, fp, backwards = self._page(conn, query, where)
+        page, nxt, prv, fp, backwards = self._page(conn, query)
         matches = [orjson.loads(body) for _, _, body in page]
         extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         if query.binding is not None:  # the enforcement point: no total, each row's tokens
@@ -190,9 +190,14 @@ class SqlRepository:
                 for i, v, _ in page
             )
             return SearchResult(matches, extra, None, nxt, prv, rows, backwards)
-        # A first page that is not full holds every match: its length is the total, and the
-        # COUNT query (as costly as the page on a large type) is not needed.
-        total = len(page) if query.cursor is None and nxt is None else self._count(conn, where)
+        # A first page that is not full holds every match: its length is the total. Otherwise
+        # counting reads every match (the cost of the page no longer follows the page's size):
+        # only when asked (_total=accurate).
+        total: int | None = None
+        if query.total_wanted:
+            total = self._count(conn, where)
+        elif query.cursor is None and nxt is None:
+            total = len(page)
         return SearchResult(matches, extra, total, nxt, prv)
 
     @staticmethod
@@ -202,35 +207,28 @@ class SqlRepository:
         )
 
     def _page(
-        self, conn: Connection, query: SearchQuery, where: list[Any]
+        self, conn: Connection, query: SearchQuery
     ) -> tuple[list[Any], str | None, str | None, str, bool]:
         key = query.sort[0] if query.sort else "_id"
         descending = key.startswith("-")
         name = key.lstrip("-")
         if name not in SORT_COLUMNS or len(query.sort) > 1:
             raise BadRequest([issue("IP-4104", "_sort", "not-supported", key=",".join(query.sort))])
-        col = resources.c[SORT_COLUMNS[name]]
         fp = hashlib.sha256(
             repr((query.resource_type, query.params, query.sort, query.binding)).encode()
         ).hexdigest()
         tokens = self.tokens
         cursor = decode_cursor(tokens, query.cursor, fp) if query.cursor else ("n", "", "")
-        conds = list(where)
-        if query.cursor:
-            conds.append(keyset(col, descending, cursor))
         backwards = cursor[0] == "p"
-        asc = descending == backwards
-        order = (
-            [col.asc(), resources.c.res_id.asc()]
-            if asc
-            else [col.desc(), resources.c.res_id.desc()]
+        stmt = page_select(
+            query.resource_type,
+            query.params,
+            name,
+            descending,
+            cursor if query.cursor else None,
+            query.count + 1,
         )
-        rows = conn.execute(
-            select(resources.c.res_id, col, resources.c.body)
-            .where(*conds)
-            .order_by(*order)
-            .limit(query.count + 1)
-        ).all()
+        rows = conn.execute(stmt).all()
         more = len(rows) > query.count
         rows = list(rows[: query.count])
         if backwards:
@@ -280,7 +278,9 @@ class SqlRepository:
         """Create unless the criteria match; concurrent requests with the same criteria create
         once (:mod:`adapter.store.conditional`). A match found before validation is returned
         as it is, without validating the resource that was not needed."""
-        crit = SearchQuery(criteria_query.resource_type, criteria_query.params, count=2)
+        crit = SearchQuery(
+            criteria_query.resource_type, criteria_query.params, count=2, total_wanted=True
+        )
         existing = _one_match(self.search(crit))
         if existing is not None:
             return WriteOutcome(existing, created=False)

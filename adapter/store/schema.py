@@ -88,7 +88,8 @@ idx_reference = Table(
     Column("param", String(40), nullable=False),
     Column("target_type", String(40), nullable=False),
     Column("target_id", String(64), nullable=False),
-    Index("ix_idx_reference_lookup", "res_type", "param", "target_id"),
+    # (migration 0010) a search by reference reads its page in id order from this index
+    Index("ix_idx_reference_lookup", "res_type", "param", "target_id", "target_type", "res_id"),
     Index("ix_idx_reference_target", "target_type", "target_id"),
     Index("ix_idx_reference_owner", "res_type", "res_id"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ipfhir.mappings.errors import Issue
@@ -15,7 +16,14 @@ from ipfhir.profiles.validator.registry import CORE_SD
 if TYPE_CHECKING:
     from ipfhir.profiles.validator.walker import Walker
 
-__all__ = ["check_binding", "check_fixed", "check_identifier", "check_reference", "pattern_matches"]
+__all__ = [
+    "check_binding",
+    "check_fixed",
+    "check_identifier",
+    "check_range",
+    "check_reference",
+    "pattern_matches",
+]
 
 _REF = re.compile(
     r"(?:.*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
@@ -116,16 +124,63 @@ def check_reference(walker: Walker, node: Node, value: dict[str, Any], expr: str
     if isinstance(text, str) and text.startswith("#") and walker.env.resolve_one(text) is None:
         human = "SHALL have a contained resource if a local reference is provided"
         return [issue("IP-3012", expr + ".reference", key="ref-1", human=human)]
-    targets = [t for ref in node.types if ref.code == "Reference" for t in ref.targets]
-    if not targets or not isinstance(text, str):
+    if not isinstance(text, str):
         return []
-    allowed = {
-        t[len(CORE_SD) :] if t.startswith(CORE_SD) else walker.registry.type_of(t) for t in targets
-    }
-    if "Resource" in allowed:
+    allowed = node.memo.get("targets")
+    if allowed is None:
+        targets = [t for ref in node.types if ref.code == "Reference" for t in ref.targets]
+        allowed = node.memo["targets"] = frozenset(
+            t[len(CORE_SD) :] if t.startswith(CORE_SD) else walker.registry.type_of(t)
+            for t in targets
+        )
+    if not allowed or "Resource" in allowed:
         return []
     found = _target_type(walker, text)
     if found is None or found in allowed:
         return []
     shown = ", ".join(sorted(a for a in allowed if a))
     return [issue("IP-3016", expr + ".reference", target=found, allowed=shown)]
+
+
+_NUMBER = (int, float, Decimal)
+_DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+_QUANTITIES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity"})
+
+
+def _number(value: Any) -> Any:
+    return value if isinstance(value, _NUMBER) and not isinstance(value, bool) else None
+
+
+def _order(type_code: str, value: Any, bound: Any) -> int | None:
+    """-1, 0 or 1 comparing ``value`` with ``bound``; None when the two cannot be ordered (other
+    units, a date at another precision, times in other zones): no issue then, as in the Java
+    validator, which also refuses to guess."""
+    if type_code in _QUANTITIES:
+        if not isinstance(value, dict) or not isinstance(bound, dict):
+            return None
+        for unit in ("system", "code"):
+            if bound.get(unit) is not None and value.get(unit) != bound.get(unit):
+                return None
+        value, bound = value.get("value"), bound.get("value")
+    elif isinstance(value, str) and isinstance(bound, str):
+        if type_code in _DATE_TYPES and len(value) != len(bound):
+            value, bound = value[:10], bound[:10]  # the calendar date of each, when both have one
+            if len(value) != len(bound):
+                return None
+        return int(value > bound) - int(value < bound)
+    a, b = _number(value), _number(bound)
+    if a is None or b is None:
+        return None
+    a, b = Decimal(str(a)), Decimal(str(b))
+    return (a > b) - (a < b)
+
+
+def check_range(node: Node, type_code: str, value: Any, expr: str) -> list[Issue]:
+    """minValue[x] / maxValue[x] of the element definition (IP-3029)."""
+    for bound, sign, word in ((node.min_value, -1, "min"), (node.max_value, 1, "max")):
+        if bound is None:
+            continue
+        if _order(type_code, value, bound) == sign:
+            shown = _show(value.get("value") if type_code in _QUANTITIES else value)
+            return [issue("IP-3029", expr, value=shown, bound=f"{word} {_show(bound)}")]
+    return []

@@ -127,6 +127,7 @@ def _node(element: dict[str, Any], sd_url: str, root: bool, resource: bool = Fal
         sd_url=sd_url,
     )
     node.constraints = [c for c in map(_constraint, element.get("constraint", ())) if c]
+    node.refresh_value_rules()
     return node
 
 

@@ -20,6 +20,7 @@ from ipfhir.profiles.validator.fhirpath import Env, FhirPath
 from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.model import Constraint, Node
 from ipfhir.profiles.validator.native import Unsupported
+from ipfhir.profiles.validator.plan import Present
 from ipfhir.profiles.validator.registry import CORE_SD, Registry
 from ipfhir.profiles.validator.terminology import Terminology
 
@@ -99,6 +100,17 @@ class Engine:
         self, node: Node, type_code: str, value: dict[str, Any]
     ) -> tuple[Node | None, Node | None]:
         """(node whose children describe ``value``, type root whose invariants also apply)."""
+        found = node.definitions.get(type_code)
+        if found is not None:
+            return found
+        found = self._definition(node, type_code, value)
+        if type_code != "Extension" or any(t.profiles for t in node.types):
+            node.definitions[type_code] = found  # else it depends on the extension's url
+        return found
+
+    def _definition(
+        self, node: Node, type_code: str, value: dict[str, Any]
+    ) -> tuple[Node | None, Node | None]:
         sliced = node.type_slices.get(type_code)
         base = None if type_code in _STRUCTURAL else self.root_of_type(type_code)
         if sliced is not None and sliced.children is not None:
@@ -168,14 +180,14 @@ class Engine:
         return found
 
     def invariant_holds(
-        self, c: Constraint, value: Any, base: str, present: set[str] | frozenset[str], env: Env
+        self, c: Constraint, value: Any, base: str, present: Present, env: Env
     ) -> bool | None:
-        has_contained = isinstance(value, dict) and "contained" in value
-        if c.key in _GUARDED_BY_CONTAINED and not has_contained:
-            return True
-        if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
-            return True
-        if c.focus_free and isinstance(value, dict) and not (c.names & present):
+        if c.key in _GUARDED_BY_CONTAINED:
+            if not (isinstance(value, dict) and "contained" in value):
+                return True
+            if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
+                return True
+        if c.focus_free and isinstance(value, dict) and c.names.isdisjoint(present.names()):
             ck = (c.expression, base)
             if ck not in self._constants:
                 self._constants[ck] = self._run(c, {}, base, Env({}, {}))

@@ -32,6 +32,8 @@ class Env:
     member_of: Callable[[Any, str], bool | None] | None = None
     conforms_to: Callable[[dict[str, Any], str], bool] | None = None
     _table: dict[str, Any] | None = field(default=None, repr=False)
+    # id(Bundle) -> its entry index, shared by the Envs of one validation run (walker.py)
+    entry_indexes: dict[int, _EntryIndex] = field(default_factory=dict, repr=False)
     # narrative div -> xhtml_problem(div), for this validation run only (IP-3027, txt-1, txt-2)
     html: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -49,19 +51,47 @@ class Env:
                 if isinstance(res, dict) and res.get("id") == text[1:]:
                     return res
             return self.root if text == "#" else None
-        for entry in (self.bundle or {}).get("entry", []):
-            res = entry.get("resource") if isinstance(entry, dict) else None
-            if not isinstance(res, dict):
-                continue
-            local = f"{res.get('resourceType')}/{res.get('id')}"
-            if entry.get("fullUrl") == text or text == local or text.endswith("/" + local):
-                return res
-        return None
+        found = self.entry_indexes.get(id(self.bundle))
+        if found is None:  # the Bundle is part of the resource validated: alive, its id stable
+            found = self.entry_indexes[id(self.bundle)] = _entry_index(self.bundle)
+        by_key, odd = found
+        tail = text.rsplit("/", 2)
+        keys = ("url " + text, "id " + text, "id " + "/".join(tail[1:]) if len(tail) == 3 else "")
+        hits = [by_key[k] for k in keys if k in by_key]
+        hits += [(i, res) for i, res, local in odd if text == local or text.endswith("/" + local)]
+        return min(hits, key=lambda hit: hit[0])[1] if hits else None
 
     def table(self) -> dict[str, Any]:
         if self._table is None:
             self._table = _functions(self)
         return self._table
+
+
+# "url <fullUrl>" and "id <type>/<id>" -> (entry position, resource), the first entry winning;
+# entries whose type or id holds a "/" (invalid, but possible) are matched one by one
+_EntryIndex = tuple[dict[str, tuple[int, dict[str, Any]]], list[tuple[int, dict[str, Any], str]]]
+
+
+def _entry_index(bundle: dict[str, Any] | None) -> _EntryIndex:
+    """How :meth:`Env.resolve_one` finds a Bundle entry without reading every entry each time:
+    the same first match as comparing the reference with each entry's fullUrl, with its
+    ``type/id``, and its end with ``/type/id``."""
+    by_key: dict[str, tuple[int, dict[str, Any]]] = {}
+    odd: list[tuple[int, dict[str, Any], str]] = []
+    entries = (bundle or {}).get("entry", [])
+    for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict):
+            continue
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            by_key.setdefault("url " + full_url, (i, res))
+        local = f"{res.get('resourceType')}/{res.get('id')}"
+        if local.count("/") == 1:
+            by_key.setdefault("id " + local, (i, res))
+        else:
+            odd.append((i, res, local))
+    return by_key, odd
 
 
 def _no_trace(*_args: Any) -> None:

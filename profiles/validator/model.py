@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Constraint", "Discriminator", "Node", "TypeRef"]
+__all__ = ["Constraint", "Discriminator", "KeyPlan", "Node", "TypeRef"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,10 @@ class Constraint:
     focus_free: bool = False  # True when the result depends only on ``names``
     # native closure for the expression (``native.py``); None: fhirpathpy only
     native: Callable[[list[Any], Any], list[Any]] | None = None
+
+
+# (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``)
+KeyPlan = tuple["Node", str | None, str, bool, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,30 @@ class Node:
     constraints_by_type: dict[tuple[Node | None, str], list[tuple[Constraint, str]]] = field(
         default_factory=dict
     )
+    # Walk plans (``plan.py``), filled on first use: JSON key -> what to do with it; chosen type
+    # -> (type code, kind); type code -> (definition, type root) when it does not depend on data.
+    key_plans: dict[str, KeyPlan | None] = field(default_factory=dict)
+    kinds: dict[str | None, tuple[str | None, int]] = field(default_factory=dict)
+    definitions: dict[str, tuple[Node | None, Node | None]] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)  # other per-element answers (checks.py)
+    bare_name: str = ""  # name without ``[x]``
+    value_rules: bool = False  # fixed, pattern, binding, maxLength, min/maxValue or invariants
+
+    def __post_init__(self) -> None:
+        self.bare_name = self.name.replace("[x]", "")
+        self.refresh_value_rules()
+
+    def refresh_value_rules(self) -> None:
+        """Recompute :attr:`value_rules` (the compiler calls it after setting constraints)."""
+        self.value_rules = bool(
+            self.fixed is not None
+            or self.pattern is not None
+            or self.binding is not None
+            or self.max_length is not None
+            or self.min_value is not None
+            or self.max_value is not None
+            or self.constraints
+        )
 
     @property
     def choice(self) -> bool:

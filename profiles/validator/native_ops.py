@@ -124,8 +124,8 @@ def single(values: list[Any]) -> Any:
 
 def plain(value: Any) -> bool:
     """A value whose equality fhirpathpy decides exactly as Python does."""
-    if isinstance(value, str):
-        return not _DATE_LIKE.fullmatch(value)
+    if isinstance(value, str):  # every date-like string starts with a digit
+        return not (value[:1].isdigit() and _DATE_LIKE.fullmatch(value))
     return isinstance(value, bool | int)
 
 
@@ -183,15 +183,13 @@ def logic(op: str, left: Fn, right: Fn) -> Fn:
 
     def logic_(focus: list[Any], env: Any) -> list[Any]:
         a = boolean(left(focus, env))
-        try:
-            b = boolean(right(focus, env))
-        except Unsupported:
-            # fhirpathpy evaluates the right side too; when the left decides, its value is moot
-            if op == "and" and a is False:
-                return [False]
-            if (op == "or" and a is True) or (op == "implies" and a is False):
-                return [True]
-            raise
+        # fhirpathpy evaluates the right side too, but when the left decides, its value is moot
+        # (even one only fhirpathpy could read): the answer is known without it
+        if op == "and" and a is False:
+            return [False]
+        if (op == "or" and a is True) or (op == "implies" and a is False):
+            return [True]
+        b = boolean(right(focus, env))
         if op == "and":
             return [False] if a is False or b is False else [True] if a and b else []
         if op == "or":

@@ -47,7 +47,7 @@ def _calendar_ok(text: str) -> bool:
 def _string(value: Any) -> str | None:
     if not isinstance(value, str):
         return "a JSON string is required"
-    if not value.strip():
+    if not value or value.isspace():
         return "empty or blank strings are not allowed"
     return None
 

@@ -4,6 +4,7 @@ profile; paths are dotted element names, ``$this``, and ``extension('url')``."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ipfhir.profiles.validator.checks import pattern_matches
@@ -18,7 +19,8 @@ __all__ = ["assign_slices"]
 _UNKNOWN = object()
 
 
-def _segments(path: str) -> list[str]:
+@lru_cache(maxsize=1024)  # discriminator paths come from profiles: few, and reused
+def _segments(path: str) -> tuple[str, ...]:
     parts, depth, current = [], 0, ""
     for ch in path:
         depth += ch == "("
@@ -28,7 +30,7 @@ def _segments(path: str) -> list[str]:
             current = ""
         else:
             current += ch
-    return [*parts, current] if current else parts
+    return (*parts, current) if current else tuple(parts)
 
 
 def _navigate(value: Any, path: str) -> list[Any] | None:
@@ -113,7 +115,10 @@ def _matches_one(
     walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any
 ) -> bool:
     if d.kind in ("value", "pattern"):
-        expected = _expected(walker, slice_node, d.path)
+        key = "expected " + d.path
+        expected = slice_node.memo.get(key, _UNKNOWN)
+        if expected is _UNKNOWN:  # what the slice sets there never changes once compiled
+            expected = slice_node.memo[key] = _expected(walker, slice_node, d.path)
         actual = _navigate(value, d.path)
         if expected is None and actual is not None:
             return _bound_match(walker, slice_node, d.path, actual)

@@ -43,6 +43,7 @@ class Terminology:
         self.registry = registry
         self._expansions: dict[str, Codes | None] = {}
         self._systems: dict[str, frozenset[str] | None] = {}
+        self._plain: dict[str, frozenset[str]] = {}  # url -> its codes without their systems
         self._lock = threading.RLock()  # expansions nest (ValueSets include ValueSets)
         self._expanding: set[str] = set()  # under _lock: the expansions in progress
 
@@ -138,5 +139,9 @@ class Terminology:
         if codes is None:
             return None
         if system is None:
-            return any(c == code for _, c in codes)
+            key = url.split("|", 1)[0]
+            plain = self._plain.get(key)
+            if plain is None:
+                plain = self._plain[key] = frozenset(c for _, c in codes)
+            return code in plain
         return (system, code) in codes

@@ -16,6 +16,7 @@ from ipfhir.profiles.validator import checks, primitives
 from ipfhir.profiles.validator.fhirpath import Env
 from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.model import Node
+from ipfhir.profiles.validator.plan import PRIMITIVE, RESOURCE, Present, element_kind, key_plan
 from ipfhir.profiles.validator.registry import IP_CANONICAL_BASE
 from ipfhir.profiles.validator.slicing import assign_slices
 
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["Walker"]
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
-_RESOURCE_TYPES = ("Resource", "DomainResource")
+_VALUE_CHECKED = frozenset({"Coding", "Identifier", "Reference", "Extension"})
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-_NO_NAMES: frozenset[str] = frozenset()
+_NO_NAMES = Present({}, {})
 Item = tuple[Any, Any, str]  # (value, _value (primitive extension part), expression)
 
 
@@ -72,6 +73,7 @@ class Walker:
                 self.issues, expr = [], rtype
         else:
             self.env = Env(value, saved_env.root, saved_env.bundle, *self._hooks())
+        self.env.entry_indexes = saved_env.entry_indexes
         for root in roots:
             self.resource(value, root, expr)
         if bundle_entry and self.split_entries:
@@ -95,12 +97,19 @@ class Walker:
             return
         if type_code == "Extension" and node.children is None:
             self.unknown_extension(node, value, expr)
-        defs, type_root = self.engine.definition_for(node, type_code, value)
+        defs, type_root = node.definitions.get(type_code) or self.engine.definition_for(
+            node, type_code, value
+        )
         if defs is None:
             return
-        present = self.properties(value, defs, expr)
-        self.value_checks(value, node, type_code, expr)
-        self.invariants(value, node, type_root, present, type_code, expr)
+        groups = self.properties(value, defs, expr)
+        if node.value_rules or type_code in _VALUE_CHECKED:
+            self.value_checks(value, node, type_code, expr)
+        constraints = node.constraints_by_type.get((type_root, type_code))
+        if constraints is None:
+            constraints = self.engine.constraints_for(node, type_root, type_code)
+        if constraints:
+            self.invariants(value, node, type_root, Present(groups, value), type_code, expr)
 
     def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
         url = value.get("url")
@@ -111,32 +120,53 @@ class Walker:
         allowed = url.startswith(self.engine.extension_domains)
         self.issues.append(issue("IP-3022", expr, "information" if allowed else None, url=url))
 
-    def properties(self, obj: dict[str, Any], defs: Node, expr: str) -> set[str]:
-        """Check every property of ``obj`` against ``defs.children``; returns the names present."""
-        groups: dict[str, tuple[Node, list[tuple[str | None, Item]]]] = {}
+    def properties(
+        self, obj: dict[str, Any], defs: Node, expr: str
+    ) -> dict[Node, list[tuple[str | None, Item]]]:
+        """Check every property of ``obj`` against ``defs.children``; returns the items found,
+        grouped by element (see :func:`present_names`)."""
+        plans = defs.key_plans
+        groups: dict[Node, list[tuple[str | None, Item]]] = {}
         for key, value in obj.items():
-            if key == "resourceType":
+            kp = plans[key] if key in plans else key_plan(defs, key)
+            if kp is None:
+                if key != "resourceType":
+                    self.unknown_property(defs, key, expr)
                 continue
-            name = key[1:] if key.startswith("_") else key
-            hit = defs.child(name)
-            if hit is None:
-                self.unknown_property(defs, key, expr)
-                continue
-            child, chosen = hit
-            if key.startswith("_") and name in obj:
-                continue  # paired with its value below
-            primitive_part = obj.get("_" + name) if not key.startswith("_") else value
-            main = value if not key.startswith("_") else None
-            items = self.items(child, name, main, primitive_part, f"{expr}.{name}")
-            groups.setdefault(child.name, (child, []))[1].extend((chosen, i) for i in items)
-        for child in self.engine.checked_children(defs):
-            if child.name not in groups:
-                self.cardinality(child, 0, f"{expr}.{child.name.replace('[x]', '')}")
-        for child, found in groups.values():
-            self.cardinality(child, len(found), f"{expr}.{child.name.replace('[x]', '')}")
-        for child, found in groups.values():
-            self.children_of(child, found)
-        return {n.replace("[x]", "") for n in groups} | obj.keys()
+            child, chosen, name, underscore, under_key, suffix = kp
+            if underscore:
+                if name in obj:
+                    continue  # paired with its value below
+                main, extra = None, value
+            else:
+                main, extra = value, obj.get(under_key)
+            sub = expr + suffix
+            if not child.array and type(main) is not list and type(extra) is not list:
+                found = [(chosen, (main, extra, sub))]
+            else:
+                found = [(chosen, i) for i in self.items(child, name, main, extra, sub)]
+            group = groups.get(child)
+            if group is None:
+                groups[child] = found
+            else:
+                group.extend(found)
+        required = defs.required
+        if required is None:
+            required = self.engine.checked_children(defs)
+        for child in required:
+            if child not in groups:
+                self.cardinality(child, 0, expr + "." + child.bare_name)
+        for child, found in groups.items():
+            count = len(found)
+            if count < child.min or (child.max != -1 and count > child.max):
+                self.cardinality(child, count, expr + "." + child.bare_name)
+        for child, found in groups.items():
+            if child.slices:
+                self.children_of(child, found)
+            else:
+                for chosen, item in found:
+                    self.element(child, chosen, item)
+        return groups
 
     def unknown_property(self, defs: Node, key: str, expr: str) -> None:
         name = key.lstrip("_")
@@ -214,23 +244,22 @@ class Walker:
 
     def element(self, node: Node, chosen: str | None, item: Item) -> None:
         value, extra, expr = item
-        type_code = chosen or (node.types[0].code if len(node.types) == 1 else None)
+        type_code, kind = node.kinds.get(chosen) or element_kind(self.engine, node, chosen)
         if type_code is None:
             return
         if extra is not None:
             self.primitive_extension(extra, node, expr)
-        if type_code in primitives.PRIMITIVES:
+        if kind == PRIMITIVE:
             if value is not None or extra is None:
                 self.primitive(node, type_code, value, expr)
-            return
-        if type_code in _RESOURCE_TYPES or self.engine.is_resource_type(type_code):
+        elif kind == RESOURCE:
             if value is not None:
                 self.nested_resource(value, expr, bundle_entry=node.path == "Bundle.entry.resource")
-            return
-        self.complex(value, node, type_code, expr)
+        else:
+            self.complex(value, node, type_code, expr)
 
     def primitive(self, node: Node, type_code: str, value: Any, expr: str) -> None:
-        problem = primitives.check(type_code, value)
+        problem = primitives.PRIMITIVES[type_code](value)
         if problem is not None:
             if type_code == "boolean":
                 self.issues.append(issue("IP-3007", expr, name=node.name, value=value))
@@ -245,16 +274,24 @@ class Walker:
             tag = _HTML_TAG.search(value)
             if tag:
                 self.issues.append(issue("IP-3032", expr, tag=tag.group(0)[:40]))
-        if type_code == "xhtml":
+        elif type_code == "xhtml":
             why = self.env.html_problem(value)
             if why:
                 self.issues.append(issue("IP-3027", expr, why=why))
+        if node.value_rules:
+            self.primitive_rules(node, type_code, value, expr)
+
+    def primitive_rules(self, node: Node, type_code: str, value: Any, expr: str) -> None:
+        """What a definition adds to a primitive: maxLength, fixed/pattern, binding, range,
+        invariants."""
         if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
             self.issues.append(issue("IP-3024", expr, max=node.max_length, n=len(value)))
         if node.fixed is not None or node.pattern is not None:
             self.issues.extend(checks.check_fixed(node, value, expr))
         if node.binding is not None:
             self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.min_value is not None or node.max_value is not None:
+            self.issues.extend(checks.check_range(node, type_code, value, expr))
         if node.constraints:  # a profile's invariant on a primitive (``value[x]`` of a code)
             self.invariants(value, node, None, _NO_NAMES, type_code, expr)
 
@@ -267,6 +304,8 @@ class Walker:
             self.properties(extra, defs, expr)
 
     def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
+        if node.min_value is not None or node.max_value is not None:
+            self.issues.extend(checks.check_range(node, type_code, value, expr))
         if node.fixed is not None or node.pattern is not None:
             self.issues.extend(checks.check_fixed(node, value, expr))
         if node.binding is not None:
@@ -293,7 +332,7 @@ class Walker:
         value: Any,
         node: Node,
         type_root: Node | None,
-        present: set[str] | frozenset[str],
+        present: Present,
         type_code: str,
         expr: str,
     ) -> None:

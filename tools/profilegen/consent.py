@@ -3,7 +3,10 @@
 Step 1 (plan consent, «inngangsbilletten»): consent that the plan is made. Step 2 (sharing
 consent, vedlegg 2): informed, time-bounded consent to exchange confidential information, never a
 blank authorisation: it names who may receive (``provision.actor``, role IRCP) and carries the
-person's refusals as nested ``deny`` provisions (topics, professional environments, individuals).
+person's refusals as nested ``deny`` provisions (topics, professional environments, individuals),
+and the rules per recipient and per source: a nested ``permit`` naming recipients (IRCP) and the
+topics they get; a nested ``deny`` naming recipients and topics, or the environments the
+information comes from (actor role AUT, author).
 """
 
 from __future__ import annotations
@@ -64,7 +67,12 @@ def _common(scope: str, category: str, extensions: list[tuple[str, str]]) -> lis
 
 
 def plan_consent() -> list[Element]:
-    extensions = [("revoked", "ip-consent-revoked"), ("remarks", "ip-consent-remarks")]
+    extensions = [
+        ("revoked", "ip-consent-revoked"),
+        ("remarks", "ip-consent-remarks"),
+        ("evidence", "ip-consent-evidence"),
+        ("capacityLapse", "ip-capacity-lapse"),
+    ]
     return _common("treatment", "plan-consent", extensions)
 
 
@@ -81,7 +89,8 @@ def _bounded() -> dict[str, Any]:
 def sharing_consent() -> list[Element]:
     elements = _common("patient-privacy", "sharing-consent", [
         ("revoked", "ip-consent-revoked"), ("remarks", "ip-consent-remarks"),
-        ("purpose", "ip-consent-purpose")])  # fmt: skip
+        ("purpose", "ip-consent-purpose"), ("evidence", "ip-consent-evidence"),
+        ("capacityLapse", "ip-capacity-lapse")])  # fmt: skip
     elements[0]["constraint"].append(_bounded())
     deny = "Consent.provision.provision"
     return [
@@ -91,10 +100,23 @@ def sharing_consent() -> list[Element]:
         el("Consent.provision.actor.role", patternCodeableConcept=_concept(IRCP, "IRCP")),
         el("Consent.provision.actor.reference",
            type=reference("Practitioner", "RelatedPerson", "Organization")),
-        el(deny, short="A refusal: topics, professional environments or individuals",
+        el(deny, short="A refusal (topics, professional environments, individuals) or a rule per "
+                       "recipient or source",
            constraint=[constraint("ip-sharing-consent-2", "A refusal names topics or actors.",
-                                  "securityLabel.exists() or actor.exists()")]),
-        el(f"{deny}.type", min=1, fixedCode="deny"),
+                                  "securityLabel.exists() or actor.exists()"),
+                       constraint("ip-sharing-consent-3",
+                                  "A nested permit names recipients (IRCP) and the topics they "
+                                  "get, and no source (IP-1027).",
+                                  "type = 'permit' implies (securityLabel.exists() and "
+                                  "actor.exists() and actor.role.coding.where(code != 'IRCP')"
+                                  ".empty())")]),
+        el(f"{deny}.type", min=1, short="deny: a refusal; permit: topics for named recipients"),
+        el(f"{deny}.actor", constraint=[constraint(
+            "ip-sharing-consent-4", "An actor of a nested provision is a recipient (IRCP) or the "
+            "environment the information comes from (AUT).",
+            f"role.coding.where(system = '{IRCP}' and (code = 'IRCP' or code = 'AUT')).exists()")]),
+        el(f"{deny}.actor.role", short="IRCP: the recipient; AUT: the environment the "
+                                       "information comes from"),
         el(f"{deny}.actor.reference",
            type=reference("Practitioner", "RelatedPerson", "Organization")),
         el(f"{deny}.securityLabel", binding=required("ip-information-topic")),

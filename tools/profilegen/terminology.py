@@ -75,6 +75,7 @@ def _value_set_includes() -> dict[str, tuple[str, list[Include]]]:
         "ip-organisation-type": ("Virksomhetstype", [_project("ip-organisation-type")]),
         "ip-consent-domain": ("Rettsområde for samtykket", [_project("ip-consent-domain")]),
         "ip-consent-capacity": ("Samtykkegrunnlag", [_project("ip-consent-capacity")]),
+        "ip-legal-basis": ("Rettsgrunnlag for planen", [_project("ip-legal-basis")]),
     }
 
 
@@ -86,6 +87,7 @@ VALUE_SETS = (
     "ip-organisation-type",
     "ip-consent-domain",
     "ip-consent-capacity",
+    "ip-legal-basis",
 )
 
 

@@ -246,6 +246,13 @@ def test_removed_participant_is_explained(rus: Place) -> None:
     removed = [
         {q["name"]: q["valueString"] for q in p["part"]} for p in parts if p["name"] == "removed"
     ]
-    assert [r["path"] for r in removed] == [f"CareTeam.participant[{index}]"]
+    members = [p["member"]["reference"] for p in one(rus.bundle, "CareTeam")["participant"]]
+    hospital = members.index(f"Organization/{rus.plan_id}-sshf")
+    # the brother's participation, and the psykisk-helse part of the hospital's contribution
+    assert [r["path"] for r in removed] == [
+        f"CareTeam.participant[{index}]",
+        f"CareTeam.participant[{hospital}].extension[0].extension:part[1]",
+    ]
     assert removed[0]["why"].startswith("refused topic (") and "familie" in removed[0]["why"]
     assert "samtykke-deling" in removed[0]["why"]
+    assert "psykisk-helse" in removed[1]["why"]

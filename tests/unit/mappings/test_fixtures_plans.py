@@ -128,7 +128,14 @@ def _used_fields(schema: dict[str, Any], node: dict[str, Any], data: Any, name: 
             ref = child.get("$ref") or next(
                 (o["$ref"] for o in child.get("anyOf", []) if "$ref" in o), None
             )
-            items_ref = child.get("items", {}).get("$ref")
+            items_ref = child.get("items", {}).get("$ref") or next(
+                (
+                    o["items"]["$ref"]
+                    for o in child.get("anyOf", [])
+                    if "$ref" in o.get("items", {})
+                ),
+                None,
+            )
             child_name = (ref or items_ref or "").rsplit("/", 1)[-1] or name
             used |= _used_fields(schema, child, value, child_name)
     return used

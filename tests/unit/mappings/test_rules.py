@@ -139,6 +139,9 @@ def _with_consent(
 ) -> dict[str, Any]:
     data = _plan(name)
     data["plan_consent"].update({"date": day, "given_by": givers, "domain": domain})
+    # a consent given later (a renewal at 16, at 18) covers from the day it is given (IP-1041)
+    start = max(day, data["plan_consent"].get("period", {}).get("start", day))
+    data["plan_consent"]["period"] = {"start": start}
     data.pop("sharing_consent", None)
     return data
 
@@ -341,4 +344,44 @@ def test_open_barnekoordinator_must_not_outlast_childhood(
     assert data["person"]["birth_date"] == "2018-05-14"
     assert "end" not in data["coordinators"][0]["period"]
     data["period"]["end"] = plan_end
+    data["plan_consent"]["period"]["end"] = plan_end  # the consent lasts as the plan (IP-1042)
     assert _issues(data) == expected
+
+
+LAPSE = {
+    "period": {"start": "2026-01-01"},
+    "assessed_by": "helsesykepleier",
+    "description": "Alvorlig kognitiv svikt etter hjerneskade; forstår ikke samtykket.",
+}
+
+
+@pytest.mark.parametrize(
+    ("givers", "expected"),
+    [
+        (MOTHER, set()),  # 16-17 and without capacity: the parents consent
+        (SELF, {("IP-1024", "plan_consent.given_by[0]"), ("IP-1024", "plan_consent.given_by")}),
+    ],
+)
+def test_parents_consent_for_a_sixteen_year_old_who_lost_capacity(
+    givers: list[dict[str, str]], expected: set[tuple[str, str]]
+) -> None:
+    data = _with_consent("sixteen-alone", "2026-06-01", givers)
+    data["plan_consent"]["capacity_lapse"] = LAPSE
+    assert _issues(data) == expected
+
+
+def test_parents_do_not_consent_for_an_adult_who_lost_capacity() -> None:
+    data = _with_consent("sixteen-alone", "2028-06-01", MOTHER)  # Ingrid is 18
+    data["plan_consent"]["capacity_lapse"] = LAPSE
+    assert ("IP-1024", "plan_consent.given_by") in _issues(data)
+
+
+def test_a_need_no_measure_meets_is_unmet() -> None:
+    from ipfhir.mappings.link_rules import unmet_needs
+
+    data = _plan("rus-psykisk-helse")
+    assert unmet_needs(load_plan(data)) == []
+    data["measures"][2]["needs"] = []  # the qualification programme no longer says what it meets
+    assert unmet_needs(load_plan(data)) == ["n-okonomi", "n-arbeid"]
+    data["measures"][0]["status"] = "stopped"
+    assert unmet_needs(load_plan(data)) == ["n-lar", "n-okonomi", "n-arbeid"]

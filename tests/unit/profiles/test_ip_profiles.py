@@ -71,7 +71,7 @@ def test_the_expected_profiles_and_extensions_exist() -> None:
     assert profiles <= set(SD_IDS)
     table = (ROOT / "profiles" / "mapping-table.md").read_text(encoding="utf-8")
     named = set(re.findall(r"ext:(ip-[a-z-]+[a-z])", table))
-    assert len(named) == 19
+    assert len(named) == 28  # 19 + 9 for issue 16 (text parts, records, links)
     by_url = {sd["url"]: sd for sd in STRUCTURES}
     for name in named:
         sd = by_url[EXT + name]
@@ -392,7 +392,23 @@ def _consent(kind: str) -> dict[str, Any]:
                 {
                     "type": "deny",
                     "securityLabel": [{"system": CS + "ip-information-topic", "code": "rus"}],
-                }
+                },
+                {  # NAV gets, of the information with a topic, only «arbeid»
+                    "type": "permit",
+                    "actor": [
+                        {
+                            "role": _concept(IRCP, "IRCP"),
+                            "reference": _ref("Organization/plan1-nav"),
+                        }
+                    ],
+                    "securityLabel": [{"system": CS + "ip-information-topic", "code": "arbeid"}],
+                },
+                {  # nothing from the hospital («fra nærmere bestemte fagmiljø»)
+                    "type": "deny",
+                    "actor": [
+                        {"role": _concept(IRCP, "AUT"), "reference": _ref("Organization/plan1-hf")}
+                    ],
+                },
             ],
         }
     return consent
@@ -465,7 +481,9 @@ BROKEN = [
     ("ip-plan-consent", _set("performer.0.extension", None), "capacity"),
     ("ip-sharing-consent", _set("provision.period.end", None), "ip-sharing-consent-1"),
     ("ip-sharing-consent", _set("provision.actor", None), "actor"),
-    ("ip-sharing-consent", _set("provision.provision.0.type", "permit"), "deny"),
+    # a nested permit is a rule per recipient: it names recipients and their topics
+    ("ip-sharing-consent", _set("provision.provision.0.type", "permit"), "sharing-consent-3"),
+    ("ip-sharing-consent", _set("provision.provision.0.type", "maybe"), "type"),
     ("ip-sharing-consent", _set("provision.provision.0.securityLabel", None), "consent-2"),
     (
         "ip-sharing-consent",

@@ -1,0 +1,83 @@
+"""Walk plans: what the walker does with a JSON key or an element, worked out once per node.
+
+The walker meets the same element definitions again and again (every ``Coding``, every
+``Reference``); the questions it asks them — which child a JSON key names, which type it has,
+whether that type is a primitive, a resource or a complex type, which definition describes it —
+have the same answer every time. They are answered here on first use and kept on the
+:class:`~profiles.validator.model.Node` (the same value whichever thread computes it first, so
+no lock is needed: a race only computes the same tuple twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ipfhir.profiles.validator import primitives
+from ipfhir.profiles.validator.model import KeyPlan, Node
+
+if TYPE_CHECKING:
+    from ipfhir.profiles.validator.engine import Engine
+
+__all__ = [
+    "COMPLEX",
+    "NOTHING",
+    "PRIMITIVE",
+    "RESOURCE",
+    "Present",
+    "element_kind",
+    "key_plan",
+]
+
+NOTHING, PRIMITIVE, RESOURCE, COMPLEX = 0, 1, 2, 3
+_RESOURCE_TYPES = ("Resource", "DomainResource")
+
+
+def key_plan(defs: Node, key: str) -> KeyPlan | None:
+    """What JSON property ``key`` of an object described by ``defs`` is (None: unknown)."""
+    found = defs.key_plans.get(key, defs)
+    if found is not defs:
+        return found  # type: ignore[return-value]
+    underscore = key.startswith("_")
+    name = key[1:] if underscore else key
+    hit = defs.child(name)
+    plan: KeyPlan | None = None
+    if hit is not None:
+        plan = (hit[0], hit[1], name, underscore, "_" + name, "." + name)
+    defs.key_plans[key] = plan
+    return plan
+
+
+def element_kind(engine: Engine, node: Node, chosen: str | None) -> tuple[str | None, int]:
+    """(type code, kind) of an item of ``node`` whose JSON key chose type ``chosen``."""
+    found = node.kinds.get(chosen)
+    if found is not None:
+        return found
+    type_code = chosen or (node.types[0].code if len(node.types) == 1 else None)
+    if type_code is None:
+        kind = NOTHING
+    elif type_code in primitives.PRIMITIVES:
+        kind = PRIMITIVE
+    elif type_code in _RESOURCE_TYPES or engine.is_resource_type(type_code):
+        kind = RESOURCE
+    else:
+        kind = COMPLEX
+    found = (type_code, kind)
+    node.kinds[chosen] = found
+    return found
+
+
+class Present:
+    """The element names of one object, worked out only when an invariant asks (most never do):
+    the elements found (``value`` for ``valueString``) and the JSON keys themselves."""
+
+    __slots__ = ("_groups", "_names", "_obj")
+
+    def __init__(self, groups: Mapping[Node, object], obj: Mapping[str, object]) -> None:
+        self._groups, self._obj = groups, obj
+        self._names: set[str] | None = None
+
+    def names(self) -> set[str]:
+        if self._names is None:
+            self._names = {c.bare_name for c in self._groups} | self._obj.keys()
+        return self._names
