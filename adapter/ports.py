@@ -208,9 +208,17 @@ class ResourceRepository(Protocol):
         ...
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
-        """Update (or create with a client id). ``if_match`` is a versionId; stale → 412."""
+        """Update (or create with a client id). ``if_match`` is a versionId; stale → 412.
+        ``create_only``: create or fail with 409 IP-4404 when a current version exists (a
+        write authorised as a creation never becomes an update)."""
         ...
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:

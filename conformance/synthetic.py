@@ -203,7 +203,7 @@ def synthetic_plan(
         sharing_consent=sharing,
     )
     check_plan(plan)
-    return SyntheticPlan(plan, fnr, patient_id(plan.person.identifier))
+    return SyntheticPlan(plan, fnr, patient_id(plan.id))
 
 
 def revoked_sharing_consent(plan: SyntheticPlan, on: dt.date | None = None) -> Json:

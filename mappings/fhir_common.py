@@ -43,11 +43,12 @@ SYSTEM_NAMES = {v: k for k, v in IDENTIFIER_SYSTEMS.items()}
 _NAMESPACE = uuid.UUID("6f1c3a52-8c55-5f0e-9a51-7b3c1f0a4e21")
 
 
-def patient_id(identifier: Identifier) -> str:
-    """One Patient id per person, whatever the plan: uuid5 of the national identifier."""
-    return str(
-        uuid.uuid5(_NAMESPACE, f"{IDENTIFIER_SYSTEMS[identifier.system]}|{identifier.value}")
-    )
+def patient_id(plan_id: str) -> str:
+    """The id of the plan's Patient: scoped to the plan like every other id of it, so that it
+    says nothing of the person (an id derived from the fødselsnummer let anyone compute it and
+    probe for the person's record, issue 9). The person is found by identifier
+    (``Patient?identifier=``), never by id."""
+    return scoped_id(plan_id, "person")
 
 
 def scoped_id(plan_id: str, local_id: str) -> str:

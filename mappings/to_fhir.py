@@ -67,7 +67,7 @@ def plan_to_bundle(plan: Plan) -> Json:
 def plan_resources(plan: Plan) -> list[Json]:
     consents = [plan.plan_consent] + ([plan.sharing_consent] if plan.sharing_consent else [])
     return [
-        patient_resource(plan.person),
+        patient_resource(plan.person, plan.id),
         *party_resources(plan),
         *(_goal(plan, g) for g in plan.goals),
         *(consent_resource(plan, c) for c in consents),
@@ -94,7 +94,7 @@ def _goal(plan: Plan, goal: Goal) -> Json:
         {"coding": [{"system": codes.cs_url("ip-goal-level"), "code": goal.level}]}
     ]
     resource["description"] = {"text": goal.text}
-    resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
+    resource["subject"] = ref("Patient", patient_id(plan.id))
     if goal.start is not None:
         resource["startDate"] = goal.start.isoformat()
     if goal.target_date is not None:
@@ -143,7 +143,7 @@ def _coordinator(plan: Plan, assignment: CoordinatorAssignment) -> Json:
 
 
 def _care_team(plan: Plan) -> Json:
-    patient = ref("Patient", patient_id(plan.person.identifier))
+    patient = ref("Patient", patient_id(plan.id))
     participants = [
         _participant(
             _role("tjenestemottaker"),
@@ -262,7 +262,7 @@ def _care_plan(plan: Plan) -> Json:
     )
     if plan.situation is not None:
         resource.update(free_text_to_fhir("description", plan.situation))
-    resource["subject"] = ref("Patient", patient_id(plan.person.identifier))
+    resource["subject"] = ref("Patient", patient_id(plan.id))
     period = period_to_fhir(plan.period)
     if period:
         resource["period"] = period

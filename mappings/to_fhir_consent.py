@@ -65,7 +65,7 @@ def consent_resource(plan: Plan, consent: PlanConsent | SharingConsent) -> Json:
                 {"coding": [dict(LOINC_CONSENT)]},
                 {"coding": [{"system": codes.cs_url("ip-consent-category"), "code": kind}]},
             ],
-            "patient": ref("Patient", patient_id(plan.person.identifier)),
+            "patient": ref("Patient", patient_id(plan.id)),
             "dateTime": consent.date.isoformat(),
             "performer": [_performer(plan, g.party, g.capacity) for g in consent.given_by],
             "organization": [party_reference(plan, plan.responsible_organisation)],

@@ -48,10 +48,10 @@ def _set_name(resource: Json, given: str | None, family: str | None) -> None:
         resource["name"] = [name]
 
 
-def patient_resource(person: Person) -> Json:
+def patient_resource(person: Person, plan_id: str) -> Json:
     patient: Json = {
         "resourceType": "Patient",
-        "id": patient_id(person.identifier),
+        "id": patient_id(plan_id),
         "meta": _meta(NO_BASIS + "Patient"),
         "identifier": [identifier_to_fhir(person.identifier)],
     }
@@ -79,7 +79,7 @@ def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> J
     Practitioner itself with ``individual=True`` (consent actors name the individual).
     """
     if party_id == "person":
-        return ref("Patient", patient_id(plan.person.identifier))
+        return ref("Patient", patient_id(plan.id))
     party = plan.party(party_id)
     if party is None:
         raise KeyError(party_id)
@@ -181,7 +181,7 @@ def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json])
         person["extension"] = extensions
     if identifiers:
         person["identifier"] = identifiers
-    person["patient"] = ref("Patient", patient_id(plan.person.identifier))
+    person["patient"] = ref("Patient", patient_id(plan.id))
     relationship = [{"coding": [dict(GUARDIAN_CODE)]}] if party.kind == "guardian" else []
     if party.relationship is not None:
         relationship.append({"coding": [{"system": codes.SYSTEM_9033, "code": party.relationship}]})

@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ipfhir.adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG
+from ipfhir.adapter.auth.tokens import CLAIM_HPR, CLAIM_ORG, CLAIM_ROLES
 
 __all__ = ["DEV_ISSUER", "KEY_FILE", "JWKS_FILE", "ensure_dev_key", "mint_token"]
 
@@ -63,9 +63,11 @@ def mint_token(
     hpr: str | None = None,
     scopes: tuple[str, ...] = ("system/*.cruds",),
     purpose: str | None = None,
+    roles: tuple[str, ...] = (),
     lifetime: int = 3600,
 ) -> str:
-    """A token signed with the dev key (creating the key if needed)."""
+    """A token signed with the dev key (creating the key if needed); ``roles`` go in the
+    roles claim (the plan owner's coordinating unit: ``koordinerende-enhet``)."""
     ensure_dev_key(data_dir)
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -80,5 +82,7 @@ def mint_token(
         claims[CLAIM_HPR] = hpr
     if purpose:
         claims["purpose_of_use"] = purpose
+    if roles:
+        claims[CLAIM_ROLES] = list(roles)
     key = (data_dir / KEY_FILE).read_bytes()
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": _KID})

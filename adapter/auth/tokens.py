@@ -3,7 +3,10 @@
 Claims read (HelseID names; the dev tokens use the same):
 - organisation: ``helseid://claims/client/claims/orgnr_child``, else ``..._parent``
 - practitioner: ``helseid://claims/hpr/hpr_number``
-- roles: ``helseid://claims/client/claims/roles`` (or ``role``); purpose: ``purpose_of_use``
+- roles: ``helseid://claims/client/claims/roles`` (or ``role``); purpose: ``purpose_of_use``.
+  The role ``koordinerende-enhet`` makes a token of a plan's owning organisation its owner
+  (:data:`adapter.consent.policy.OWNER_ROLE`); without it the organisation's other employees
+  get what any stranger gets.
 - scopes: ``scope`` (space separated, or a list)
 
 Purpose of use (:class:`PurposePolicy`, from settings): a token naming a purpose outside the
@@ -37,6 +40,7 @@ __all__ = [
     "CLAIM_HPR",
     "CLAIM_ORG",
     "CLAIM_ORG_PARENT",
+    "CLAIM_ROLES",
     "CARE_PURPOSES",
     "JwksUnavailable",
     "PurposePolicy",

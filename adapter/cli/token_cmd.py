@@ -27,6 +27,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hpr", default=None, help="HPR number of the practitioner, if any")
     p.add_argument("--scope", action="append", default=None, help="SMART scope (repeatable)")
     p.add_argument("--purpose", default=None, help="purpose of use, e.g. TREAT or COC")
+    p.add_argument(
+        "--role",
+        action="append",
+        default=None,
+        help="role claim (repeatable); koordinerende-enhet: the owning municipality's "
+        "coordinating unit, which holds the plan",
+    )
     p.add_argument("--lifetime", type=int, default=3600, help="seconds the token is valid")
     p.set_defaults(handler=run)
 
@@ -50,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
         hpr=args.hpr,
         scopes=scopes,
         purpose=args.purpose,
+        roles=tuple(args.role or ()),
         lifetime=args.lifetime,
     )
     print(f"# dev token for organisation {args.org}" + (f", HPR {args.hpr}" if args.hpr else ""))
     print(f"# scopes: {' '.join(scopes)}; valid {args.lifetime} s; key in {args.data_dir}")
+    if args.role:
+        print(f"# roles: {' '.join(args.role)}")
     print(token)
     return 0

@@ -79,8 +79,11 @@ class Stored:
 
 def _check_entry(
     op: Operation, index: int, entry: Resource, others: list[Resource], stored: Stored
-) -> Resource | None:
-    """The entry's resource as it is to be stored (None when it carries none)."""
+) -> tuple[Resource | None, bool]:
+    """(what to store of the entry's resource — a whole resource when the check merged a
+    member's change into the stored version, else only the ``meta`` the check requires; None
+    when it carries none —, whether it was judged as a creation by PUT: then it is stored as
+    a creation only)."""
     request = entry.get("request") or {}
     method = str(request.get("method", "")).upper()
     url = str(request.get("url", "")).split("?", 1)[0]
@@ -97,8 +100,17 @@ def _check_entry(
     if method == "DELETE" and existing is not None:
         check_delete(op, existing)
     if method in ("POST", "PUT") and isinstance(resource, dict):
-        return check_write(op, resource, others, old=existing)
-    return None
+        checked = check_write(op, resource, others, old=existing)
+        if existing is not None and _content(checked) != _content(resource):
+            # a care-team member's change carried into the stored version: store that one
+            # (what it sent lacks what it may not see), not what it sent
+            return checked, False
+        return {"meta": checked.get("meta")}, method == "PUT" and existing is None
+    return None, False
+
+
+def _content(resource: Resource) -> Resource:
+    return {k: v for k, v in resource.items() if k != "meta"}
 
 
 def _hidden_write(
@@ -215,8 +227,9 @@ def split_batch(
     for index, entry in enumerate(judged):
         try:
             _check_get(op, index, entry, stored.latest)
-            checked = _check_entry(op, index, entry, others, stored)
-            entries[index] = _if_none_exist(index, _as_checked(entries[index], checked), stored)
+            checked, create = _check_entry(op, index, entry, others, stored)
+            checked_entry = _as_checked(entries[index], checked, create)
+            entries[index] = _if_none_exist(index, checked_entry, stored)
         except IpError as err:
             if bundle.get("type") != "batch":
                 raise
@@ -226,11 +239,18 @@ def split_batch(
     return kept, refused
 
 
-def _as_checked(original: Resource, checked: Resource | None) -> Resource:
-    """The entry as sent, with the profiles the check requires in its resource's meta."""
+def _as_checked(original: Resource, checked: Resource | None, create: bool) -> Resource:
+    """The entry as sent, with the profiles the check requires in its resource's meta (or
+    the merged version the check returned in place of its resource); a PUT
+    judged as a creation marked ``ifNoneMatch: *`` so that the store creates or refuses it
+    (a concurrent writer's version is never overwritten by it)."""
+    if create:
+        original = {**original, "request": {**original["request"], "ifNoneMatch": "*"}}
     resource = original.get("resource")
     if checked is None or not isinstance(resource, dict):
         return original
+    if "resourceType" in checked:  # a member's merged version (see _check_entry)
+        return {**original, "resource": checked}
     meta = checked.get("meta")
     if meta == resource.get("meta"):
         return original

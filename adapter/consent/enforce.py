@@ -14,7 +14,6 @@ honest count of what the caller may see (every row is judged); other searches re
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
@@ -22,6 +21,7 @@ from ipfhir.adapter.consent.conditional import visible_matches
 from ipfhir.adapter.consent.context import patient_of
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
+from ipfhir.adapter.consent.history import visible_history
 from ipfhir.adapter.consent.missing import (
     as_missing_delete,
     as_missing_update,
@@ -31,7 +31,7 @@ from ipfhir.adapter.consent.missing import (
 from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
 from ipfhir.adapter.consent.paging import everything_seen, page, visible_count
 from ipfhir.adapter.consent.provenance import check_targets
-from ipfhir.adapter.consent.versions import newest, newest_of, with_newest_labels
+from ipfhir.adapter.consent.versions import newest, with_newest_labels
 from ipfhir.adapter.consent.writes import check_delete, check_write
 from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
@@ -128,27 +128,7 @@ class ConsentRepository:
         op = self._op("history", resource_type)
         if resource_id is not None:
             self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
-        page = self._inner.history(
-            resource_type, resource_id, count=count, since=since, cursor=cursor
-        )
-        latest = newest_of(self._inner, resource_type, {e.resource_id for e in page.entries})
-        op.prepare([*(e.resource for e in page.entries), *latest.values()])
-        entries = []
-        for entry in page.entries:
-            last = latest.get(entry.resource_id)
-            if last is None:
-                continue
-            if op.see(last, record=False).resource is None:
-                op.see(last)  # hidden now: none of its versions is shown (refusal audited)
-                continue
-            if entry.resource is None:
-                entries.append(entry)
-                continue
-            decision = op.see(with_newest_labels(entry.resource, last))
-            if decision.resource is not None:
-                kept = entry.resource if decision.effect == "permit" else decision.resource
-                entries.append(replace(entry, resource=kept))
-        return HistoryPage(entries, None, page.next_cursor, page.prev_cursor)
+        return visible_history(op, self._inner, resource_type, resource_id, count, since, cursor)
 
     def search(self, query: SearchQuery) -> SearchResult:
         """A page of what the caller may see, as a store holding only that would give it
@@ -221,8 +201,17 @@ class ConsentRepository:
         return WriteOutcome(self._as_seen(op, created), True)
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
+        """A write judged on the version it replaces; one judged as a creation (nothing
+        current there) is stored as a creation only: a concurrent writer that took the id
+        since makes it a conflict (409 IP-4404), never an update no one authorised."""
         op = self._op("update", resource_type)
         current = self._current(op, resource_type, resource_id)
         if current is _HIDDEN:
@@ -230,7 +219,13 @@ class ConsentRepository:
             as_missing_update(self._inner, resource_type, resource_id, resource, if_match)
         resource = check_write(op, resource, old=current)
         check_targets(self._inner, resource)
-        outcome = self._inner.update(resource_type, resource_id, resource, if_match)
+        outcome = self._inner.update(
+            resource_type,
+            resource_id,
+            resource,
+            if_match,
+            create_only=create_only or current is None,
+        )
         op.forget(outcome.resource)
         return WriteOutcome(self._as_seen(op, outcome.resource), outcome.created)
 

@@ -61,6 +61,9 @@ from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
 __all__ = ["Enforcement", "Operation", "completes", "completing"]
 
+# Types whose references to Goals are judged: the Goals they name join the context.
+_GOALS_DECIDE = frozenset({"CarePlan", "Task", "Provenance"})
+
 Resource = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -254,7 +257,7 @@ class Operation:
         patient = patient_of(resource)
         if patient is None:
             return decide(None, self.actor, resource, self.today())
-        if resource.get("resourceType") == "CarePlan":  # its goals decide what it may show
+        if resource.get("resourceType") in _GOALS_DECIDE:  # its goals decide what it shows
             ctx = self._with_goals(patient, resource)
         else:
             ctx = self.context(patient)

@@ -6,11 +6,15 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
 - **Directory data** (Organization, Practitioner, PractitionerRole, HealthcareService, Endpoint,
   Location) is not confidential information about a person: every authenticated actor with the
   scope may read it. What links a provider to a person (CareTeam, CarePlan) is person data.
-- **The plan's owner** (the organisation in ``CarePlan.author`` / ``CareTeam.managingOrganization``)
-  and **the coordinator** (a CareTeam participant with a coordinator role, assignment in force)
-  hold the plan: they see all of it, the Consents and the plan's AuditEvents included — unless a
-  provision of a Consent in force names them in a deny (deny beats permit).
-- **Everyone else** sees exactly what a sharing Consent in force gives them
+- **The plan's owner** (the coordinating unit — a token with the :data:`OWNER_ROLE` role claim —
+  of the organisation in ``CarePlan.author`` / ``CareTeam.managingOrganization``) and **the
+  coordinator** (a CareTeam participant with a coordinator role, assignment in force, HPR number
+  and organisation of the token) hold the plan: they see all of it, the Consents and the
+  plan's AuditEvents included — unless a provision of a Consent in force names them in a deny
+  (deny beats permit).
+- **Everyone else** — the rest of the owning organisation too (need to know: the municipality's
+  other employees are not the plan's holders) — sees exactly what a sharing Consent in force
+  gives them
   (:mod:`adapter.consent.provisions`): the deepest matching provision decides, deny beats permit,
   refused topics remove resources (``meta.security``) and elements (activities, needs, resources,
   references to hidden goals, CareTeam participants with their contribution), and nothing at all
@@ -57,11 +61,15 @@ from ipfhir.adapter.consent.redact import (
     strip_participants,
 )
 from ipfhir.adapter.consent.redact_text import strip_free_text
+from ipfhir.adapter.consent.work_refs import WORK_TYPES, strip_work_references
 from ipfhir.adapter.ports import Actor
 
-__all__ = ["Access", "Decision", "Reason", "access_for", "decide"]
+__all__ = ["OWNER_ROLE", "Access", "Decision", "Reason", "access_for", "decide"]
 
 Resource = dict[str, Any]
+# The role claim (adapter.auth.tokens CLAIM_ROLES) of the owning organisation's coordinating unit
+# (koordinerende enhet): without it a token of the owning organisation is no owner.
+OWNER_ROLE = "koordinerende-enhet"
 Basis = Literal["directory", "owner", "coordinator", "consent", "none"]
 _PRIVILEGED_ONLY = frozenset({"Consent", "AuditEvent"})
 _VERDICTS = 512  # remembered verdicts per Access (distinct label sets and dates are few)
@@ -146,8 +154,13 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
     )
     if named is not None and named.data_period is None:
         return Access("none", rules, (Reason.of("the person refused this recipient", named),))
-    if actor.organisation and actor.organisation in ctx.owner_orgnrs():
-        return Access("owner", rules, (Reason("the actor's organisation owns the plan"),))
+    if (
+        actor.organisation
+        and actor.organisation in ctx.owner_orgnrs()
+        and OWNER_ROLE in actor.roles
+    ):
+        why = "the actor is the coordinating unit of the organisation that owns the plan"
+        return Access("owner", rules, (Reason(why),))
     if (
         actor.practitioner
         and actor.organisation
@@ -224,6 +237,8 @@ def _by_consent(
         out, removed = _strip_care_plan(ctx, access, resource)
     elif rtype == "CareTeam":
         out, removed = strip_participants(resource, _participant(ctx, access, refused))
+    elif rtype in WORK_TYPES:
+        out, removed = strip_work_references(resource, _hidden_reference(ctx, access))
     elif rtype == "RelatedPerson":
         why = _relative_hidden(ctx, access, ref_of(resource), refused)
         if why is not None:
@@ -285,10 +300,12 @@ def _labelled(
     return keep
 
 
-def _strip_care_plan(
-    ctx: PlanContext, access: Access, resource: Resource
-) -> tuple[Resource, list[Removal]]:
+def _hidden_reference(ctx: PlanContext, access: Access) -> Callable[[str], str | None]:
+    """Why a recipient may not see what ``ref`` points at (None: it may): a Consent, or a
+    Goal on a refused topic, outside a data period, or outside the plan."""
+
     def reference(ref: str) -> str | None:
+        ref = ref.split("/_history/")[0]
         if ref.startswith("Consent/"):
             return "Consent resources are shown to the owner and coordinator only"
         if not ref.startswith("Goal/"):
@@ -299,9 +316,15 @@ def _strip_care_plan(
         ok, why = access.judge(resource_labels(goal), resource_date(goal))
         return None if ok else _why(why)
 
+    return reference
+
+
+def _strip_care_plan(
+    ctx: PlanContext, access: Access, resource: Resource
+) -> tuple[Resource, list[Removal]]:
     activity = _labelled(access, activity_date, ctx)
     item = _labelled(access, lambda _e: None)
-    return strip_elements(resource, activity, item, reference)
+    return strip_elements(resource, activity, item, _hidden_reference(ctx, access))
 
 
 def _why(rule: Rule | None) -> str:

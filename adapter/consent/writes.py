@@ -44,6 +44,7 @@ from ipfhir.adapter.consent.context import (
     actor_refs,
     patient_of,
     ref_of,
+    references_in,
 )
 from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.loader import with_parties
@@ -174,8 +175,8 @@ def _owner_of_every_plan(op: Operation, entry: Resource) -> None:
 def _relying_persons(op: Operation, entry: Resource) -> list[str]:
     """Persons whose plan relies on the directory ``entry``: a CareTeam names it (or a role of
     it) as member, a Consent names it as actor or organisation (through the store's reference
-    index; ``CarePlan.author`` and ``CareTeam.managingOrganization`` are not indexed, but an
-    IP plan's Consents name its owner)."""
+    index), or it (or a role of it) owns a plan: ``CarePlan.author``,
+    ``CareTeam.managingOrganization`` (:func:`_owned`)."""
     ref, rtype = ref_of(entry), str(entry.get("resourceType"))
     members = [ref]
     if rtype in ("Organization", "Practitioner"):
@@ -185,11 +186,27 @@ def _relying_persons(op: Operation, entry: Resource) -> list[str]:
     found += _search(op, "Consent", "actor", [ref])
     if rtype == "Organization":
         found += _search(op, "Consent", "organization", [ref])
+    found += _owned(op, set(members))
     return sorted({p for r in found if (p := patient_of(r)) is not None})
 
 
-def _search(op: Operation, rtype: str, param: str, values: list[str]) -> list[Resource]:
-    query = SearchQuery(rtype, (SearchParam(param, tuple(values)),), count=_PAGE)
+def _owned(op: Operation, refs: set[str]) -> list[Resource]:
+    """CarePlans whose ``author`` and CareTeams whose ``managingOrganization`` is one of
+    ``refs``. Neither element has a search parameter (R4 defines none) and so no index: every
+    current CarePlan and CareTeam is read and judged here. A directory entry is written rarely;
+    a relying plan missed would let anyone rename or delete the entry its owner is known by."""
+    out: list[Resource] = []
+    for rtype, key in (("CarePlan", "author"), ("CareTeam", "managingOrganization")):
+        for res in _search(op, rtype, None, []):
+            if set(references_in(res.get(key))) & refs:
+                out.append(res)
+    return out
+
+
+def _search(op: Operation, rtype: str, param: str | None, values: list[str]) -> list[Resource]:
+    """Every current ``rtype`` whose ``param`` is one of ``values`` (every one without param)."""
+    params = (SearchParam(param, tuple(values)),) if param is not None else ()
+    query = SearchQuery(rtype, params, count=_PAGE)
     out: list[Resource] = []
     while True:
         page = op.enforcement.inner.search(query)

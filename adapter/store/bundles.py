@@ -52,6 +52,7 @@ class _Entry:
     full_url: str | None
     if_none_exist: str | None
     if_match: str | None
+    create_only: bool = False  # a PUT with ifNoneMatch "*": create, never update
 
 
 def _bad(index: int, detail: str) -> BadRequest:
@@ -89,6 +90,7 @@ def _parse_entry(index: int, raw: Any) -> _Entry:
         raw.get("fullUrl"),
         req.get("ifNoneExist"),
         _etag_version(index, match) if match else None,
+        method == "PUT" and req.get("ifNoneMatch") == "*",
     )
 
 
@@ -179,7 +181,9 @@ def _apply(
         stored = w.create(conn, e.resource, e.rid, checked=True)
         return {"resource": stored, "response": _response(201, stored)}
     if e.method == "PUT":
-        stored, created = w.update(conn, e.rtype, e.rid, e.resource, e.if_match, checked=True)
+        stored, created = w.update(
+            conn, e.rtype, e.rid, e.resource, e.if_match, checked=True, create_only=e.create_only
+        )
         return {"resource": stored, "response": _response(201 if created else 200, stored)}
     got = repo.vread(e.rtype, e.rid, e.version) if e.version else repo.read(e.rtype, e.rid)
     return {"resource": got, "response": _response(200, got)}

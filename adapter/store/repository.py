@@ -302,7 +302,13 @@ class SqlRepository:
         return retrying(write)
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
         self.writer.check(resource, resource_id)
 
@@ -312,7 +318,13 @@ class SqlRepository:
                 if again is not None:
                     return WriteOutcome(self._version_of(conn, again), again[0] == "create")
                 stored, created = self.writer.update(
-                    conn, resource_type, resource_id, resource, if_match, checked=True
+                    conn,
+                    resource_type,
+                    resource_id,
+                    resource,
+                    if_match,
+                    checked=True,
+                    create_only=create_only,
                 )
                 remember(conn)
             return WriteOutcome(stored, created)

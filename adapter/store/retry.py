@@ -4,7 +4,8 @@ Two writers can collide in ways only the database sees: PostgreSQL breaks a dead
 one transaction (SQLSTATE 40P01) or refuses a serialization (40001); two PUT-creates of one new id
 both find nothing and the second insert meets the first one's row (:class:`RaceLost`). In each
 case the loser's transaction was rolled back whole, so running it again is safe: the rerun sees
-the winner's row (a PUT-create becomes an update, as it always is on SQLite, whose writers queue)
+the winner's row (a PUT-create becomes an update, as it always is on SQLite, whose writers queue;
+one asked as a creation only, ``create_only``, ends as a conflict)
 and takes its locks anew. After :data:`ATTEMPTS` the caller gets 409 IP-4404 ("changed
 concurrently; retry"), never a 500.
 """

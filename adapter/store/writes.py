@@ -209,13 +209,20 @@ class Writer:
         if_match: str | None,
         *,
         checked: bool = False,
+        create_only: bool = False,
     ) -> tuple[Resource, bool]:
-        """(stored, created): update, or create with the client's id when absent."""
+        """(stored, created): update, or create with the client's id when absent (or deleted).
+        ``create_only``: the write was authorised as a creation, so a current version there
+        (written since, by a concurrent writer) ends it as a conflict (409 IP-4404) instead of
+        being overwritten by an update no one authorised; a lost insert race reruns into the
+        same conflict."""
         self._writable(rtype, "update")
         if not checked:
             ensure_valid(self._validate, {**resource, "id": rid})
         current = self._current(conn, rtype, rid)
         self._check_match(if_match, current[0] if current else None)
+        if create_only and current is not None and not current[1]:
+            raise Conflict([issue("IP-4404", "Resource.id", "conflict")])
         if current is None:
             try:
                 return self._store(conn, rtype, rid, 1, resource, "PUT"), True

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from ipfhir.adapter.api.app import create_app
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
@@ -73,7 +74,9 @@ def secure_client(wiring: Wiring, settings: Settings) -> Iterator[TestClient]:
     """The server as production builds it (dev key in ``data_dir``), a token of the owner."""
     dev = settings.model_copy(update={"dev_mode": True})
     with TestClient(build_app(dev, wiring)) as c:
-        token = mint_token(dev.data_dir, OWNER_ORGNR, scopes=("system/*.cruds",))
+        token = mint_token(
+            dev.data_dir, OWNER_ORGNR, scopes=("system/*.cruds",), roles=(OWNER_ROLE,)
+        )
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
 

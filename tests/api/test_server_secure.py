@@ -13,6 +13,7 @@ from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.auth.http import AuthNotConfigured
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.identifiers import ORGNR_SYSTEM, synthetic_orgnr
 from tests.api.conftest import FNR_SYSTEM, JSON, OWNER_ORGNR, TestClient, careplan, patient
@@ -147,7 +148,7 @@ def test_person_finds_who_saw_the_plan_by_fodselsnummer(
 def test_secure_app_over_a_fresh_database(tmp_path: Any) -> None:
     settings = Settings(data_dir=tmp_path, dev_mode=True)
     with TestClient(build_app(settings, build_wiring(settings))) as client:
-        token = mint_token(tmp_path, OWNER_ORGNR, scopes=("system/*.cruds",))
+        token = mint_token(tmp_path, OWNER_ORGNR, scopes=("system/*.cruds",), roles=(OWNER_ROLE,))
         client.headers["Authorization"] = f"Bearer {token}"
         _person, plan = owned_plan(client)
         assert client.get(f"/CarePlan/{plan['id']}").json()["id"] == plan["id"]

@@ -38,10 +38,15 @@ class Server:
     headers: dict[str, str]  # Authorization for ORGNR
 
 
-def dev_token(data_dir: Path, orgnr: str = ORGNR, *scopes: str) -> str:
-    """A token from ``ipfhir token`` (the last line of its output)."""
+def dev_token(
+    data_dir: Path, orgnr: str = ORGNR, *scopes: str, role: str | None = "koordinerende-enhet"
+) -> str:
+    """A token from ``ipfhir token`` (the last line of its output); by default with the role
+    claim of the organisation's coordinating unit, which holds the plans the organisation
+    owns (``role=None``: any other token of the organisation)."""
     cmd = [sys.executable, "-m", "ipfhir.adapter.cli", "token", "--data-dir", str(data_dir)]
     cmd += ["--org", orgnr, *(a for s in scopes for a in ("--scope", s))]
+    cmd += ["--role", role] if role else []
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return done.stdout.strip().splitlines()[-1]
 

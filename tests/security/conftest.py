@@ -9,7 +9,10 @@ The plan (``standard_spec``: Bærum kommune owns it, coordinator Åse Sørli) ha
   hospital doctor (``refused_individual``);
 - a mother (RelatedPerson ip1-mor) the person refused as well (``deny`` naming her);
 - a former coordinator whose assignment ended 2026-06-30 (``ex_coordinator``, Tromsø kommune);
-- ``outsider``: an organisation nothing in the plan names.
+- ``outsider``: an organisation nothing in the plan names;
+- ``colleague``: an employee of the owning municipality (its orgnr, an HPR number) without the
+  coordinating unit's role claim: need to know makes it a stranger to the plan. ``owner`` is
+  the municipality's coordinating unit (the ``koordinerende-enhet`` role claim).
 
 Every test gets a fresh store; ``world.as_(actor)`` gives request headers for that actor.
 """
@@ -28,6 +31,7 @@ from sqlalchemy import Engine
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.codes import SYSTEM_9034
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM, synthetic_orgnr
@@ -41,9 +45,10 @@ with warnings.catch_warnings():
 PT = "Patient/ip1-pt"
 EX_ORGNR = synthetic_orgnr(random.Random(1902))  # Tromsø kommune, the former coordinator's
 EX_HPR = "9100009"
+COLLEAGUE_HPR = "9100010"  # a municipal employee with no part in the plan
 # actor -> (organisasjonsnummer, HPR number or None)
 ACTORS: dict[str, tuple[str, str | None]] = {
-    "owner": (ORGNR["kommune"], None),
+    "owner": (ORGNR["kommune"], None),  # with the coordinating unit's role claim (ROLES)
     "coordinator": (ORGNR["kommune"], HPR["koord"]),
     "recipient": (ORGNR["sykehus"], HPR["fysio"]),
     "teacher": (ORGNR["skole"], HPR["laerer"]),
@@ -51,7 +56,9 @@ ACTORS: dict[str, tuple[str, str | None]] = {
     "refused_individual": (ORGNR["sykehus"], HPR["lege"]),
     "ex_coordinator": (EX_ORGNR, EX_HPR),
     "outsider": (ORGNR["annen"], None),
+    "colleague": (ORGNR["kommune"], COLLEAGUE_HPR),  # the owning municipality, no role
 }
+ROLES: dict[str, tuple[str, ...]] = {"owner": (OWNER_ROLE,)}
 NON_PRIVILEGED = tuple(a for a in ACTORS if a not in ("owner", "coordinator"))
 
 
@@ -121,7 +128,12 @@ class SecureWorld:
     def as_(self, actor: str, *scopes: str, purpose: str | None = None) -> dict[str, str]:
         org, hpr = ACTORS[actor]
         token = mint_token(
-            self.data, org, hpr=hpr, scopes=scopes or ("system/*.cruds",), purpose=purpose
+            self.data,
+            org,
+            hpr=hpr,
+            scopes=scopes or ("system/*.cruds",),
+            purpose=purpose,
+            roles=ROLES.get(actor, ()),
         )
         return {"Authorization": f"Bearer {token}"}
 

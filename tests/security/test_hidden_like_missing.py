@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from ipfhir.adapter.errors import Gone
 from tests.security.conftest import PT, SecureWorld
 
-ACTORS = ("outsider", "refused_org", "refused_individual", "ex_coordinator")
+ACTORS = ("outsider", "refused_org", "refused_individual", "ex_coordinator", "colleague")
 FORMATS = {"json": "application/fhir+json", "xml": "application/fhir+xml"}
 _HEADERS = ("etag", "location", "last-modified", "content-location", "content-type")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -336,3 +337,52 @@ def test_conditional_create_by_a_member_is_refused_alike_whatever_it_matches(
         answers.append((b.status_code, _normal(b.text, "")))
     assert answers[0] == answers[2] and answers[1] == answers[3], answers
     assert answers[0][0] == 403
+
+
+@pytest.mark.parametrize("actor", (*ACTORS, "recipient", "teacher"))
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_put_create_at_a_hidden_or_deleted_id_answers_like_a_free_one(
+    world: SecureWorld, actor: str, fmt: str
+) -> None:
+    """Existence probe (docs/threat-model.md "Existence of an id"): a PUT without If-Match to
+    the refused mother (hidden) and to the deleted brother (hidden, gone) is answered exactly
+    like a PUT to an id that never existed by every caller that may not create there; nothing
+    is written."""
+    _prepare(world)
+    answers = {}
+    for rid in ("ip1-mor", "ip1-bror", "ip1-far"):
+        ask = Ask("PUT", f"/RelatedPerson/{rid}", JSON_BODY, _relative(rid))
+        answers[rid] = _answer(world, actor, fmt, ask, rid)
+    assert answers["ip1-mor"] == answers["ip1-bror"] == answers["ip1-far"], answers
+    assert answers["ip1-far"][0] == 403
+    repo = world.wiring.repository
+    assert repo.read("RelatedPerson", "ip1-mor")["meta"]["versionId"] == "1"
+    with pytest.raises(Gone):  # still deleted
+        repo.read("RelatedPerson", "ip1-bror")
+
+
+def test_a_caller_that_may_create_is_told_only_that_a_hidden_id_is_taken(
+    world: SecureWorld,
+) -> None:
+    """The accepted residual (docs/threat-model.md): anyone may start a plan for a person who
+    has none, so the outsider may create at a free id for Patient/ip9-ny; at an id a hidden
+    or a hidden deleted resource holds it gets 409 IP-4404, the answer of an id a concurrent
+    writer took — the same for both, naming nothing of what holds it, and nothing changes."""
+    _prepare(world)
+    headers = {**world.as_("outsider"), **JSON_BODY}
+    other = "Patient/ip9-ny"
+    answers = []
+    for rid in ("ip1-mor", "ip1-bror"):
+        body = {**_relative(rid), "patient": {"reference": other}}
+        r = world.client.put(f"/RelatedPerson/{rid}", json=body, headers=headers)
+        answers.append((r.status_code, _normal(r.text, rid)))
+    assert answers[0] == answers[1], answers
+    assert answers[0][0] == 409 and '"IP-4404"' in answers[0][1]
+    assert "Patient/ip1-pt" not in answers[0][1] and "Bjørnstad" not in answers[0][1]
+    free = world.client.put(
+        "/RelatedPerson/ip1-far",
+        json={**_relative("ip1-far"), "patient": {"reference": other}},
+        headers=headers,
+    )
+    assert free.status_code == 201, free.text
+    assert world.wiring.repository.read("RelatedPerson", "ip1-mor")["patient"]["reference"] == PT

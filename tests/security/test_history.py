@@ -96,3 +96,38 @@ def test_a_revoked_consent_hides_every_version(world: SecureWorld) -> None:
     assert world.client.get("/Goal/ip1-g1/_history/1", headers=who).status_code == 404
     assert world.client.get("/CarePlan/ip1/_history/1", headers=who).status_code == 404
     assert _history_ids(world, "recipient", "/Goal/_history") == []
+
+
+def _pages(world: SecureWorld, actor: str, path: str) -> list[list[str]]:
+    """Every page of a history, following the next links: the ids of each page."""
+    out: list[list[str]] = []
+    url: str | None = path
+    while url is not None:
+        r = world.client.get(url.removeprefix("http://testserver"), headers=world.as_(actor))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        out.append([e["fullUrl"].split("/Goal/")[1] for e in body.get("entry", [])])
+        url = next((x["url"] for x in body.get("link", []) if x["relation"] == "next"), None)
+        assert len(out) < 50
+    return out
+
+
+@pytest.mark.parametrize("actor", (*RECIPIENTS, "outsider"))
+def test_type_history_pages_are_full_whatever_is_hidden(world: SecureWorld, actor: str) -> None:
+    """A page of ``/Goal/_history`` had hidden versions cut out of it after the store cut the
+    page: its size (and a next link after an empty or short page) told how many versions of
+    hidden goals lay between. Pages are now filled to ``_count`` from visible versions, a next
+    link only when one more visible version exists — as a store without the hidden ones."""
+    owner = {**world.as_("owner"), **JSON_BODY}
+    for n in range(4):  # interleave versions of the hidden goal and of a visible one
+        for rid in ("ip1-g2", "ip1-g1"):
+            goal = world.client.get(f"/Goal/{rid}", headers=owner).json()
+            goal["description"] = {"text": f"Versjon {n} av målet, på Øvre Årdal"}
+            assert world.client.put(f"/Goal/{rid}", json=goal, headers=owner).status_code == 200
+    pages = _pages(world, actor, "/Goal/_history?_count=3")
+    seen = [rid for page in pages for rid in page]
+    visible = {"recipient": 6, "teacher": 6}.get(actor, 0)  # g1: 5 versions, g3: 1
+    assert "ip1-g2" not in seen
+    assert len(seen) == visible, pages
+    assert all(len(page) == 3 for page in pages[:-1]), pages
+    assert len(pages[-1]) == (visible % 3 or min(3, visible)), pages

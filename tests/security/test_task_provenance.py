@@ -107,3 +107,62 @@ def test_a_provenance_targets_only_its_persons_data(world: SecureWorld) -> None:
     assert answers[0] == answers[1]
     two = _post(world, "owner", _provenance(PT, "Patient/ip2-pt"))
     assert two.status_code == 403 and message_ids(two.json()) == ["IP-5106"]
+
+
+def _body_of(world: SecureWorld, actor: str, path: str) -> str:
+    got = world.client.get(path, headers=world.as_(actor))
+    assert got.status_code == 200, got.text
+    return got.text
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_task_and_provenance_never_show_a_goal_the_caller_may_not_see(
+    world: SecureWorld, fmt: str
+) -> None:
+    """Goal ip1-g2 is on the refused topic «rus»: a recipient shown the Task and the
+    Provenance that point at it must not learn its id (references to hidden goals are
+    removed, as from the CarePlan), the owner sees them all; searches and $everything too."""
+    task = _post(
+        world,
+        "owner",
+        _task(
+            focus={"reference": "Goal/ip1-g2"},
+            basedOn=[{"reference": "CarePlan/ip1"}, {"reference": "Goal/ip1-g2"}],
+            input=[
+                {"type": {"text": "mål"}, "valueReference": {"reference": "Goal/ip1-g2"}},
+                {"type": {"text": "mål"}, "valueReference": {"reference": "Goal/ip1-g1"}},
+            ],
+        ),
+    )
+    assert task.status_code == 201, task.text
+    prov = _post(world, "owner", _provenance("Goal/ip1-g2/_history/1", "Goal/ip1-g1", PT))
+    assert prov.status_code == 201, prov.text
+    prov_body = {**prov.json()}
+    prov_body["entity"] = [{"role": "source", "what": {"reference": "Goal/ip1-g2"}}]
+    stored = world.client.put(
+        f"/Provenance/{prov_body['id']}",
+        json=prov_body,
+        headers={**world.as_("owner"), **JSON_BODY},
+    )
+    assert stored.status_code == 200, stored.text
+    accept = {"Accept": "application/fhir+xml"} if fmt == "xml" else {}
+    paths = [
+        f"/Task/{task.json()['id']}",
+        f"/Provenance/{prov_body['id']}",
+        f"/Task?patient={PT}",
+        f"/Provenance?patient={PT}",
+        "/CarePlan/ip1/$everything",
+    ]
+    for path in paths:
+        got = world.client.get(path, headers={**world.as_("recipient"), **accept})
+        assert got.status_code == 200, (path, got.text)
+        assert "ip1-g2" not in got.text, (path, got.text)
+        assert "REDACTED" in got.text, path
+    for path in paths[:2]:
+        assert "ip1-g2" in _body_of(world, "owner", path)
+    seen = world.client.get(paths[0], headers=world.as_("recipient")).json()
+    assert seen["input"] == [task.json()["input"][1]]
+    assert seen["basedOn"] == [{"reference": "CarePlan/ip1"}] and "focus" not in seen
+    seen = world.client.get(paths[1], headers=world.as_("recipient")).json()
+    assert seen["target"] == [{"reference": "Goal/ip1-g1"}, {"reference": PT}]
+    assert "entity" not in seen

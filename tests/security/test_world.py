@@ -16,5 +16,5 @@ def test_every_actor_gets_what_the_person_consented_to(world: SecureWorld) -> No
     everything = {"ip1-g1", "ip1-g2", "ip1-g3"}
     assert seen["owner"] == seen["coordinator"] == everything
     assert seen["recipient"] == seen["teacher"] == {"ip1-g1", "ip1-g3"}  # «rus» refused
-    for refused in ("refused_org", "refused_individual", "ex_coordinator", "outsider"):
+    for refused in ("refused_org", "refused_individual", "ex_coordinator", "outsider", "colleague"):
         assert seen[refused] == set(), refused

@@ -9,13 +9,14 @@ and organisation ignored. Every attack is followed by a check that it gained not
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 import pytest
 
 from ipfhir.mappings.codes import SYSTEM_9034, ext_url
 from ipfhir.mappings.fhirxml import parse_xml, to_xml
-from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM, synthetic_orgnr
 from tests.security.conftest import ACTORS, PT, SecureWorld, message_ids
 from tests.unit.consent.builders import IRCP, TOPIC
 from tests.unit.consent.conftest import HPR, ORGNR
@@ -355,3 +356,87 @@ def test_the_coordinators_hpr_from_another_organisation_is_not_the_coordinator(
     assert world.client.get("/Consent/ip1-sharing", headers=impostor).status_code == 404
     assert world.client.get("/Goal/ip1-g2", headers=impostor).status_code == 404
     assert _sees(world, "coordinator", "/Consent/ip1-sharing")
+
+
+@pytest.mark.parametrize("btype", ["transaction", "batch"])
+def test_a_members_progress_in_a_bundle_keeps_what_it_cannot_see(
+    world: SecureWorld, btype: str
+) -> None:
+    """Found by the generated writes: in a Bundle, a member's PUT of the plan as it is shown to
+    it stored what it sent — the plan without the measure, need and Consents it may not see —
+    where the same PUT alone stores the stored version with the member's change carried in."""
+    before = _stored(world, "CarePlan", "ip1")
+    plan = world.client.get("/CarePlan/ip1", headers=world.as_("recipient")).json()
+    m1 = next(a for a in plan["activity"] if a["id"] == "m1")
+    m1["progress"] = [{"text": "Går til Ørsta på ski, også i Čáhcesuolu"}]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": btype,
+        "entry": [{"resource": plan, "request": {"method": "PUT", "url": "CarePlan/ip1"}}],
+    }
+    response = world.client.post("/", json=bundle, headers={**world.as_("recipient"), **JSON})
+    assert response.status_code == 200, response.text
+    assert response.json()["entry"][0]["response"]["status"].startswith("200"), response.text
+    after = _stored(world, "CarePlan", "ip1")
+    assert next(a for a in after["activity"] if a["id"] == "m1")["progress"] == m1["progress"]
+    assert after["activity"][1] == before["activity"][1]  # the hidden measure, as it was
+    assert after["supportingInfo"] == before["supportingInfo"]
+    assert after["extension"] == before["extension"]  # the need on the refused topic too
+
+
+def _second_plan(world: SecureWorld) -> str:
+    """Patient ip2-pt's plan, owned by Organization/ip2-ke, which only ``CarePlan.author`` and
+    ``CareTeam.managingOrganization`` name (no Consent, no CareTeam member). Its orgnr."""
+    orgnr = synthetic_orgnr(random.Random(2002))
+    repo = world.wiring.repository
+    owner = {
+        "resourceType": "Organization",
+        "id": "ip2-ke",
+        "identifier": [{"system": ORGNR_SYSTEM, "value": orgnr}],
+        "name": "Kautokeino gielda",
+    }
+    person = {"resourceType": "Patient", "id": "ip2-pt", "name": [{"text": "Elle Sara"}]}
+    team = copy.deepcopy(_stored(world, "CareTeam", "ip1"))
+    team.update(
+        id="ip2",
+        subject={"reference": "Patient/ip2-pt"},
+        managingOrganization=[{"reference": "Organization/ip2-ke"}],
+        participant=[{**team["participant"][0], "member": {"reference": "Patient/ip2-pt"}}],
+    )
+    plan = copy.deepcopy(_stored(world, "CarePlan", "ip1"))
+    for key in ("meta", "goal", "activity", "supportingInfo", "extension"):
+        plan.pop(key, None)
+    plan.update(
+        id="ip2",
+        subject={"reference": "Patient/ip2-pt"},
+        author={"reference": "Organization/ip2-ke"},
+        careTeam=[{"reference": "CareTeam/ip2"}],
+    )
+    team.pop("meta", None)
+    for res in (owner, person, team, plan):
+        repo.update(res["resourceType"], res["id"], res)
+    return orgnr
+
+
+def test_the_owners_entry_named_only_as_author_and_managing_organization_is_the_owners(
+    world: SecureWorld,
+) -> None:
+    """The reverse lookup of the plans an entry serves missed ``CarePlan.author`` and
+    ``CareTeam.managingOrganization``: anyone could rename or delete the Organization a plan's
+    owner is known by when no Consent named it (issue 9)."""
+    from ipfhir.adapter.auth.devkey import mint_token
+    from ipfhir.adapter.consent.policy import OWNER_ROLE
+
+    orgnr = _second_plan(world)
+    entry = _stored(world, "Organization", "ip2-ke")
+    renamed = {**entry, "name": "Falsk gielda"}
+    del renamed["meta"]
+    for actor in ("outsider", "recipient", "owner", "coordinator"):  # owners of another plan
+        _refused(_put(world, actor, renamed), "IP-5110")
+        _refused(world.client.delete("/Organization/ip2-ke", headers=world.as_(actor)), "IP-5110")
+    assert _stored(world, "Organization", "ip2-ke")["name"] == "Kautokeino gielda"
+    unit = mint_token(world.data, orgnr, roles=(OWNER_ROLE,))  # its coordinating unit
+    mine = {"Authorization": f"Bearer {unit}", **JSON}
+    renamed["name"] = "Guovdageainnu gielda"
+    answer = world.client.put("/Organization/ip2-ke", json=renamed, headers=mine)
+    assert answer.status_code == 200, answer.text

@@ -8,6 +8,7 @@ import pytest
 from ipfhir.adapter.audit import InMemoryAuditSink, InMemoryLedger
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.consent.operation import Enforcement
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.identifiers import synthetic_orgnr
 from tests.unit.consent.builders import Item, Org, PlanSpec, Prac, Sharing, build
@@ -16,6 +17,7 @@ from tests.unit.consent.fakes import FixedClock, MemoryRepository
 _rng = random.Random(2026)
 ORGNR = {key: synthetic_orgnr(_rng) for key in ("kommune", "sykehus", "nav", "skole", "annen")}
 HPR = {"koord": "9100001", "fysio": "9100002", "lege": "9100003", "laerer": "9100004"}
+OWNER = (OWNER_ROLE,)  # the role claim of the owning organisation's coordinating unit
 
 
 def standard_spec(**sharing: object) -> PlanSpec:
@@ -64,12 +66,23 @@ class World:
     ledger: InMemoryLedger
 
     def as_org(
-        self, key: str, practitioner: str | None = None, purpose: str | None = "COC"
+        self,
+        key: str,
+        practitioner: str | None = None,
+        purpose: str | None = "COC",
+        roles: tuple[str, ...] = (),
     ) -> object:
         actor = Actor(
-            organisation=ORGNR[key], practitioner=HPR.get(practitioner or ""), purpose=purpose
+            organisation=ORGNR[key],
+            practitioner=HPR.get(practitioner or ""),
+            roles=roles,
+            purpose=purpose,
         )
         return self.factory.repository_for(actor)
+
+    def as_owner(self) -> object:
+        """The owning organisation's coordinating unit (its orgnr and the role claim)."""
+        return self.as_org(self.spec.owner, roles=OWNER)
 
 
 def make_world(spec: PlanSpec, enforce_scopes: bool = False) -> World:

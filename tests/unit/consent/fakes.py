@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfhir.adapter.consent.context import references_in
-from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.errors import Conflict, Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     HistoryEntry,
     HistoryPage,
@@ -244,10 +244,18 @@ class MemoryRepository:
         return WriteOutcome(self.create(resource), True)
 
     def update(
-        self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None = None
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: Resource,
+        if_match: str | None = None,
+        *,
+        create_only: bool = False,
     ) -> WriteOutcome:
         self._check_match(resource_type, resource_id, if_match)
         created = self.current.get((resource_type, resource_id)) is None
+        if create_only and not created:
+            raise Conflict([issue("IP-4404", "Resource.id", "conflict")])
         return WriteOutcome(self.put({**resource, "id": resource_id}), created)
 
     def delete(self, resource_type: str, resource_id: str, if_match: str | None = None) -> None:

@@ -4,7 +4,8 @@
 Rules (shared/domain § 5, seed 002 vedlegg 2, the project's documented choices):
 - a sharing consent is in force when active, not revoked by today, and today is in its period;
 - a person/organisation the person refused (in force) sees nothing, whoever they are;
-- otherwise the owning organisation and the coordinator see everything;
+- otherwise the owning organisation's coordinating unit (the role claim) and the coordinator
+  see everything; the owning organisation's other employees are like anyone else;
 - otherwise a recipient named in force (organisation, practitioner, or the care team) sees the
   plan minus refused topics; with a data period only dated goals/measures inside it (and then
   the undated CarePlan and CareTeam are not shared); the CareTeam without the participants
@@ -25,6 +26,7 @@ TODAY = "2026-06-01"
 class Who:
     org: str  # Org.key ("annen" = not in the plan)
     prac: str | None  # Prac.key working at org, or None
+    coordinating_unit: bool = False  # the token carries the coordinating unit's role claim
 
 
 @dataclass
@@ -95,7 +97,8 @@ def expected(spec: PlanSpec, who: Who) -> Expected:
     )
     if in_force(spec) and refused_me:
         return Expected()
-    if who.org == spec.owner or (who.prac is not None and who.prac == spec.coordinator):
+    owner = who.org == spec.owner and who.coordinating_unit
+    if owner or (who.prac is not None and who.prac == spec.coordinator):
         return everything
     if s is None or not in_force(spec) or not _named(spec, who):
         return Expected()

@@ -107,8 +107,10 @@ class Place:
             Enforcement(self.repo, self.audit, self.ledger, clock, enforce_scopes=False)
         )
 
-    def as_actor(self, orgnr: str | None, hpr: str | None = None) -> ConsentRepository:
-        return self.factory.repository_for(Actor(organisation=orgnr, practitioner=hpr))
+    def as_actor(
+        self, orgnr: str | None, hpr: str | None = None, roles: tuple[str, ...] = ()
+    ) -> ConsentRepository:
+        return self.factory.repository_for(Actor(organisation=orgnr, practitioner=hpr, roles=roles))
 
     @property
     def patient(self) -> str:

@@ -22,7 +22,7 @@ from ipfhir.mappings.codes import ext_url, profile_url
 from ipfhir.mappings.errors import PlanRuleViolation
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
 from tests.unit.consent.builders import TOPIC, build, topic_label
-from tests.unit.consent.conftest import ORGNR, World, standard_spec
+from tests.unit.consent.conftest import ORGNR, OWNER, World, standard_spec
 
 Resource = dict[str, Any]
 FYSIO = {"Practitioner/ip1-fysio", "PractitionerRole/ip1-fysio-role", "CareTeam/ip1"}
@@ -204,8 +204,9 @@ def test_holders_write_what_members_may_not(world: World) -> None:
     with pytest.raises(Forbidden):  # before: the hospital deletes nothing
         world.as_org("sykehus").delete("Goal", "ip1-g3")  # type: ignore[attr-defined]
     team["managingOrganization"] = [{"reference": "Organization/ip1-sykehus"}]
-    world.as_org("kommune").update("CareTeam", "ip1", team)  # type: ignore[attr-defined]
-    world.as_org("sykehus").delete("Goal", "ip1-g3")  # now one of the plan's owners
+    world.as_owner().update("CareTeam", "ip1", team)  # type: ignore[attr-defined]
+    now_owner = world.as_org("sykehus", roles=OWNER)  # the hospital's coordinating unit
+    now_owner.delete("Goal", "ip1-g3")  # type: ignore[attr-defined]
     with pytest.raises(Exception, match="IP-4201|not found|Goal"):
         world.repo.read("Goal", "ip1-g3")
 
@@ -216,10 +217,10 @@ def test_directory_entries_a_plan_relies_on_are_the_owners(world: World) -> None
     outsider = world.as_org("annen")
     issue = _refused(world, "IP-5110", lambda: outsider.update("Organization", "ip1-kommune", org))  # type: ignore[attr-defined]
     assert issue.expression == ("Organization",)
-    assert world.as_org("kommune").update("Organization", "ip1-kommune", org).resource["name"]  # type: ignore[attr-defined]
+    assert world.as_owner().update("Organization", "ip1-kommune", org).resource["name"]  # type: ignore[attr-defined]
     org["identifier"] = [{"system": ORGNR_SYSTEM, "value": ORGNR["annen"]}]
     with pytest.raises(Forbidden) as err:  # not even the owner changes who it is
-        world.as_org("kommune").update("Organization", "ip1-kommune", org)  # type: ignore[attr-defined]
+        world.as_owner().update("Organization", "ip1-kommune", org)  # type: ignore[attr-defined]
     assert err.value.issues[0].message_id == "IP-5108"
     org["identifier"] = world.repo.read("Organization", "ip1-kommune")["identifier"]
     org["patient"] = {"reference": "Patient/eget"}  # claiming a person does not escape it
@@ -233,6 +234,6 @@ def test_a_consent_with_a_permit_below_a_refusal_is_refused_for_holders_too(worl
     consent = world.repo.read("Consent", "ip1-sharing")
     consent["provision"]["provision"][1]["provision"] = [{"type": "permit"}]
     with pytest.raises(PlanRuleViolation) as err:
-        world.as_org("kommune").update("Consent", "ip1-sharing", consent)  # type: ignore[attr-defined]
+        world.as_owner().update("Consent", "ip1-sharing", consent)  # type: ignore[attr-defined]
     assert err.value.issues[0].message_id == "IP-5112"
     assert err.value.issues[0].expression == ("Consent.provision.provision[1].provision",)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ipfhir.adapter.consent import enforce
+from ipfhir.adapter.consent import enforce, history
 from ipfhir.adapter.consent.operation import Operation, completing
 from ipfhir.adapter.ports import Actor
 from tests.unit.consent.conftest import HPR, ORGNR, World
@@ -56,7 +56,7 @@ def test_a_failed_disclosure_goes_to_no_ledger(
     def broken(*_args: Any) -> Any:
         raise RuntimeError("the page could not be built")
 
-    monkeypatch.setattr(enforce, "HistoryPage", broken)
+    monkeypatch.setattr(history, "HistoryPage", broken)  # where the history page is built
     with pytest.raises(RuntimeError):
         world.factory.repository_for(FYSIO).history("Goal")
     # what it would have disclosed: a failure; what it refused (the goal on «rus»): a refusal

@@ -7,7 +7,7 @@ from ipfhir.adapter.consent.context import PlanContext, actor_refs, claimed_refs
 from ipfhir.adapter.consent.policy import access_for
 from ipfhir.adapter.ports import Actor
 from tests.unit.consent.builders import build
-from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
+from tests.unit.consent.conftest import HPR, ORGNR, OWNER, standard_spec
 
 PT = "Patient/ip1-pt"
 TODAY = "2026-06-01"
@@ -53,7 +53,9 @@ def test_a_bare_practitioner_in_a_coordinator_assignment_coordinates_nothing() -
     ctx = PlanContext.of(PT, resources)
     assert ctx.coordinators(TODAY) == set()
     koord = Actor(organisation=ORGNR["kommune"], practitioner=HPR["koord"])
-    assert access_for(ctx, koord, TODAY).basis == "owner"  # the municipality still owns it
+    assert access_for(ctx, koord, TODAY).basis == "none"  # an employee like any other
+    unit = Actor(organisation=ORGNR["kommune"], practitioner=HPR["koord"], roles=OWNER)
+    assert access_for(ctx, unit, TODAY).basis == "owner"  # the municipality still owns it
     assert (
         access_for(
             ctx, Actor(organisation=ORGNR["sykehus"], practitioner=HPR["koord"]), TODAY

@@ -42,7 +42,7 @@ def _pages(repo: Any, count: int) -> list[list[str]]:
 
 def test_hidden_rows_never_shorten_a_page(world: World) -> None:
     _fill(world, 67)
-    owner = [i for page in _pages(world.as_org("kommune"), 500) for i in page]
+    owner = [i for page in _pages(world.as_owner(), 500) for i in page]
     recipient = world.as_org("sykehus", "fysio")
     everything = [i for page in _pages(recipient, 500) for i in page]
     assert len(everything) < len(owner)

@@ -16,7 +16,7 @@ from ipfhir.adapter.consent.enforce import ConsentRepository
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from tests.unit.consent.builders import Item, PlanSpec, Sharing
-from tests.unit.consent.conftest import HPR, ORGNR, make_world, standard_spec
+from tests.unit.consent.conftest import HPR, ORGNR, OWNER, make_world, standard_spec
 from tests.unit.consent.oracle import Expected, Who, expected
 
 EXAMPLES = 1200  # per test; two tests → 2400 generated plans per run
@@ -82,11 +82,16 @@ def worlds(draw: st.DrawFn) -> tuple[PlanSpec, Who]:
     )
     org = draw(st.sampled_from([*ORGS, "annen"]))
     prac = draw(st.sampled_from([None, *(p for p, o in PRACS.items() if o == org)]))
-    return spec, Who(org, prac)
+    return spec, Who(org, prac, draw(st.booleans()))
 
 
 def _repo(world: Any, who: Who) -> ConsentRepository:
-    actor = Actor(organisation=ORGNR[who.org], practitioner=HPR.get(who.prac or ""), purpose="COC")
+    actor = Actor(
+        organisation=ORGNR[who.org],
+        practitioner=HPR.get(who.prac or ""),
+        roles=OWNER if who.coordinating_unit else (),
+        purpose="COC",
+    )
     repo: ConsentRepository = world.factory.repository_for(actor)
     return repo
 

@@ -13,6 +13,7 @@ from ipfhir.adapter.consent.context import DIRECTORY_TYPES
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.errors import PlanRuleViolation
+from tests.unit.consent.conftest import OWNER
 from tests.unit.consent.real_plans import (
     Place,
     as_text,
@@ -35,16 +36,19 @@ def _stored(bundle: dict[str, Any], today: str, owner_hpr: str | None = None) ->
     """The plan written as a transaction by its owner (so the write checks run on it too)."""
     place = Place(bundle, today)
     author = one(bundle, "CarePlan")["author"]["reference"].split("/")[1]
-    owner = place.as_actor(identifier(one(bundle, "Organization", author[-12:]), ORGNR), owner_hpr)
+    orgnr = identifier(one(bundle, "Organization", author[-12:]), ORGNR)
+    owner = place.as_actor(orgnr, owner_hpr, OWNER)  # the owner's coordinating unit
     response = owner.transaction(bundle)
     assert {e["response"]["status"][:3] for e in response["entry"]} <= {"200", "201"}
     return place
 
 
-def _actor(place: Place, org: str, prac: str | None = None) -> Any:
+def _actor(place: Place, org: str, prac: str | None = None, *, unit: bool = False) -> Any:
+    """``org`` (and its practitioner ``prac``); ``unit``: with the role claim of the
+    organisation's coordinating unit (the owner, when ``org`` owns the plan)."""
     orgnr = identifier(one(place.bundle, "Organization", org), ORGNR)
     hpr = identifier(one(place.bundle, "Practitioner", prac), HPR) if prac else None
-    return place.as_actor(orgnr, hpr)
+    return place.as_actor(orgnr, hpr, OWNER if unit else ())
 
 
 def _person_data(resources: list[dict[str, Any]]) -> list[str]:
@@ -100,7 +104,7 @@ def _refs(resources: list[dict[str, Any]]) -> set[str]:
 
 def test_owning_municipality_and_its_coordinator_see_all(rus: Place) -> None:
     stored = _refs(resources_of(rus.bundle))
-    for repo in (_actor(rus, "krs-kommune", "koordinator"), _actor(rus, "krs-kommune")):
+    for repo in (_actor(rus, "krs-kommune", "koordinator"), _actor(rus, "krs-kommune", unit=True)):
         assert _refs(egress(rus, repo)) == stored
         plan = repo.read("CarePlan", rus.plan_id)
         assert "security" not in plan.get("meta", {})
@@ -115,7 +119,7 @@ def test_withdrawn_consent_shares_nothing() -> None:
     # the coordinator's assignment ended with the withdrawal; the municipality still holds it
     with pytest.raises(NotFound):
         _actor(place, "nav").read("CarePlan", place.plan_id)
-    owner = _actor(place, "hitra-kommune")
+    owner = _actor(place, "hitra-kommune", unit=True)
     assert owner.read("CarePlan", place.plan_id)["status"] == "revoked"
     assert _refs(egress(place, owner)) == _refs(resources_of(place.bundle))
 
@@ -225,7 +229,7 @@ def test_the_relatives_contribution_never_reaches_a_recipient(
 
 def test_owner_and_coordinator_see_the_relatives_contribution(rus: Place) -> None:
     member, contribution = _brother(rus)
-    for repo in (_actor(rus, "krs-kommune", "koordinator"), _actor(rus, "krs-kommune")):
+    for repo in (_actor(rus, "krs-kommune", "koordinator"), _actor(rus, "krs-kommune", unit=True)):
         team = repo.read("CareTeam", rus.plan_id)
         assert team == one(rus.bundle, "CareTeam") | {"meta": team["meta"]}
         assert "security" not in team["meta"]
@@ -237,7 +241,7 @@ def test_removed_participant_is_explained(rus: Place) -> None:
     index = [p["member"]["reference"] for p in one(rus.bundle, "CareTeam")["participant"]].index(
         member
     )
-    owner = _actor(rus, "krs-kommune")
+    owner = _actor(rus, "krs-kommune", unit=True)
     sshf = identifier(one(rus.bundle, "Organization", "sshf"), ORGNR)
     answer = owner.evaluate("CareTeam", rus.plan_id, Actor(organisation=sshf, purpose="COC"))
     [decision] = [p for p in answer["parameter"] if p["name"] == "decision"]

@@ -66,7 +66,7 @@ def test_a_recipient_sees_no_relative_outside_the_care_team(family: World) -> No
     with pytest.raises(NotFound):
         family.as_org("sykehus", "fysio").read("RelatedPerson", "ip1-mor")
     assert _mother_ids(family.as_org("sykehus", "fysio")) == set()
-    assert _mother_ids(family.as_org("kommune")) == {"ip1-mor"}
+    assert _mother_ids(family.as_owner()) == {"ip1-mor"}
 
 
 def test_recipient_read_of_a_relative_is_audited_as_a_disclosure(family: World) -> None:
@@ -81,7 +81,7 @@ def test_recipient_read_of_a_relative_is_audited_as_a_disclosure(family: World) 
     shown = family.audit.events[before:]
     assert [e["outcome"] for e in shown] == ["0"]
     assert any(e["what"]["reference"] == "Consent/ip1-sharing" for e in shown[0]["entity"])
-    owners = family.as_org("kommune").read("RelatedPerson", "ip1-mor")
+    owners = family.as_owner().read("RelatedPerson", "ip1-mor")
     assert owners["identifier"] == [{"system": FNR_SYSTEM, "value": MOTHER_FNR}]
 
 
@@ -210,7 +210,7 @@ def _refuse_mother(world: World) -> None:
 def test_a_refused_relative_is_shown_to_owner_and_coordinator_only(family: World) -> None:
     _mother_in_the_team(family)
     _refuse_mother(family)
-    for repo in (family.as_org("kommune"), family.as_org("kommune", "koord")):
+    for repo in (family.as_owner(), family.as_org("kommune", "koord")):
         assert repo.read("RelatedPerson", "ip1-mor")["identifier"][0]["value"] == MOTHER_FNR
         members = [p["member"]["reference"] for p in repo.read("CareTeam", "ip1")["participant"]]
         assert "RelatedPerson/ip1-mor" in members

@@ -14,7 +14,7 @@ from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from ipfhir.mappings.errors import PlanRuleViolation
 from tests.unit.consent.builders import PlanSpec, Relative, Sharing, sharing_consent
-from tests.unit.consent.conftest import ORGNR, World, make_world, standard_spec
+from tests.unit.consent.conftest import ORGNR, OWNER, World, make_world, standard_spec
 
 PT = "Patient/ip1-pt"
 
@@ -45,7 +45,7 @@ def test_refused_topic_never_reaches_a_recipient(world: World) -> None:
 
 
 def test_refused_topic_visible_to_coordinator_and_owner(world: World) -> None:
-    for repo in (world.as_org("kommune", "koord"), world.as_org("kommune")):
+    for repo in (world.as_org("kommune", "koord"), world.as_owner()):
         assert _goals(repo) == {"ip1-g1", "ip1-g2", "ip1-g3"}
         plan = repo.read("CarePlan", "ip1")
         assert [a["id"] for a in plan["activity"]] == ["m1", "m2", "m3"]
@@ -159,7 +159,7 @@ def test_totals_never_count_hidden_resources(world: World) -> None:
     assert sorted(seen) == ["ip1-g1", "ip1-g3"]
     counted = hospital.search(SearchQuery("Goal", query.params, summary_count=True))
     assert counted.total == 2
-    assert world.as_org("kommune").search(SearchQuery("Goal", summary_count=True)).total == 3
+    assert world.as_owner().search(SearchQuery("Goal", summary_count=True)).total == 3
 
 
 def test_history_and_includes_are_filtered(world: World) -> None:
@@ -225,7 +225,7 @@ def test_fifteen_year_old_cannot_consent_alone_in_health_and_care() -> None:
     world = _child_world(15, [])
     consent = sharing_consent(world.spec, Sharing(recipients=("org:sykehus",)))
     with pytest.raises(PlanRuleViolation) as err:
-        world.as_org("kommune").update("Consent", "ip1-sharing", consent)
+        world.as_owner().update("Consent", "ip1-sharing", consent)
     assert err.value.issues[0].message_id == "IP-5204"
     assert err.value.issues[0].expression == ("Consent.performer",)
 
@@ -233,13 +233,11 @@ def test_fifteen_year_old_cannot_consent_alone_in_health_and_care() -> None:
 def test_parents_consent_for_an_eight_year_old_is_accepted() -> None:
     world = _child_world(8, [Relative("mor", parental=True), Relative("tante")])
     parents = Sharing(recipients=("org:sykehus",), performers=(("mor", "parent"),))
-    stored = world.as_org("kommune").update(
-        "Consent", "ip1-sharing", sharing_consent(world.spec, parents)
-    )
+    stored = world.as_owner().update("Consent", "ip1-sharing", sharing_consent(world.spec, parents))
     assert stored.resource["status"] == "active"
     aunt = Sharing(recipients=("org:sykehus",), performers=(("tante", "parent"),))
     with pytest.raises(PlanRuleViolation) as err:
-        world.as_org("kommune").update("Consent", "ip1-sharing", sharing_consent(world.spec, aunt))
+        world.as_owner().update("Consent", "ip1-sharing", sharing_consent(world.spec, aunt))
     assert {i.message_id for i in err.value.issues} == {"IP-5206", "IP-5204"}
 
 
@@ -256,12 +254,12 @@ def test_new_plan_must_name_the_callers_organisation_as_owner() -> None:
     with pytest.raises(Forbidden) as err:
         world.as_org("sykehus").update("CarePlan", "ip2", plan)
     assert err.value.issues[0].message_id == "IP-5104"
-    assert world.as_org("kommune").update("CarePlan", "ip2", plan).created
+    assert world.as_owner().update("CarePlan", "ip2", plan).created
 
 
 def test_scopes_are_enforced_when_switched_on() -> None:
     world = make_world(standard_spec(), enforce_scopes=True)
-    actor = Actor(organisation=ORGNR["kommune"], scopes=("system/Goal.rs",))
+    actor = Actor(organisation=ORGNR["kommune"], roles=OWNER, scopes=("system/Goal.rs",))
     repo = world.factory.repository_for(actor)
     assert len(repo.search(SearchQuery("Goal")).matches) == 3
     with pytest.raises(Forbidden) as err:
