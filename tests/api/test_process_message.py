@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
@@ -316,18 +317,21 @@ def test_hostile_messages_get_an_answer_never_a_crash(ke: Receiving, path: Any, 
     assert ke.tasks() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the consent layer (adapter/consent) has no rule for what an organisation received "
-    "for itself: at the receiver there is no plan or Consent for the person yet, so the "
-    "enforced API hides the received Task from the coordinating unit's own staff (only the "
-    "operator's `ipfhir notify inbox` lists it). To be decided by the consent owner.",
-)
+def _inbox(ke: Receiving, owner: str, roles: tuple[str, ...]) -> list[str]:
+    token = mint_token(ke.data, KE, scopes=("system/*.rs",), roles=roles)
+    headers = {"Authorization": f"Bearer {token}"}
+    found = ke.client.get(f"/Task?owner={owner}&status=requested", headers=headers)
+    assert found.status_code == 200
+    return [e["resource"]["id"] for e in found.json().get("entry", [])]
+
+
 def test_the_coordinating_unit_finds_its_inbox_through_the_api(ke: Receiving) -> None:
     assert _response(ke.post(notification()))["code"] == "ok"
     [task] = ke.tasks()
-    headers = {"Authorization": ke.auth(KE)["Authorization"]}
-    owner = task["owner"]["reference"]
-    found = ke.client.get(f"/Task?owner={owner}&status=requested", headers=headers)
-    assert found.status_code == 200
-    assert [e["resource"]["id"] for e in found.json().get("entry", [])] == [task["id"]]
+    assert _inbox(ke, task["owner"]["reference"], (OWNER_ROLE,)) == [task["id"]]
+
+
+def test_the_rest_of_the_receiving_organisation_does_not_see_its_inbox(ke: Receiving) -> None:
+    assert _response(ke.post(notification()))["code"] == "ok"
+    [task] = ke.tasks()
+    assert _inbox(ke, task["owner"]["reference"], ()) == []
