@@ -2,35 +2,74 @@
 
 A notification is built from what the consent allowed when it was queued; a consent withdrawn,
 narrowed or expired since then must stop everything not yet shared. Just before each send the
-worker asks :class:`ConsentGate`: the receiver must still see the person through the server's
-enforcement (``repository_for(Actor(organisation=<receiver>)).read("Patient", ...)``, audited
-like any disclosure); if not, the message ends dead, unsent, with IP-6056 — visible in
-``ipfhir outbox list`` and replayable should the person consent again.
+worker asks :class:`ConsentGate`: the content is read again as the receiver may see it now,
+through the server's enforcement (:func:`~adapter.services.notify_content.seen_by` over
+``repository_for(Actor(organisation=<receiver>))``, audited like any disclosure), and the
+queued message must carry nothing more — the same Patient, and only services and coordinator
+contacts the receiver still sees. If it carries more (the receiver no longer sees the person,
+or a measure, a contact or a detail of the person is refused now), the message ends dead,
+unsent, with IP-6056 — visible in ``ipfhir outbox list`` and replayable should the person
+consent again (a new notification carries what the consent gives now).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.services.notify_content import Seen, seen_by
 from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
-from ipfhir.adapter.sync.messaging import NOTIFICATION
+from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION
 
 __all__ = ["ConsentGate"]
 
 _SCOPES = ("system/*.rs",)
+_INPUTS = {"service-involved": "services", "temporary-coordinator": "contacts"}
+
+
+def _carried(payload: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    entries = payload.get("entry")
+    return [
+        resource
+        for entry in (entries[1:] if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+        and isinstance(resource := entry.get("resource"), dict)
+        and resource.get("resourceType") == rtype
+    ]
 
 
 def _receiver(payload: dict[str, Any]) -> str | None:
-    entries = payload.get("entry")
-    for entry in entries[1:] if isinstance(entries, list) else []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Task":
-            return orgnr_in(resource.get("owner"))
-    return None
+    tasks = _carried(payload, "Task")
+    return orgnr_in(tasks[0].get("owner")) if len(tasks) == 1 else None
+
+
+def _input_kind(item: Any) -> str | None:
+    coding = (item.get("type") or {}).get("coding") if isinstance(item, dict) else None
+    for c in coding if isinstance(coding, list) else []:
+        if isinstance(c, dict) and c.get("system") == EXCHANGE_SYSTEM:
+            return _INPUTS.get(str(c.get("code")), "unknown")
+    return "unknown"
+
+
+def _still_covered(payload: dict[str, Any], seen: Seen) -> bool:
+    """Does the queued message carry nothing more than ``seen`` (what the receiver sees now)?"""
+    patients = _carried(payload, "Patient")
+    if len(patients) != 1 or len(_carried(payload, "Task")) != 1:
+        return False
+    now = {k: v for k, v in seen.patient.items() if k != "id"}
+    if {k: v for k, v in patients[0].items() if k != "id"} != now:
+        return False
+    allowed = {"services": set(seen.services), "contacts": set(seen.contacts)}
+    inputs = _carried(payload, "Task")[0].get("input") or []
+    for item in inputs if isinstance(inputs, list) else [inputs]:
+        kind = _input_kind(item)
+        value = item.get("valueString") if isinstance(item, dict) else None
+        if kind not in allowed or value not in allowed[kind]:
+            return False
+    return True
 
 
 def _event(payload: dict[str, Any]) -> str | None:
@@ -60,8 +99,8 @@ class ConsentGate:
         if receiver is None or rtype != "Patient" or not pid:
             return refusal
         actor = Actor(organisation=receiver, scopes=_SCOPES, purpose="COC")
-        try:
-            self._factory.repository_for(actor).read("Patient", pid)
-        except NotFound:
+        repo = self._factory.repository_for(actor)
+        seen = seen_by(repo, pid, dt.date.today().isoformat())
+        if seen is None or not _still_covered(message.payload, seen):
             return refusal
         return None
