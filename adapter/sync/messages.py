@@ -35,6 +35,8 @@ MESSAGES: dict[str, str] = {
     "ip-notification-response).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
+    "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
+    "serves.",
 }
 
 

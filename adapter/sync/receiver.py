@@ -5,7 +5,12 @@ from the message) and the body, and returns the HTTP status and the answer:
 
 1. the organisation must be routable in this adapter's directory, and the MessageHeader's
    ``source.endpoint`` its directory endpoint (else 403, IP-6070/6072: nobody else reaches the
-   store, and nothing is recorded for them);
+   store, and nothing is recorded for them); the addressed organisation
+   (``MessageHeader.destination.receiver``, which the inbox compares with ``Task.owner``) one
+   this adapter serves (else IP-6077): never the sender itself, never one the directory routes
+   to another endpoint — and, once the directory names organisations at this adapter's own
+   base, one of those (an answer needs no such check: it can only change a notification this
+   adapter sent to the answering organisation, IP-6076);
 2. a message id this sender used before gets the answer given then, unchanged (de-duplication
    per sender: another sender's id names another message, and never sees that answer);
 3. the message is checked and carried out (:mod:`adapter.sync.inbox`) in ONE write
@@ -35,6 +40,7 @@ from ipfhir.adapter.store.schema import received_messages as table
 from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (
+    NOTIFICATION,
     Incoming,
     message_id_of,
     read_message,
@@ -92,10 +98,30 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
+            if incoming.event == NOTIFICATION and not self._serves(incoming.receiver_orgnr, sender):
+                shown = str(incoming.receiver_orgnr)[:20]
+                raise MessageRefused(
+                    [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
+                )
             return 200, self._carry_out(sender, incoming)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
             return 200, self._record(sender, message_id, "refused", answer, lambda _c: None)
+
+    def _serves(self, orgnr: str | None, sender: str) -> bool:
+        """Is ``orgnr`` an organisation this adapter serves (see the module doc)?"""
+        if orgnr is None or orgnr == sender:
+            return False
+        here = self.address.removesuffix("/$process-message")
+        at = {
+            e.orgnr
+            for e in self.directory.entries()
+            if e.endpoint is not None and e.endpoint.address.rstrip("/") == here
+        }
+        if at:
+            return orgnr in at
+        entry = self.directory.get(orgnr)
+        return entry is None or entry.endpoint is None or entry.endpoint.address.rstrip("/") == here
 
     def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
         return response_bundle(

@@ -335,3 +335,15 @@ def test_the_rest_of_the_receiving_organisation_does_not_see_its_inbox(ke: Recei
     assert _response(ke.post(notification()))["code"] == "ok"
     [task] = ke.tasks()
     assert _inbox(ke, task["owner"]["reference"], ()) == []
+
+
+def test_once_the_directory_names_this_adapters_organisations_only_they_receive(
+    ke: Receiving,
+) -> None:
+    load_directory(SqlDirectory(ke.wiring.engine), {KE: BASE})  # this adapter serves KE
+    stranger = Party(ORGNR["annen"], "Guovdageainnu suohkan", BASE)
+    refused = ke.post(notification(destination=stranger))
+    assert _response(refused)["code"] == "fatal-error" and _ids(refused) == ["IP-6077"]
+    assert ke.tasks() == []
+    assert _response(ke.post(notification()))["code"] == "ok"
+    assert [t["owner"]["identifier"]["value"] for t in ke.tasks()] == [KE]
