@@ -192,11 +192,11 @@ def decide(
         resource, actor.organisation, OWNER_ROLE in actor.roles, ctx.owner_orgnrs()
     )
     if inbox == "addressee":
-        why = "a notification addressed to the actor's coordinating unit"
-        return Decision("permit", "owner", resource, (Reason(why),))
+        text = "a notification addressed to the actor's coordinating unit"
+        return Decision("permit", "owner", resource, (Reason(text),))
     if inbox == "hidden":
-        why = "a notification from another organisation: its addressee's coordinating unit only"
-        return Decision("deny", "none", None, (Reason(why),))
+        text = "a notification from another organisation: its addressee's coordinating unit only"
+        return Decision("deny", "none", None, (Reason(text),))
     access = access or access_for(ctx, actor, today)
     if access.basis in ("owner", "coordinator"):
         return Decision("permit", access.basis, resource, access.reasons)
