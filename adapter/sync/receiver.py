@@ -57,8 +57,15 @@ def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
+def _no_check(_body: Resource) -> None:
+    return None
+
+
 class Receiver:
-    """``base``: this adapter's FHIR base (the endpoint messages must be addressed to)."""
+    """``base``: this adapter's FHIR base (the endpoint messages must be addressed to);
+    ``check``: the API's input checks of a body (what the store cannot hold, e.g. a system
+    longer than its search index), raising an :class:`InvalidInput` — applied to an admitted
+    sender's message before anything in it is carried out."""
 
     def __init__(
         self,
@@ -66,11 +73,13 @@ class Receiver:
         directory: SqlDirectory,
         base: str,
         clock: Callable[[], float] = time.time,
+        check: Callable[[Resource], None] = _no_check,
     ) -> None:
         self.repository = repository
         self.directory = directory
         self.address = base.rstrip("/") + "/$process-message"
         self.clock = clock
+        self.check = check
 
     def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
         entry = self.directory.get(sender) if sender else None
@@ -103,6 +112,7 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
                 )
+            self.check(body)
             return 200, self._carry_out(sender, incoming)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
