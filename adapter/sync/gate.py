@@ -10,6 +10,12 @@ contacts the receiver still sees. If it carries more (the receiver no longer see
 or a measure, a contact or a detail of the person is refused now), the message ends dead,
 unsent, with IP-6056 — visible in ``ipfhir outbox list`` and replayable should the person
 consent again (a new notification carries what the consent gives now).
+
+The route is resolved again too, for every exchange message (a Bundle led by a MessageHeader
+with an event: notifications and their answers alike): the directory must still route the
+addressed organisation (``MessageHeader.destination.receiver``) to the message's destination,
+with its endpoint active; an endpoint suspended or moved since queuing ends the message dead,
+unsent, with IP-6057 (nothing goes to an address the directory no longer vouches for).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.services.notify_content import Seen, seen_by
 from ipfhir.adapter.store.outbox import Message
@@ -84,13 +91,38 @@ def _event(payload: dict[str, Any]) -> str | None:
     return coding.get("code") if isinstance(coding, dict) else None
 
 
-class ConsentGate:
-    """``factory``: ``secure_factory(wiring)`` of the sender's store."""
+def _addressee(payload: dict[str, Any]) -> str | None:
+    entries = payload.get("entry")
+    first = entries[0] if isinstance(entries, list) and entries else None
+    header = first.get("resource") if isinstance(first, dict) else None
+    targets = header.get("destination") if isinstance(header, dict) else None
+    if not isinstance(targets, list) or len(targets) != 1 or not isinstance(targets[0], dict):
+        return None
+    return orgnr_in(targets[0].get("receiver"))
 
-    def __init__(self, factory: Any) -> None:
+
+class ConsentGate:
+    """``factory``: ``secure_factory(wiring)`` of the sender's store; ``directory``: the
+    sender's directory (by default the one in the factory's store database)."""
+
+    def __init__(self, factory: Any, directory: SqlDirectory | None = None) -> None:
         self._factory = factory
+        self._directory = directory or SqlDirectory(factory.enforcement.inner.engine)
 
     def __call__(self, message: Message) -> str | None:
+        return self._route(message) or self._consent(message)
+
+    def _route(self, message: Message) -> str | None:
+        if _event(message.payload) is None:
+            return None  # no exchange message: nothing addressed to a directory organisation
+        orgnr = _addressee(message.payload)
+        entry = self._directory.get(orgnr) if orgnr is not None else None
+        here = entry.endpoint.address.rstrip("/") if entry and entry.endpoint else None
+        if entry is None or not entry.routable or message.destination != f"{here}/$process-message":
+            return "IP-6057: " + MESSAGES["IP-6057"].format(orgnr=orgnr)
+        return None
+
+    def _consent(self, message: Message) -> str | None:
         if _event(message.payload) != NOTIFICATION:
             return None  # other exchanges bring their own checks
         receiver = _receiver(message.payload)
