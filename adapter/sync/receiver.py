@@ -46,11 +46,17 @@ from ipfhir.adapter.sync.messaging import (
     read_message,
     response_bundle,
 )
+from ipfhir.adapter.sync.recorded import record_refusal
 from ipfhir.mappings.errors import InvalidInput
 
 __all__ = ["Receiver"]
 
 Resource = dict[str, Any]
+
+
+def _why(err: InvalidInput | SenderRefused, what: str) -> str:
+    """``what``, with the refusal's message ids (e.g. ``refused: IP-6070``)."""
+    return f"$process-message {what}: " + ", ".join(i.message_id for i in err.issues)
 
 
 def _iso(at: float) -> str:
@@ -82,6 +88,14 @@ class Receiver:
         self.check = check
 
     def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
+        try:
+            return self._process(sender, body)
+        except (SenderRefused, MessageRefused) as err:  # answered 403 / 400, recorded nowhere else
+            with self.repository.begin_write() as conn:
+                record_refusal(conn, organisation=sender, detail=_why(err, "refused"))
+            raise
+
+    def _process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
         entry = self.directory.get(sender) if sender else None
         if entry is None or not entry.routable or entry.endpoint is None:
             raise SenderRefused([issue_sync("IP-6070", None, "forbidden")])
@@ -116,7 +130,12 @@ class Receiver:
             return 200, self._carry_out(sender, incoming)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
-            return 200, self._record(sender, message_id, "refused", answer, lambda _c: None)
+            detail = _why(err, f"message {message_id[:80]} refused")
+
+            def audit(conn: Connection) -> None:
+                record_refusal(conn, organisation=sender, detail=detail)
+
+            return 200, self._record(sender, message_id, "refused", answer, audit)
 
     def _serves(self, orgnr: str | None, sender: str) -> bool:
         """Is ``orgnr`` an organisation this adapter serves (see the module doc)?"""

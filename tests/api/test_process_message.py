@@ -347,3 +347,16 @@ def test_once_the_directory_names_this_adapters_organisations_only_they_receive(
     assert ke.tasks() == []
     assert _response(ke.post(notification()))["code"] == "ok"
     assert [t["owner"]["identifier"]["value"] for t in ke.tasks()] == [KE]
+
+
+def test_a_message_refused_as_it_stands_is_audited_with_its_sender(ke: Receiving) -> None:
+    refused = ke.post(notification(status="accepted"))  # a notification is status requested
+    assert _response(refused)["code"] == "fatal-error"
+    events = ke.wiring.repository.search(SearchQuery("AuditEvent", count=50)).matches
+    mine = [
+        e
+        for e in events
+        if e["outcome"] == "4"
+        and any(a["who"].get("identifier", {}).get("value") == HOSPITAL for a in e["agent"])
+    ]
+    assert len(mine) == 1 and "IP-6075" in mine[0]["outcomeDesc"], events
