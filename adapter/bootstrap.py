@@ -2,9 +2,12 @@
 
 :func:`build_app` is the only public way to build the server: bearer authentication (refuses to
 start without an issuer and JWKS outside dev mode), consent enforcement around every repository
-a route can obtain, and audit. There is deliberately no builder of an unenforced app here: a
-bare store factory served over HTTP would disclose plans without the person's consent. Tests of
-store and HTTP mechanics assemble one explicitly (``tests/api/conftest.py``).
+a route can obtain, and audit. There is deliberately no builder of an unenforced app here, and
+no bare store factory at all: served over HTTP it would disclose plans without the person's
+consent, so ``create_app`` takes only a :class:`SecureRepositoryFactory` (:func:`secure_factory`).
+The server's own writes (the audit trail) go through :func:`system_repository`, the one named
+way to write without a caller's limits, which is never served. Tests of store and HTTP mechanics
+declare a permit-all factory under tests/ (``tests/permit_all.py``).
 """
 
 from __future__ import annotations
@@ -17,20 +20,27 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.errors import StartupError, issue
-from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.settings import Settings, shown_url
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
-from ipfhir.adapter.store import SqlRepository, SqlRepositoryFactory, make_engine
+from ipfhir.adapter.store import SqlRepository, make_engine
 
-__all__ = ["Wiring", "build_app", "build_secure_app", "build_wiring", "secure_factory"]
+__all__ = [
+    "Wiring",
+    "build_app",
+    "build_secure_app",
+    "build_wiring",
+    "secure_factory",
+    "system_repository",
+]
 
 
 @dataclass
 class Wiring:
     engine: Engine
-    repository: SqlRepository
-    factory: SqlRepositoryFactory
+    repository: SqlRepository  # the store itself: wrapped by secure_factory before any caller
     validate: Callable[..., dict[str, Any]]
     validator_name: str
 
@@ -66,17 +76,25 @@ def build_wiring(
         check_definitions(missing)
         validate({"resourceType": "Patient"})  # loads the profiles now, not on the first create
     repository = SqlRepository(engine, validate)
-    return Wiring(engine, repository, SqlRepositoryFactory(repository), validate, name)
+    return Wiring(engine, repository, validate, name)
+
+
+def system_repository(wiring: Wiring) -> SqlRepository:
+    """The server's own repository: it may write what no client may (AuditEvent, the audit
+    trail) and answers without any caller's limits. Named so that every use is visible (the
+    consent point appends the trail through the store's SQL audit sink, not through this); it is
+    never handed to a route or a discloser (they take a :class:`SecureRepositoryFactory`, which
+    this is not)."""
+    return SqlRepository(wiring.engine, wiring.validate, system=True)
 
 
 def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
-) -> Any:
+) -> ConsentRepositoryFactory:
     """The store's repositories behind the consent enforcement point: audit appended to the
     store's audit log (AuditEvent resources when read), recipients in the store's database."""
     from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
-    from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
     from ipfhir.adapter.consent.operation import Enforcement
     from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.writes import SystemClock
@@ -96,11 +114,11 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     """The server as ``ipfhir serve`` runs it: bearer tokens, consent enforcement on every
     repository, audit, and the consent explanation operations."""
     from ipfhir.adapter.api.app import add_routes, create_app
+    from ipfhir.adapter.api.consent_ops import router as consent_router
     from ipfhir.adapter.api.message_routes import install as install_messaging
     from ipfhir.adapter.api.token_routes import install as install_token_endpoint
     from ipfhir.adapter.api.token_routes import token_service
     from ipfhir.adapter.auth.http import resolver_from_settings
-    from ipfhir.adapter.consent.http import router as consent_router
 
     resolver = resolver_from_settings(settings)
     wiring = wiring or build_wiring(settings)

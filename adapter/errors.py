@@ -13,8 +13,8 @@
     ├── UnsupportedMediaType        wrong Content-Type                          (IP-4003)
     ├── NotAcceptable               Accept names no format we write             (IP-4004)
     ├── PayloadTooLarge             body over the size limit                    (IP-4001)
-    ├── Unauthenticated             no / bad bearer token (adapter.consent.errors) (IP-50xx) 401
-    ├── Forbidden                   scope, care team, AuditEvent (adapter.consent.errors)    403
+    ├── Unauthenticated             no / bad bearer token (adapter.security_errors)  401 IP-50xx
+    ├── Forbidden                   scope, care team, AuditEvent (security_errors)  403
     └── StartupError                the server cannot start: settings, database, definitions
                                     (IP-46xx; raised before serving, one line on stderr, never
                                     an HTTP answer)
@@ -24,8 +24,15 @@ Only ``adapter/api`` maps these to HTTP status codes (one handler).
 
 from __future__ import annotations
 
-from ipfhir.adapter.consent.errors import Forbidden, Unauthenticated
-from ipfhir.mappings.errors import FormatError, InvalidInput, IpError, Issue, ProfileViolation
+from ipfhir.adapter.security_errors import Forbidden, Unauthenticated
+from ipfhir.mappings.errors import (
+    FormatError,
+    InvalidInput,
+    IpError,
+    Issue,
+    ProfileViolation,
+    catalogue_issue,
+)
 
 __all__ = [
     "MESSAGES",
@@ -43,15 +50,14 @@ __all__ = [
     "status_for",
 ]
 
+# Retired, never to be reused: IP-4002 and IP-4007 (bodies are read by mappings/, IP-20xx).
 MESSAGES: dict[str, str] = {
     "IP-4001": "The request body is larger than the limit of {limit} bytes.",
-    "IP-4002": "The request body could not be read as {fmt}: {detail}",
     "IP-4003": "Content-Type '{ctype}' is not supported; send application/fhir+json or "
     "application/fhir+xml.",
     "IP-4004": "None of the formats in Accept/_format '{accept}' can be produced.",
     "IP-4005": "The body must be a FHIR resource of type {expected}, not {actual}.",
     "IP-4006": "The resource id '{body_id}' does not match the id '{url_id}' in the URL.",
-    "IP-4007": "The JSON body is nested deeper than {limit} levels.",
     "IP-4008": "A request body is required.",
     "IP-4009": "The system is {n} characters long; this server stores systems of at most "
     "{limit} characters.",
@@ -111,8 +117,7 @@ def issue(
     message_id: str, expression: str | None = None, code: str = "invalid", **kw: object
 ) -> Issue:
     """An :class:`Issue` with the catalogue text for ``message_id`` filled in with ``kw``."""
-    text = MESSAGES[message_id].format(**kw)
-    return Issue(message_id, text, (expression,) if expression else (), code)
+    return catalogue_issue(MESSAGES, message_id, expression, code, fields=kw)
 
 
 class BadRequest(InvalidInput):

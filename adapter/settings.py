@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=8, ge=1, le=200)
     # PostgreSQL cancels a statement running longer than this (0 = never); answered with 503.
     db_statement_timeout_s: float = Field(default=30.0, ge=0, le=3600)
-    # What one search may ask (adapter/services/search_parsing.py SearchLimits); over → 400.
+    # What one search may ask (adapter/fhir/search_parsing.py SearchLimits); over → 400.
     search_max_params: int = Field(default=30, ge=1, le=1000)
     search_max_or_values: int = Field(default=100, ge=1, le=1000)
     search_max_values: int = Field(default=300, ge=1, le=10000)

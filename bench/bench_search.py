@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 from sqlalchemy import Engine, create_engine, false, func, insert, select, text  # noqa: E402
 
+from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.ports import SearchParam, SearchQuery  # noqa: E402
-from ipfhir.adapter.services.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
 from ipfhir.adapter.store.schema import idx_reference, resources  # noqa: E402
 from ipfhir.adapter.store.search_sql import criteria  # noqa: E402

@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ipfhir.adapter.services.validation import minimal_structural_check  # noqa: E402
+from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
 from ipfhir.mappings.identifiers import ORGNR_SYSTEM  # noqa: E402
 from tests.integration.conftest import ORGNR, dev_token, free_port  # noqa: E402

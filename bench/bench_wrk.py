@@ -45,7 +45,7 @@ from alembic.config import Config  # noqa: E402
 from bench_server import cpu_seconds  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from ipfhir.adapter.services.validation import minimal_structural_check  # noqa: E402
+from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
 from tests.integration.conftest import dev_token, free_port  # noqa: E402
 

@@ -23,13 +23,14 @@ def app_factory() -> Any:
     from ipfhir.adapter.bootstrap import build_wiring
     from ipfhir.adapter.ports import Actor
     from ipfhir.adapter.settings import Settings
+    from tests.permit_all import PermitAll
 
     settings = Settings()
     wiring = build_wiring(settings, run_migrations=False)
     bench_actor = Actor(organisation="bench", scopes=("system/*.cruds",))
     return create_app(
         settings,
-        wiring.factory,
+        PermitAll(wiring.repository),
         validate=wiring.validate,
         validator_name=wiring.validator_name,
         actor_resolver=lambda _request: bench_actor,

@@ -26,17 +26,22 @@ __all__ = [
     "SYSTEM_9034",
     "SYSTEM_9151",
     "SYSTEM_9602",
+    "IP_PLAN_CODE",
     "cs_url",
     "ext_url",
     "profile_url",
 ]
 
+# The canonical base of every definition, code system and profile this project publishes: the
+# one statement of it (adapter, mappings and the profile generator read it from here).
 BASE: Final = "https://ip-fhir-adapter.no/fhir"
 
 SYSTEM_9033: Final = "urn:oid:2.16.578.1.12.4.1.1.9033"  # Slektskap mv. til pasient
 SYSTEM_9034: Final = "urn:oid:2.16.578.1.12.4.1.1.9034"  # Helsepersonells funksjoner mv.
 SYSTEM_9151: Final = "urn:oid:2.16.578.1.12.4.1.1.9151"  # Tjenestetype (IPLOS/KPR)
 SYSTEM_9602: Final = "urn:oid:2.16.578.1.12.4.1.1.9602"  # Dokumenttype (A02-2 Individuell plan)
+# The category (SYSTEM_9602) that makes a CarePlan an individual plan: the one statement of it.
+IP_PLAN_CODE: Final = "A02-2"
 
 
 def cs_url(name: str) -> str:

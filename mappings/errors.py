@@ -16,8 +16,11 @@ status codes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ipfhir.mappings.codes import cs_url
 
 __all__ = [
     "FormatError",
@@ -27,6 +30,7 @@ __all__ = [
     "MappingError",
     "PlanRuleViolation",
     "ProfileViolation",
+    "catalogue_issue",
     "operation_outcome",
 ]
 
@@ -50,7 +54,7 @@ class Issue:
             "details": {
                 "coding": [
                     {
-                        "system": "https://ip-fhir-adapter.no/fhir/CodeSystem/message-id",
+                        "system": cs_url("message-id"),
                         "code": self.message_id,
                     }
                 ],
@@ -125,3 +129,21 @@ class MappingError(InvalidInput):
 
 class ProfileViolation(InvalidInput):
     """The profile validator found at least one error."""
+
+
+def catalogue_issue(
+    catalogue: Mapping[str, str],
+    message_id: str,
+    expression: str | None = None,
+    code: str = "invalid",
+    suffix: str = "",
+    fields: Mapping[str, object] | None = None,
+) -> Issue:
+    """The one way an :class:`Issue` is made from a message catalogue (``MESSAGES``: id → text,
+    one per owner, see docs/architecture.md): the text with its ``{names}`` filled from
+    ``fields`` and ``suffix`` appended, located at ``expression``. Owners wrap it with their
+    defaults (``adapter.errors.issue``, ``adapter.security_errors.issue5``, ...)."""
+    text = catalogue[message_id].format(**fields) if fields else catalogue[message_id]
+    if suffix:
+        text = f"{text} {suffix}"
+    return Issue(message_id, text, (expression,) if expression else (), code)

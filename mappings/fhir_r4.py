@@ -34,7 +34,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from ipfhir.mappings.errors import FormatError, Issue, MappingError
+from ipfhir.mappings.errors import FormatError, Issue, MappingError, catalogue_issue
 
 __all__ = [
     "MESSAGES",
@@ -91,8 +91,7 @@ def r4_elements() -> dict[str, Any]:
 
 
 def _issue(message_id: str, expression: str, detail: str = "", code: str = "invalid") -> Issue:
-    text = MESSAGES[message_id] + (f" {detail}" if detail else "")
-    return Issue(message_id, text, (expression,), code)
+    return catalogue_issue(MESSAGES, message_id, expression, code, detail)
 
 
 def _model_class(data: Any) -> Any:

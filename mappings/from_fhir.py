@@ -42,7 +42,7 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         r
         for r in index.of_type("CarePlan")
         if any(
-            c.get("system") == codes.SYSTEM_9602 and c.get("code") == "A02-2"
+            c.get("system") == codes.SYSTEM_9602 and c.get("code") == codes.IP_PLAN_CODE
             for cat in r.get("category", [])
             for c in cat.get("coding", [])
         )
@@ -50,8 +50,8 @@ def bundle_to_plan_json(bundle: Any) -> Json:
     if len(plans) != 1:
         raise MappingError.single(
             "IP-2105",
-            "Expected exactly one individual plan (CarePlan with category 9602#A02-2), "
-            f"found {len(plans)}.",
+            "Expected exactly one individual plan (CarePlan with category "
+            f"9602#{codes.IP_PLAN_CODE}), found {len(plans)}.",
             "Bundle.entry.resource.ofType(CarePlan)",
             "structure",
         )

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ipfhir.mappings.codes import BASE
+
 __all__ = [
     "PERSON",
     "Address",
@@ -384,5 +386,5 @@ def plan_json_schema() -> dict[str, Any]:
     """The JSON Schema of plan JSON (draft 2020-12), as published in profiles/plan.schema.json."""
     schema = Plan.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://ip-fhir-adapter.no/fhir/plan.schema.json"
+    schema["$id"] = f"{BASE}/plan.schema.json"
     return schema

@@ -36,7 +36,7 @@ from ipfhir.mappings.consent_rules import (
     sharing_rule_issues,
 )
 from ipfhir.mappings.coordination import coordinator_issues
-from ipfhir.mappings.errors import Issue, PlanRuleViolation
+from ipfhir.mappings.errors import Issue, PlanRuleViolation, catalogue_issue
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
 from ipfhir.mappings.link_rules import link_issues
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
@@ -106,7 +106,7 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:
-    return Issue(mid, f"{MESSAGES[mid]} {detail}".strip(), (path,), code)
+    return catalogue_issue(MESSAGES, mid, path, code, detail)
 
 
 def _all_issues(plan: Plan) -> Iterator[Issue]:

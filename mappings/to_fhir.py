@@ -32,7 +32,11 @@ from ipfhir.mappings.to_fhir_parties import party_reference, party_resources, pa
 
 __all__ = ["IP_CATEGORY", "plan_resources", "plan_to_bundle"]
 
-IP_CATEGORY = {"system": codes.SYSTEM_9602, "code": "A02-2", "display": "Individuell plan"}
+IP_CATEGORY = {
+    "system": codes.SYSTEM_9602,
+    "code": codes.IP_PLAN_CODE,
+    "display": "Individuell plan",
+}
 # The responsibility group lives as long as the plan does.
 _CARE_TEAM_STATUS = {
     "draft": "proposed",

@@ -11,7 +11,10 @@ from sqlalchemy import Engine
 
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.adapter.store.schema import metadata
+from tests import hypothesis_profiles
 from tests.pg import PG_URL, postgres_schema
+
+hypothesis_profiles.load()  # full example counts in CI (.ci/run), a fast run locally
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """The FHIR REST API (FastAPI): thin routes over ``ResourceRepository`` obtained per caller.
 
-The app is built by :func:`adapter.bootstrap.build_app`; routers outside this package (the
-consent operations) use :func:`request_resource` and :func:`server_context`.
+The app is built by :func:`adapter.bootstrap.build_app`; its routers
+(``routes``, ``consent_ops``) read what they share from :mod:`adapter.api.context`.
 """
 
-from ipfhir.adapter.api.app import request_resource, server_context
+from ipfhir.adapter.api.context import request_resource, server_context
 
 __all__ = ["request_resource", "server_context"]

@@ -1,110 +1,53 @@
 """App assembly: routes, error handlers and the context they share, around a repository
 factory and a caller resolver. Nothing here runs at import time.
 
-:func:`create_app` is wiring, not the front door: it serves whatever factory it is handed. The
+:func:`create_app` is wiring, not the front door, and it serves only a
+:class:`~adapter.consent.secure.SecureRepositoryFactory` (typed, and checked when called). The
 server is built by :func:`adapter.bootstrap.build_app` (authentication, consent enforcement,
-audit); only tests of store and HTTP mechanics call :func:`create_app` with a bare store factory.
+audit); tests of store and HTTP mechanics call :func:`create_app` with a permit-all factory they
+declare under tests/ (``tests/permit_all.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ipfhir.adapter.api.formats import render, response_format
+from ipfhir.adapter.api.context import ServerContext, error_response
+from ipfhir.adapter.api.formats import render
 from ipfhir.adapter.api.guard import InternalErrorGuard
-from ipfhir.adapter.errors import NotAcceptable, issue, status_for
-from ipfhir.adapter.ports import Actor, RepositoryFactory
+from ipfhir.adapter.api.routes import router
+from ipfhir.adapter.consent.secure import SecureRepositoryFactory
+from ipfhir.adapter.errors import issue
+from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.errors import IpError, operation_outcome
 
-__all__ = [
-    "ServerContext",
-    "add_routes",
-    "create_app",
-    "error_response",
-    "in_thread",
-    "request_resource",
-    "server_context",
-]
+__all__ = ["add_routes", "create_app"]
 
 log = logging.getLogger("ipfhir.api")
-T = TypeVar("T")
-
-
-@dataclass
-class ServerContext:
-    """What routes need, kept on ``app.state.ctx``."""
-
-    settings: Settings
-    factory: RepositoryFactory
-    validate: Callable[..., dict[str, Any]]
-    validator_name: str
-    actor_resolver: Callable[[Request], Actor]
-    # Blocking store calls run here (threads start on first use); see :func:`in_thread`.
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="ipfhir-store")
-    )
-
-
-def server_context(request: Request) -> ServerContext:
-    """The context of the app serving ``request``."""
-    ctx: ServerContext = request.app.state.ctx
-    return ctx
-
-
-async def in_thread(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` on the server's store threads (with the caller's context variables).
-
-    The event loop's executor instead of ``run_in_threadpool``: anyio's hop (capacity limiter,
-    its own queue) cost 70 µs of CPU against 50 µs here, on every request."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args)
-    return await asyncio.get_running_loop().run_in_executor(server_context(request).executor, call)
-
-
-async def request_resource(request: Request) -> dict[str, Any]:
-    """The request body as a FHIR JSON dict (JSON or XML), within the server's size and depth
-    limits: the one body reader for every route, the consent operations' included."""
-    from ipfhir.adapter.api.formats import read_resource
-
-    s = server_context(request).settings
-    return await read_resource(request, s.max_body_bytes, s.max_json_depth)
-
-
-def error_response(request: Request, err: IpError) -> Response:
-    """The one place errors become HTTP: an OperationOutcome in the caller's format."""
-    status = status_for(err)
-    try:
-        fmt = response_format(request, strict=not isinstance(err, NotAcceptable))
-    except NotAcceptable:
-        fmt = "json"
-    headers = {"Allow": "GET, HEAD"} if status == 405 else None
-    if status == 401:
-        headers = {"WWW-Authenticate": 'Bearer realm="ipfhir"'}
-    return render(err.outcome(), fmt, status, headers=headers)
 
 
 def create_app(
     settings: Settings,
-    factory: RepositoryFactory,
+    factory: SecureRepositoryFactory,
     *,
     validate: Callable[..., dict[str, Any]],
     validator_name: str,
     actor_resolver: Callable[[Request], Actor],
 ) -> FastAPI:
     """Routes over ``factory``; every request's caller comes from ``actor_resolver`` (there is
-    no anonymous default)."""
+    no anonymous default). Only a :class:`SecureRepositoryFactory` is served: the bare store,
+    or anything else that merely has ``repository_for``, is refused at once."""
+    if not isinstance(factory, SecureRepositoryFactory):
+        raise TypeError(f"create_app serves a SecureRepositoryFactory, not {type(factory)!r}")
     ctx = ServerContext(
         settings,
         factory,
@@ -148,8 +91,6 @@ def create_app(
     app.add_middleware(IdempotentWrites)
     # Everything else (a bug, a failing database): IP-4901, connection kept (see guard.py).
     app.add_middleware(InternalErrorGuard)
-
-    from ipfhir.adapter.api.routes import router
 
     add_routes(app, router)
     return app

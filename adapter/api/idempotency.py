@@ -47,7 +47,7 @@ class IdempotentWrites:
             err = BadRequest([issue("IP-4113", None, "value", header="X-Request-Id", value=shown)])
             from starlette.requests import Request
 
-            from ipfhir.adapter.api.app import error_response
+            from ipfhir.adapter.api.context import error_response
 
             await error_response(Request(scope), err)(scope, receive, send)
             return

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ipfhir.adapter.api.app import in_thread, request_resource, server_context
+from ipfhir.adapter.api.context import in_thread, request_resource, server_context
 from ipfhir.adapter.api.formats import render
 
 __all__ = ["install", "router"]

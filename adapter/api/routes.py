@@ -14,21 +14,21 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ipfhir.adapter.api.app import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.bundles import history_bundle, searchset
+from ipfhir.adapter.api.capability import capability_statement
+from ipfhir.adapter.api.context import ServerContext, in_thread, request_resource, server_context
 from ipfhir.adapter.api.formats import read_body, render, response_format
 from ipfhir.adapter.api.input_checks import check_bundle, check_indexable
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
-from ipfhir.adapter.ports import ResourceRepository
-from ipfhir.adapter.services.capability import capability_statement
-from ipfhir.adapter.services.search_params import RESOURCE_TYPES
-from ipfhir.adapter.services.search_parsing import (
+from ipfhir.adapter.fhir.search_params import RESOURCE_TYPES
+from ipfhir.adapter.fhir.search_parsing import (
     SearchLimits,
     check_page_token,
     parse_count,
     parse_search,
     parse_search_string,
 )
+from ipfhir.adapter.ports import ResourceRepository
 
 __all__ = ["router"]
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ipfhir.adapter.api.app import in_thread
+from ipfhir.adapter.api.context import in_thread
 from ipfhir.adapter.auth.assertion import ASSERTION_TYPE, AssertionVerifier, InvalidClient
 from ipfhir.adapter.auth.issuer import AccessTokenIssuer, server_base, trusting_own_tokens
 from ipfhir.adapter.auth.orgkey import SigningKey, organisation_key

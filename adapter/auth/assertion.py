@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ipfhir.adapter.auth.orgkey import SigningKey
 from ipfhir.adapter.auth.replay import SqlReplayGuard
 from ipfhir.adapter.auth.tokens import ALGORITHMS, TokenVerifier, jwks_loader
-from ipfhir.adapter.consent.errors import Unauthenticated
 from ipfhir.adapter.directory.model import DirectoryEntry
+from ipfhir.adapter.security_errors import Unauthenticated
 from ipfhir.mappings.identifiers import is_valid_orgnr
 
 __all__ = [

@@ -20,8 +20,8 @@ from ipfhir.adapter.auth.tokens import (
     actor_from_claims,
     jwks_loader,
 )
-from ipfhir.adapter.consent.errors import Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.security_errors import Unauthenticated, issue5
 from ipfhir.adapter.settings import shown_url
 
 __all__ = ["AuthNotConfigured", "bearer_resolver", "resolver_from_settings"]

@@ -33,8 +33,8 @@ from typing import Any
 import jwt
 import requests
 
-from ipfhir.adapter.consent.errors import Forbidden, Unauthenticated, issue5
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.security_errors import Forbidden, Unauthenticated, issue5
 
 __all__ = [
     "CLAIM_HPR",

@@ -49,7 +49,7 @@ from typing import Any
 
 from ipfhir.adapter.consent.context import identifier_values, patient_of, references_in
 from ipfhir.adapter.consent.provisions import is_sharing_consent
-from ipfhir.mappings.codes import SYSTEM_9602, cs_url, ext_url, profile_url
+from ipfhir.mappings.codes import IP_PLAN_CODE, SYSTEM_9602, cs_url, ext_url, profile_url
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = [
@@ -239,7 +239,7 @@ def required_profiles(resource: Mapping[str, Any]) -> list[str]:
     if rtype == "Consent":
         kinds = ("plan-consent", "sharing-consent")
         return [profile_url(f"ip-{k}") for k in kinds if (_CONSENT_CATEGORY, k) in codes]
-    if rtype == "CarePlan" and (SYSTEM_9602, "A02-2") in codes:
+    if rtype == "CarePlan" and (SYSTEM_9602, IP_PLAN_CODE) in codes:
         return [profile_url("ip-careplan")]
     if rtype == "CareTeam" and patient_of(resource) is not None:
         return [profile_url("ip-careteam")]

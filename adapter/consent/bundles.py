@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.missing import missing, missing_version_issue
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.consent.writes import check_delete, check_write
 from ipfhir.adapter.errors import NotFound, PreconditionFailed, issue, status_for
+from ipfhir.adapter.fhir.search_parsing import parse_search_string
 from ipfhir.adapter.ports import SearchQuery
-from ipfhir.adapter.services.search_parsing import parse_search_string
+from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.errors import IpError, Issue
 
 __all__ = ["Stored", "entry_url", "filter_response", "split_batch"]

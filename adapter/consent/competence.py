@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from ipfhir.adapter.consent.context import PlanContext, patient_of
-from ipfhir.adapter.consent.errors import issue5
+from ipfhir.adapter.security_errors import issue5
 from ipfhir.mappings.codes import cs_url, ext_url
 from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipfhir.adapter.fhir.person_ties import DIRECTORY_TYPES, PERSON_FIELDS
+from ipfhir.adapter.fhir.references import patient_key
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.codes import SYSTEM_9034, cs_url
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM
@@ -42,17 +44,8 @@ __all__ = [
 
 Resource = dict[str, Any]
 
-# Resources that say nothing about a person on their own: the directory of providers.
-DIRECTORY_TYPES = frozenset(
-    {
-        "Organization",
-        "Practitioner",
-        "PractitionerRole",
-        "HealthcareService",
-        "Endpoint",
-        "Location",
-    }
-)
+# DIRECTORY_TYPES (the directory of providers: says nothing about a person on its own) and the
+# fields that tie a resource to a person are adapter.fhir.person_ties, shared with the stamps.
 PARTY_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "RelatedPerson"})
 # Resources that are personal data of one person and must name that person (Patient/id): a
 # relative (RelatedPerson) is personal data about someone else tied to the person's plan, never
@@ -78,7 +71,6 @@ COORDINATOR_CODES = frozenset(
         (cs_url("ip-coordinator-role"), "barnekoordinator"),
     }
 )
-_PATIENT_KEYS = ("subject", "patient", "beneficiary", "for")  # for: Task.for
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:
@@ -94,20 +86,20 @@ def _plain_ref(reference: str) -> str:
 def patient_of(resource: Mapping[str, Any]) -> str | None:
     """``Patient/id`` the resource is about, or ``None`` when it is tied to no person: the
     Patient itself; ``subject``, ``patient``, ``beneficiary`` or ``for`` (Task); the one
-    Patient among a Provenance's targets; the Patient entity of an AuditEvent. Keep
-    :data:`adapter.store.stamps.PERSON_FIELDS` in step."""
+    Patient among a Provenance's targets; the Patient entity of an AuditEvent
+    (:mod:`adapter.fhir.person_ties`, read by the change stamps too)."""
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         return ref_of(resource)
-    for key in _PATIENT_KEYS:
+    for key in PERSON_FIELDS:
         value = resource.get(key)
         if isinstance(value, dict) and str(value.get("reference", "")).startswith("Patient/"):
-            return _plain_ref(str(value["reference"]))
+            return patient_key(value["reference"])
     if rtype == "AuditEvent":
         for entity in resource.get("entity", []):
             ref = str(entity.get("what", {}).get("reference", ""))
             if ref.startswith("Patient/"):
-                return _plain_ref(ref)
+                return patient_key(ref)
     if rtype == "Provenance":
         return _one_patient(resource.get("target"))
     return None
@@ -117,7 +109,7 @@ def _one_patient(targets: Any) -> str | None:
     """The one person a Provenance's targets name (``Patient/id``); ``None`` when they name no
     person or several (then it is nobody's: hidden from all and refused as a write)."""
     found = {
-        _plain_ref(str(t["reference"]))
+        patient_key(t["reference"])
         for t in (targets if isinstance(targets, list) else ())
         if isinstance(t, dict) and str(t.get("reference", "")).startswith("Patient/")
     }

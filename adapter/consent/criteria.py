@@ -16,16 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ipfhir.adapter.ports import SearchParam
-from ipfhir.adapter.services.dates import date_range
-from ipfhir.adapter.services.search_params import (
+from ipfhir.adapter.fhir.dates import date_range
+from ipfhir.adapter.fhir.references import split_reference
+from ipfhir.adapter.fhir.search_params import (
     ParamDef,
     extract_dates,
     extract_references,
     extract_tokens,
     param_def,
-    split_reference,
 )
+from ipfhir.adapter.ports import SearchParam
 
 __all__ = ["Resolve", "coarse", "matches", "negative", "targets_of"]
 

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
 from ipfhir.adapter.consent.conditional import visible_matches
 from ipfhir.adapter.consent.context import patient_of
-from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.explain import explanation
 from ipfhir.adapter.consent.history import visible_history
 from ipfhir.adapter.consent.missing import (
@@ -31,6 +30,7 @@ from ipfhir.adapter.consent.missing import (
 from ipfhir.adapter.consent.operation import Enforcement, Operation, completes
 from ipfhir.adapter.consent.paging import everything_seen, page, visible_count
 from ipfhir.adapter.consent.provenance import check_targets
+from ipfhir.adapter.consent.secure import SecureRepositoryFactory
 from ipfhir.adapter.consent.versions import newest, with_newest_labels
 from ipfhir.adapter.consent.writes import check_delete, check_write
 from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
@@ -41,6 +41,7 @@ from ipfhir.adapter.ports import (
     SearchResult,
     WriteOutcome,
 )
+from ipfhir.adapter.security_errors import Forbidden, issue5
 
 __all__ = ["ConsentRepository", "ConsentRepositoryFactory"]
 
@@ -52,7 +53,7 @@ hidden = missing  # exactly what the store says for a resource that does not exi
 _HIDDEN: Resource = {}  # _current's answer for a resource the caller may not see
 
 
-class ConsentRepositoryFactory:
+class ConsentRepositoryFactory(SecureRepositoryFactory):
     """``repository_for(actor)``: the store's repository wrapped for that caller."""
 
     def __init__(self, enforcement: Enforcement) -> None:

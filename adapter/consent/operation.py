@@ -46,7 +46,6 @@ from ipfhir.adapter.consent.context import (
     patient_of,
     ref_of,
 )
-from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.loader import goals_for, load_context
 from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
 from ipfhir.adapter.ports import (
@@ -57,6 +56,7 @@ from ipfhir.adapter.ports import (
     UnitOfWork,
     Written,
 )
+from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
 __all__ = ["Enforcement", "Operation", "completes", "completing"]

@@ -23,8 +23,8 @@ from typing import Any
 from ipfhir.adapter.consent.context import ref_of, references_in
 from ipfhir.adapter.consent.criteria import coarse, matches
 from ipfhir.adapter.consent.operation import Operation
+from ipfhir.adapter.fhir.search_params import extract_references, param_def
 from ipfhir.adapter.ports import Actor, ResourceRepository, SearchParam, SearchQuery, SearchResult
-from ipfhir.adapter.services.search_params import extract_references, param_def
 from ipfhir.mappings.errors import IpError
 
 __all__ = ["binding", "everything_seen", "page", "visible_count"]

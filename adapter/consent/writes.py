@@ -46,10 +46,10 @@ from ipfhir.adapter.consent.context import (
     ref_of,
     references_in,
 )
-from ipfhir.adapter.consent.errors import Forbidden, issue5
 from ipfhir.adapter.consent.loader import with_parties
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.errors import PlanRuleViolation
 
 __all__ = ["check_delete", "check_write"]

@@ -10,7 +10,7 @@ The legacy XML layer owns IP-62xx (``mappings/legacy/messages.py``).
 
 from __future__ import annotations
 
-from ipfhir.mappings.errors import InvalidInput, IpError, Issue
+from ipfhir.mappings.errors import InvalidInput, IpError, Issue, catalogue_issue
 
 __all__ = ["MESSAGES", "DirectoryFileError", "NoRoute", "TokenRequestFailed", "issue6"]
 
@@ -54,8 +54,7 @@ def issue6(
     message_id: str, expression: str | None = None, code: str = "invalid", **kw: object
 ) -> Issue:
     """An :class:`Issue` with the catalogue text for ``message_id`` filled in with ``kw``."""
-    text = MESSAGES[message_id].format(**kw)
-    return Issue(message_id, text, (expression,) if expression else (), code)
+    return catalogue_issue(MESSAGES, message_id, expression, code, fields=kw)
 
 
 class NoRoute(InvalidInput):

@@ -5,6 +5,6 @@ forever), the current row in ``resources``, and the search index rows (token, re
 """
 
 from ipfhir.adapter.store.engine import make_engine, migrate
-from ipfhir.adapter.store.repository import SqlRepository, SqlRepositoryFactory
+from ipfhir.adapter.store.repository import SqlRepository
 
-__all__ = ["SqlRepository", "SqlRepositoryFactory", "make_engine", "migrate"]
+__all__ = ["SqlRepository", "make_engine", "migrate"]

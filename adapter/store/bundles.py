@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ipfhir.adapter.errors import BadRequest, Conflict, PreconditionFailed, issue, status_for
+from ipfhir.adapter.fhir.search_params import RESOURCE_TYPES
+from ipfhir.adapter.fhir.search_parsing import parse_search_string
 from ipfhir.adapter.ports import SearchQuery
-from ipfhir.adapter.services.search_params import RESOURCE_TYPES
-from ipfhir.adapter.services.search_parsing import parse_search_string
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.retry import retrying
 from ipfhir.mappings.errors import IpError

@@ -9,8 +9,8 @@ import orjson
 from sqlalchemy import Connection, func, select
 
 from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.fhir.dates import date_range
 from ipfhir.adapter.ports import HistoryEntry, HistoryPage
-from ipfhir.adapter.services.dates import date_range
 from ipfhir.adapter.store.cursors import PageTokens
 from ipfhir.adapter.store.schema import resource_versions as v
 from ipfhir.adapter.store.search_sql import decode_cursor, encode_cursor

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ipfhir.adapter.errors import BadRequest, issue
-from ipfhir.adapter.services.search_params import param_def, split_reference
+from ipfhir.adapter.fhir.references import split_reference
+from ipfhir.adapter.fhir.search_params import param_def
 from ipfhir.adapter.store.context_sql import SqlReader
 from ipfhir.adapter.store.schema import idx_reference
 

@@ -8,9 +8,9 @@ from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.errors import Conflict, issue
-from ipfhir.adapter.services.dates import FAR_PAST
-from ipfhir.adapter.services.plan_rules import active_plan_subject
-from ipfhir.adapter.services.search_params import (
+from ipfhir.adapter.fhir.dates import FAR_PAST
+from ipfhir.adapter.fhir.plan_rules import active_plan_subject
+from ipfhir.adapter.fhir.search_params import (
     SEARCH_PARAMS,
     extract_dates,
     extract_references,
@@ -18,8 +18,9 @@ from ipfhir.adapter.services.search_params import (
 )
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["clear_index", "enforce_one_active_plan", "sort_date", "write_index"]
+__all__ = ["clear_index", "enforce_one_active_plan", "person_key", "sort_date", "write_index"]
 
 _INDEX_TABLES = (idx_token, idx_reference, idx_date)
 
@@ -73,26 +74,47 @@ def enforce_one_active_plan(
 ) -> None:
     """Keep ``active_plans`` in step with CarePlan/plan_id; a second active plan → Conflict.
 
-    The primary key on ``patient_id`` is the guarantee: the row goes in with ``ON CONFLICT DO
-    NOTHING`` (two racing writers: the second waits for the first, then inserts nothing), and
-    only when nothing was inserted is the existing plan looked up for the message. A first
-    version has no row of its own to remove.
+    A person is keyed by their fødselsnummer or D-nummer (:func:`person_key`), not by the
+    Patient id: Patient ids are scoped to a plan, so two plans for one person name two Patients.
+    The primary key on ``patient_id`` (holding that key) is the guarantee: the row goes in with
+    ``ON CONFLICT DO NOTHING`` (two racing writers: the second waits for the first, then inserts
+    nothing), and only when nothing was inserted is the existing plan looked up for the message.
+    A first version has no row of its own to remove.
     """
     if not first_version:
         conn.execute(delete(active_plans).where(active_plans.c.careplan_id == plan_id))
     patient = active_plan_subject(resource) if resource is not None else None
     if patient is None:
         return
-    row = {"patient_id": patient, "careplan_id": plan_id}
+    row = {"patient_id": person_key(conn, patient), "careplan_id": plan_id}
     try:
         if insert_rows(conn, active_plans, row, ignore_conflict=True):
             return
     except IntegrityError as err:  # careplan_id is unique too (cannot happen after the delete)
         raise _conflict(patient, "(written concurrently)") from err
     existing = conn.execute(
-        select(active_plans.c.careplan_id).where(active_plans.c.patient_id == patient)
+        select(active_plans.c.careplan_id).where(active_plans.c.patient_id == row["patient_id"])
     ).scalar_one_or_none()
     raise _conflict(patient, existing or "(written concurrently)")
+
+
+def person_key(conn: Connection, patient_id: str) -> str:
+    """The key of the person ``Patient/patient_id`` stands for: ``system|value`` of its
+    fødselsnummer (else D-nummer) from the search index written in this transaction, or
+    ``Patient/id`` for a Patient without one."""
+    found = conn.execute(
+        select(idx_token.c.system, idx_token.c.code).where(
+            idx_token.c.res_type == "Patient",
+            idx_token.c.res_id == patient_id,
+            idx_token.c.param == "identifier",
+            idx_token.c.system.in_((FNR_SYSTEM, DNR_SYSTEM)),
+        )
+    ).all()
+    for system in (FNR_SYSTEM, DNR_SYSTEM):
+        for row_system, code in found:
+            if row_system == system:
+                return f"{system}|{code}"
+    return f"Patient/{patient_id}"
 
 
 def _conflict(patient: str, existing: str) -> Conflict:

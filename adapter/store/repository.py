@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Engine, false, func, select
 
 from ipfhir.adapter.errors import BadRequest, NotFound, issue
 from ipfhir.adapter.ports import (
-    Actor,
     HistoryPage,
     PreCommitHook,
     SearchQuery,
@@ -41,7 +40,7 @@ from ipfhir.adapter.store.stamps import read_stamps
 from ipfhir.adapter.store.unit import begin_write, pre_commit
 from ipfhir.adapter.store.writes import SystemClock, Writer, gone
 
-__all__ = ["SqlRepository", "SqlRepositoryFactory"]
+__all__ = ["SqlRepository"]
 
 Resource = dict[str, Any]
 
@@ -374,13 +373,3 @@ def _one_match(found: SearchResult) -> Resource | None:
             [issue("IP-4403", "If-None-Exist", "multiple-matches", count=found.total)]
         )
     return found.matches[0] if found.matches else None
-
-
-class SqlRepositoryFactory:
-    """One store for everyone until consent enforcement wraps it (``repository_for``)."""
-
-    def __init__(self, repository: SqlRepository) -> None:
-        self.repository = repository
-
-    def repository_for(self, actor: Actor) -> SqlRepository:
-        return self.repository

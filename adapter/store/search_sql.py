@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select
 
 from ipfhir.adapter.errors import BadRequest, issue
-from ipfhir.adapter.services.dates import date_range
-from ipfhir.adapter.services.search_params import ParamDef, param_def, split_reference
+from ipfhir.adapter.fhir.dates import date_range
+from ipfhir.adapter.fhir.references import split_reference
+from ipfhir.adapter.fhir.search_params import ParamDef, param_def
 from ipfhir.adapter.store.cursors import PageTokens, invalid_token
 from ipfhir.adapter.store.schema import idx_date, idx_reference, idx_token, resources
 

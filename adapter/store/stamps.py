@@ -28,6 +28,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ipfhir.adapter.fhir.person_ties import (
+    DIRECTORY_KEY,
+    DIRECTORY_TYPES,
+    PERSON_FIELDS,
+    PERSON_LIST_FIELDS,
+)
+from ipfhir.adapter.fhir.references import patient_key
 from ipfhir.adapter.store.unit import begin_write, collector
 
 __all__ = [
@@ -41,36 +48,12 @@ __all__ = [
     "ties",
 ]
 
-DIRECTORY_KEY = "*"
-DIRECTORY_TYPES = frozenset(
-    {
-        "Organization",
-        "Practitioner",
-        "PractitionerRole",
-        "Endpoint",
-        "HealthcareService",
-        "Location",
-    }
-)
-# The person fields of adapter.consent.context.patient_of, kept in step with it (a write bumps
-# at least the person that function finds, before and after the write): Task.for, and a
-# Provenance's targets (every Patient among them; patient_of takes the one, a bump of more is
-# only a reload).
-PERSON_FIELDS = ("subject", "patient", "beneficiary", "for")
-_FIELDS_OF = {"Provenance": ("target",)}
+# Which types are the directory and which fields tie a resource to a person:
+# adapter.fhir.person_ties, the statement adapter.consent.context.patient_of reads too (a write
+# bumps at least the person that function finds, before and after the write; a Provenance bumps
+# every Patient among its targets, patient_of takes the one: a bump of more is only a reload).
 _PENDING = "ipfhir_pending_stamps"  # the unit of work's collector of keys to bump
 _CHUNK = 500
-
-
-def _patient_key(reference: Any) -> str | None:
-    """``Patient/id`` for a reference to a Patient (relative, absolute or versioned), else None."""
-    if not isinstance(reference, str):
-        return None
-    parts = reference.split("/")
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "Patient" and parts[i + 1]:
-            return f"Patient/{parts[i + 1]}"
-    return None
 
 
 def ties(rtype: str, rid: str, resource: dict[str, Any] | None) -> set[str]:
@@ -82,10 +65,10 @@ def ties(rtype: str, rid: str, resource: dict[str, Any] | None) -> set[str]:
     keys: set[str] = set()
     if not resource:
         return keys
-    for name in PERSON_FIELDS + _FIELDS_OF.get(rtype, ()):
+    for name in PERSON_FIELDS + PERSON_LIST_FIELDS.get(rtype, ()):
         value = resource.get(name)
         for ref in value if isinstance(value, list) else (value,):
-            key = _patient_key(ref.get("reference")) if isinstance(ref, dict) else None
+            key = patient_key(ref.get("reference")) if isinstance(ref, dict) else None
             if key is not None:
                 keys.add(key)
     return keys

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.fhir.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
+from ipfhir.adapter.fhir.validation import ensure_valid
 from ipfhir.adapter.ports import Written
-from ipfhir.adapter.services.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
-from ipfhir.adapter.services.validation import ensure_valid
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.indexer import (
     clear_index,

@@ -8,8 +8,8 @@ IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
 
 from __future__ import annotations
 
-from ipfhir.adapter.consent.errors import Forbidden
-from ipfhir.mappings.errors import InvalidInput, Issue
+from ipfhir.adapter.security_errors import Forbidden
+from ipfhir.mappings.errors import InvalidInput, Issue, catalogue_issue
 
 __all__ = ["MESSAGES", "MessageRefused", "NotifyRefused", "SenderRefused", "issue_sync"]
 
@@ -46,8 +46,7 @@ def issue_sync(
     message_id: str, expression: str | None = None, code: str = "invalid", **kw: object
 ) -> Issue:
     """An :class:`Issue` with the catalogue text for ``message_id`` filled in with ``kw``."""
-    text = MESSAGES[message_id].format(**kw)
-    return Issue(message_id, text, (expression,) if expression else (), code)
+    return catalogue_issue(MESSAGES, message_id, expression, code, fields=kw)
 
 
 class NotifyRefused(InvalidInput):

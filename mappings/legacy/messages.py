@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from ipfhir.mappings.errors import FormatError, Issue, MappingError
+from ipfhir.mappings.errors import FormatError, MappingError, catalogue_issue
 
 __all__ = ["MESSAGES", "fail", "refuse"]
 
@@ -40,11 +40,9 @@ MESSAGES: dict[str, str] = {
 
 def fail(message_id: str, where: str = "", detail: str = "", code: str = "structure") -> NoReturn:
     """Raise a :class:`FormatError` (unreadable, hostile or schema-invalid input)."""
-    text = MESSAGES[message_id] + (f" {detail}" if detail else "")
-    raise FormatError([Issue(message_id, text, (where,) if where else (), code)])
+    raise FormatError([catalogue_issue(MESSAGES, message_id, where, code, detail)])
 
 
 def refuse(message_id: str, where: str = "", detail: str = "", code: str = "value") -> NoReturn:
     """Raise a :class:`MappingError` (well-formed, valid input the model cannot accept)."""
-    text = MESSAGES[message_id] + (f" {detail}" if detail else "")
-    raise MappingError([Issue(message_id, text, (where,) if where else (), code)])
+    raise MappingError([catalogue_issue(MESSAGES, message_id, where, code, detail)])

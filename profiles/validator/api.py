@@ -7,10 +7,8 @@ from typing import Any
 
 from ipfhir.mappings.errors import Issue, operation_outcome
 from ipfhir.profiles.validator.engine import Engine
-from ipfhir.profiles.validator.fhirpath import Env
-from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.registry import CORE_SD, IP_CANONICAL_BASE
-from ipfhir.profiles.validator.walker import Walker
+from ipfhir.profiles.validator.runner import EntryResult, run
 
 __all__ = ["REQUIRED_DEFINITIONS", "EntryResult", "Validator", "run", "validate"]
 
@@ -22,36 +20,6 @@ REQUIRED_DEFINITIONS = (
     "http://hl7.no/fhir/StructureDefinition/no-basis-Patient",
     IP_CANONICAL_BASE + "/StructureDefinition/ip-careplan",
 )
-
-_SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
-EntryResult = tuple[dict[str, Any], list[Issue]]
-
-
-def _sorted(issues: list[Issue]) -> list[Issue]:
-    unique = {(i.expression, i.message_id, i.text, i.severity): i for i in issues}
-    return sorted(
-        unique.values(),
-        key=lambda i: (_SEVERITY_RANK[i.severity], i.expression, i.message_id, i.text),
-    )
-
-
-def run(
-    engine: Engine, resource: Any, profile: str | None = None, split_entries: bool = False
-) -> tuple[list[Issue], list[EntryResult]]:
-    """Issues for ``resource`` and, with ``split_entries``, one result per Bundle entry."""
-    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        return [
-            issue("IP-3018", None, what="Not a FHIR resource: a JSON object with resourceType")
-        ], []
-    rtype = resource["resourceType"]
-    env = Env(resource, resource, resource if rtype == "Bundle" else None)
-    env.member_of = engine.member_of
-    env.conforms_to = engine.conforms
-    walker = Walker(engine, env, split_entries=split_entries)
-    for root in engine.roots_for(resource, profile, walker.issues, rtype):
-        walker.resource(resource, root, rtype)
-    entries = [(res, _sorted(found)) for res, found in walker.entries]
-    return _sorted(walker.issues), entries
 
 
 class Validator:

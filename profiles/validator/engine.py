@@ -209,7 +209,7 @@ class Engine:
 
     # -- services for FHIRPath functions ------------------------------------------------------
     def conforms(self, res: dict[str, Any], url: str) -> bool:
-        from ipfhir.profiles.validator.api import run
+        from ipfhir.profiles.validator.runner import run
 
         outcome_issues, _ = run(self, res, url)
         return not any(i.severity in ("error", "fatal") for i in outcome_issues)

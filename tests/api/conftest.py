@@ -3,7 +3,8 @@
 
 ``client`` is test wiring, on purpose: the server-mechanics tests (CRUD, versions, search,
 paging, bundles, formats, limits) exercise the store and the HTTP layer, so they assemble the
-routes around the bare store factory with :func:`store_mechanics_app`. Run through consent
+routes around the store with a permit-all factory (:func:`store_mechanics_app`,
+``tests/permit_all.py``). Run through consent
 enforcement they would mostly test the policy (a Patient without a plan is visible to nobody).
 The server itself is built only by :func:`adapter.bootstrap.build_app`; that path is covered by
 ``secure_client`` (``test_server_secure.py``: the same mechanics for an actor who owns the plans,
@@ -28,6 +29,7 @@ from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.mappings.identifiers import synthetic_fnr, synthetic_orgnr
+from tests.permit_all import PermitAll
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
     warnings.filterwarnings("ignore", message="Using `httpx` with")
@@ -53,10 +55,11 @@ MECHANICS_ACTOR = Actor(organisation=OWNER_ORGNR, scopes=("system/*.cruds",))
 
 
 def store_mechanics_app(settings: Settings, wiring: Wiring) -> Any:
-    """Routes over the bare store (no authentication, no consent): test wiring only."""
+    """Routes over the store, every caller permitted everything (no authentication, no
+    consent): test wiring only."""
     return create_app(
         settings,
-        wiring.factory,
+        PermitAll(wiring.repository),
         validate=wiring.validate,
         validator_name=wiring.validator_name,
         actor_resolver=lambda _request: MECHANICS_ACTOR,

@@ -12,7 +12,7 @@ import pytest
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_secure_app, build_wiring
-from ipfhir.adapter.services.validation import default_validator
+from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.settings import Settings
 from tests.unit.consent.builders import Sharing, build, sharing_consent
 from tests.unit.consent.conftest import HPR, ORGNR, standard_spec

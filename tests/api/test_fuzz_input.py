@@ -23,12 +23,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ipfhir.adapter.bootstrap import Wiring
-from ipfhir.adapter.services.search_params import COMMON_PARAMS, SEARCH_PARAMS
+from ipfhir.adapter.fhir.search_params import COMMON_PARAMS, SEARCH_PARAMS
 from ipfhir.adapter.store.schema import resource_versions
 from ipfhir.mappings.fhirxml import to_xml
 from tests.api.conftest import careplan, patient
+from tests.hypothesis_profiles import examples
 
-EXAMPLES = 500  # per backend (SQLite ~15 s, PostgreSQL ~25 s on 2 cores)
+EXAMPLES = examples(500)  # per backend in CI (SQLite ~15 s, PostgreSQL ~25 s on 2 cores)
 
 # One settings object for the fuzz properties: no deadline (a request's time is not the
 # property), no example database (every CI run draws fresh cases), the function-scoped client

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from werkzeug import Request, Response
 
-from ipfhir.adapter.services.validation import minimal_structural_check
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.outbox import Outbox, enqueue
 from ipfhir.adapter.sync.policy import RetryPolicy

@@ -16,6 +16,7 @@ from ipfhir.adapter.bootstrap import Wiring
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine
 from tests.api.conftest import MECHANICS_ACTOR, create, message_ids, patient, store_mechanics_app
+from tests.permit_all import PermitAll
 from tests.pg import PG_URL, postgres_or_skip
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project pins
@@ -94,20 +95,12 @@ class _SlowRepository:
         raise AssertionError("statement_timeout did not cancel the statement")
 
 
-class _Factory:
-    def __init__(self, repo: Any) -> None:
-        self.repo = repo
-
-    def repository_for(self, _actor: Any) -> Any:
-        return self.repo
-
-
 def test_a_statement_timeout_answers_503_and_the_server_goes_on(tmp_path: Any) -> None:
     postgres_or_skip()
     engine = make_engine(PG_URL, statement_timeout_s=0.2)
     app = create_app(
         Settings(data_dir=tmp_path),
-        _Factory(_SlowRepository(engine)),
+        PermitAll(_SlowRepository(engine)),
         validate=lambda *_a: {"resourceType": "OperationOutcome", "issue": []},
         validator_name="none",
         actor_resolver=lambda _request: MECHANICS_ACTOR,

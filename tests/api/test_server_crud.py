@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from typing import Any
 
+from ipfhir.mappings.identifiers import synthetic_fnr
 from tests.api.conftest import JSON, careplan, create, message_ids, patient
 
 
@@ -133,3 +136,17 @@ def test_one_active_plan_per_person(client: Any) -> None:
     done = {**first, "status": "completed"}
     assert client.put(f"/CarePlan/{first['id']}", json=done, headers=JSON).status_code == 200
     assert client.post("/CarePlan", json=careplan(pid), headers=JSON).status_code == 201
+
+
+def test_one_active_plan_per_person_across_patients(client: Any) -> None:
+    """Patient ids are scoped to a plan: two Patients with one fødselsnummer are one person, and
+    the second active plan is refused as for the same Patient (failed while the guard keyed on
+    the Patient id)."""
+    fnr = synthetic_fnr(dt.date(1977, 2, 28), random.Random(11))
+    first = create(client, patient(fnr))["id"]
+    second = create(client, patient(fnr, family="Ånnesdóttir"))["id"]
+    create(client, careplan(first))
+    again = client.post("/CarePlan", json=careplan(second), headers=JSON)
+    assert again.status_code == 409 and "IP-4401" in message_ids(again.json())
+    other = create(client, patient())["id"]  # another person keeps their own plan
+    assert client.post("/CarePlan", json=careplan(other), headers=JSON).status_code == 201

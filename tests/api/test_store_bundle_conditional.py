@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ipfhir.adapter.errors import BadRequest
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery
-from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from tests.api.conftest import FNR_SYSTEM, patient
 

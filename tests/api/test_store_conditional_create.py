@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery, WriteOutcome
-from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.conditional import criteria_key
 from tests.api.conftest import FNR_SYSTEM, patient

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ipfhir.adapter.services.validation import minimal_structural_check
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 
 CLIENTS = 16

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from sqlalchemy import Engine, Select, insert
 
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery
-from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.schema import idx_reference, resources
 from ipfhir.adapter.store.search_sql import page_select

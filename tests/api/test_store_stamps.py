@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ipfhir.adapter.errors import Conflict
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import BulkReader, ChangeStamps
-from ipfhir.adapter.services.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.stamps import ties
 from tests.api.conftest import careplan, patient
@@ -223,7 +223,7 @@ def test_ties_of_references() -> None:
 
 _CHILD = """
 import sys
-from ipfhir.adapter.services.validation import minimal_structural_check
+from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.store import SqlRepository, make_engine
 url, schema, pid = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 repo = SqlRepository(make_engine(url, schema=schema), minimal_structural_check)

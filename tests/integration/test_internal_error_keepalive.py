@@ -21,12 +21,13 @@ import pytest
 import uvicorn
 
 from ipfhir.adapter.api.app import create_app
+from ipfhir.adapter.consent.secure import SecureRepositoryFactory
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from tests.integration.conftest import free_port
 
 
-class _BrokenStore:
+class _BrokenStore(SecureRepositoryFactory):
     """A repository factory whose repositories fail like a bug would (not an IpError)."""
 
     def repository_for(self, _actor: Actor) -> Any:

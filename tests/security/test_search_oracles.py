@@ -317,8 +317,8 @@ def test_criteria_judged_in_memory_agree_with_the_store(hidden: SecureWorld) -> 
     """On resources as stored (what the owner sees) the in-memory judge of every criterion
     (:mod:`adapter.consent.criteria`) gives exactly the store's matches."""
     from ipfhir.adapter.consent.criteria import matches
+    from ipfhir.adapter.fhir.search_parsing import parse_search_string
     from ipfhir.adapter.ports import SearchQuery
-    from ipfhir.adapter.services.search_parsing import parse_search_string
 
     repo = hidden.wiring.repository
 

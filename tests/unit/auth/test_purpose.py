@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from ipfhir.adapter.auth.tokens import CLAIM_ORG, PurposePolicy, actor_from_claims
-from ipfhir.adapter.consent.errors import Forbidden
+from ipfhir.adapter.security_errors import Forbidden
 from ipfhir.adapter.settings import Settings
 
 CLAIMS = {CLAIM_ORG: "974703300"}

@@ -19,7 +19,7 @@ from ipfhir.adapter.auth.tokens import (
     jwks_loader,
 )
 from ipfhir.adapter.cli.main import main
-from ipfhir.adapter.consent.errors import Unauthenticated
+from ipfhir.adapter.security_errors import Unauthenticated
 
 ISSUER = "https://helseid-sts.test.nhn.no"
 

@@ -19,8 +19,8 @@ from ipfhir.adapter.audit import (
     audit_event,
     write_trail,
 )
+from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.services.validation import default_validator
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate
 from ipfhir.adapter.store.schema import resources

@@ -17,7 +17,7 @@ from ipfhir.adapter.consent.authority import (
     with_profiles,
 )
 from ipfhir.adapter.consent.bundles import entry_url
-from ipfhir.adapter.consent.errors import Forbidden
+from ipfhir.adapter.security_errors import Forbidden
 from ipfhir.mappings.codes import ext_url, profile_url
 from ipfhir.mappings.errors import PlanRuleViolation
 from ipfhir.mappings.identifiers import HPR_SYSTEM, ORGNR_SYSTEM

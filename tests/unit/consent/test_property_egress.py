@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from ipfhir.adapter.consent.enforce import ConsentRepository
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
+from tests.hypothesis_profiles import examples
 from tests.unit.consent.builders import Item, PlanSpec, Sharing
 from tests.unit.consent.conftest import HPR, ORGNR, OWNER, make_world, standard_spec
 from tests.unit.consent.oracle import Expected, Who, expected
 
-EXAMPLES = 1200  # per test; two tests → 2400 generated plans per run
+EXAMPLES = examples(1200)  # per test; in CI two tests → 2400 generated plans per run
 PT = "Patient/ip1-pt"
 TOPICS = ["rus", "psykisk-helse", "okonomi", "bolig"]
 DATES = [None, "2025-06-01", "2026-03-01", "2026-09-01"]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PERSON_TYPES
-from ipfhir.adapter.consent.errors import Forbidden
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.security_errors import Forbidden
 from ipfhir.mappings.errors import PlanRuleViolation
 from ipfhir.mappings.identifiers import FNR_SYSTEM, synthetic_fnr
 from tests.unit.consent.builders import IRCP, Relative, Sharing, sharing_consent

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ipfhir.adapter.consent.errors import Forbidden
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
+from ipfhir.adapter.security_errors import Forbidden
 from ipfhir.mappings.errors import PlanRuleViolation
 from tests.unit.consent.builders import PlanSpec, Relative, Sharing, sharing_consent
 from tests.unit.consent.conftest import ORGNR, OWNER, World, make_world, standard_spec

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ipfhir.adapter.services.dates import date_range
+from ipfhir.adapter.fhir.dates import date_range
+from ipfhir.adapter.fhir.references import split_reference
 
 __all__ = [
     "COMMON_PARAMS",
@@ -21,7 +22,6 @@ __all__ = [
     "extract_references",
     "extract_tokens",
     "param_def",
-    "split_reference",
 ]
 
 Kind = Literal["token", "reference", "date", "string"]
@@ -188,16 +188,6 @@ def extract_tokens(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str 
                 yield v.get("system"), str(v["value"])
 
 
-def split_reference(ref: str) -> tuple[str | None, str]:
-    """``Type/id`` (also absolute and versioned URLs) → (type, id); a bare id → (None, id)."""
-    parts = ref.split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2:
-        return parts[-2], parts[-1]
-    return None, ref
-
-
 def extract_references(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str, str]]:
     """(target type, target id) of relative/absolute literal references, filtered by targets."""
     for v in _values(resource, d):
@@ -213,7 +203,7 @@ def extract_references(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[
 
 def extract_dates(resource: dict[str, Any], d: ParamDef) -> Iterator[tuple[str, str]]:
     """(low, high) UTC ranges of date/dateTime/instant/Period values; bad dates are skipped."""
-    from ipfhir.adapter.services.dates import FAR_FUTURE, FAR_PAST
+    from ipfhir.adapter.fhir.dates import FAR_FUTURE, FAR_PAST
 
     for v in _values(resource, d):
         try:

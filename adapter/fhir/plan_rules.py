@@ -4,29 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipfhir.adapter.fhir.references import patient_key
+from ipfhir.mappings.codes import IP_PLAN_CODE, SYSTEM_9602, profile_url
+
 __all__ = [
-    "CANONICAL_BASE",
     "DELETABLE_TYPES",
-    "IP_CATEGORY_CODE",
-    "IP_CATEGORY_SYSTEM",
     "IP_PROFILES",
     "READ_ONLY_TYPES",
     "active_plan_subject",
     "is_individual_plan",
 ]
 
-CANONICAL_BASE = "https://ip-fhir-adapter.no/fhir"
 IP_PROFILES: dict[str, tuple[str, ...]] = {
-    "CarePlan": (f"{CANONICAL_BASE}/StructureDefinition/ip-careplan",),
-    "CareTeam": (f"{CANONICAL_BASE}/StructureDefinition/ip-careteam",),
-    "Goal": (f"{CANONICAL_BASE}/StructureDefinition/ip-goal",),
-    "Consent": (
-        f"{CANONICAL_BASE}/StructureDefinition/ip-plan-consent",
-        f"{CANONICAL_BASE}/StructureDefinition/ip-sharing-consent",
-    ),
+    "CarePlan": (profile_url("ip-careplan"),),
+    "CareTeam": (profile_url("ip-careteam"),),
+    "Goal": (profile_url("ip-goal"),),
+    "Consent": (profile_url("ip-plan-consent"), profile_url("ip-sharing-consent")),
 }
-IP_CATEGORY_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9602"
-IP_CATEGORY_CODE = "A02-2"
 
 # A plan is revised, never deleted (its status changes); the plan's parts, consents (revoked by
 # status), the person, provenance and audit trail are kept too. Directory-like resources and
@@ -46,8 +40,8 @@ def is_individual_plan(resource: dict[str, Any]) -> bool:
         for coding in concept.get("coding") or () if isinstance(concept, dict) else ():
             if (
                 isinstance(coding, dict)
-                and coding.get("system") == IP_CATEGORY_SYSTEM
-                and coding.get("code") == IP_CATEGORY_CODE
+                and coding.get("system") == SYSTEM_9602
+                and coding.get("code") == IP_PLAN_CODE
             ):
                 return True
     return False
@@ -57,12 +51,5 @@ def active_plan_subject(resource: dict[str, Any]) -> str | None:
     """The Patient id an active individual plan belongs to, or ``None`` if not an active IP."""
     if resource.get("status") != "active" or not is_individual_plan(resource):
         return None
-    ref = (resource.get("subject") or {}).get("reference")
-    if not isinstance(ref, str):
-        return None
-    parts = ref.split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2 and parts[-2] == "Patient":
-        return parts[-1]
-    return None
+    key = patient_key((resource.get("subject") or {}).get("reference"))
+    return key.removeprefix("Patient/") if key else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipfhir.adapter.services.plan_rules import DELETABLE_TYPES, IP_PROFILES, READ_ONLY_TYPES
-from ipfhir.adapter.services.search_params import COMMON_PARAMS, SEARCH_PARAMS
+from ipfhir.adapter.fhir.plan_rules import DELETABLE_TYPES, IP_PROFILES, READ_ONLY_TYPES
+from ipfhir.adapter.fhir.search_params import COMMON_PARAMS, SEARCH_PARAMS
 
 __all__ = ["capability_statement"]
 

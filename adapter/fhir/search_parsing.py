@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.fhir.search_params import param_def
 from ipfhir.adapter.ports import SearchParam, SearchQuery
-from ipfhir.adapter.services.search_params import param_def
 
 __all__ = [
     "RESULT_PARAMS",

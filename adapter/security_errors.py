@@ -1,5 +1,9 @@
 """Authentication, consent and audit errors and the IP-5xxx message catalogue.
 
+A leaf module (it imports only ``mappings.errors``): the token check (``adapter.auth``), the
+consent enforcement point (``adapter.consent``) and ``adapter.errors`` all raise these, so none
+of them has to import another's package for its errors.
+
     IpError                          (mappings.errors)
     ├── Unauthenticated              no / bad bearer token                         401 (IP-50xx)
     ├── Forbidden                    scope missing, purpose not served, a write   403
@@ -13,10 +17,11 @@ IP-4201), so that a refusal does not reveal that the resource exists.
 
 from __future__ import annotations
 
-from ipfhir.mappings.errors import IpError, Issue
+from ipfhir.mappings.errors import IpError, Issue, catalogue_issue
 
 __all__ = ["MESSAGES", "Forbidden", "Unauthenticated", "issue5"]
 
+# Retired, never to be reused: IP-5105 (a refused recipient gets the outsider's answer, IP-5101).
 MESSAGES: dict[str, str] = {
     "IP-5001": "This request needs a bearer token (Authorization: Bearer <JWT>).",
     "IP-5002": "The bearer token was not accepted: {detail}",
@@ -33,7 +38,6 @@ MESSAGES: dict[str, str] = {
     "IP-5103": "Only the plan's owner or coordinator may ask what others are disclosed.",
     "IP-5104": "The CarePlan/CareTeam of a new plan must name the caller's own organisation as "
     "owner.",
-    "IP-5105": "The person refused this recipient; it may not write to the plan.",
     "IP-5106": "A {rtype} is personal data of one person and must name that person as a local "
     "reference (Patient/id).",
     # IP-5107..5111: write authority and token identity (adapter.consent.authority, adapter.auth)
@@ -63,8 +67,7 @@ def issue5(
     message_id: str, expression: str | None = None, code: str = "security", **kw: object
 ) -> Issue:
     """An :class:`Issue` with the IP-5xxx catalogue text for ``message_id``."""
-    text = MESSAGES[message_id].format(**kw)
-    return Issue(message_id, text, (expression,) if expression else (), code)
+    return catalogue_issue(MESSAGES, message_id, expression, code, fields=kw)
 
 
 class Unauthenticated(IpError):

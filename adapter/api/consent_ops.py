@@ -5,7 +5,8 @@
   ``purpose`` (valueString) and ``resource`` (valueReference ``Type/id``).
 
 Both answer a ``Parameters`` (:mod:`adapter.consent.explain`); only the plan's owner or
-coordinator may ask (IP-5103).
+coordinator may ask (IP-5103). Part of the HTTP layer: it reads the server's context
+(:mod:`adapter.api.context`) and calls the consent layer below it, never the other way round.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ipfhir.adapter.api.context import request_resource, server_context
+from ipfhir.adapter.api.formats import render, response_format
 from ipfhir.adapter.consent.enforce import ConsentRepository
-from ipfhir.adapter.consent.errors import issue5
 from ipfhir.adapter.errors import BadRequest
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.security_errors import issue5
 
 __all__ = ["router"]
 
@@ -28,7 +31,7 @@ router = APIRouter()
 
 
 def _repo(request: Request) -> ConsentRepository:
-    ctx = request.app.state.ctx
+    ctx = server_context(request)
     repo = ctx.factory.repository_for(ctx.actor_resolver(request))
     if not isinstance(repo, ConsentRepository):
         raise BadRequest(
@@ -49,8 +52,6 @@ def _subject(values: dict[str, Any]) -> Actor:
 
 
 def _render(request: Request, body: dict[str, Any]) -> Response:
-    from ipfhir.adapter.api.formats import render, response_format
-
     return render(body, response_format(request), 200)
 
 
@@ -63,10 +64,8 @@ async def careplan_disclosure(request: Request, rid: str) -> Response:
 
 @router.post("/Consent/$evaluate")
 async def consent_evaluate(request: Request) -> Response:
-    from ipfhir.adapter.api import request_resource as _body
-
     repo = _repo(request)
-    body = await _body(request)
+    body = await request_resource(request)
     values: dict[str, Any] = {}
     for p in body.get("parameter") or ():
         values[p.get("name")] = p.get("valueString") or (p.get("valueReference") or {}).get(
