@@ -3,7 +3,7 @@
 A notification is built from what the consent allowed when it was queued; a consent withdrawn,
 narrowed or expired since then must stop everything not yet shared. Just before each send the
 worker asks :class:`ConsentGate`: the content is read again as the receiver may see it now,
-through the server's enforcement (:func:`~adapter.services.notify_content.seen_by` over
+through the server's enforcement (:func:`~adapter.sync.content.seen_by` over
 ``repository_for(Actor(organisation=<receiver>))``, audited like any disclosure), and the
 queued message must carry nothing more — the same Patient, and only services and coordinator
 contacts the receiver still sees. If it carries more (the receiver no longer sees the person,
@@ -25,8 +25,8 @@ from typing import Any
 
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.services.notify_content import Seen, seen_by
 from ipfhir.adapter.store.outbox import Message
+from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION
