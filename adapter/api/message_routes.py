@@ -26,6 +26,7 @@ router = APIRouter()
 
 def install(app: FastAPI, wiring: Any, settings: Any) -> None:
     """Serve ``$process-message`` over ``wiring``'s store and directory."""
+    from ipfhir.adapter.api.input_checks import check_indexable
     from ipfhir.adapter.auth.issuer import server_base
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.sync.receiver import Receiver
@@ -33,7 +34,10 @@ def install(app: FastAPI, wiring: Any, settings: Any) -> None:
     base = server_base(settings)
     if base is None:
         return
-    app.state.message_receiver = Receiver(wiring.repository, SqlDirectory(wiring.engine), base)
+    directory = SqlDirectory(wiring.engine)
+    app.state.message_receiver = Receiver(
+        wiring.repository, directory, base, check=lambda body: check_indexable(body, "Bundle")
+    )
     app.router.routes[:0] = router.routes
 
 

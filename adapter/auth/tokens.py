@@ -113,8 +113,9 @@ def _unauthenticated(detail: str) -> Unauthenticated:
 class TokenVerifier:
     """Verifies signature (key by ``kid`` from the JWKS, refreshed once on an unknown kid —
     at most once per ``min_refresh`` seconds, so that tokens with made-up key ids cannot make
-    the server fetch the JWKS on every request), issuer, expiry and — when configured —
-    audience."""
+    the server fetch the JWKS on every request; a failed load counts too: while the JWKS does
+    not answer it is asked again at most once per ``min_refresh`` seconds), issuer, expiry
+    and — when configured — audience."""
 
     def __init__(
         self,
@@ -142,6 +143,8 @@ class TokenVerifier:
     def _key(self, kid: str | None, refresh: bool) -> Any:
         with self._lock:
             recent = time.monotonic() - self._loaded_at < self.min_refresh
+            if self._keys is None and recent:  # the last attempt failed: not again so soon
+                raise Unauthenticated([issue5("IP-5006", None, "security")])
             if self._keys is None or (refresh and not recent):
                 self._loaded_at = time.monotonic()  # an attempt, failed or not, counts
                 try:

@@ -188,11 +188,14 @@ def run(args: argparse.Namespace) -> int:
 def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
     """Log level and access log; uvicorn picks uvloop by itself (``loop="auto"``); its HTTP
     parser (httptools) answers requests it cannot parse with an OperationOutcome
-    (:mod:`adapter.api.http_protocol`)."""
+    (:mod:`adapter.api.http_protocol`). No WebSocket protocol (``ws="none"``): the server
+    speaks FHIR over HTTP only, so an upgrade request reaches the app like any request and is
+    answered with an OperationOutcome, never by uvicorn in plain text."""
     from ipfhir.adapter.api.http_protocol import protocol_class
 
     return {
         "log_level": args.log_level,
         "access_log": bool(args.access_log),
         "http": protocol_class(),
+        "ws": "none",
     }

@@ -28,6 +28,8 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
   CareTeam participant the recipient sees (whom to contact), and then without identifiers
   (fødselsnummer, D-nummer: a recipient never needs a relative's national identity); relatives
   named only in a Consent (a guardian, a parent who consented) are not shown to recipients.
+- **A notification waiting in an inbox** (:mod:`adapter.consent.inbox`): the addressee's
+  coordinating unit only, while another organisation's words; the plan's rules once acted on.
 - Anything else (a resource tied to no person and not directory data) is denied.
 """
 
@@ -46,6 +48,7 @@ from ipfhir.adapter.consent.context import (
     ref_of,
     references_in,
 )
+from ipfhir.adapter.consent.inbox import inbox_verdict
 from ipfhir.adapter.consent.provisions import Label, Rule, judge, rules_for
 from ipfhir.adapter.consent.redact import (
     Keep,
@@ -185,6 +188,15 @@ def decide(
         return Decision("permit", "directory", resource, (Reason("directory data"),))
     if ctx is None or patient_of(resource) != ctx.patient:
         return Decision("deny", "none", None, (Reason("not tied to a person's plan"),))
+    inbox = inbox_verdict(
+        resource, actor.organisation, OWNER_ROLE in actor.roles, ctx.owner_orgnrs()
+    )
+    if inbox == "addressee":
+        text = "a notification addressed to the actor's coordinating unit"
+        return Decision("permit", "owner", resource, (Reason(text),))
+    if inbox == "hidden":
+        text = "a notification from another organisation: its addressee's coordinating unit only"
+        return Decision("deny", "none", None, (Reason(text),))
     access = access or access_for(ctx, actor, today)
     if access.basis in ("owner", "coordinator"):
         return Decision("permit", access.basis, resource, access.reasons)

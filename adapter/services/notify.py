@@ -34,8 +34,8 @@ from ipfhir.adapter.directory.model import DirectoryEntry, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.services.notify_content import Seen, seen_by
 from ipfhir.adapter.store.outbox import enqueue
+from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import NotifyRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (

@@ -2,35 +2,81 @@
 
 A notification is built from what the consent allowed when it was queued; a consent withdrawn,
 narrowed or expired since then must stop everything not yet shared. Just before each send the
-worker asks :class:`ConsentGate`: the receiver must still see the person through the server's
-enforcement (``repository_for(Actor(organisation=<receiver>)).read("Patient", ...)``, audited
-like any disclosure); if not, the message ends dead, unsent, with IP-6056 — visible in
-``ipfhir outbox list`` and replayable should the person consent again.
+worker asks :class:`ConsentGate`: the content is read again as the receiver may see it now,
+through the server's enforcement (:func:`~adapter.sync.content.seen_by` over
+``repository_for(Actor(organisation=<receiver>))``, audited like any disclosure), and the
+queued message must carry nothing more — the same Patient, and only services and coordinator
+contacts the receiver still sees. If it carries more (the receiver no longer sees the person,
+or a measure, a contact or a detail of the person is refused now), the message ends dead,
+unsent, with IP-6056 — visible in ``ipfhir outbox list`` and replayable should the person
+consent again (a new notification carries what the consent gives now).
+
+The route is resolved again too, for every exchange message (a Bundle led by a MessageHeader
+with an event: notifications and their answers alike): the directory must still route the
+addressed organisation (``MessageHeader.destination.receiver``) to the message's destination,
+with its endpoint active; an endpoint suspended or moved since queuing ends the message dead,
+unsent, with IP-6057 (nothing goes to an address the directory no longer vouches for).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from ipfhir.adapter.errors import NotFound
+from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.outbox import Message
+from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
-from ipfhir.adapter.sync.messaging import NOTIFICATION
+from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION
 
 __all__ = ["ConsentGate"]
 
 _SCOPES = ("system/*.rs",)
+_INPUTS = {"service-involved": "services", "temporary-coordinator": "contacts"}
+
+
+def _carried(payload: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    entries = payload.get("entry")
+    return [
+        resource
+        for entry in (entries[1:] if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+        and isinstance(resource := entry.get("resource"), dict)
+        and resource.get("resourceType") == rtype
+    ]
 
 
 def _receiver(payload: dict[str, Any]) -> str | None:
-    entries = payload.get("entry")
-    for entry in entries[1:] if isinstance(entries, list) else []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Task":
-            return orgnr_in(resource.get("owner"))
-    return None
+    tasks = _carried(payload, "Task")
+    return orgnr_in(tasks[0].get("owner")) if len(tasks) == 1 else None
+
+
+def _input_kind(item: Any) -> str | None:
+    coding = (item.get("type") or {}).get("coding") if isinstance(item, dict) else None
+    for c in coding if isinstance(coding, list) else []:
+        if isinstance(c, dict) and c.get("system") == EXCHANGE_SYSTEM:
+            return _INPUTS.get(str(c.get("code")), "unknown")
+    return "unknown"
+
+
+def _still_covered(payload: dict[str, Any], seen: Seen) -> bool:
+    """Does the queued message carry nothing more than ``seen`` (what the receiver sees now)?"""
+    patients = _carried(payload, "Patient")
+    if len(patients) != 1 or len(_carried(payload, "Task")) != 1:
+        return False
+    now = {k: v for k, v in seen.patient.items() if k != "id"}
+    if {k: v for k, v in patients[0].items() if k != "id"} != now:
+        return False
+    allowed = {"services": set(seen.services), "contacts": set(seen.contacts)}
+    inputs = _carried(payload, "Task")[0].get("input") or []
+    for item in inputs if isinstance(inputs, list) else [inputs]:
+        kind = _input_kind(item)
+        value = item.get("valueString") if isinstance(item, dict) else None
+        if kind not in allowed or value not in allowed[kind]:
+            return False
+    return True
 
 
 def _event(payload: dict[str, Any]) -> str | None:
@@ -45,13 +91,38 @@ def _event(payload: dict[str, Any]) -> str | None:
     return coding.get("code") if isinstance(coding, dict) else None
 
 
-class ConsentGate:
-    """``factory``: ``secure_factory(wiring)`` of the sender's store."""
+def _addressee(payload: dict[str, Any]) -> str | None:
+    entries = payload.get("entry")
+    first = entries[0] if isinstance(entries, list) and entries else None
+    header = first.get("resource") if isinstance(first, dict) else None
+    targets = header.get("destination") if isinstance(header, dict) else None
+    if not isinstance(targets, list) or len(targets) != 1 or not isinstance(targets[0], dict):
+        return None
+    return orgnr_in(targets[0].get("receiver"))
 
-    def __init__(self, factory: Any) -> None:
+
+class ConsentGate:
+    """``factory``: ``secure_factory(wiring)`` of the sender's store; ``directory``: the
+    sender's directory (by default the one in the factory's store database)."""
+
+    def __init__(self, factory: Any, directory: SqlDirectory | None = None) -> None:
         self._factory = factory
+        self._directory = directory or SqlDirectory(factory.enforcement.inner.engine)
 
     def __call__(self, message: Message) -> str | None:
+        return self._route(message) or self._consent(message)
+
+    def _route(self, message: Message) -> str | None:
+        if _event(message.payload) is None:
+            return None  # no exchange message: nothing addressed to a directory organisation
+        orgnr = _addressee(message.payload)
+        entry = self._directory.get(orgnr) if orgnr is not None else None
+        here = entry.endpoint.address.rstrip("/") if entry and entry.endpoint else None
+        if entry is None or not entry.routable or message.destination != f"{here}/$process-message":
+            return "IP-6057: " + MESSAGES["IP-6057"].format(orgnr=orgnr)
+        return None
+
+    def _consent(self, message: Message) -> str | None:
         if _event(message.payload) != NOTIFICATION:
             return None  # other exchanges bring their own checks
         receiver = _receiver(message.payload)
@@ -60,8 +131,8 @@ class ConsentGate:
         if receiver is None or rtype != "Patient" or not pid:
             return refusal
         actor = Actor(organisation=receiver, scopes=_SCOPES, purpose="COC")
-        try:
-            self._factory.repository_for(actor).read("Patient", pid)
-        except NotFound:
+        repo = self._factory.repository_for(actor)
+        seen = seen_by(repo, pid, dt.date.today().isoformat())
+        if seen is None or not _still_covered(message.payload, seen):
             return refusal
         return None

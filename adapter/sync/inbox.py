@@ -3,8 +3,9 @@
 - ``ip-notification``: the Task goes to the coordinating unit's inbox — status ``requested``,
   ``owner`` the receiving organisation, ``requester`` the sender (its name from this adapter's
   directory, not from the message), ``for`` the Patient carried along (an existing Patient
-  with the same fødselsnummer or D-nummer is used and left unchanged). ``Task?owner=
-  Organization/<id>&status=requested`` finds it.
+  with the same fødselsnummer or D-nummer is used and left unchanged; the Patient and the
+  Organizations are bound by :mod:`adapter.sync.binding`); what it writes is audited in one
+  AuditEvent. ``Task?owner=Organization/<id>&status=requested`` finds it.
 - ``ip-notification-response``: the notification this adapter sent (found by the Task's
   identifier) becomes ``accepted`` or ``rejected``, with the answer's outputs (the coordinator
   appointed, the reason for declining) — only when the answering organisation is the one the
@@ -24,10 +25,11 @@ from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
 from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, Incoming
 from ipfhir.adapter.sync.recorded import record_write
-from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.mappings.identifiers import ORGNR_SYSTEM
 
 __all__ = ["TASK_IDENTIFIER_SYSTEM", "carry_out", "orgnr_in", "task_identifier"]
 
@@ -87,37 +89,12 @@ def _find(repository: SqlRepository, rtype: str, system: str, value: str) -> Res
     return found[0] if found else None
 
 
-def _organisation(repository: SqlRepository, conn: Connection, orgnr: str, name: str) -> str:
-    """``Organization/<id>`` of ``orgnr`` in this store (created with ``name`` if absent)."""
-    found = _find(repository, "Organization", ORGNR_SYSTEM, orgnr)
-    if found is None:
-        org = {
-            "resourceType": "Organization",
-            "identifier": [{"system": ORGNR_SYSTEM, "value": orgnr}],
-            "name": name,
-        }
-        found = repository.writer.create(conn, org, str(uuid.uuid4()))
-    return f"Organization/{found['id']}"
-
-
-def _patient(
-    repository: SqlRepository, conn: Connection, incoming: Incoming
-) -> tuple[str, Resource]:
+def _patient_of(incoming: Incoming) -> Resource:
     task = incoming.focus
     patient = incoming.resources.get(str(as_dict(task.get("for")).get("reference")))
     if patient is None or patient.get("resourceType") != "Patient":
         raise _unusable("Task.for must name a Patient in the Bundle", "Task.for")
-    for ident in dicts(patient.get("identifier")):
-        system, value = ident.get("system"), ident.get("value")
-        if system in (FNR_SYSTEM, DNR_SYSTEM) and isinstance(value, str):
-            found = _find(repository, "Patient", system, value)
-            if found is not None:
-                return f"Patient/{found['id']}", found
-    received = {k: v for k, v in patient.items() if k not in ("id", "meta")}
-    if dicts(as_dict(patient.get("meta")).get("security")):  # the sender's REDACTED label stays
-        received["meta"] = {"security": patient["meta"]["security"]}
-    stored = repository.writer.create(conn, received, str(uuid.uuid4()))
-    return f"Patient/{stored['id']}", stored
+    return patient
 
 
 def _store_notification(
@@ -135,19 +112,20 @@ def _store_notification(
         raise _unusable("Task.requester must be the sending organisation", "Task.requester")
     if task.get("status") != "requested" or task.get("intent") != "proposal":
         raise _unusable("a notification is status requested, intent proposal", "Task.status")
-    entry = directory.get(sender)
-    sender_name = entry.name if entry is not None else sender
-    owner_name = str(as_dict(task.get("owner")).get("display") or owner)[:200]
+    sender_name = _name(directory, sender)
+    owner_name = _name(directory, owner)
     task.pop("meta", None)
-    patient_ref, patient = _patient(repository, conn, incoming)
+    patient_ref, patient, written = bind_patient(repository, conn, _patient_of(incoming))
+    owner_ref, owner_written = bind_organisation(repository, conn, owner, owner_name)
+    sender_ref, sender_written = bind_organisation(repository, conn, sender, sender_name)
     task["for"] = {"reference": patient_ref}
     task["owner"] = {
-        "reference": _organisation(repository, conn, owner, owner_name),
+        "reference": owner_ref,
         "identifier": {"system": ORGNR_SYSTEM, "value": owner},
         "display": owner_name,
     }
     task["requester"] = {
-        "reference": _organisation(repository, conn, sender, sender_name),
+        "reference": sender_ref,
         "identifier": {"system": ORGNR_SYSTEM, "value": sender},
         "display": sender_name,
     }
@@ -158,9 +136,15 @@ def _store_notification(
         interaction="create",
         patient=patient,
         patient_ref=patient_ref,
-        stored=[stored],
+        stored=[stored, *written, *owner_written, *sender_written],
         detail=f"received ip-notification {incoming.message_id}",
     )
+
+
+def _name(directory: SqlDirectory, orgnr: str) -> str:
+    """The organisation's name in this adapter's directory (its number where it has none)."""
+    entry = directory.get(orgnr)
+    return entry.name[:200] if entry is not None else orgnr
 
 
 def _apply_answer(

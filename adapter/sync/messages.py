@@ -26,6 +26,8 @@ MESSAGES: dict[str, str] = {
     "IP-6055": "Organisation {orgnr} (--as) is not a valid organisasjonsnummer.",
     "IP-6056": "Not sent: the person's consent no longer lets organisation {orgnr} receive "
     "this (withdrawn, narrowed or expired after the message was queued).",
+    "IP-6057": "Not sent: the directory no longer routes organisation {orgnr} to this message's "
+    "destination (suspended, inactive or moved after the message was queued).",
     "IP-6070": "Only an organisation in this adapter's directory may send messages here.",
     "IP-6071": "The body is not a FHIR message: {detail}",
     "IP-6072": "MessageHeader.source.endpoint is not the endpoint the directory holds for the "
@@ -35,6 +37,8 @@ MESSAGES: dict[str, str] = {
     "ip-notification-response).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
+    "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
+    "serves.",
 }
 
 

@@ -5,7 +5,12 @@ from the message) and the body, and returns the HTTP status and the answer:
 
 1. the organisation must be routable in this adapter's directory, and the MessageHeader's
    ``source.endpoint`` its directory endpoint (else 403, IP-6070/6072: nobody else reaches the
-   store, and nothing is recorded for them);
+   store, and nothing is recorded for them); the addressed organisation
+   (``MessageHeader.destination.receiver``, which the inbox compares with ``Task.owner``) one
+   this adapter serves (else IP-6077): never the sender itself, never one the directory routes
+   to another endpoint — and, once the directory names organisations at this adapter's own
+   base, one of those (an answer needs no such check: it can only change a notification this
+   adapter sent to the answering organisation, IP-6076);
 2. a message id this sender used before gets the answer given then, unchanged (de-duplication
    per sender: another sender's id names another message, and never sees that answer);
 3. the message is checked and carried out (:mod:`adapter.sync.inbox`) in ONE write
@@ -35,11 +40,13 @@ from ipfhir.adapter.store.schema import received_messages as table
 from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (
+    NOTIFICATION,
     Incoming,
     message_id_of,
     read_message,
     response_bundle,
 )
+from ipfhir.adapter.sync.recorded import record_refusal
 from ipfhir.mappings.errors import InvalidInput
 
 __all__ = ["Receiver"]
@@ -47,12 +54,24 @@ __all__ = ["Receiver"]
 Resource = dict[str, Any]
 
 
+def _why(err: InvalidInput | SenderRefused, what: str) -> str:
+    """``what``, with the refusal's message ids (e.g. ``refused: IP-6070``)."""
+    return f"$process-message {what}: " + ", ".join(i.message_id for i in err.issues)
+
+
 def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
+def _no_check(_body: Resource) -> None:
+    return None
+
+
 class Receiver:
-    """``base``: this adapter's FHIR base (the endpoint messages must be addressed to)."""
+    """``base``: this adapter's FHIR base (the endpoint messages must be addressed to);
+    ``check``: the API's input checks of a body (what the store cannot hold, e.g. a system
+    longer than its search index), raising an :class:`InvalidInput` — applied to an admitted
+    sender's message before anything in it is carried out."""
 
     def __init__(
         self,
@@ -60,13 +79,23 @@ class Receiver:
         directory: SqlDirectory,
         base: str,
         clock: Callable[[], float] = time.time,
+        check: Callable[[Resource], None] = _no_check,
     ) -> None:
         self.repository = repository
         self.directory = directory
         self.address = base.rstrip("/") + "/$process-message"
         self.clock = clock
+        self.check = check
 
     def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
+        try:
+            return self._process(sender, body)
+        except (SenderRefused, MessageRefused) as err:  # answered 403 / 400, recorded nowhere else
+            with self.repository.begin_write() as conn:
+                record_refusal(conn, organisation=sender, detail=_why(err, "refused"))
+            raise
+
+    def _process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
         entry = self.directory.get(sender) if sender else None
         if entry is None or not entry.routable or entry.endpoint is None:
             raise SenderRefused([issue_sync("IP-6070", None, "forbidden")])
@@ -92,10 +121,36 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
+            if incoming.event == NOTIFICATION and not self._serves(incoming.receiver_orgnr, sender):
+                shown = str(incoming.receiver_orgnr)[:20]
+                raise MessageRefused(
+                    [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
+                )
+            self.check(body)
             return 200, self._carry_out(sender, incoming)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
-            return 200, self._record(sender, message_id, "refused", answer, lambda _c: None)
+            detail = _why(err, f"message {message_id[:80]} refused")
+
+            def audit(conn: Connection) -> None:
+                record_refusal(conn, organisation=sender, detail=detail)
+
+            return 200, self._record(sender, message_id, "refused", answer, audit)
+
+    def _serves(self, orgnr: str | None, sender: str) -> bool:
+        """Is ``orgnr`` an organisation this adapter serves (see the module doc)?"""
+        if orgnr is None or orgnr == sender:
+            return False
+        here = self.address.removesuffix("/$process-message")
+        at = {
+            e.orgnr
+            for e in self.directory.entries()
+            if e.endpoint is not None and e.endpoint.address.rstrip("/") == here
+        }
+        if at:
+            return orgnr in at
+        entry = self.directory.get(orgnr)
+        return entry is None or entry.endpoint is None or entry.endpoint.address.rstrip("/") == here
 
     def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
         return response_bundle(

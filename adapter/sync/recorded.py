@@ -3,7 +3,8 @@
 Every Task an exchange stores or changes — the sender's notification, a received one, an
 answer applied — is audited like a write through the API: who (the organisation acting: the
 sender of a received message, this adapter's organisation for its own commands), which person,
-which resources and versions, and the message it came with. When the store's unit of work
+which resources and versions, and the message it came with. A refused message is audited
+too (:func:`record_refusal`): who tried, what was refused and why. When the store's unit of work
 (pre-commit hooks, the audit in the write transaction) is in place, this becomes its hook.
 """
 
@@ -18,7 +19,7 @@ from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.writes import SystemClock, Writer
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["record_write"]
+__all__ = ["record_refusal", "record_write"]
 
 Resource = dict[str, Any]
 
@@ -53,6 +54,22 @@ def record_write(
         patient_identifier=_identifier(patient),
         outcome="disclosed",
         resources=[_version(r) for r in stored],
+        basis="message",
+        detail=detail[:300],
+    )
+    clock = SystemClock()
+    event = audit_event(Actor(organisation=organisation), item, clock.now_iso())
+    Writer(lambda _r, _p=None: {"issue": []}, clock, system=True).create(conn, event, checked=True)
+
+
+def record_refusal(conn: Connection, *, organisation: str | None, detail: str) -> None:
+    """An AuditEvent on ``conn``: ``$process-message`` from ``organisation`` (the verified
+    token's; ``None``: unidentified) was refused (``detail``: the message ids and why)."""
+    item = Disclosure(
+        interaction="operation",
+        patient="",
+        patient_identifier=None,
+        outcome="refused",
         basis="message",
         detail=detail[:300],
     )

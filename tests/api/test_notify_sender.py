@@ -228,3 +228,19 @@ def test_a_consent_withdrawn_before_delivery_stops_the_message(
     assert transport.sent == [first.message_id]  # not sent again
     [dead] = box.list("dead")
     assert dead.message_id == first.message_id and (dead.last_error or "").startswith("IP-6056")
+
+
+def test_a_receiver_moved_in_the_directory_before_delivery_gets_nothing_at_the_old_address(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from ipfhir.adapter.sync.gate import ConsentGate
+    from ipfhir.adapter.sync.worker import Worker
+
+    wiring, directory = _hospital(engine, tmp_path)
+    queued = _notify(wiring, directory, to_org=KE)
+    load_directory(directory, {KE: "http://127.0.0.1:18092"})  # Romsa's KE moved its server
+    transport = _Recording()
+    Worker(Outbox(engine), transport, before_send=ConsentGate(secure_factory(wiring))).run_once()
+    assert transport.sent == []
+    [dead] = Outbox(engine).list("dead")
+    assert dead.message_id == queued.message_id and (dead.last_error or "").startswith("IP-6057")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
+from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
@@ -316,18 +317,46 @@ def test_hostile_messages_get_an_answer_never_a_crash(ke: Receiving, path: Any, 
     assert ke.tasks() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the consent layer (adapter/consent) has no rule for what an organisation received "
-    "for itself: at the receiver there is no plan or Consent for the person yet, so the "
-    "enforced API hides the received Task from the coordinating unit's own staff (only the "
-    "operator's `ipfhir notify inbox` lists it). To be decided by the consent owner.",
-)
+def _inbox(ke: Receiving, owner: str, roles: tuple[str, ...]) -> list[str]:
+    token = mint_token(ke.data, KE, scopes=("system/*.rs",), roles=roles)
+    headers = {"Authorization": f"Bearer {token}"}
+    found = ke.client.get(f"/Task?owner={owner}&status=requested", headers=headers)
+    assert found.status_code == 200
+    return [e["resource"]["id"] for e in found.json().get("entry", [])]
+
+
 def test_the_coordinating_unit_finds_its_inbox_through_the_api(ke: Receiving) -> None:
     assert _response(ke.post(notification()))["code"] == "ok"
     [task] = ke.tasks()
-    headers = {"Authorization": ke.auth(KE)["Authorization"]}
-    owner = task["owner"]["reference"]
-    found = ke.client.get(f"/Task?owner={owner}&status=requested", headers=headers)
-    assert found.status_code == 200
-    assert [e["resource"]["id"] for e in found.json().get("entry", [])] == [task["id"]]
+    assert _inbox(ke, task["owner"]["reference"], (OWNER_ROLE,)) == [task["id"]]
+
+
+def test_the_rest_of_the_receiving_organisation_does_not_see_its_inbox(ke: Receiving) -> None:
+    assert _response(ke.post(notification()))["code"] == "ok"
+    [task] = ke.tasks()
+    assert _inbox(ke, task["owner"]["reference"], ()) == []
+
+
+def test_once_the_directory_names_this_adapters_organisations_only_they_receive(
+    ke: Receiving,
+) -> None:
+    load_directory(SqlDirectory(ke.wiring.engine), {KE: BASE})  # this adapter serves KE
+    stranger = Party(ORGNR["annen"], "Guovdageainnu suohkan", BASE)
+    refused = ke.post(notification(destination=stranger))
+    assert _response(refused)["code"] == "fatal-error" and _ids(refused) == ["IP-6077"]
+    assert ke.tasks() == []
+    assert _response(ke.post(notification()))["code"] == "ok"
+    assert [t["owner"]["identifier"]["value"] for t in ke.tasks()] == [KE]
+
+
+def test_a_message_refused_as_it_stands_is_audited_with_its_sender(ke: Receiving) -> None:
+    refused = ke.post(notification(status="accepted"))  # a notification is status requested
+    assert _response(refused)["code"] == "fatal-error"
+    events = ke.wiring.repository.search(SearchQuery("AuditEvent", count=50)).matches
+    mine = [
+        e
+        for e in events
+        if e["outcome"] == "4"
+        and any(a["who"].get("identifier", {}).get("value") == HOSPITAL for a in e["agent"])
+    ]
+    assert len(mine) == 1 and "IP-6075" in mine[0]["outcomeDesc"], events

@@ -1,7 +1,9 @@
 """What a notification carries, read through a consent-enforcing repository bound to the
 receiving organisation (``secure_factory(wiring).repository_for(Actor(organisation=...))``):
 each read is judged, audited and recorded in the recipients ledger by the enforcement point,
-exactly as if the receiver had asked the server itself.
+exactly as if the receiver had asked the server itself. The sender reads it when it queues a
+notification (:mod:`adapter.services.notify`) and again just before it leaves
+(:mod:`adapter.sync.gate`).
 
 - the Patient as the receiver may see it (``None`` when it may not: nothing is sent);
 - the services involved: the measures (CarePlan.activity) of the person's plans the receiver
@@ -17,14 +19,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ipfhir.adapter.consent.context import COORDINATOR_CODES
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import ResourceRepository, SearchParam, SearchQuery
+from ipfhir.mappings.codes import COORDINATOR_ROLE
 
 __all__ = ["Seen", "seen_by"]
 
 Resource = dict[str, Any]
 _MAX = 50
+# the coordinator roles (code list 9034 #8/#18, the project's), as the consent context has them
+COORDINATOR_CODES = frozenset(
+    (system, code) for system, code, _display in COORDINATOR_ROLE.values()
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Who sees a notification waiting in a coordinating unit's inbox.
+
+A notification (a Task coded ``ip-exchange#ip-notification``, status ``requested``) is a
+request addressed to one organisation's coordinating unit (``Task.owner``, by organisasjonsnummer):
+until that unit acts on it (the status changes), its words are the sender's, not the plan's.
+
+- The addressee's coordinating unit (the token's organisation is the ``Task.owner``
+  organisation, with the :data:`~adapter.consent.policy.OWNER_ROLE` role) sees it — also where
+  no plan exists yet for the person (a new person's first notification).
+- A notification another organisation sent (its ``requester`` is not an organisation that owns
+  the person's plan) is shown to nobody else: not the plan's holders, not its recipients —
+  a party the person refused cannot put anything in front of the plan's recipients by sending
+  a notification about the person.
+- A notification the plan's owner sent (``requester`` among the plan's owners) is the plan's
+  own work and judged like any other Task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ipfhir.mappings.codes import cs_url
+from ipfhir.mappings.identifiers import ORGNR_SYSTEM
+
+__all__ = ["inbox_verdict", "waiting_notification"]
+
+_EXCHANGE = cs_url("ip-exchange")
+_NOTIFICATION = "ip-notification"
+
+
+def _orgnr(reference: Any) -> str | None:
+    ident = reference.get("identifier") if isinstance(reference, Mapping) else None
+    if isinstance(ident, Mapping) and ident.get("system") == ORGNR_SYSTEM:
+        value = ident.get("value")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def waiting_notification(resource: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """(owner orgnr, requester orgnr) of a notification still waiting (status ``requested``);
+    ``None`` for any other resource."""
+    if resource.get("resourceType") != "Task" or resource.get("status") != "requested":
+        return None
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, Mapping) else None
+    if not any(
+        isinstance(c, Mapping) and c.get("system") == _EXCHANGE and c.get("code") == _NOTIFICATION
+        for c in (codings if isinstance(codings, list) else ())
+    ):
+        return None
+    return _orgnr(resource.get("owner")), _orgnr(resource.get("requester"))
+
+
+def inbox_verdict(
+    resource: Mapping[str, Any],
+    organisation: str | None,
+    addressee_role: bool,
+    plan_owners: set[str],
+) -> Literal["addressee", "hidden"] | None:
+    """``addressee``: shown to this actor (its coordinating unit is the Task's owner);
+    ``hidden``: shown to nobody else; ``None``: not an inbox notification from another
+    organisation (the plan's rules decide)."""
+    waiting = waiting_notification(resource)
+    if waiting is None:
+        return None
+    owner, requester = waiting
+    if organisation is not None and organisation == owner and addressee_role:
+        return "addressee"
+    if requester is None or requester not in plan_owners:
+        return "hidden"
+    return None
