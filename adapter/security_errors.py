@@ -50,6 +50,8 @@ MESSAGES: dict[str, str] = {
     "IP-5111": "The token names no purpose of use (purpose_of_use claim missing).",
     "IP-5112": "A refusal in a sharing consent is a deny that nests no further provision: a "
     "permit below it would out-rank the person's refusal.",
+    "IP-5113": "A notification may be filed through the API only in the caller's own inbox; "
+    "notifications to other organisations are sent with the exchange, under the consent.",
     "IP-5202": "The Consent's patient {patient} must be stored with a birthDate before consent "
     "can be judged.",
     "IP-5203": "The Consent names performer {ref} which is neither the person nor a stored "

@@ -46,6 +46,7 @@ from ipfhir.adapter.consent.context import (
     ref_of,
     references_in,
 )
+from ipfhir.adapter.consent.inbox import waiting_notification
 from ipfhir.adapter.consent.loader import with_parties
 from ipfhir.adapter.consent.operation import Operation
 from ipfhir.adapter.ports import SearchParam, SearchQuery
@@ -56,6 +57,15 @@ __all__ = ["check_delete", "check_write"]
 
 Resource = dict[str, Any]
 _PAGE = 500
+
+
+def _no_foreign_inbox(op: Operation, resource: Resource) -> None:
+    """A notification waiting in an inbox is shown to its addressee's coordinating unit
+    (:mod:`adapter.consent.inbox`); through the API it may be filed only in the caller's own
+    inbox — notifications to others leave through ``ipfhir notify``, which checks the consent."""
+    waiting = waiting_notification(resource)
+    if waiting is not None and waiting[0] != op.actor.organisation:
+        raise Forbidden([issue5("IP-5113", "Task.owner", "forbidden")])
 
 
 def check_write(
@@ -71,6 +81,7 @@ def check_write(
     ``resource`` with its required IP profiles in ``meta.profile``."""
     rtype = str(resource.get("resourceType"))
     _no_audit_event(rtype, old)
+    _no_foreign_inbox(op, resource)
     patient = patient_of(resource)
     if patient is None and rtype in PERSON_TYPES and rtype != "Patient":
         key = "patient" if rtype in ("Consent", "RelatedPerson") else "subject"
