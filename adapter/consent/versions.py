@@ -29,6 +29,7 @@ __all__ = ["newest", "newest_of", "with_newest_labels"]
 
 Resource = dict[str, Any]
 _LABEL_EXT = ext_url("ip-security-label")
+_PART_EXT = ext_url("ip-text-part")
 _PAGE = 20
 
 
@@ -96,12 +97,35 @@ def _add_element_labels(node: Any, labels: dict[str, list[Resource]], top: bool 
             _add_element_labels(item, labels, False)
 
 
+def _version_id(resource: Resource) -> Any:
+    return (resource.get("meta") or {}).get("versionId")
+
+
+def _text_part_labels(node: Any) -> Iterator[Resource]:
+    """The topics of every labelled free-text part (``ext:ip-text-part``) in ``node``. An earlier
+    version's free text cannot be split by parts labelled later, so it carries them all, as
+    labels of the whole version: it is shown only to whom may see every topic its text now has."""
+    if isinstance(node, dict):
+        if node.get("url") == _PART_EXT:
+            for sub in node.get("extension") or ():
+                if isinstance(sub, dict) and sub.get("url") == _LABEL_EXT:
+                    coding = sub.get("valueCoding")
+                    if isinstance(coding, dict):
+                        yield {"system": coding.get("system"), "code": coding.get("code")}
+        for value in node.values():
+            yield from _text_part_labels(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _text_part_labels(item)
+
+
 def with_newest_labels(version: Resource, latest: Resource | None) -> Resource:
     """``version`` carrying its own labels and those of ``latest`` (a copy when any are added)."""
-    if latest is None or latest is version:
+    if latest is None or latest is version or _version_id(latest) == _version_id(version):
         return version
     security = list((version.get("meta") or {}).get("security") or [])
-    added = [s for s in (latest.get("meta") or {}).get("security") or [] if s not in security]
+    wanted = [*((latest.get("meta") or {}).get("security") or []), *_text_part_labels(latest)]
+    added = [s for s in wanted if s not in security]
     elements: dict[str, list[Resource]] = {}
     for eid, labels in _labelled_elements(latest):
         elements.setdefault(eid, []).extend(labels)

@@ -20,7 +20,14 @@ from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.schema import active_plans, idx_date, idx_reference, idx_token
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["clear_index", "enforce_one_active_plan", "person_key", "sort_date", "write_index"]
+__all__ = [
+    "clear_index",
+    "enforce_one_active_plan",
+    "person_key",
+    "rekey_person",
+    "sort_date",
+    "write_index",
+]
 
 _INDEX_TABLES = (idx_token, idx_reference, idx_date)
 
@@ -96,6 +103,35 @@ def enforce_one_active_plan(
         select(active_plans.c.careplan_id).where(active_plans.c.patient_id == row["patient_id"])
     ).scalar_one_or_none()
     raise _conflict(patient, existing or "(written concurrently)")
+
+
+def rekey_person(conn: Connection, patient_id: str) -> None:
+    """After ``Patient/patient_id`` is written (its index rows already in place): its active
+    plans move to the person key it now has — a changed fødselsnummer, or a Patient written
+    after its CarePlan in one transaction — and a second active plan of that person → Conflict."""
+    plans = select(idx_reference.c.res_id).where(
+        idx_reference.c.res_type == "CarePlan",
+        idx_reference.c.param == "subject",
+        idx_reference.c.target_type == "Patient",
+        idx_reference.c.target_id == patient_id,
+    )
+    key = person_key(conn, patient_id)
+    rows = conn.execute(
+        select(active_plans.c.patient_id, active_plans.c.careplan_id).where(
+            active_plans.c.careplan_id.in_(plans)
+        )
+    ).all()
+    for old_key, plan_id in rows:
+        if old_key == key:
+            continue
+        conn.execute(delete(active_plans).where(active_plans.c.careplan_id == plan_id))
+        if not insert_rows(
+            conn, active_plans, {"patient_id": key, "careplan_id": plan_id}, ignore_conflict=True
+        ):
+            existing = conn.execute(
+                select(active_plans.c.careplan_id).where(active_plans.c.patient_id == key)
+            ).scalar_one_or_none()
+            raise _conflict(patient_id, existing or "(written concurrently)")
 
 
 def person_key(conn: Connection, patient_id: str) -> str:

@@ -25,6 +25,7 @@ from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.indexer import (
     clear_index,
     enforce_one_active_plan,
+    rekey_person,
     sort_date,
     write_index,
 )
@@ -125,6 +126,8 @@ class Writer:
         write_index(conn, rtype, rid, stored)
         if rtype == "CarePlan":
             enforce_one_active_plan(conn, rid, stored, first_version=version == 1)
+        elif rtype == "Patient":
+            rekey_person(conn, rid)
         record(conn, ties(rtype, rid, stored) | before)
         self._note(conn, "create" if version == 1 else "update", stored)
         return stored
