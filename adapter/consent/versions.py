@@ -121,8 +121,10 @@ def _text_part_labels(node: Any) -> Iterator[Resource]:
 
 def with_newest_labels(version: Resource, latest: Resource | None) -> Resource:
     """``version`` carrying its own labels and those of ``latest`` (a copy when any are added)."""
-    if latest is None or latest is version or _version_id(latest) == _version_id(version):
+    if latest is None or latest is version:
         return version
+    if _version_id(version) is not None and _version_id(latest) == _version_id(version):
+        return version  # the newest version itself, read again
     security = list((version.get("meta") or {}).get("security") or [])
     wanted = [*((latest.get("meta") or {}).get("security") or []), *_text_part_labels(latest)]
     added = [s for s in wanted if s not in security]
