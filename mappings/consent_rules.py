@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from ipfhir.mappings import codes
 from ipfhir.mappings.competence import AGE_OF_CONSENT, age_on
 from ipfhir.mappings.errors import Issue
+from ipfhir.mappings.link_rules import check_reference
 from ipfhir.mappings.model import PERSON, Plan, SharingRule
 
 __all__ = [
@@ -77,13 +78,13 @@ def sharing_rule_issues(plan: Plan) -> Iterator[Issue]:
         if problem is not None:
             yield _issue("IP-1027", at, problem)
         for j, party in enumerate(rule.recipients):
-            yield from _reference(
+            yield from check_reference(
                 f"{at}.recipients[{j}]", party, kinds, _INDIVIDUALS | {"organisation"}
             )
             if rule.effect == "permit" and party not in sc.permitted_recipients:
                 yield _issue("IP-1028", f"{at}.recipients[{j}]", f"'{party}'")
         for j, party in enumerate(rule.sources):
-            yield from _reference(f"{at}.sources[{j}]", party, kinds, {"organisation"})
+            yield from check_reference(f"{at}.sources[{j}]", party, kinds, {"organisation"})
         for j, topic in enumerate(rule.topics):
             if topic not in codes.INFORMATION_TOPIC:
                 yield Issue(
@@ -92,26 +93,6 @@ def sharing_rule_issues(plan: Plan) -> Iterator[Issue]:
                     (f"{at}.topics[{j}]",),
                     "code-invalid",
                 )
-
-
-def _reference(
-    path: str, target: str, kinds: dict[str, str], expected: set[str]
-) -> Iterator[Issue]:
-    if target not in kinds:
-        yield Issue(
-            "IP-1002",
-            f"A reference names an id that does not exist in the plan. '{target}'",
-            (path,),
-            "business-rule",
-        )
-    elif kinds[target] not in expected:
-        yield Issue(
-            "IP-1003",
-            f"A reference names a party of the wrong kind. '{target}' is a {kinds[target]}, "
-            f"expected {' or '.join(sorted(expected))}.",
-            (path,),
-            "business-rule",
-        )
 
 
 def consent_validity_issues(plan: Plan) -> Iterator[Issue]:
@@ -161,17 +142,19 @@ def record_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
     givers = {"person", "relative", "guardian"}
     for i, approval in enumerate(plan.approvals):
-        yield from _reference(f"approvals[{i}].party", approval.party, kinds, givers)
+        yield from check_reference(f"approvals[{i}].party", approval.party, kinds, givers)
     for name in ("plan_consent", "sharing_consent"):
         consent = getattr(plan, name)
         if consent is None:
             continue
         if consent.evidence is not None and consent.evidence.obtained_by is not None:
             at = f"{name}.evidence.obtained_by"
-            yield from _reference(at, consent.evidence.obtained_by, kinds, {"practitioner"})
+            yield from check_reference(at, consent.evidence.obtained_by, kinds, {"practitioner"})
         if consent.capacity_lapse is not None:
             at = f"{name}.capacity_lapse.assessed_by"
-            yield from _reference(at, consent.capacity_lapse.assessed_by, kinds, {"practitioner"})
+            yield from check_reference(
+                at, consent.capacity_lapse.assessed_by, kinds, {"practitioner"}
+            )
     for i, code in enumerate(plan.legal_basis):
         if code not in codes.LEGAL_BASIS:
             yield Issue(

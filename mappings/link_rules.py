@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from ipfhir.mappings.errors import Issue
 from ipfhir.mappings.model import PERSON, Plan
 
-__all__ = ["link_issues", "unmet_needs"]
+__all__ = ["check_reference", "link_issues", "unmet_needs"]
 
 _AUTHORS = {"person", "relative", "guardian", "practitioner"}
 
 
-def _check(path: str, target: str, kinds: dict[str, str], expected: set[str]) -> Iterator[Issue]:
+def check_reference(
+    path: str, target: str, kinds: dict[str, str], expected: set[str]
+) -> Iterator[Issue]:
+    """IP-1002 when ``target`` is no id of the plan, IP-1003 when it is not of an ``expected``
+    kind (``kinds``: id → kind)."""
     if target not in kinds:
         yield Issue(
             "IP-1002",
@@ -37,18 +41,18 @@ def link_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
     org = {"organisation"}
     if plan.made_by is not None:
-        yield from _check("made_by", plan.made_by, kinds, org)
+        yield from check_reference("made_by", plan.made_by, kinds, org)
     for i, party in enumerate(plan.in_cooperation_with):
-        yield from _check(f"in_cooperation_with[{i}]", party, kinds, org)
+        yield from check_reference(f"in_cooperation_with[{i}]", party, kinds, org)
     for i, goal in enumerate(plan.goals):
-        yield from _check(f"goals[{i}].expressed_by", goal.expressed_by, kinds, _AUTHORS)
+        yield from check_reference(f"goals[{i}].expressed_by", goal.expressed_by, kinds, _AUTHORS)
     needs = {n.id: "need" for n in plan.needs}
     for i, measure in enumerate(plan.measures):
         for j, need in enumerate(measure.needs):
-            yield from _check(f"measures[{i}].needs[{j}]", need, needs, {"need"})
+            yield from check_reference(f"measures[{i}].needs[{j}]", need, needs, {"need"})
         if measure.decision is not None:
             at = f"measures[{i}].decision.decided_by"
-            yield from _check(at, measure.decision.decided_by, kinds, org)
+            yield from check_reference(at, measure.decision.decided_by, kinds, org)
 
 
 def unmet_needs(plan: Plan) -> list[str]:
