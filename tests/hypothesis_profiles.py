@@ -5,6 +5,11 @@ cases (no example database, so each CI run explores anew). Without it (a develop
 README command) the ``dev`` profile draws a tenth, at least :data:`DEV_MINIMUM`, and keeps the
 local example database, so a failure found once is replayed first. Properties that set their own
 ``max_examples`` take it through :func:`examples`, which scales it the same way.
+
+Both profiles derive from hypothesis' own defaults, not from whatever profile hypothesis loaded
+at import: with ``CI`` in the environment it loads its built-in ``ci`` profile (derandomized, no
+example database), and a profile registered on top of that would draw the same cases every run.
+Neither profile has a deadline: tests never judge wall-clock time.
 """
 
 from __future__ import annotations
@@ -38,6 +43,17 @@ def examples(full: int) -> int:
 
 def load() -> None:
     """Register both profiles and load the active one (called once, by tests/conftest.py)."""
-    settings.register_profile("ci", max_examples=_CI_DEFAULT, database=None)
-    settings.register_profile("dev", max_examples=examples(_CI_DEFAULT))
+    base = settings.get_profile("default")
+    settings.register_profile(
+        "ci",
+        parent=base,
+        max_examples=_CI_DEFAULT,
+        database=None,
+        derandomize=False,
+        deadline=None,
+        print_blob=True,
+    )
+    settings.register_profile(
+        "dev", parent=base, max_examples=examples(_CI_DEFAULT), derandomize=False, deadline=None
+    )
     settings.load_profile(PROFILE)

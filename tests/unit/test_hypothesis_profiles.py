@@ -15,12 +15,18 @@ PROBE = (
     "from hypothesis import settings\n"
     "from tests import hypothesis_profiles as h\n"
     "h.load()\n"
-    "print(h.PROFILE, settings().max_examples, h.examples(1200), settings().database is None)\n"
+    "s = settings()\n"
+    "print(h.PROFILE, s.max_examples, h.examples(1200), s.database is None,\n"
+    "      s.derandomize, s.deadline)\n"
 )
 
 
-def _probe(value: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "IPFHIR_HYPOTHESIS_PROFILE"}
+def _probe(value: str | None, *, ci: bool = False) -> subprocess.CompletedProcess[str]:
+    # hypothesis loads its own "ci" profile when CI or TF_BUILD is set; the answer must not change
+    hidden = {"IPFHIR_HYPOTHESIS_PROFILE", "CI", "TF_BUILD"}
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    if ci:
+        env["CI"] = "true"
     if value is not None:
         env["IPFHIR_HYPOTHESIS_PROFILE"] = value
     return subprocess.run(
@@ -30,10 +36,15 @@ def _probe(value: str | None) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("ci", "ci 100 1200 True"), ("dev", "dev 20 120 False"), (None, "dev 20 120 False")],
+    [
+        ("ci", "ci 100 1200 True False None"),
+        ("dev", "dev 20 120 False False None"),
+        (None, "dev 20 120 False False None"),
+    ],
 )
-def test_profile_from_the_environment(value: str | None, shown: str) -> None:
-    done = _probe(value)
+@pytest.mark.parametrize("ci", [False, True], ids=["local", "CI-set"])
+def test_profile_from_the_environment(value: str | None, shown: str, ci: bool) -> None:
+    done = _probe(value, ci=ci)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == shown
 
