@@ -6,7 +6,8 @@
 Invalid variants: ``fixtures/invalid/variants.json`` lists, for each variant, the valid plan it
 starts from, a JSON Patch (RFC 6902: add / remove / replace; JSON Pointer paths) that breaks one
 rule, and the issue :func:`mappings.rules.load_plan` must report (``expect``; consequential issues
-the same edit necessarily causes are listed under ``also``). The generator applies the patch,
+the same edit necessarily causes are listed under ``also``; a rule that depends on the day is
+checked on the variant's ``on``, never on today). The generator applies the patch,
 checks that ``load_plan`` reports exactly those issues, and writes ``<name>.plan.json`` and
 ``<name>.expect.json``. A variant that no longer breaks what it says stops the generator.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -84,10 +86,11 @@ def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
     return out
 
 
-def plan_issues(data: Any) -> list[dict[str, str]]:
-    """The issues ``load_plan`` reports, as ``{"message_id", "path"}`` (sorted)."""
+def plan_issues(data: Any, on: str | None = None) -> list[dict[str, str]]:
+    """The issues ``load_plan`` reports (checked on the day ``on``, if given), as
+    ``{"message_id", "path"}`` (sorted)."""
     try:
-        load_plan(data)
+        load_plan(data, on=dt.date.fromisoformat(on) if on else None)
     except PlanRuleViolation as err:
         found = [
             {"message_id": i.message_id, "path": i.expression[0] if i.expression else ""}
@@ -112,10 +115,12 @@ def invalid_files() -> dict[Path, str]:
     for v in variants:
         data = apply_patch(plans[v["base"]], v["patch"])
         expected = [v["expect"], *v.get("also", [])]
-        found = plan_issues(data)
+        found = plan_issues(data, v.get("on"))
         if found != sorted(expected, key=lambda d: (d["message_id"], d["path"])):
             raise AssertionError(f"{v['name']}: expected {expected}, load_plan reports {found}")
         expect = {**v["expect"], "base": v["base"], "why": v["why"]}
+        if v.get("on"):
+            expect["on"] = v["on"]  # the day the rule is checked on (the caller's clock)
         if v.get("also"):
             expect["also"] = v["also"]
         files[INVALID / f"{v['name']}.plan.json"] = _dump(data)
