@@ -104,6 +104,7 @@ COORDINATOR_ROLE: Final[dict[tuple[str, str], tuple[str, str, str]]] = {
 PARTICIPANT_ROLE: Final[dict[str, str]] = {
     "tjenestemottaker": "Tjenestemottaker (planen tilhører)",
     "parorende": "Pårørende",
+    "stotteperson": "Støtteperson (likemann, rådgiver, venn: deltar sammen med personen)",
     "verge": "Verge / hjelpeverge",
     "tjenesteyter": "Tjenesteyter",
     "samarbeidspart": "Samarbeidende virksomhet",

@@ -48,7 +48,7 @@ CONSENT_RULE_MESSAGES = {
     "consent too.",
 }
 _GIVEN = ("active", "inactive")  # a consent the person gave (in force or withdrawn since)
-_INDIVIDUALS = {"relative", "guardian", "practitioner"}
+_INDIVIDUALS = {"relative", "guardian", "support-person", "practitioner"}
 
 
 def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:

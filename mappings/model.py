@@ -139,16 +139,25 @@ class GuardianMandate(_Model):
 
 
 class Party(_Model):
-    """Anyone named in the plan other than the person: relatives, guardian, providers."""
+    """Anyone named in the plan other than the person: relatives, guardian, support persons,
+    providers.
+
+    A support person (``support-person``: likemann, rådgiver, venn) is someone the person wants
+    to take part with them (seed 002_f60a41b6bd550ea2.txt, Eksempel 4: «Jeg ønsker at en annen
+    person skal delta sammen med meg») who is not a relative: takes part, may be a recipient,
+    never consents for the person. ``role`` says what they are to the person, in words.
+    """
 
     id: LocalId
-    kind: Literal["relative", "guardian", "practitioner", "organisation"]
+    kind: Literal["relative", "guardian", "support-person", "practitioner", "organisation"]
     given: Text | None = None  # individuals
     family: Text | None = None  # individuals
     name: Text | None = None  # organisations
     identifiers: list[Identifier] = Field(default_factory=list)
     organisation: LocalId | None = None  # practitioner: the organisation they work for
-    role: Text | None = None  # practitioner: profession/function in words ("fysioterapeut")
+    # practitioner: profession/function in words ("fysioterapeut"); support person: what they
+    # are to the person ("likemann", "rådgiver", "venn")
+    role: Text | None = None
     relationship: Code | None = None  # relative: code list 9033 (MO, FA, EF, ...)
     parental_responsibility: bool = False  # relative: has foreldreansvar for the person
     mandate: GuardianMandate | None = None  # guardian
@@ -158,6 +167,8 @@ class Party(_Model):
     # the information topic of this party's participation and contribution (CodeSystem
     # ip-information-topic): a recipient refused the topic does not see the participation
     topic: Code | None = None
+    # a practitioner's contact is the work contact of their role in the plan (arbeidssted,
+    # adresse, tlf, e-post; vedlegg 4), never a private one
     contact: Contact | None = None
 
 

@@ -173,6 +173,7 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
     allowed = {
         "relative": {"fnr", "dnr"},
         "guardian": {"fnr", "dnr"},
+        "support-person": {"fnr", "dnr"},
         "practitioner": {"hpr", "fnr", "dnr"},
         "organisation": {"orgnr", "resh"},
     }
@@ -190,7 +191,7 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
 def _reference_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
     goal_ids = {g.id for g in plan.goals}
-    individuals = {"relative", "guardian", "practitioner"}
+    individuals = {"relative", "guardian", "support-person", "practitioner"}
     refs: list[tuple[str, str, set[str]]] = [
         ("responsible_organisation", plan.responsible_organisation, {"organisation"})
     ]

@@ -48,6 +48,7 @@ _CARE_TEAM_STATUS = {
 _ROLE_BY_KIND = {
     "relative": "parorende",
     "guardian": "verge",
+    "support-person": "stotteperson",
     "practitioner": "tjenesteyter",
     "organisation": "samarbeidspart",
 }

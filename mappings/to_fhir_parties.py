@@ -19,6 +19,7 @@ from ipfhir.mappings.model import Party, Person, Plan
 __all__ = [
     "INTERPRETER",
     "NO_BASIS",
+    "WORKPLACE",
     "party_reference",
     "party_resources",
     "patient_resource",
@@ -27,11 +28,15 @@ __all__ = [
 
 NO_BASIS = "http://hl7.no/fhir/StructureDefinition/no-basis-"
 INTERPRETER = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+WORKPLACE = "arbeidssted"  # id of the contained Location: the work address of a role
 GUARDIAN_CODE = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
     "code": "GUARD",
     "display": "guardian",
 }
+
+
+SUPPORT_CODE = {"system": codes.cs_url("ip-participant-role"), "code": "stotteperson"}
 
 
 def _meta(profile: str) -> Json:
@@ -86,6 +91,7 @@ def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> J
     rtype = {
         "relative": "RelatedPerson",
         "guardian": "RelatedPerson",
+        "support-person": "RelatedPerson",
         "organisation": "Organization",
         "practitioner": "Practitioner" if individual else "PractitionerRole",
     }[party.kind]
@@ -141,19 +147,26 @@ def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -
     if identifiers:
         practitioner["identifier"] = identifiers
     _set_name(practitioner, party.given, party.family)
+    # The contact in the plan is the work contact of the role (vedlegg 4: arbeidssted, adresse,
+    # tlf, e-post): telecom on the PractitionerRole, the work address a contained Location it
+    # names (PractitionerRole has no address; Practitioner.address is a home address).
     contact = contact_to_fhir(party.contact)
-    if "address" in contact:
-        practitioner["address"] = contact["address"]
     role: Json = {
         "resourceType": "PractitionerRole",
         "id": rid,
         "meta": _meta(NO_BASIS + "PractitionerRole"),
-        "practitioner": ref("Practitioner", rid),
     }
+    if "address" in contact:
+        role["contained"] = [
+            {"resourceType": "Location", "id": WORKPLACE, "address": contact["address"][0]}
+        ]
+    role["practitioner"] = ref("Practitioner", rid)
     if party.organisation is not None:
         role["organization"] = ref("Organization", scoped_id(plan.id, party.organisation))
     if party.role is not None:
         role["code"] = [{"text": party.role}]
+    if "address" in contact:
+        role["location"] = [{"reference": f"#{WORKPLACE}"}]
     if "telecom" in contact:
         role["telecom"] = contact["telecom"]
     return [practitioner, role]
@@ -183,6 +196,11 @@ def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json])
         person["identifier"] = identifiers
     person["patient"] = ref("Patient", patient_id(plan.id))
     relationship = [{"coding": [dict(GUARDIAN_CODE)]}] if party.kind == "guardian" else []
+    if party.kind == "support-person":
+        support: Json = {"coding": [dict(SUPPORT_CODE)]}
+        if party.role is not None:
+            support["text"] = party.role
+        relationship.append(support)
     if party.relationship is not None:
         relationship.append({"coding": [{"system": codes.SYSTEM_9033, "code": party.relationship}]})
     if relationship:
