@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "BASE",
+    "CARETEAM_CATEGORY",
     "CONSENT_CATEGORY",
     "CONSENT_DOMAIN",
     "COORDINATOR_ROLE",
@@ -165,6 +166,13 @@ EXCHANGE: Final[dict[str, str]] = {
     "decline-reason": "Begrunnelse for avslag",
 }
 
+# What a CareTeam is: the plan's responsibility group has no category (it is found from its
+# CarePlan); a coordinator assignment on its own carries this one (seed 004).
+CARETEAM_CATEGORY: Final[dict[str, str]] = {
+    "koordinator-tildeling": "Tildelt koordinator eller barnekoordinator, med eller uten "
+    "individuell plan",
+}
+
 # name -> (title, concepts) for every project CodeSystem; profiles/ip is generated from this.
 PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-information-topic": ("Informasjonstema i individuell plan", INFORMATION_TOPIC),
@@ -180,4 +188,5 @@ PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-consent-capacity": ("Grunnlag for samtykkekompetanse", CONSENT_CAPACITY),
     "ip-legal-basis": ("Rettsgrunnlag for individuell plan", LEGAL_BASIS),
     "ip-exchange": ("Meldinger og oppgaver mellom virksomheter", EXCHANGE),
+    "ip-careteam-category": ("Slag av team", CARETEAM_CATEGORY),
 }

@@ -11,7 +11,14 @@ from typing import Any
 from ipfhir.mappings import codes
 from ipfhir.mappings.fhir_common import Json, ext, find_ext, period_from_fhir, period_to_fhir
 from ipfhir.mappings.from_fhir_index import BundleIndex
-from ipfhir.mappings.model import Attachment, CapacityLapse, ConsentEvidence, Decision, Plan
+from ipfhir.mappings.model import (
+    Attachment,
+    CapacityLapse,
+    ConsentEvidence,
+    Decision,
+    PartyHolder,
+    Plan,
+)
 from ipfhir.mappings.to_fhir_parties import party_reference
 
 __all__ = [
@@ -152,7 +159,7 @@ def consent_records_from_fhir(index: BundleIndex, consent: Json, path: str) -> J
     return out
 
 
-def decision_to_fhir(plan: Plan, decision: Decision) -> Json:
+def decision_to_fhir(plan: PartyHolder, decision: Decision) -> Json:
     subs = [
         {"url": "reference", "valueString": decision.reference},
         {"url": "date", "valueDate": decision.date.isoformat()},

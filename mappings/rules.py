@@ -16,6 +16,7 @@ IP-1041 plan consent after the plan started · IP-1042 active plan outlasting it
 IP-1043 sharing consent active after the plan consent was withdrawn
 IP-1044 child welfare from 15: parents consent to measures aimed at them
 IP-1045 the re-check at 18, on a day the caller gives (see mappings.recheck)
+IP-1050, IP-1051 a coordinator assignment on its own (see mappings.assignment_rules)
 (see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
@@ -30,6 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.assignment_rules import ASSIGNMENT_MESSAGES
 from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.consent_rules import (
     CONSENT_RULE_MESSAGES,
@@ -73,6 +75,7 @@ MESSAGES = {
     "IP-1040": "A code is not in its code system.",
     **CONSENT_RULE_MESSAGES,
     **RECHECK_MESSAGES,
+    **ASSIGNMENT_MESSAGES,
 }
 
 

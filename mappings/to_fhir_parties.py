@@ -14,7 +14,7 @@ from ipfhir.mappings.fhir_common import (
     ref,
     scoped_id,
 )
-from ipfhir.mappings.model import Party, Person, Plan
+from ipfhir.mappings.model import Party, PartyHolder, Person
 
 __all__ = [
     "INTERPRETER",
@@ -77,7 +77,7 @@ def patient_resource(person: Person, plan_id: str) -> Json:
     return patient
 
 
-def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> Json:
+def party_reference(plan: PartyHolder, party_id: str, *, individual: bool = False) -> Json:
     """Reference to the resource that stands for a party (or the person) in the plan.
 
     Practitioners are referenced by their PractitionerRole (the role in this plan), or by the
@@ -98,16 +98,16 @@ def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> J
     return ref(rtype, scoped_id(plan.id, party.id))
 
 
-def practitioner_reference(plan: Plan, party_id: str) -> Json:
+def practitioner_reference(plan: PartyHolder, party_id: str) -> Json:
     return party_reference(plan, party_id, individual=True)
 
 
-def party_resources(plan: Plan) -> list[Json]:
+def party_resources(plan: PartyHolder) -> list[Json]:
     """All party resources in plan order (a practitioner: Practitioner, then PractitionerRole)."""
     return [resource for party in plan.parties for resource in _party(plan, party)]
 
 
-def _party(plan: Plan, party: Party) -> list[Json]:
+def _party(plan: PartyHolder, party: Party) -> list[Json]:
     rid = scoped_id(plan.id, party.id)
     identifiers = [identifier_to_fhir(i) for i in party.identifiers]
     if party.kind == "organisation":
@@ -138,7 +138,7 @@ def _party(plan: Plan, party: Party) -> list[Json]:
     return [_related_person(plan, party, rid, identifiers)]
 
 
-def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> list[Json]:
+def _practitioner(plan: PartyHolder, party: Party, rid: str, identifiers: list[Json]) -> list[Json]:
     practitioner: Json = {
         "resourceType": "Practitioner",
         "id": rid,
@@ -172,7 +172,7 @@ def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -
     return [practitioner, role]
 
 
-def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> Json:
+def _related_person(plan: PartyHolder, party: Party, rid: str, identifiers: list[Json]) -> Json:
     person: Json = {
         "resourceType": "RelatedPerson",
         "id": rid,

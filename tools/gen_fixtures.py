@@ -25,17 +25,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ipfhir.mappings.assignment_fhir import assignment_to_bundle
+from ipfhir.mappings.assignment_rules import load_assignment
 from ipfhir.mappings.errors import PlanRuleViolation
 from ipfhir.mappings.fhirxml import to_xml
 from ipfhir.mappings.rules import load_plan
 from ipfhir.mappings.to_fhir import plan_to_bundle
 
-__all__ = ["apply_patch", "bundle_files", "invalid_files", "main", "plan_issues"]
+__all__ = [
+    "apply_patch",
+    "assignment_bundle_files",
+    "assignment_issues",
+    "bundle_files",
+    "invalid_files",
+    "main",
+    "plan_issues",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "fixtures" / "plans"
 INVALID = ROOT / "fixtures" / "invalid"
 BUNDLES = ROOT / "fixtures" / "bundles"
+ASSIGNMENTS = ROOT / "fixtures" / "assignments"
 
 
 def _dump(data: Any) -> str:
@@ -100,6 +111,26 @@ def plan_issues(data: Any, on: str | None = None) -> list[dict[str, str]]:
     return []
 
 
+def assignment_issues(data: Any, on: str | None = None) -> list[dict[str, str]]:
+    """The issues ``load_assignment`` reports, as :func:`plan_issues` does for plans."""
+    try:
+        load_assignment(data, on=dt.date.fromisoformat(on) if on else None)
+    except PlanRuleViolation as err:
+        found = [
+            {"message_id": i.message_id, "path": i.expression[0] if i.expression else ""}
+            for i in err.issues
+        ]
+        return sorted(found, key=lambda d: (d["message_id"], d["path"]))
+    return []
+
+
+def valid_assignments() -> dict[str, Any]:
+    return {
+        p.name.removesuffix(".assignment.json"): json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(ASSIGNMENTS.glob("*.assignment.json"))
+    }
+
+
 def valid_plans() -> dict[str, Any]:
     return {
         p.name.removesuffix(".plan.json"): json.loads(p.read_text(encoding="utf-8"))
@@ -125,6 +156,40 @@ def invalid_files() -> dict[Path, str]:
             expect["also"] = v["also"]
         files[INVALID / f"{v['name']}.plan.json"] = _dump(data)
         files[INVALID / f"{v['name']}.expect.json"] = _dump(expect)
+    files.update(_invalid_assignments())
+    return files
+
+
+def _invalid_assignments() -> dict[Path, str]:
+    """``invalid/assignment-variants.json``: the same, from ``assignments/``, written as
+    ``<name>.assignment.json`` + ``<name>.expect.json``."""
+    bases = valid_assignments()
+    variants = json.loads((INVALID / "assignment-variants.json").read_text(encoding="utf-8"))
+    files: dict[Path, str] = {}
+    for v in variants:
+        data = apply_patch(bases[v["base"]], v["patch"])
+        expected = [v["expect"], *v.get("also", [])]
+        found = assignment_issues(data, v.get("on"))
+        if found != sorted(expected, key=lambda d: (d["message_id"], d["path"])):
+            raise AssertionError(f"{v['name']}: expected {expected}, load_assignment: {found}")
+        expect = {**v["expect"], "base": v["base"], "why": v["why"]}
+        if v.get("on"):
+            expect["on"] = v["on"]
+        if v.get("also"):
+            expect["also"] = v["also"]
+        files[INVALID / f"{v['name']}.assignment.json"] = _dump(data)
+        files[INVALID / f"{v['name']}.expect.json"] = _dump(expect)
+    return files
+
+
+def assignment_bundle_files() -> dict[Path, str]:
+    """FHIR Bundles (JSON and XML) of every coordinator assignment on its own, beside it."""
+    files: dict[Path, str] = {}
+    for name, data in valid_assignments().items():
+        bundle = assignment_to_bundle(load_assignment(data))
+        files[ASSIGNMENTS / f"{name}.bundle.json"] = _dump(bundle)
+        xml = to_xml(bundle, pretty=True)
+        files[ASSIGNMENTS / f"{name}.bundle.xml"] = xml if xml.endswith("\n") else xml + "\n"
     return files
 
 
@@ -151,12 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bundles", action="store_true", help="skip fixtures/bundles")
     args = parser.parse_args(argv)
     try:
-        targets = [(invalid_files(), INVALID, ("*.plan.json", "*.expect.json"))]
+        targets = [
+            (invalid_files(), INVALID, ("*.plan.json", "*.assignment.json", "*.expect.json"))
+        ]
     except (AssertionError, KeyError, IndexError, ValueError) as err:
         print(f"gen_fixtures: {err}", file=sys.stderr)
         return 2
     if not args.no_bundles:
         targets.append((bundle_files(), BUNDLES, ("*.bundle.json", "*.bundle.xml")))
+        targets.append((assignment_bundle_files(), ASSIGNMENTS, ("*.bundle.json", "*.bundle.xml")))
     stale = [p for files, folder, patterns in targets for p in _stale(files, folder, patterns)]
     if args.check:
         for path in stale:

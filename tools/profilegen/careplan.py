@@ -20,7 +20,7 @@ from profilegen.elements import (
     required,
 )
 
-__all__ = ["careplan", "careteam", "goal"]
+__all__ = ["careplan", "careteam", "coordinator_assignment", "family", "goal"]
 
 _PARTIES = ("Patient", "RelatedPerson", "PractitionerRole", "Organization")
 _COORDINATOR = (
@@ -112,6 +112,53 @@ def careteam() -> list[Element]:
            binding=required("ip-careteam-participant-role")),
         el("CareTeam.participant.member", min=1, type=reference(*_PARTIES)),
         el("CareTeam.managingOrganization", min=1, max="1", type=reference("Organization")),
+    ]  # fmt: skip
+
+
+def coordinator_assignment() -> list[Element]:
+    """A coordinator assignment on its own (seed 004): a barnekoordinator for a family, before
+    birth, without a plan; mappings/assignment_fhir.py."""
+    category = codes.cs_url("ip-careteam-category")
+    return [
+        el("CareTeam", short="Tildelt koordinator eller barnekoordinator (uten plan)",
+           constraint=[
+            constraint("ip-assignment-1", "An active assignment has a coordinator (IP-1012).",
+                       f"status = 'active' implies participant.where({_COORDINATOR}).exists()")]),
+        *_extensions("CareTeam.extension", [
+            ("created", "ip-assignment-created", 1, "1"),
+            ("decision", "ip-decision", 0, "1"),
+        ]),
+        el("CareTeam.status", min=1),
+        el("CareTeam.category", min=1, slicing=pattern_slicing("The assignment's category")),
+        el("CareTeam.category:tildeling", sliceName="tildeling", min=1, max="1",
+           patternCodeableConcept={"coding": [{"system": category,
+                                               "code": "koordinator-tildeling"}]}),
+        el("CareTeam.subject", min=1, short="The persons covered: the family's children",
+           type=reference("ip-family")),
+        el("CareTeam.participant", min=1, constraint=[
+            constraint("ip-assignment-2", "A coordinator assignment carries its local id as "
+                       "element id and a period with a start (IP-1012).",
+                       f"{_COORDINATOR} implies (id.exists() and period.start.exists())")]),
+        *_extensions("CareTeam.participant.extension", [
+            ("contribution", "ip-contribution", 0, "1"),
+            ("coordinatorHandover", "ip-coordinator-handover", 0, "1"),
+            ("contactFrequency", "ip-contact-frequency", 0, "1"),
+        ]),
+        el("CareTeam.participant.role", min=1, max="1",
+           binding=required("ip-careteam-participant-role")),
+        el("CareTeam.participant.member", min=1, type=reference(*_PARTIES)),
+        el("CareTeam.managingOrganization", min=1, max="1", type=reference("Organization")),
+    ]  # fmt: skip
+
+
+def family() -> list[Element]:
+    return [
+        el("Group", short="The persons a coordinator assignment covers (a family's children)"),
+        el("Group.type", fixedCode="person"),
+        el("Group.actual", patternBoolean=True),
+        el("Group.member", min=1, short="A person covered; period: from when (may start "
+                                        "before the birth)"),
+        el("Group.member.entity", type=reference("Patient")),
     ]  # fmt: skip
 
 
