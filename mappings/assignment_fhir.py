@@ -3,22 +3,25 @@
 Shape (seed 004_feb800c0c7d43aa8.txt: a barnekoordinator is assigned to the *family*, may cover
 several siblings, may be assigned before birth and without an individual plan):
 
-- ``CareTeam/{id}`` (profile ip-coordinator-assignment): ``category`` =
-  cs:ip-careteam-category#koordinator-tildeling, ``status``, ``subject`` → the Group of the
-  persons covered, ``participant`` = the coordinator assignments (the plan's coordinator roles,
-  period, handover, contact frequency) and the parties that take part (parents: parorende),
-  ``managingOrganization`` = the municipality whose coordinating unit assigned it,
-  ``extension[ip-decision]`` = the vedtak, ``extension[ip-assignment-created]`` = when recorded.
-- ``Group/{id}`` (profile ip-family): ``type = person``, ``actual = true``, one ``member`` per
-  person covered: ``entity`` → Patient, ``period`` = covered (a child born during the assignment
-  is covered from before the birth).
+- one ``CareTeam/{id}-{person}`` (profile ip-coordinator-assignment) per person covered:
+  ``identifier`` = (ASSIGNMENT_ID_SYSTEM, the assignment's id) — the same on every team of the
+  assignment, which is how the family is known; ``category`` =
+  cs:ip-careteam-category#koordinator-tildeling; ``status``; ``subject`` → that person's
+  Patient; ``period`` = from when (and until when) the assignment covers the person (for a child
+  born during it, from before the birth); ``participant`` = the coordinator assignments (the
+  plan's coordinator roles, period, handover, contact frequency) and the parties that take part
+  (parents: parorende); ``managingOrganization`` = the municipality whose coordinating unit
+  assigned it; ``extension[ip-decision]`` = the vedtak, ``extension[ip-assignment-created]``.
 - ``Patient/{id}-{person}`` (no-basis-Patient): born — identifier, name, birthDate; not yet
   born — no identifier, no birthDate, ``extension[ip-expected-birth]`` valueDate (kept after).
-- The parties as in a plan (Organization, Practitioner + PractitionerRole, RelatedPerson);
-  a RelatedPerson's ``patient`` is the first person covered.
+- The parties as in a plan (Organization, Practitioner + PractitionerRole, RelatedPerson); a
+  RelatedPerson's ``patient`` is the first person covered.
 
-No CarePlan: the assignment stands alone; a plan of one of the children is a separate document
-whose own CareTeam names the same coordinator.
+Why one team per person and not one team for a Group of the children: every resource of a
+person's data names that one person (the server refuses anything else, IP-5106), so each
+child's assignment is decided under that child's own consent, and no sibling's record travels
+with another's. No CarePlan: the assignment stands alone; a plan of one of the children is a
+separate document whose own CareTeam names the same coordinator.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ ASSIGNMENT_CATEGORY = {
     "system": codes.cs_url("ip-careteam-category"),
     "code": "koordinator-tildeling",
 }
+# what each team of one assignment repeats; they must agree (else it is not one assignment)
+_SHARED = ("extension", "status", "category", "participant", "managingOrganization")
 
 
 def assignment_to_bundle(assignment: Assignment) -> Json:
@@ -92,8 +97,7 @@ def assignment_resources(assignment: Assignment) -> list[Json]:
     return [
         *(_patient(assignment, p) for p in assignment.persons),
         *parties,
-        _group(assignment),
-        _care_team(assignment),
+        *(_care_team(assignment, p) for p in assignment.persons),
     ]
 
 
@@ -121,25 +125,7 @@ def _patient(assignment: Assignment, person: CoveredPerson) -> Json:
     return patient
 
 
-def _group(assignment: Assignment) -> Json:
-    members = []
-    for person in assignment.persons:
-        member: Json = {"entity": ref("Patient", scoped_id(assignment.id, person.id))}
-        period = period_to_fhir(person.covered)
-        if period:
-            member["period"] = period
-        members.append(member)
-    return {
-        "resourceType": "Group",
-        "id": assignment.id,
-        "meta": {"profile": [codes.profile_url("ip-family")]},
-        "type": "person",
-        "actual": True,
-        "member": members,
-    }
-
-
-def _care_team(assignment: Assignment) -> Json:
+def _care_team(assignment: Assignment, person: CoveredPerson) -> Json:
     extensions = [ext("ip-assignment-created", "valueDate", assignment.created.isoformat())]
     if assignment.decision is not None:
         extensions.append(decision_to_fhir(assignment, assignment.decision))
@@ -154,21 +140,38 @@ def _care_team(assignment: Assignment) -> Json:
         if party.takes_part
     ]
     participants += [coordinator_participant(assignment, c) for c in assignment.coordinators]
-    return {
+    team: Json = {
         "resourceType": "CareTeam",
-        "id": assignment.id,
+        "id": scoped_id(assignment.id, person.id),
         "meta": {"profile": [codes.profile_url("ip-coordinator-assignment")]},
         "extension": extensions,
+        "identifier": [{"system": codes.ASSIGNMENT_ID_SYSTEM, "value": assignment.id}],
         "status": assignment.status,
         "category": [{"coding": [dict(ASSIGNMENT_CATEGORY)]}],
-        "subject": ref("Group", assignment.id),
-        "participant": participants,
-        "managingOrganization": [party_reference(assignment, assignment.responsible_organisation)],
+        "subject": ref("Patient", scoped_id(assignment.id, person.id)),
     }
+    period = period_to_fhir(person.covered)
+    if period:
+        team["period"] = period
+    team["participant"] = participants
+    team["managingOrganization"] = [
+        party_reference(assignment, assignment.responsible_organisation)
+    ]
+    return team
 
 
 def bundle_to_assignment(bundle: Any, *, on: dt.date | None = None) -> Assignment:
     return load_assignment(bundle_to_assignment_json(bundle), on=on)
+
+
+def _one_assignment(message: str) -> MappingError:
+    return MappingError.single(
+        "IP-2105",
+        f"Expected exactly one coordinator assignment (CareTeams with category "
+        f"koordinator-tildeling sharing one identifier): {message}",
+        "Bundle.entry.resource.ofType(CareTeam)",
+        "structure",
+    )
 
 
 def bundle_to_assignment_json(bundle: Any) -> Json:
@@ -184,31 +187,30 @@ def bundle_to_assignment_json(bundle: Any) -> Json:
             for c in cat.get("coding", [])
         )
     ]
-    if len(teams) != 1:
-        raise MappingError.single(
-            "IP-2105",
-            "Expected exactly one coordinator assignment (CareTeam with category "
-            f"koordinator-tildeling), found {len(teams)}.",
-            "Bundle.entry.resource.ofType(CareTeam)",
-            "structure",
-        )
-    team = teams[0]
-    index.plan_id = str(team.get("id", ""))
-    group = index.resolve(team.get("subject"), "CareTeam.subject")
+    ids = {
+        i.get("value")
+        for team in teams
+        for i in team.get("identifier", [])
+        if i.get("system") == codes.ASSIGNMENT_ID_SYSTEM
+    }
+    if not teams or len(ids) != 1:
+        raise _one_assignment(f"found {len(teams)} teams with {len(ids)} identifiers.")
+    first = teams[0]
+    if any({k: t.get(k) for k in _SHARED} != {k: first.get(k) for k in _SHARED} for t in teams):
+        raise _one_assignment("its CareTeams disagree on the coordinator, parties or decision.")
+    index.plan_id = str(next(iter(ids)))
     out: dict[str, Any] = {
         "id": index.plan_id,
-        "status": team.get("status"),
-        "created": _first(ext_values(team, "ip-assignment-created", "valueDate")),
+        "status": first.get("status"),
+        "created": _first(ext_values(first, "ip-assignment-created", "valueDate")),
         "responsible_organisation": index.party_id(
-            (team.get("managingOrganization") or [None])[0], "CareTeam.managingOrganization[0]"
+            (first.get("managingOrganization") or [None])[0], "CareTeam.managingOrganization[0]"
         ),
-        "persons": [
-            _person(index, m, f"Group.member[{i}]") for i, m in enumerate(group.get("member", []))
-        ],
-        "parties": parties_from_fhir(index, team),
-        "coordinators": coordinators_from_fhir(index, team),
+        "persons": [_person(index, t, f"CareTeam[{i}]") for i, t in enumerate(teams)],
+        "parties": parties_from_fhir(index, first),
+        "coordinators": coordinators_from_fhir(index, first),
     }
-    decision = decision_from_fhir(index, team, "CareTeam")
+    decision = decision_from_fhir(index, first, "CareTeam")
     if decision is not None:
         out["decision"] = decision
     return {k: v for k, v in out.items() if v is not None}
@@ -218,11 +220,11 @@ def _first(values: list[Any]) -> Any:
     return values[0] if values else None
 
 
-def _person(index: BundleIndex, member: Json, path: str) -> Json:
-    patient = index.resolve(member.get("entity"), f"{path}.entity")
+def _person(index: BundleIndex, team: Json, path: str) -> Json:
+    patient = index.resolve(team.get("subject"), f"{path}.subject")
     person: dict[str, Any] = {
-        "id": index.local_id(patient, path),
-        "covered": period_from_fhir(member.get("period")),
+        "id": index.local_id(patient, f"{path}.subject"),
+        "covered": period_from_fhir(team.get("period")),
     }
     identifiers = [
         {"system": SYSTEM_NAMES[i["system"]], "value": i.get("value")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ASSIGNMENT_ID_SYSTEM",
     "BASE",
     "CARETEAM_CATEGORY",
     "CONSENT_CATEGORY",
@@ -165,6 +166,10 @@ EXCHANGE: Final[dict[str, str]] = {
     "coordinator": "Koordinator oppnevnt",
     "decline-reason": "Begrunnelse for avslag",
 }
+
+# The identifier every CareTeam of one coordinator assignment on its own carries (value: the
+# assignment's id): one CareTeam per person covered, the family known by this shared identifier.
+ASSIGNMENT_ID_SYSTEM: Final = f"{BASE}/NamingSystem/ip-coordinator-assignment"
 
 # What a CareTeam is: the plan's responsibility group has no category (it is found from its
 # CarePlan); a coordinator assignment on its own carries this one (seed 004).

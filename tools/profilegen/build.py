@@ -33,12 +33,11 @@ PROFILES: dict[str, tuple[str, str, str, Callable[[], list[Element]]]] = {
     "ip-careteam": ("CareTeam", "Deltakere i planarbeidet",
                     "Who takes part in the plan work and who coordinates (items b–d).",
                     careplan.careteam),
-    "ip-family": ("Group", "Personene en koordinator er tildelt",
-                  "The persons a coordinator assignment on its own covers: a family's children, "
-                  "born or not yet born (seed 004).", careplan.family),
     "ip-coordinator-assignment": ("CareTeam", "Tildelt koordinator eller barnekoordinator",
                                   "A coordinator or barnekoordinator assigned on its own: to a "
-                                  "family, before birth, without an individual plan (seed 004).",
+                                  "family, before birth, without an individual plan (seed 004); "
+                                  "one team per person covered, sharing the assignment's "
+                                  "identifier.",
                                   careplan.coordinator_assignment),
     "ip-goal": ("Goal", "Mål", "A hovedmål or delmål in the person's own words (item a).",
                 careplan.goal),

@@ -20,7 +20,7 @@ from profilegen.elements import (
     required,
 )
 
-__all__ = ["careplan", "careteam", "coordinator_assignment", "family", "goal"]
+__all__ = ["careplan", "careteam", "coordinator_assignment", "goal"]
 
 _PARTIES = ("Patient", "RelatedPerson", "PractitionerRole", "Organization")
 _COORDINATOR = (
@@ -117,7 +117,8 @@ def careteam() -> list[Element]:
 
 def coordinator_assignment() -> list[Element]:
     """A coordinator assignment on its own (seed 004): a barnekoordinator for a family, before
-    birth, without a plan; mappings/assignment_fhir.py."""
+    birth, without a plan — one team per person covered, sharing the assignment's identifier;
+    mappings/assignment_fhir.py."""
     category = codes.cs_url("ip-careteam-category")
     return [
         el("CareTeam", short="Tildelt koordinator eller barnekoordinator (uten plan)",
@@ -128,13 +129,17 @@ def coordinator_assignment() -> list[Element]:
             ("created", "ip-assignment-created", 1, "1"),
             ("decision", "ip-decision", 0, "1"),
         ]),
+        el("CareTeam.identifier", min=1, short="The assignment's id (ASSIGNMENT_ID_SYSTEM), the "
+           "same on the team of every person it covers"),
         el("CareTeam.status", min=1),
         el("CareTeam.category", min=1, slicing=pattern_slicing("The assignment's category")),
         el("CareTeam.category:tildeling", sliceName="tildeling", min=1, max="1",
            patternCodeableConcept={"coding": [{"system": category,
                                                "code": "koordinator-tildeling"}]}),
-        el("CareTeam.subject", min=1, short="The persons covered: the family's children",
-           type=reference("ip-family")),
+        el("CareTeam.subject", min=1, short="The person covered (one team per child)",
+           type=reference("Patient")),
+        el("CareTeam.period", short="From when (and until when) the person is covered; for a "
+           "child born during the assignment, from before the birth"),
         el("CareTeam.participant", min=1, constraint=[
             constraint("ip-assignment-2", "A coordinator assignment carries its local id as "
                        "element id and a period with a start (IP-1012).",
@@ -148,17 +153,6 @@ def coordinator_assignment() -> list[Element]:
            binding=required("ip-careteam-participant-role")),
         el("CareTeam.participant.member", min=1, type=reference(*_PARTIES)),
         el("CareTeam.managingOrganization", min=1, max="1", type=reference("Organization")),
-    ]  # fmt: skip
-
-
-def family() -> list[Element]:
-    return [
-        el("Group", short="The persons a coordinator assignment covers (a family's children)"),
-        el("Group.type", fixedCode="person"),
-        el("Group.actual", patternBoolean=True),
-        el("Group.member", min=1, short="A person covered; period: from when (may start "
-                                        "before the birth)"),
-        el("Group.member.entity", type=reference("Patient")),
     ]  # fmt: skip
 
 

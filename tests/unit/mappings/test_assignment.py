@@ -1,5 +1,6 @@
 """A coordinator assignment on its own (seed 004_feb800c0c7d43aa8.txt): a barnekoordinator for
-a family of two siblings, assigned before the younger one's birth, without an individual plan.
+a family of two siblings, assigned before the younger one's birth, without an individual plan:
+one CareTeam per child (each names that child only), sharing the assignment's identifier.
 
 Lossless both ways (assignment JSON ⇄ FHIR JSON ⇄ FHIR XML), valid against the project's
 profiles, and every rule refused with its message id and path (fixtures/invalid/
@@ -21,6 +22,7 @@ from ipfhir.mappings.assignment_fhir import (
     bundle_to_assignment_json,
 )
 from ipfhir.mappings.assignment_rules import load_assignment
+from ipfhir.mappings.codes import ASSIGNMENT_ID_SYSTEM
 from ipfhir.mappings.errors import MappingError, PlanRuleViolation
 from ipfhir.mappings.fhirjson import dump_json, parse_json
 from ipfhir.mappings.fhirxml import parse_xml, to_xml
@@ -92,16 +94,31 @@ def test_the_shipped_bundles_are_what_the_mapping_writes() -> None:
 def test_a_family_assignment_before_birth_without_a_plan() -> None:
     bundle = assignment_to_bundle(load_assignment(_data()))
     assert _resources(bundle, "CarePlan") == [] and _resources(bundle, "Consent") == []
-    (team,) = _resources(bundle, "CareTeam")
-    (group,) = _resources(bundle, "Group")
-    assert team["subject"] == {"reference": f"Group/{group['id']}"}
-    assert team["category"][0]["coding"][0]["code"] == "koordinator-tildeling"
-    coordinator = next(p for p in team["participant"] if "id" in p)
-    assert coordinator["role"][0]["coding"][0]["code"] == "barnekoordinator"
+    assert _resources(bundle, "Group") == []
+    teams = _resources(bundle, "CareTeam")
+    # one team per child, each naming that child only, the family known by one identifier
+    assert [t["subject"]["reference"] for t in teams] == [
+        f"Patient/{p['id']}" for p in _resources(bundle, "Patient")
+    ]
+    assert {json.dumps(t["identifier"]) for t in teams} == {
+        json.dumps([{"system": ASSIGNMENT_ID_SYSTEM, "value": "molde-bk-2025-0031"}])
+    }
+    for team in teams:
+        assert team["category"][0]["coding"][0]["code"] == "koordinator-tildeling"
+        coordinator = next(p for p in team["participant"] if "id" in p)
+        assert coordinator["role"][0]["coding"][0]["code"] == "barnekoordinator"
     vetle = next(p for p in _resources(bundle, "Patient") if p["id"].endswith("-vetle"))
-    covered = next(m for m in group["member"] if m["entity"]["reference"].endswith("-vetle"))
-    assert covered["period"]["start"] < vetle["birthDate"]  # assigned before his birth
-    assert len(group["member"]) == 2
+    his = next(t for t in teams if t["subject"]["reference"].endswith("-vetle"))
+    assert his["period"]["start"] < vetle["birthDate"]  # assigned before his birth
+
+
+def test_teams_that_disagree_are_not_one_assignment() -> None:
+    bundle = assignment_to_bundle(load_assignment(_data()))
+    _resources(bundle, "CareTeam")[1]["status"] = "inactive"
+    with pytest.raises(MappingError) as caught:
+        bundle_to_assignment_json(bundle)
+    assert caught.value.issues[0].message_id == "IP-2105"
+    assert caught.value.issues[0].expression == ("Bundle.entry.resource.ofType(CareTeam)",)
 
 
 def test_an_unborn_child_is_a_patient_without_identifier_or_birth_date() -> None:
@@ -122,7 +139,7 @@ def test_the_bundle_is_valid_against_the_ip_profiles(validator: Validator, make:
     bundle = assignment_to_bundle(load_assignment(make()))
     results = validator.validate_entries(bundle)
     claimed = {p for r, _ in results for p in r.get("meta", {}).get("profile", [])}
-    assert {f"{IP}ip-coordinator-assignment", f"{IP}ip-family"} <= claimed
+    assert f"{IP}ip-coordinator-assignment" in claimed
     errors = [
         (r.get("resourceType"), i.message_id, i.expression)
         for r, issues in results
