@@ -31,7 +31,7 @@ from typing import Any
 
 from ipfhir.mappings import codes
 from ipfhir.mappings.assignment_rules import load_assignment
-from ipfhir.mappings.errors import MappingError
+from ipfhir.mappings.errors import Issue, MappingError
 from ipfhir.mappings.evidence import decision_from_fhir, decision_to_fhir
 from ipfhir.mappings.fhir_common import (
     SYSTEM_NAMES,
@@ -165,13 +165,12 @@ def bundle_to_assignment(bundle: Any, *, on: dt.date | None = None) -> Assignmen
 
 
 def _one_assignment(message: str) -> MappingError:
-    return MappingError.single(
-        "IP-2105",
-        f"Expected exactly one coordinator assignment (CareTeams with category "
-        f"koordinator-tildeling sharing one identifier): {message}",
-        "Bundle.entry.resource.ofType(CareTeam)",
-        "structure",
+    text = (
+        "Expected exactly one coordinator assignment (CareTeams with category "
+        f"koordinator-tildeling sharing one identifier): {message}"
     )
+    where = ("Bundle.entry.resource.ofType(CareTeam)",)
+    return MappingError([Issue("IP-2105", text, where, "structure")])
 
 
 def bundle_to_assignment_json(bundle: Any) -> Json:
