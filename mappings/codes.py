@@ -58,8 +58,9 @@ def profile_url(name: str) -> str:
     return f"{BASE}/StructureDefinition/{name}"
 
 
-# Information topics a person may refuse to share (seed 002, «Eksempel 2: Nyttige stikkord ved
-# kartlegging av behov»), used as security labels on goals, needs, resources and measures.
+# Information topics a person may refuse to share (seed 002_f60a41b6bd550ea2.txt, «Eksempel 2:
+# Nyttige stikkord ved kartlegging av behov»), used as security labels on goals, needs,
+# resources and measures.
 # The last three are the project's additions for sensitive areas the seeds name elsewhere
 # (psykisk helse, barnevern, somatisk helse).
 INFORMATION_TOPIC: Final[dict[str, str]] = {
@@ -172,7 +173,7 @@ EXCHANGE: Final[dict[str, str]] = {
 ASSIGNMENT_ID_SYSTEM: Final = f"{BASE}/NamingSystem/ip-coordinator-assignment"
 
 # What a CareTeam is: the plan's responsibility group has no category (it is found from its
-# CarePlan); a coordinator assignment on its own carries this one (seed 004).
+# CarePlan); a coordinator assignment on its own carries this one (seed 004_feb800c0c7d43aa8.txt).
 CARETEAM_CATEGORY: Final[dict[str, str]] = {
     "koordinator-tildeling": "Tildelt koordinator eller barnekoordinator, med eller uten "
     "individuell plan",

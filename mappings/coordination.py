@@ -1,9 +1,11 @@
-"""Item c: exactly one coordinator in charge at any moment (seed 002 § 1.4.2, § 5).
+"""Item c: exactly one coordinator in charge at any moment (seed 002_f60a41b6bd550ea2.txt
+§ 1.4.2, § 5).
 
 Assignments may overlap only as a declared handover (the newer one names the older in
 ``handover_from`` and the older one ends); an active plan has a coordinator in charge without gaps
 from the first assignment to the end of the plan period. A barnekoordinator serves a family with
-a child under 18 (seed 004); a temporary coordinator belongs to the specialist health service.
+a child under 18 (seed 004_feb800c0c7d43aa8.txt); a temporary coordinator belongs to the
+specialist health service.
 """
 
 from __future__ import annotations

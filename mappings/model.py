@@ -193,7 +193,8 @@ class NeedOrResource(_Model):
 
     id: LocalId
     text: Text
-    topic: Code | None = None  # CodeSystem ip-information-topic (seed 002, Eksempel 2)
+    # CodeSystem ip-information-topic (seed 002_f60a41b6bd550ea2.txt, Eksempel 2)
+    topic: Code | None = None
 
 
 class Goal(_Model):
@@ -222,7 +223,7 @@ class Frequency(_Model):
 
 class Decision(_Model):
     """The individual decision (enkeltvedtak) that grants a measure: the plan gives no claim to
-    services, the decision does (seed 002 § 1.3)."""
+    services, the decision does (seed 002_f60a41b6bd550ea2.txt § 1.3)."""
 
     reference: Text  # the decision's case or document number
     date: dt.date
@@ -246,7 +247,7 @@ class Measure(_Model):
     service_type: Code | None = None  # code list 9151 (tjenestetype), where it applies
     topic: Code | None = None
     # child welfare: a measure aimed at the parents (foreldreveiledning, ...); from 15 the parents
-    # must consent too (seed 000; rule IP-1044)
+    # must consent too (seed 000_9834cdca9ff16a63.txt; rule IP-1044)
     aimed_at_parents: bool = False
     needs: list[LocalId] = Field(default_factory=list)  # the needs (behov) this measure meets
     decision: Decision | None = None

@@ -4,8 +4,8 @@ nothing here reads today's date.
 IP-1045 — the re-check at 18. What was arranged for a child lapses when the child comes of age:
 - a consent given by the parents alone (capacity ``parent``: a child under the age of consent)
   is no longer anyone's consent once the person is 18 — the person consents now (or a guardian
-  within the mandate, or, if capacity has lapsed, the nearest relative) (seed 000; pasient- og
-  brukerrettighetsloven § 4-3);
+  within the mandate, or, if capacity has lapsed, the nearest relative) (seed
+  000_9834cdca9ff16a63.txt; pasient- og brukerrettighetsloven § 4-3);
 - a barnekoordinator serves a family with a child under 18 (seed 004_feb800c0c7d43aa8.txt,
   «Øvre aldersgrense på 18 år»): an assignment still in force on a day the child is 18 is
   re-checked (a koordinator is assigned instead, or it ends).

@@ -35,7 +35,8 @@ PROFILES: dict[str, tuple[str, str, str, Callable[[], list[Element]]]] = {
                     careplan.careteam),
     "ip-coordinator-assignment": ("CareTeam", "Tildelt koordinator eller barnekoordinator",
                                   "A coordinator or barnekoordinator assigned on its own: to a "
-                                  "family, before birth, without an individual plan (seed 004); "
+                                  "family, before birth, without an individual plan (seed "
+                                  "004_feb800c0c7d43aa8.txt); "
                                   "one team per person covered, sharing the assignment's "
                                   "identifier.",
                                   careplan.coordinator_assignment),

@@ -116,9 +116,9 @@ def careteam() -> list[Element]:
 
 
 def coordinator_assignment() -> list[Element]:
-    """A coordinator assignment on its own (seed 004): a barnekoordinator for a family, before
-    birth, without a plan — one team per person covered, sharing the assignment's identifier;
-    mappings/assignment_fhir.py."""
+    """A coordinator assignment on its own (seed 004_feb800c0c7d43aa8.txt): a barnekoordinator
+    for a family, before birth, without a plan — one team per person covered, sharing the
+    assignment's identifier; mappings/assignment_fhir.py."""
     category = codes.cs_url("ip-careteam-category")
     return [
         el("CareTeam", short="Tildelt koordinator eller barnekoordinator (uten plan)",
