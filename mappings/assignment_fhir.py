@@ -209,7 +209,7 @@ def bundle_to_assignment_json(bundle: Any) -> Json:
         "parties": parties_from_fhir(index, first),
         "coordinators": coordinators_from_fhir(index, first),
     }
-    decision = decision_from_fhir(index, first, "CareTeam")
+    decision = decision_from_fhir(index, first, "CareTeam", on_detail=False)
     if decision is not None:
         out["decision"] = decision
     return {k: v for k, v in out.items() if v is not None}

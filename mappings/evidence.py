@@ -168,14 +168,19 @@ def decision_to_fhir(plan: PartyHolder, decision: Decision) -> Json:
     return {"url": codes.ext_url("ip-decision"), "extension": subs}
 
 
-def decision_from_fhir(index: BundleIndex, detail: Json, path: str) -> Json | None:
+def decision_from_fhir(
+    index: BundleIndex, detail: Json, path: str, *, on_detail: bool = True
+) -> Json | None:
+    """The decision on ``detail`` (a measure's ``activity.detail`` at ``path``, or with
+    ``on_detail=False`` the element at ``path`` itself: an assignment's CareTeam)."""
     found = find_ext(detail, "ip-decision")
     if not found:
         return None
     subs = _subs(found[0])
     ref = subs.get("decidedBy", {}).get("valueReference")
+    at = f"{path}.detail" if on_detail else path
     return {
         "reference": subs.get("reference", {}).get("valueString"),
         "date": subs.get("date", {}).get("valueDate"),
-        "decided_by": index.party_id(ref, f"{path}.detail.extension:decision"),
+        "decided_by": index.party_id(ref, f"{at}.extension:decision"),
     }

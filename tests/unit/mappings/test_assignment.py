@@ -210,3 +210,15 @@ def test_a_bundle_without_an_assignment_is_refused() -> None:
 def test_the_published_schema_is_the_models() -> None:
     shipped = json.loads((ROOT / "profiles" / "assignment.schema.json").read_text("utf-8"))
     assert shipped == assignment_json_schema()
+
+
+def test_a_decision_naming_no_organisation_of_the_bundle_is_refused_at_its_path() -> None:
+    bundle = assignment_to_bundle(load_assignment(_data()))
+    for team in _resources(bundle, "CareTeam"):
+        decision = next(e for e in team["extension"] if e["url"].endswith("ip-decision"))
+        by = next(s for s in decision["extension"] if s["url"] == "decidedBy")
+        by["valueReference"] = {"reference": "Organization/finnes-ikke"}
+    with pytest.raises(MappingError) as caught:
+        bundle_to_assignment_json(bundle)
+    assert caught.value.issues[0].message_id == "IP-2103"
+    assert caught.value.issues[0].expression == ("CareTeam.extension:decision",)
