@@ -222,3 +222,24 @@ def test_a_decision_naming_no_organisation_of_the_bundle_is_refused_at_its_path(
         bundle_to_assignment_json(bundle)
     assert caught.value.issues[0].message_id == "IP-2103"
     assert caught.value.issues[0].expression == ("CareTeam.extension:decision",)
+
+
+def _team_errors(validator: Validator, team: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
+    return {(i.message_id, i.expression) for i in validator.issues(team) if i.severity == "error"}
+
+
+def test_the_profile_refuses_an_active_assignment_without_a_coordinator(
+    validator: Validator,
+) -> None:
+    team = _resources(assignment_to_bundle(load_assignment(_data())), "CareTeam")[0]
+    team["participant"] = [p for p in team["participant"] if "id" not in p]
+    assert _team_errors(validator, team) == {("IP-3012", ("CareTeam",))}  # ip-assignment-1
+
+
+def test_the_profile_refuses_a_coordinator_without_its_id(validator: Validator) -> None:
+    team = _resources(assignment_to_bundle(load_assignment(_data())), "CareTeam")[0]
+    index = next(n for n, p in enumerate(team["participant"]) if "id" in p)
+    del team["participant"][index]["id"]
+    assert _team_errors(validator, team) == {
+        ("IP-3012", (f"CareTeam.participant[{index}]",))  # ip-assignment-2
+    }
