@@ -43,7 +43,7 @@ def _plan(name: str) -> dict[str, Any]:
 
 
 def _day(plan: dict[str, Any]) -> str:
-    """A day inside the plan's period (its first day a month on), fixed for the test."""
+    """A fixed day inside the plan's period: the 28th of its first month (or its start)."""
     start = plan["period"]["start"]
     return f"{start[:8]}28" if start[8:] < "28" else start
 
