@@ -1,9 +1,13 @@
 """``ipfhir legacy read|write|validate``: KITH XML messages (MsgHead 1.2 with Dialogmelding 1.0/1.1,
-AppRec 1.0/1.1) to and from the legacy model's JSON form (:mod:`ipfhir.mappings.legacy.jsonform`).
+AppRec 1.0/1.1) to and from the FHIR message Bundle (:mod:`ipfhir.mappings.legacy.fhir`): a
+notice of need for an individual plan is the notification the FHIR path sends, an AppRec the
+answer (MessageHeader.response), any other dialog message a Communication message.
 
-- ``read MSG.xml [-o OUT.json]``: the message as JSON (UTF-8, keys in model order).
-- ``write IN.json [-o OUT.xml]``: the JSON back to XML (MsgHead 1.2 + Dialogmelding 1.1, or
-  AppRec 1.1), checked against the schemas before it is written.
+- ``read MSG.xml [-o OUT.json] [--model]``: the message as a FHIR message Bundle (UTF-8);
+  ``--model``: as the legacy model's JSON form instead (:mod:`ipfhir.mappings.legacy.jsonform`).
+- ``write IN.json [-o OUT.xml]``: a FHIR message Bundle (or the model's JSON form, told apart by
+  its ``kind``) back to XML (MsgHead 1.2 + Dialogmelding 1.1, or AppRec 1.1), checked against
+  the schemas before it is written.
 - ``validate MSG.xml ...``: the hardening and schema checks and the reader's own (the patient's
   fødselsnummer or D-nummer), one line per file: what ``read`` would accept.
 
@@ -37,10 +41,13 @@ def register(subparsers: Any) -> None:
         "legacy", help="read, write and validate KITH XML messages (Dialogmelding, AppRec)"
     )
     actions = parser.add_subparsers(dest="legacy_action", required=True, metavar="ACTION")
-    read = actions.add_parser("read", help="XML message -> JSON model")
+    read = actions.add_parser("read", help="XML message -> FHIR message Bundle (or JSON model)")
     read.add_argument("message", type=Path, metavar="MSG.xml")
     read.add_argument("-o", "--output", type=Path, metavar="OUT.json")
-    write = actions.add_parser("write", help="JSON model -> XML message")
+    read.add_argument(
+        "--model", action="store_true", help="the legacy model's JSON form, not a FHIR Bundle"
+    )
+    write = actions.add_parser("write", help="FHIR message Bundle (or JSON model) -> XML message")
     write.add_argument("model", type=Path, metavar="IN.json")
     write.add_argument("-o", "--output", type=Path, metavar="OUT.xml")
     validate = actions.add_parser("validate", help="check XML messages against the schemas")
@@ -77,11 +84,13 @@ def _emit(data: bytes, output: Path | None) -> None:
 
 def _read(args: argparse.Namespace) -> int:
     from ipfhir.mappings.legacy import model_to_json, read_message
+    from ipfhir.mappings.legacy.fhir import to_fhir
 
     if _unusable(args.message):
         return 2
     model = read_message(_load(args.message, args.max_bytes), max_bytes=args.max_bytes)
-    text = json.dumps(model_to_json(model), ensure_ascii=False, indent=2) + "\n"
+    shape = model_to_json(model) if args.model else to_fhir(model)
+    text = json.dumps(shape, ensure_ascii=False, indent=2) + "\n"
     _emit(text.encode("utf-8"), args.output)
     return 0
 
@@ -97,6 +106,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _write(args: argparse.Namespace) -> int:
     from ipfhir.mappings.legacy import model_from_json, write
+    from ipfhir.mappings.legacy.fhir import from_fhir
 
     if _unusable(args.model):
         return 2
@@ -109,7 +119,8 @@ def _write(args: argparse.Namespace) -> int:
         raise IpError.single("IP-6240", f"Not JSON: {err}", None, "structure") from err
     except RecursionError:
         raise IpError.single("IP-6240", "Not JSON: nested too deep", None, "structure") from None
-    _emit(write(model_from_json(loaded)), args.output)
+    is_model = isinstance(loaded, dict) and "kind" in loaded
+    _emit(write(model_from_json(loaded) if is_model else from_fhir(loaded)), args.output)
     return 0
 
 

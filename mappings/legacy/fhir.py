@@ -48,6 +48,11 @@ def from_fhir(bundle: Any, her_ids: dict[str, str] | None = None) -> Message | A
     """The legacy message of a message Bundle (IP-6140–6146 when it has none)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         refuse("IP-6140", "Bundle", "A Bundle is expected.")
-    if is_answer(bundle):
-        return apprec_from_bundle(bundle)
-    return dialog_from_bundle(bundle, her_ids)
+    try:
+        if is_answer(bundle):
+            return apprec_from_bundle(bundle)
+        return dialog_from_bundle(bundle, her_ids)
+    except (TypeError, AttributeError, KeyError, IndexError) as err:
+        # a value of the wrong JSON type somewhere the checks above do not look: refused, not
+        # a crash (the writer's schema check refuses what has the right type but not the form)
+        refuse("IP-6141", "Bundle", f"A value has the wrong type ({type(err).__name__}).")

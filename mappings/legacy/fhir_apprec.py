@@ -22,6 +22,7 @@ from ipfhir.mappings.legacy.fhir_common import (
     HER_URN,
     MSG_TYPE_SYSTEM,
     Org,
+    as_dict,
     iso,
     parse_time,
     parties,
@@ -106,7 +107,11 @@ def bundle_from_apprec(receipt: AppRec) -> Resource:
     header = {
         "resourceType": "MessageHeader",
         "id": receipt.id,
-        "eventCoding": {"system": MSG_TYPE_SYSTEM, "code": "APPREC", "display": "Applikasjonskvittering"},
+        "eventCoding": {
+            "system": MSG_TYPE_SYSTEM,
+            "code": "APPREC",
+            "display": "Applikasjonskvittering",
+        },
         "destination": [{"endpoint": receiver.endpoint, "receiver": receiver.reference()}],
         "sender": sender.reference(),
         "source": {"name": sender.name, "endpoint": sender.endpoint},
@@ -122,26 +127,30 @@ def bundle_from_apprec(receipt: AppRec) -> Resource:
 
 
 def _error(issue: Resource) -> Code:
-    details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
-    coding = next(iter(details.get("coding") or []), {})
-    coding = coding if isinstance(coding, dict) else {}
+    details = as_dict(issue.get("details"))
+    codings = details.get("coding")
+    coding = as_dict(codings[0] if isinstance(codings, list) and codings else None)
     system, value = str(coding.get("system") or ""), coding.get("code")
     if system.startswith("urn:oid:") and system != cs_url("message-id") and value:
         text = issue.get("diagnostics")
         return Code(
             v=str(value),
             s=system.removeprefix("urn:oid:"),
-            dn=coding.get("display"),
+            dn=coding.get("display") if isinstance(coding.get("display"), str) else None,
             ot=text if isinstance(text, str) else None,
         )
     shown = str(issue.get("diagnostics") or details.get("text") or value or "")
     return Code(v=OTHER_ERROR.v, s=OTHER_ERROR.s, dn=OTHER_ERROR.dn, ot=shown[:500] or None)
 
 
+def _dicts(value: Any) -> list[Resource]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _institution(org: Org) -> AppRecParty:
     her = org.her_id
     number, kind = (her, _HER) if her else (org.orgnr, Code(v="ENH", dn="Organisasjonsnummer"))
-    departments = ()
+    departments: tuple[AppRecUnit, ...] = ()
     if org.unit_her_id:
         departments = (AppRecUnit(name=org.name or None, id=org.unit_her_id, type_id=_HER),)
     return AppRecParty(
@@ -153,13 +162,14 @@ def _institution(org: Org) -> AppRecParty:
 
 def _original(response: Resource, gen_date: dt.datetime) -> OriginalMessage:
     kind, issued = Code(v="DIALOG_NOTAT", dn="Notat"), gen_date
-    for ext in response.get("extension") or []:
-        if not isinstance(ext, dict) or ext.get("url") != ORIGINAL_EXTENSION:
+    for ext in _dicts(response.get("extension")):
+        if ext.get("url") != ORIGINAL_EXTENSION:
             continue
-        for part in ext.get("extension") or []:
+        for part in _dicts(ext.get("extension")):
             if part.get("url") == "type" and isinstance(part.get("valueCoding"), dict):
                 value = part["valueCoding"]
-                kind = Code(v=str(value.get("code")), dn=value.get("display"))
+                shown = value.get("display")
+                kind = Code(v=str(value.get("code")), dn=shown if isinstance(shown, str) else None)
             if part.get("url") == "issued":
                 issued = parse_time(part.get("valueDateTime"), "MessageHeader.response.extension")
     return OriginalMessage(msg_type=kind, issue_date=issued, id=str(response.get("identifier")))
@@ -169,8 +179,9 @@ def apprec_from_bundle(
     bundle: Resource, sender: Org | None = None, receiver: Org | None = None
 ) -> AppRec:
     """The AppRec of an answer Bundle (IP-6146 when it answers nothing)."""
-    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
-    header = entries[0].get("resource") if entries and isinstance(entries[0], dict) else None
+    found_entries = bundle.get("entry")
+    entries: list[Any] = found_entries if isinstance(found_entries, list) else []
+    header = as_dict(entries[0]).get("resource") if entries else None
     response = header.get("response") if isinstance(header, dict) else None
     if not isinstance(response, dict) or not isinstance(response.get("identifier"), str):
         refuse("IP-6146", "MessageHeader.response", "No MessageHeader.response.identifier.")
@@ -180,7 +191,7 @@ def apprec_from_bundle(
     outcomes = {
         str(e.get("fullUrl")): e.get("resource") for e in entries[1:] if isinstance(e, dict)
     }
-    details = response.get("details") if isinstance(response.get("details"), dict) else {}
+    details = as_dict(response.get("details"))
     found = outcomes.get(str(details.get("reference")))
     issues = found.get("issue") if isinstance(found, dict) else None
     errors = tuple(
@@ -188,7 +199,9 @@ def apprec_from_bundle(
         for i in (issues if isinstance(issues, list) else [])
         if isinstance(i, dict) and i.get("severity") in ("fatal", "error", "warning")
     )
-    status = "ok" if code == "ok" and not errors else "ok-with-errors" if code == "ok" else "rejected"
+    status = (
+        "ok" if code == "ok" and not errors else "ok-with-errors" if code == "ok" else "rejected"
+    )
     if status == "rejected" and not errors:
         errors = (OTHER_ERROR,)
     source, target = parties(header, {})

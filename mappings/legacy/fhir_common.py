@@ -29,6 +29,7 @@ from ipfhir.mappings.legacy.messages import refuse
 from ipfhir.mappings.legacy.model import Address, Ident, Organisation, Person, TeleCom
 
 __all__ = [
+    "as_dict",
     "EXCHANGE_SYSTEM",
     "HER_SYSTEM",
     "HER_URN",
@@ -102,9 +103,14 @@ def org_of(organisation: Organisation) -> Org:
     return Org(organisation.orgnr, organisation.name or "", endpoint, her, unit_her)
 
 
+def as_dict(value: Any) -> Resource:
+    """``value`` if it is a JSON object, else an empty one (input of any shape, no crash)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _party(reference: Any, endpoint: Any, name: Any, her_ids: dict[str, str]) -> Org:
-    ref = reference if isinstance(reference, dict) else {}
-    ident = ref.get("identifier") if isinstance(ref.get("identifier"), dict) else {}
+    ref = as_dict(reference)
+    ident = as_dict(ref.get("identifier"))
     orgnr = ident.get("value") if isinstance(ident.get("value"), str) else None
     shown = name if isinstance(name, str) else ref.get("display")
     org = Org(orgnr, str(shown or ""), str(endpoint or ""))
@@ -113,10 +119,9 @@ def _party(reference: Any, endpoint: Any, name: Any, her_ids: dict[str, str]) ->
 
 def parties(header: Resource, her_ids: dict[str, str]) -> tuple[Org, Org]:
     """Sender and receiver of a MessageHeader."""
-    source = header.get("source") if isinstance(header.get("source"), dict) else {}
+    source = as_dict(header.get("source"))
     targets = header.get("destination")
-    target = targets[0] if isinstance(targets, list) and targets else {}
-    target = target if isinstance(target, dict) else {}
+    target = as_dict(targets[0] if isinstance(targets, list) and targets else None)
     endpoint = str(target.get("endpoint") or "").removesuffix("/$process-message")
     receiver_ref = target.get("receiver")
     sender = _party(header.get("sender"), source.get("endpoint"), source.get("name"), her_ids)
@@ -183,14 +188,15 @@ def person_of(patient: Resource) -> Person:
         local = Code(v="XXX", dn="Meldingslokal id", s=_PERSON_IDS)
         idents.append(Ident(f"urn:uuid:{patient['id']}", local))
     name = next(iter(_dicts(patient.get("name"))), {})
-    given = [g for g in name.get("given") or [] if isinstance(g, str)]
+    names = name.get("given")
+    given = [g for g in names if isinstance(g, str)] if isinstance(names, list) else []
     sex = _SEX.get(str(patient.get("gender")))
     birth = patient.get("birthDate")
     return Person(
         family_name=name.get("family") if isinstance(name.get("family"), str) else None,
         given_name=given[0] if given else None,
         middle_name=" ".join(given[1:]) or None,
-        date_of_birth=dt.date.fromisoformat(birth) if _is_date(birth) else None,
+        date_of_birth=_date(birth),
         sex=None if sex is None else Code(v=sex, dn=_SEX_DN[sex]),
         idents=tuple(idents),
         address=_address_of(next(iter(_dicts(patient.get("address"))), None)),
@@ -202,18 +208,18 @@ def person_of(patient: Resource) -> Person:
     )
 
 
-def _is_date(value: Any) -> bool:
+def _date(value: Any) -> dt.date | None:
     try:
-        dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _address_of(address: Resource | None) -> Address | None:
     if address is None:
         return None
-    lines = [x for x in address.get("line") or [] if isinstance(x, str)]
+    found = address.get("line")
+    lines = [x for x in found if isinstance(x, str)] if isinstance(found, list) else []
     street = ", ".join(lines) or None
     postal, city = address.get("postalCode"), address.get("city")
     if not (street or postal or city):
@@ -235,9 +241,7 @@ def patient_of(person: Person, default_id: str) -> Resource:
     }
     systems = {"FNR": FNR_SYSTEM, "DNR": DNR_SYSTEM}
     identifiers = [
-        {"system": systems[i.type.v], "value": i.id}
-        for i in person.idents
-        if i.type.v in systems
+        {"system": systems[i.type.v], "value": i.id} for i in person.idents if i.type.v in systems
     ]
     if identifiers:
         patient["identifier"] = identifiers

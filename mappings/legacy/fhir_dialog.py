@@ -41,9 +41,9 @@ from ipfhir.mappings.legacy.fhir_common import (
     exchange_code,
     iso,
     org_of,
-    parties,
     organisation_of,
     parse_time,
+    parties,
     patient_of,
     person_of,
 )
@@ -300,9 +300,8 @@ def dialog_from_bundle(bundle: Resource, her_ids: dict[str, str] | None = None) 
     HER-id from the directory); IP-6140–6145 when the Bundle cannot be written."""
     header, carried = _resources(bundle)
     sender, receiver = parties(header, her_ids or {})
-    event = header.get("eventCoding") if isinstance(header.get("eventCoding"), dict) else {}
-    focus_ref = (header.get("focus") or [{}])[0]
-    focus = carried.get(str(focus_ref.get("reference") if isinstance(focus_ref, dict) else ""))
+    event = _d(header.get("eventCoding"))
+    focus = carried.get(str(_d(_first(header.get("focus"))).get("reference")))
     if focus is None:
         refuse("IP-6141", "MessageHeader.focus", "The focus is not in the Bundle.")
     message_id = str(header.get("id") or "")
@@ -341,11 +340,27 @@ def _envelope(
 
 def _values(task: Resource, field: str, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
     out = []
-    for item in task.get(field) or []:
-        coding = ((item.get("type") or {}).get("coding") or [{}])[0]
+    for item in _dicts(task.get(field)):
+        coding = _d(_first(_d(item.get("type")).get("coding")))
         if coding.get("code") in kinds and isinstance(item.get("valueString"), str):
             out.append((str(coding["code"]), item["valueString"]))
     return out
+
+
+def _d(value: Any) -> Resource:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[Resource]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else None
 
 
 def _rich(value: str) -> RichText:
@@ -353,8 +368,8 @@ def _rich(value: str) -> RichText:
 
 
 def _identifier(task: Resource) -> str:
-    for ident in task.get("identifier") or []:
-        if isinstance(ident, dict) and ident.get("system") == TASK_IDENTIFIER_SYSTEM:
+    for ident in _dicts(task.get("identifier")):
+        if ident.get("system") == TASK_IDENTIFIER_SYSTEM and isinstance(ident.get("value"), str):
             return str(ident.get("value"))
     refuse("IP-6141", "Task.identifier", "The Task has no identifier.")
 
@@ -367,15 +382,15 @@ def _notice_message(
     sender: Org,
     receiver: Org,
 ) -> Message:
-    patient = carried.get(str((task.get("for") or {}).get("reference")))
+    patient = carried.get(str(_d(task.get("for")).get("reference")))
     if patient is None or patient.get("resourceType") != "Patient":
         refuse("IP-6144", "Task.for")
-    reason = (task.get("reasonCode") or {}).get("text")
+    reason = _d(task.get("reasonCode")).get("text")
     main = Note(
         topic_code=TOPIC,
         topic=EXCHANGE[NOTIFICATION],
         text=_rich(reason) if isinstance(reason, str) and reason else None,
-        doc_id=str(task.get("id")),
+        doc_id=_text(task.get("id")),
     )
     parts = [
         Note(topic_code=TOPIC, topic=EXCHANGE[kind], text=_rich(value))
@@ -384,7 +399,7 @@ def _notice_message(
     document = Document(
         msg_type=Code(v="XML", dn="XML-instans"),
         content=Dialogmelding(notes=(main, *parts)),
-        issue_date=str(task.get("authoredOn") or iso(gen_date)),
+        issue_date=_text(task.get("authoredOn")) or iso(gen_date),
         id=_identifier(task),
     )
     return _envelope(message_id, gen_date, sender, receiver, document, person_of(patient))
@@ -400,7 +415,7 @@ def _answer_message(
         topic_code=TOPIC,
         topic=EXCHANGE[NOTIFICATION_RESPONSE],
         text=_rich(_ANSWER_TEXT[str(status)]),
-        doc_id=str(task.get("id")),
+        doc_id=_text(task.get("id")),
     )
     parts = [
         Note(topic_code=TOPIC, topic=EXCHANGE[kind], text=_rich(value))
@@ -409,7 +424,7 @@ def _answer_message(
     document = Document(
         msg_type=Code(v="XML", dn="XML-instans"),
         content=Dialogmelding(notes=(main, *parts)),
-        issue_date=str(task.get("lastModified") or iso(gen_date)),
+        issue_date=_text(task.get("lastModified")) or iso(gen_date),
         id=_identifier(task),
     )
     return _envelope(message_id, gen_date, sender, receiver, document, None)
@@ -426,7 +441,7 @@ def _communication_message(
 ) -> Message:
     notes: list[Note] = []
     attachments: list[Document] = []
-    for item in communication.get("payload") or []:
+    for item in _dicts(communication.get("payload")):
         if isinstance(item.get("contentString"), str):
             topic, _, text = item["contentString"].partition("\n\n")
             if not text:
@@ -438,17 +453,17 @@ def _communication_message(
                 Document(
                     msg_type=Code(v="A", dn="Vedlegg"),
                     content=Base64Content(attachment["data"]),
-                    mime_type=str(attachment.get("contentType") or "application/octet-stream"),
-                    description=attachment.get("title"),
+                    mime_type=_text(attachment.get("contentType")) or "application/octet-stream",
+                    description=_text(attachment.get("title")),
                 )
             )
-    subject = carried.get(str((communication.get("subject") or {}).get("reference")))
+    subject = carried.get(str(_d(communication.get("subject")).get("reference")))
     patient = person_of(subject) if subject is not None else None
     document = Document(
         msg_type=Code(v="XML", dn="XML-instans"),
         content=Dialogmelding(notes=tuple(notes)),
-        issue_date=str(communication.get("sent") or iso(gen_date)),
+        issue_date=_text(communication.get("sent")) or iso(gen_date),
     )
-    kind = Code(v=str(event.get("code")), dn=event.get("display"))
+    kind = Code(v=str(event.get("code")), dn=_text(event.get("display")))
     message = _envelope(message_id, gen_date, sender, receiver, document, patient, kind)
     return Message(**{**message.__dict__, "documents": (document, *attachments)})

@@ -20,17 +20,13 @@ from ipfhir.mappings.errors import FormatError, MappingError, catalogue_issue
 __all__ = ["MESSAGES", "fail", "refuse"]
 
 MESSAGES: dict[str, str] = {
-    "IP-6140": "The JSON is not a FHIR message Bundle (Bundle.type message, a MessageHeader first).",
+    "IP-6140": "The JSON is not a FHIR message Bundle (type message, a MessageHeader first).",
     "IP-6141": "The message Bundle has no Dialogmelding form.",
     "IP-6142": "The time cannot be read (a dateTime with a time zone is required).",
     "IP-6143": "A party has neither organisasjonsnummer nor HER-id.",
     "IP-6144": "The patient has no fødselsnummer or D-nummer.",
     "IP-6145": "The answer to a notice of need for an individual plan cannot be read.",
     "IP-6146": "The Bundle is no answer to a message (MessageHeader.response).",
-    "IP-6155": "The sender is not in this adapter's directory as a legacy (HER-id) partner.",
-    "IP-6156": "The message is not addressed to an organisation this adapter serves.",
-    "IP-6157": "The message could not be handed to the transport.",
-    "IP-6158": "No transport serves this destination.",
     "IP-6201": "The message is larger than allowed.",
     "IP-6202": "DOCTYPE and ENTITY declarations are refused (no DTD, no entities, no network).",
     "IP-6203": "The message is nested deeper than allowed.",
