@@ -18,7 +18,6 @@ place in MsgHead (e.g. ``meta.security``): it is not written.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +39,7 @@ __all__ = [
     "Org",
     "exchange_code",
     "iso",
+    "norwegian_offset",
     "org_of",
     "organisation_of",
     "parse_time",
@@ -58,7 +58,6 @@ HER_URN = "urn:ipfhir:her:"
 MSG_TYPE_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.8279"  # MsgHead message types
 _IDENT_TYPES = "2.16.578.1.12.4.1.1.9051"  # Ident/TypeId of organisations (ENH, HER)
 _PERSON_IDS = "2.16.578.1.12.4.1.1.8116"  # FNR, DNR, HPR, XXX
-_OSLO = zoneinfo.ZoneInfo("Europe/Oslo")
 _SEX = {"male": "1", "female": "2", "other": "9", "unknown": "0"}
 _SEX_DN = {"1": "Mann", "2": "Kvinne", "9": "Ikke relevant", "0": "Ikke kjent"}
 _TELECOM = {"phone": "tel:", "email": "mailto:", "fax": "fax:"}
@@ -151,10 +150,24 @@ def iso(value: dt.datetime) -> str:
     """A FHIR instant as the FHIR path writes it (``Z`` for UTC, seconds unless fractions); a
     KITH time without a zone is Norwegian local time (Europe/Oslo)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=_OSLO)
+        value = value.replace(tzinfo=norwegian_offset(value))
     if value.utcoffset() == dt.timedelta(0):
         return value.replace(tzinfo=None).isoformat() + "Z"
     return value.isoformat()
+
+
+def _last_sunday(year: int, month: int) -> dt.datetime:
+    last = dt.datetime(year, month + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() + 1) % 7)
+
+
+def norwegian_offset(local: dt.datetime) -> dt.timezone:
+    """Norway's offset at a local time: CET, CEST from the last Sunday of March 02:00 to the
+    last Sunday of October 03:00 (the EU rule; no time-zone database needed)."""
+    start = _last_sunday(local.year, 3).replace(hour=2)
+    end = _last_sunday(local.year, 10).replace(hour=3)
+    summer = start <= local.replace(tzinfo=None) < end
+    return dt.timezone(dt.timedelta(hours=2 if summer else 1))
 
 
 def parse_time(value: Any, where: str) -> dt.datetime:

@@ -27,6 +27,11 @@ MESSAGES: dict[str, str] = {
     "IP-6144": "The patient has no fødselsnummer or D-nummer.",
     "IP-6145": "The answer to a notice of need for an individual plan cannot be read.",
     "IP-6146": "The Bundle is no answer to a message (MessageHeader.response).",
+    "IP-6155": "The sender is not in this adapter's directory as a legacy (HER-id) partner.",
+    "IP-6156": "The message is not addressed to an organisation in this adapter's directory.",
+    "IP-6158": "No transport serves this destination.",
+    "IP-6159": "Organisation {orgnr} (--as) is not in this adapter's directory with a FHIR "
+    "endpoint (its own entry: ipfhir directory load).",
     "IP-6201": "The message is larger than allowed.",
     "IP-6202": "DOCTYPE and ENTITY declarations are refused (no DTD, no entities, no network).",
     "IP-6203": "The message is nested deeper than allowed.",

@@ -181,3 +181,14 @@ def test_write_refuses_a_bundle_without_xml_form(
     assert main(["legacy", "write", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ipfhir: IP-6140: ") and err.count("\n") == 1
+
+
+def test_receive_needs_this_adapters_own_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    argv = ["legacy", "receive", "--as", "974471612", "--folder", str(folder), "--once"]
+    assert main([*argv, "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ipfhir: IP-6159: Organisation 974471612") and err.count("\n") == 1
