@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pika  # type: ignore[import-untyped]  # no stubs published
@@ -37,12 +37,6 @@ def safe_name(name: str, suffix: str = ".xml") -> str:
     if _NAME.fullmatch(name):
         return name + suffix
     return str(uuid.uuid5(uuid.NAMESPACE_URL, name)) + suffix
-
-
-class Channel(Protocol):
-    scheme: str
-
-    def put(self, address: str, name: str, data: bytes) -> None: ...
 
 
 def folder_of(address: str) -> Path:
@@ -133,3 +127,6 @@ def declare(channel: Any, queue: str) -> None:
 def close(connection: Any) -> None:
     with contextlib.suppress(AMQPError, OSError):
         connection.close()
+
+
+Channel = FolderChannel | AmqpChannel  # by the address's scheme: file, amqp
