@@ -322,3 +322,33 @@ def test_a_message_to_an_organisation_not_in_the_directory_is_refused(
     [receipt] = _receipts(hospital)
     assert receipt.outcome == "rejected" and (receipt.errors[0].ot or "").startswith("IP-6156")
     assert _stored(wiring, "Task") == []
+
+
+class _Away:
+    """An inbox whose database is away."""
+
+    max_bytes = 1_000_000
+
+    def handle(self, data: bytes) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+
+def test_a_message_we_cannot_handle_now_stays_then_is_set_aside(tmp_path: Path) -> None:
+    incoming, _hospital, _unknown = _folders(tmp_path)
+    (incoming / "notice.xml").write_bytes(NOTICE)
+    poller = FolderPoller(_Away(), incoming.as_uri(), {"file": FolderChannel()}, max_attempts=3)  # type: ignore[arg-type]
+    assert poller.run_once() == 0 and poller.run_once() == 0
+    assert (incoming / "notice.xml").exists()  # kept for the next attempt
+    assert poller.run_once() == 1
+    assert not (incoming / "notice.xml").exists()
+    assert (incoming / ".dead" / "notice.xml").read_bytes() == NOTICE  # visible, not dropped
+
+
+def test_half_written_and_hidden_files_are_not_taken(engine: Engine, tmp_path: Path) -> None:
+    wiring, poller, incoming, hospital, _unknown = _municipality(engine, tmp_path)
+    (incoming / ".notice.xml.tmp").write_bytes(NOTICE[:100])
+    (incoming / ".hidden.xml").write_bytes(NOTICE)
+    assert poller.run_once() == 0
+    assert _stored(wiring, "Task") == [] and not list(hospital.iterdir())

@@ -323,3 +323,16 @@ def test_any_value_of_the_wrong_type_is_refused_never_a_crash(origin: str) -> No
                 holder[path[-1]] = value
             with contextlib.suppress(IpError):
                 _valid(write(from_fhir(broken)))
+
+
+def test_a_time_without_a_zone_is_norwegian_local_time() -> None:
+    from ipfhir.mappings.legacy.fhir_common import iso, norwegian_offset
+
+    assert iso(dt.datetime(2026, 1, 15, 9, 0)) == "2026-01-15T09:00:00+01:00"
+    assert iso(dt.datetime(2026, 7, 15, 9, 0)) == "2026-07-15T09:00:00+02:00"
+    assert iso(dt.datetime(2026, 3, 29, 1, 59)).endswith("+01:00")  # the last Sunday of March
+    assert iso(dt.datetime(2026, 3, 29, 3, 0)).endswith("+02:00")
+    assert iso(dt.datetime(2026, 10, 25, 3, 0)).endswith("+01:00")  # the last Sunday of October
+    assert norwegian_offset(dt.datetime(2027, 10, 31, 2, 30)).utcoffset(None) == dt.timedelta(
+        hours=2
+    )  # the repeated hour is read as summer time
