@@ -6,6 +6,7 @@ file, under the name its writer chose, into any directory the adapter may write.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -49,10 +50,8 @@ def test_a_done_symlink_does_not_carry_files_out_of_the_folder(
     in place, or the poller refuses to run), and nothing appears in the other directory."""
     poller, incoming, hospital = _poller(engine, tmp_path)
     (incoming / ".done").symlink_to(hospital, target_is_directory=True)
-    forged = NOTICE.replace("Pasienten er innlagt".encode(), "Fra kommunen: ring meg".encode())
+    forged = NOTICE.replace(b"Pasienten er innlagt", b"Fra kommunen: ring meg")
     (incoming / "fra-kommunen.xml").write_bytes(forged)
-    try:
+    with contextlib.suppress(OSError):  # refusing to follow the link is a correct answer too
         poller.run_once()
-    except OSError:
-        pass  # refusing to follow the link is a correct answer too
     assert not (hospital / "fra-kommunen.xml").exists(), "the adapter wrote outside the folder"
