@@ -78,3 +78,22 @@ def test_a_resend_with_a_new_gendate_gets_the_original_apprec(
     one, two = read_message(first.data), read_message(resend.data)
     assert isinstance(one, AppRec) and isinstance(two, AppRec) and one.id == two.id
     assert resend.data == first.data
+
+
+def test_a_refused_message_sent_again_gets_the_same_apprec(engine: Engine, tmp_path: Path) -> None:
+    """Attacker (or a partner's communication program resending what got no answer in time):
+    sends the same bytes again of a message the inbox refuses before the receiver (here a
+    sender the directory does not know, IP-6155). Learns/changes: the second AppRec has the
+    first one's Id (derived from the bytes) but another GenDate — two different receipts under
+    one AppRec Id. Correct answer: a duplicate is answered with the original AppRec, byte for
+    byte (or, if it is answered anew, under a new Id)."""
+    _wiring, box = _inbox(engine, tmp_path)
+    stranger = NOTICE.replace(b"974471612", b"123456785").replace(b"9990001", b"9990999")
+    box.clock = lambda: 1_796_000_000.0
+    first = box.handle(stranger)
+    box.clock = lambda: 1_796_000_600.0  # ten minutes later
+    again = box.handle(stranger)
+    assert first is not None and again is not None and first.outcome == "rejected"
+    one, two = read_message(first.data), read_message(again.data)
+    assert isinstance(one, AppRec) and isinstance(two, AppRec) and one.id == two.id
+    assert again.data == first.data
