@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -40,7 +40,7 @@ from ipfhir.adapter.store.schema import received_messages as table
 from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (
-    NOTIFICATION,
+    REQUESTS,
     Incoming,
     message_id_of,
     read_message,
@@ -49,9 +49,13 @@ from ipfhir.adapter.sync.messaging import (
 from ipfhir.adapter.sync.recorded import record_refusal
 from ipfhir.mappings.errors import InvalidInput
 
-__all__ = ["Receiver"]
+__all__ = ["Handler", "Receiver"]
 
 Resource = dict[str, Any]
+# An event carried out elsewhere (the plan transfer, adapter/sync/transfer_inbox.py): given the
+# sender and the checked message, it reads what it needs and returns what to do on the
+# receiver's write transaction (or raises MessageRefused: answered fatal-error).
+Handler = Callable[[str, Incoming], Callable[[Connection], None]]
 
 
 def _why(err: InvalidInput | SenderRefused, what: str) -> str:
@@ -71,7 +75,8 @@ class Receiver:
     """``base``: this adapter's FHIR base (the endpoint messages must be addressed to);
     ``check``: the API's input checks of a body (what the store cannot hold, e.g. a system
     longer than its search index), raising an :class:`InvalidInput` — applied to an admitted
-    sender's message before anything in it is carried out."""
+    sender's message before anything in it is carried out; ``handlers``: events carried out
+    by a :data:`Handler` instead of :mod:`adapter.sync.inbox`."""
 
     def __init__(
         self,
@@ -80,12 +85,14 @@ class Receiver:
         base: str,
         clock: Callable[[], float] = time.time,
         check: Callable[[Resource], None] = _no_check,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self.repository = repository
         self.directory = directory
         self.address = base.rstrip("/") + "/$process-message"
         self.clock = clock
         self.check = check
+        self.handlers = dict(handlers or {})
 
     def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
         try:
@@ -121,7 +128,7 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
-            if incoming.event == NOTIFICATION and not self._serves(incoming.receiver_orgnr, sender):
+            if incoming.event in REQUESTS and not self._serves(incoming.receiver_orgnr, sender):
                 shown = str(incoming.receiver_orgnr)[:20]
                 raise MessageRefused(
                     [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
@@ -163,6 +170,11 @@ class Receiver:
 
     def _carry_out(self, sender: str, incoming: Incoming) -> Resource:
         answer = self._answer_of(incoming.message_id, None)
+        handler = self.handlers.get(incoming.event)
+        if handler is not None:
+            return self._record(
+                sender, incoming.message_id, incoming.event, answer, handler(sender, incoming)
+            )
 
         def act(conn: Connection) -> None:
             carry_out(self.repository, conn, sender, incoming, self.directory)
