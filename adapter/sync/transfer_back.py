@@ -132,8 +132,14 @@ def _save(
     updated.update(status=status, lastModified=_now())
     if why is not None:
         updated["statusReason"] = reason(why)
-    if output:
-        updated["output"] = [*dicts(task.get("output")), *output]
+    if output:  # a successor named again replaces the one named before
+        kinds = {c.get("code") for o in output for c in dicts(as_dict(o.get("type")).get("coding"))}
+        kept = [
+            o
+            for o in dicts(task.get("output"))
+            if not {c.get("code") for c in dicts(as_dict(o.get("type")).get("coding"))} & kinds
+        ]
+        updated["output"] = [*kept, *output]
     return save_task(
         repository,
         conn,
