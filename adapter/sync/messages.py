@@ -20,6 +20,7 @@ __all__ = [
     "NotifyRefused",
     "SenderRefused",
     "TransferRefused",
+    "TryAgain",
     "issue_sync",
 ]
 
@@ -84,6 +85,11 @@ class MessageRefused(InvalidInput):
 
 class TransferRefused(InvalidInput):
     """A transfer command this adapter will not carry out (IP-6090–6099): nothing is queued."""
+
+
+class TryAgain(Exception):
+    """A message that cannot be carried out right now (answered ``transient-error``, recorded
+    nowhere, so the sender's retry is carried out afresh)."""
 
 
 class SenderRefused(Forbidden):

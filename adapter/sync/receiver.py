@@ -17,7 +17,10 @@ from the message) and the body, and returns the HTTP status and the answer:
    transaction together with the row that records its answer (``received_messages``): a
    concurrent duplicate loses the insert, rolls back all it wrote and answers with the row
    the winner stored;
-4. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
+4. a message that cannot be carried out now (:class:`~adapter.sync.messages.TryAgain`, e.g. the
+   plan changed while a transfer read it) is answered ``transient-error`` and recorded nowhere:
+   the sender's worker retries it;
+5. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
    answered ``fatal-error`` with an
    OperationOutcome (recorded too: resending it changes nothing), a body with no message id
    400 with an OperationOutcome.
@@ -38,7 +41,7 @@ from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.store.schema import received_messages as table
 from ipfhir.adapter.sync.inbox import carry_out
-from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
+from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, TryAgain, issue_sync
 from ipfhir.adapter.sync.messaging import (
     REQUESTS,
     Incoming,
@@ -202,6 +205,14 @@ class Receiver:
             with self.repository.begin_write() as conn:
                 act(conn)
                 conn.execute(insert(table).values(**row))
+        except TryAgain:  # nothing recorded: the sender's retry is carried out afresh
+            return response_bundle(
+                answer_id=str(uuid.uuid4()),
+                request_id=message_id,
+                code_="transient-error",
+                timestamp=_iso(self.clock()),
+                err=None,
+            )
         except IntegrityError:
             earlier = self._answer(sender, message_id)
             if earlier is None:

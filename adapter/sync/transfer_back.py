@@ -8,7 +8,9 @@ each carried out on the receiver's one write transaction; only the organisation 
   Actor(organisation=B))``, judged, audited and ledgered like any disclosure (before the
   transaction: the enforcement writes its own audit). In the transaction: the plan, its care
   team and goals marked ``handover-pending`` (read-only, still the active plan), the Task
-  ``in-progress`` and the plan queued to B (:func:`~adapter.sync.handover.carried_plan`). When the
+  ``in-progress`` and the plan queued to B (:func:`~adapter.sync.handover.carried_plan`) — unless
+  the plan changed between the read and the transaction (its versions differ): then nothing is
+  written and B's worker is answered ``transient-error`` to retry. When the
   consent no longer lets B see the plan, nothing is sent: the Task fails with IP-6096.
 - **completed** (B stored the plan): A's plan becomes ``completed`` and ``handed-over``
   (read-only for good), the coordinators' roles end after the declared overlap, a Provenance
@@ -33,7 +35,7 @@ from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.handover import carried_plan, pass_coordination
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
-from ipfhir.adapter.sync.messages import MESSAGES
+from ipfhir.adapter.sync.messages import MESSAGES, TryAgain
 from ipfhir.adapter.sync.messaging import (
     TRANSFER,
     TRANSFER_PLAN,
@@ -186,8 +188,12 @@ def _accepted(
     if destination is None:
         raise refused("the answering organisation is not routable in this adapter's directory")
 
+    read = {_key(r): _version(r) for r in seen}
+
     def act(conn: Connection) -> None:
         parts = plan_parts(conn, plan_id)
+        if any(read.get(_key(p), _version(p)) != _version(p) for p in parts):
+            raise TryAgain(f"CarePlan/{plan_id} changed while it was read for {sender}")
         written = mark_plan(repository, conn, parts, "handover-pending")
         output = [
             *accepted,
@@ -216,6 +222,14 @@ def _accepted(
         )
 
     return act
+
+
+def _key(resource: Resource) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _version(resource: Resource) -> str:
+    return str(as_dict(resource.get("meta")).get("versionId"))
 
 
 def _overlap(task: Resource) -> int:

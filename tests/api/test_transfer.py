@@ -178,6 +178,33 @@ def test_a_plan_being_handed_over_is_read_only_until_b_confirms(net: Net) -> Non
     assert err.value.issues[0].message_id == "IP-4490"
 
 
+def test_a_plan_changed_while_it_was_read_is_read_again(net: Net) -> None:
+    queued = _request(net)
+    net.deliver(net.a)
+    _answer(net)
+    original = net.a.receiver.handlers["ip-transfer-response"]
+
+    def racing(sender: str, incoming: Any) -> Any:
+        act = original(sender, incoming)  # the plan is read as B may see it ...
+        plan = net.a.wiring.repository.read("CarePlan", "ip1")  # ... and changed before writing
+        plan["description"] = "Endret mens planen ble lest"
+        net.a.wiring.repository.update("CarePlan", "ip1", plan)
+        return act
+
+    net.a.receiver.handlers["ip-transfer-response"] = racing
+    net.deliver(net.b)
+    assert _a_task(net, queued.task_id)["status"] == "requested"
+    assert handover_state(net.a.wiring.repository.read("CarePlan", "ip1")) is None
+    assert [m.kind for m in net.a.outbox.list()] == ["ip-transfer"]
+    [answer] = net.b.outbox.list()
+    assert (answer.status, answer.last_error) == ("queued", "transient-error")
+    net.a.receiver.handlers["ip-transfer-response"] = original
+    net.deliver(net.b)  # the retry reads the changed plan and sends it
+    assert _a_task(net, queued.task_id)["status"] == "in-progress"
+    plan_message = net.a.outbox.list()[-1]
+    assert "Endret mens planen ble lest" in json.dumps(plan_message.payload, ensure_ascii=False)
+
+
 def test_declined_the_plan_stays_active_and_the_task_says_why(net: Net) -> None:
     queued = _request(net)
     net.deliver(net.a)

@@ -112,6 +112,8 @@ class Net:
             code = answer["entry"][0]["resource"]["response"]["code"]
             if status == 200 and code == "ok":
                 source.outbox.delivered(message, json.dumps(answer))
+            elif status == 200 and code == "transient-error":
+                source.outbox.retry(message, "transient-error", 0.0)
             else:
                 source.outbox.dead(message, f"fatal-error: {json.dumps(answer)[:1500]}")
         return count
