@@ -324,6 +324,24 @@ def test_b_given_an_active_plan_meanwhile_refuses_the_plan_and_a_keeps_its_own(
     assert handover_state(plan) is None
 
 
+def test_without_a_target_the_new_home_address_routes_the_request(net: Net) -> None:
+    from ipfhir.adapter.directory.model import MUNICIPALITY_EXTENSION
+
+    patient = net.a.wiring.repository.read("Patient", PID)
+    moved = {
+        "use": "home",
+        "line": ["Storgata 1"],
+        "city": "Tromsø",
+        "_district": {
+            "extension": [{"url": MUNICIPALITY_EXTENSION, "valueCoding": {"code": "5501"}}]
+        },
+        "period": {"start": "2026-01-01"},
+    }
+    patient.pop("meta")
+    net.a.wiring.repository.update("Patient", PID, {**patient, "address": [moved]})
+    assert _request(net, to_org=None).receiver == B_ORG
+
+
 def test_who_may_ask_and_what_is_refused(net: Net, tmp_path: Path) -> None:
     for org in (ORGNR["annen"], ORGNR["sykehus"]):  # an outsider; a recipient, not the owner
         outsider = Party(org, "Annen virksomhet", "http://127.0.0.1:18099")
