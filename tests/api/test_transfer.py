@@ -324,6 +324,18 @@ def test_b_given_an_active_plan_meanwhile_refuses_the_plan_and_a_keeps_its_own(
     assert handover_state(plan) is None
 
 
+def test_a_waiting_request_is_shown_to_bs_coordinating_unit_only(net: Net) -> None:
+    from ipfhir.adapter.ports import SearchQuery
+
+    _request(net)
+    net.deliver(net.a)
+    query = SearchQuery("Task", count=10)
+    [waiting] = net.b.factory.repository_for(_owner(B_ORG)).search(query).matches
+    assert waiting["status"] == "requested"
+    for actor in (_actor(organisation=B_ORG), _actor(organisation=ORGNR["nav"]), _owner(A.orgnr)):
+        assert net.b.factory.repository_for(actor).search(query).matches == []
+
+
 def test_without_a_target_the_new_home_address_routes_the_request(net: Net) -> None:
     from ipfhir.adapter.directory.model import MUNICIPALITY_EXTENSION
 
