@@ -166,6 +166,13 @@ EXCHANGE: Final[dict[str, str]] = {
     "temporary-coordinator": "Midlertidig koordinator (kontaktperson)",
     "coordinator": "Koordinator oppnevnt",
     "decline-reason": "Begrunnelse for avslag",
+    "ip-transfer": "Overføring av individuell plan ved flytting",
+    "ip-transfer-response": "Svar på overføring av individuell plan",
+    "ip-transfer-plan": "Individuell plan overført til ny kommune",
+    "handover-overlap-days": "Overlapp mellom koordinatorene (dager)",
+    "successor-plan": "Planen hos kommunen som overtok",
+    "handover-pending": "Overføring pågår: planen er skrivebeskyttet",
+    "handed-over": "Overført til ny kommune: planen er avsluttet og skrivebeskyttet",
 }
 
 # The identifier every CareTeam of one coordinator assignment on its own carries (value: the
