@@ -10,7 +10,11 @@
 3. the sender must be a routable legacy partner of this adapter's directory, found by its
    organisasjonsnummer or HER-id, with the HER-id the directory holds (else IP-6155); the
    receiver an organisation of the directory (by HER-id of the unit or the organisation, or
-   organisasjonsnummer; else IP-6156) — whom this adapter serves is decided by the receiver;
+   organisasjonsnummer; else IP-6156) — whom this adapter serves is decided by the receiver.
+   A receiver that names no one organisation is filed with none (IP-6157): a HER-id several
+   entries hold (the directory refuses that since IP-6023; an older load may hold it), or an
+   organisation HER-id and organisasjonsnummer naming different organisations. The sender's
+   HER-id, when several hold it, identifies no partner (IP-6155);
 4. the message becomes the FHIR message Bundle (:func:`ipfhir.mappings.legacy.fhir.to_fhir`)
    with the sender's directory endpoint as its source and this adapter as its destination, and
    goes through the same :class:`~adapter.sync.receiver.Receiver` as ``$process-message``: the
@@ -121,8 +125,8 @@ class LegacyInbox:
             return self._refused(data, _refusal("IP-6155"), None, model)
         address = partner.endpoint.address
         addressee = self._addressee(model)
-        if addressee is None:
-            return self._refused(data, _refusal("IP-6156"), address, model)
+        if isinstance(addressee, str):
+            return self._refused(data, _refusal(addressee), address, model)
         try:
             bundle = to_fhir(
                 model,
@@ -156,13 +160,22 @@ class LegacyInbox:
             return None
         return entry
 
-    def _addressee(self, message: Message) -> DirectoryEntry | None:
+    def _addressee(self, message: Message) -> DirectoryEntry | str:
+        """The one organisation the message is addressed to, else the refusal's id (IP-6157
+        ambiguous, IP-6156 none): never whichever entry sorts first."""
         org = message.receiver.organisation
-        for her in (org.unit.her_id if org.unit else None, org.her_id):
-            entry = self.directory.by_her_id(her) if her else None
-            if entry is not None:
-                return entry
-        return self.directory.get(org.orgnr) if org.orgnr else None
+        numbered = self.directory.get(org.orgnr) if org.orgnr else None
+        for her, whole in ((org.unit.her_id if org.unit else None, False), (org.her_id, True)):
+            holders = self.directory.her_id_holders(her) if her else []
+            if len(holders) > 1:
+                return "IP-6157"
+            if holders:
+                # the unit may be an entry of its own (an underenhet); the organisation's
+                # HER-id and organisasjonsnummer must name the same organisation
+                if whole and numbered is not None and numbered.orgnr != holders[0].orgnr:
+                    return "IP-6157"
+                return holders[0]
+        return numbered if numbered is not None else "IP-6156"
 
     def _receipt(self, model: Message | AppRec) -> None:
         receipts = [model] if isinstance(model, AppRec) else []
