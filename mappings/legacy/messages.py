@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "names is held by more than one organisation, or the organisation's HER-id and "
     "organisasjonsnummer name different organisations; it is filed with none.",
     "IP-6158": "No transport serves this destination.",
+    "IP-6160": "This sender's MsgId names another message received before (a resend must be "
+    "the same message; a new message needs a new MsgId): nothing of this one is stored.",
     "IP-6159": "Organisation {orgnr} (--as) is not in this adapter's directory with a FHIR "
     "endpoint (its own entry: ipfhir directory load).",
     "IP-6201": "The message is larger than allowed.",
