@@ -22,6 +22,7 @@ __all__ = [
     "ORGANISATION_TYPE",
     "PARTICIPANT_ROLE",
     "PROJECT_CODE_SYSTEMS",
+    "REVOKED_LABEL",
     "SYSTEM_9033",
     "SYSTEM_9034",
     "SYSTEM_9151",
@@ -162,7 +163,14 @@ EXCHANGE: Final[dict[str, str]] = {
     "temporary-coordinator": "Midlertidig koordinator (kontaktperson)",
     "coordinator": "Koordinator oppnevnt",
     "decline-reason": "Begrunnelse for avslag",
+    # revocation notices (adapter/services/revoke.py, adapter/sync/revocation.py)
+    "ip-revocation": "Melding om samtykke trukket tilbake eller innskrenket",
+    "revoked-notification": "Melding sendt under samtykket (Task.identifier)",
+    "consent-revoked": "Mottatt under et samtykke avsenderen har trukket tilbake eller innskrenket",
 }
+# The security label (meta.security) a receiver puts on what it received under a consent the
+# sender has since withdrawn or narrowed: the resource is then answered as missing to everyone.
+REVOKED_LABEL: Final[dict[str, str]] = {"system": cs_url("ip-exchange"), "code": "consent-revoked"}
 
 # name -> (title, concepts) for every project CodeSystem; profiles/ip is generated from this.
 PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {

@@ -1,9 +1,11 @@
-"""Catalogue of the exchanges' message ids (IP-605x–608x; the directory and login own
-IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
+"""Catalogue of the exchanges' message ids (IP-605x–608x, IP-6100–6119; the directory and
+login own IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
 
 - IP-6050–6069: the sender (``ipfhir notify``, ``ipfhir notify respond``): nothing is queued.
 - IP-6070–6089: the receiver (``POST [base]/$process-message``): the OperationOutcome of a
   refusal or of a ``fatal-error`` answer.
+- IP-6100–6119: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
+  IP-6101–6119 the receiver's refusals of a revocation (``fatal-error``).
 """
 
 from __future__ import annotations
@@ -34,11 +36,17 @@ MESSAGES: dict[str, str] = {
     "authenticated organisation.",
     "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
     "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
-    "ip-notification-response).",
+    "ip-notification-response, ip-revocation).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
     "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
     "serves.",
+    # revocation notices (IP-6100–6119)
+    "IP-6100": "Organisation {orgnr} received data under {consent} but is not told of its "
+    "withdrawal or narrowing: {why}.",
+    "IP-6101": "The revocation names no notification this adapter received from the sending "
+    "organisation.",
+    "IP-6102": "The revocation is unusable: {detail}",
 }
 
 

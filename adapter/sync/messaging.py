@@ -10,7 +10,10 @@ transient-error, fatal-error with an OperationOutcome) — the shape
 
 Events: ``ip-notification`` (hospital → coordinating unit: a Task "need for individual plan /
 coordinator" and the Patient it is for) and ``ip-notification-response`` (the coordinating
-unit's answer: the same Task, identified by its identifier, accepted or rejected).
+unit's answer: the same Task, identified by its identifier, accepted or rejected) and
+``ip-revocation`` (the sender withdraws what it sent under a consent the person has since
+withdrawn or narrowed: a Task naming the notifications by their identifiers, no person data;
+:mod:`adapter.sync.revocation`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ Resource = dict[str, Any]
 EXCHANGE_SYSTEM = cs_url("ip-exchange")
 NOTIFICATION = "ip-notification"
 NOTIFICATION_RESPONSE = "ip-notification-response"
-EVENTS = (NOTIFICATION, NOTIFICATION_RESPONSE)
+REVOCATION = "ip-revocation"
+EVENTS = (NOTIFICATION, NOTIFICATION_RESPONSE, REVOCATION)
 ResponseCode = Literal["ok", "transient-error", "fatal-error"]
 _MAX_ID = 64
 
