@@ -76,7 +76,9 @@ def _canon(items: Any) -> set[str]:
 
 def _gives_as_much(wider: Mapping[str, Any], narrower: Mapping[str, Any]) -> bool:
     """Does provision ``wider`` give (a permit) or refuse (a deny) at least what ``narrower``
-    does? Equal but for more actors and, where ``narrower`` names topics, more topics."""
+    does? Equal but for more actors and, where both name topics, more topics (a permit naming
+    topics is a limit: its recipient gets only those; one naming none is about everything, never
+    the counterpart of one naming some)."""
     rest = set(wider) | set(narrower)
     if any(wider.get(k) != narrower.get(k) for k in rest - set(_WIDER_IF_MORE)):
         return False
@@ -84,9 +86,9 @@ def _gives_as_much(wider: Mapping[str, Any], narrower: Mapping[str, Any]) -> boo
     if not actors_narrow <= actors_wide or (actors_wide and not actors_narrow):
         return False  # no actors: its parent's, which more named actors may not cover
     topics_wide, topics_narrow = wider.get("securityLabel"), narrower.get("securityLabel")
-    if not topics_wide:  # about every topic: as much as anything
-        return True
-    return bool(topics_narrow) and _canon(topics_narrow) <= _canon(topics_wide)
+    if not topics_narrow or not topics_wide:  # about every topic, or (a limit) some only
+        return not topics_narrow and not topics_wide
+    return _canon(topics_narrow) <= _canon(topics_wide)
 
 
 def _shortened(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
