@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from ipfhir.adapter.store.outbox import enqueue
 from ipfhir.adapter.store.schema import consent_recipients, outbox, resource_versions
@@ -81,12 +81,19 @@ def _addressee(payload: Resource) -> str | None:
 
 
 def delivered_to(conn: Connection, orgnr: str, person: str) -> Delivered:
-    """The notifications about ``person`` (``Patient/id``) delivered to ``orgnr``. Only
-    delivered ones: a queued one is judged again by the consent gate before it leaves."""
+    """The notifications about ``person`` (``Patient/id``) that may have reached ``orgnr``:
+    delivered, in flight, or tried at least once (an answer lost on the way: the receiver may
+    hold it though it was never settled as delivered). One never tried is judged again by the
+    consent gate before it leaves (:mod:`adapter.sync.gate`); if it still may go, it goes before
+    the notice (per-person order) and stays with the receiver, as the narrowed consent allows."""
     o = outbox.c
     rows = conn.execute(
         select(o.payload)
-        .where(o.person == person, o.kind == NOTIFICATION, o.status == "delivered")
+        .where(
+            o.person == person,
+            o.kind == NOTIFICATION,
+            or_(o.attempts > 0, o.status.in_(("delivered", "in_flight"))),
+        )
         .order_by(o.seq)
     ).all()
     identifiers: list[str] = []

@@ -193,3 +193,58 @@ def test_no_message_sent_ever_means_the_recipient_is_audited_untold(hospital: Wi
     [untold] = [d for d in _audit_details(hospital) if "IP-6100" in d]
     assert "own address is unknown" in untold
     assert hospital.repository.read("Consent", "ip1-sharing")["status"] == "inactive"
+
+
+def test_a_notification_tried_once_is_named_the_receiver_may_hold_it(hospital: Wiring) -> None:
+    queued = notify(
+        hospital,
+        secure_factory(hospital),
+        SqlDirectory(hospital.engine),
+        sender=SENDER,
+        patient_id=PID,
+        to_org=KE,
+    )
+    box = Outbox(hospital.engine)
+    [message] = box.claim(10)
+    box.retry(message, "ReadTimeout: the answer was lost", 30.0)  # it may have arrived
+    _change(hospital, _withdrawn)
+    [notice] = _revocations(hospital)
+    assert _named(notice) == [f"urn:uuid:{queued.task_id}"]
+
+
+def test_a_withdrawal_in_a_transaction_bundle_is_told_too(hospital: Wiring) -> None:
+    _notified(hospital)
+    repo = secure_factory(hospital).repository_for(OWNER)
+    consent = copy.deepcopy(repo.read("Consent", "ip1-sharing"))
+    _withdrawn(consent)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "Consent/ip1-sharing",
+                "resource": consent,
+                "request": {"method": "PUT", "url": "Consent/ip1-sharing"},
+            }
+        ],
+    }
+    answer = repo.transaction(bundle)
+    assert answer["entry"][0]["response"]["status"].startswith("200"), answer
+    [notice] = _revocations(hospital)
+    assert _task(notice)["reasonCode"]["text"] == "withdrawn"
+
+
+def test_a_recipient_refused_outright_is_told(hospital: Wiring) -> None:
+    _notified(hospital)
+
+    def refuse_ke(c: dict[str, Any]) -> None:
+        role = {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "code": "IRCP",
+        }
+        actor = {"role": {"coding": [role]}, "reference": {"reference": "Organization/ip1-ke"}}
+        c["provision"]["provision"].append({"type": "deny", "actor": [actor]})
+
+    _change(hospital, refuse_ke)
+    [notice] = _revocations(hospital)
+    assert _task(notice)["reasonCode"]["text"] == "narrowed"
