@@ -47,6 +47,9 @@ MESSAGES: dict[str, str] = {
     "IP-6101": "The revocation names no notification this adapter received from the sending "
     "organisation.",
     "IP-6102": "The revocation is unusable: {detail}",
+    "IP-6103": "The security label ip-exchange#consent-revoked is set by this adapter only, on "
+    "what a revocation notice sealed; it is never written through the API or carried in a "
+    "message.",
 }
 
 

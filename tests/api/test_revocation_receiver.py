@@ -18,6 +18,7 @@ from ipfhir.adapter.services.notify import respond
 from ipfhir.adapter.sync.messages import NotifyRefused
 from ipfhir.adapter.sync.messaging import Party, message_bundle
 from ipfhir.adapter.sync.revocation import revocation_task
+from ipfhir.mappings.codes import cs_url
 from tests.api.notify_world import KE, ORGNR
 from tests.api.test_process_message import H, M, Receiving, ke, notification
 
@@ -189,3 +190,30 @@ def test_a_later_notification_files_the_person_anew(ke: Receiving) -> None:
     patient = ke.wiring.repository.read(*fresh["for"]["reference"].split("/"))
     assert "security" not in patient.get("meta", {})
     _as_missing(ke, "Task", task["id"])
+
+
+def test_nobody_writes_the_seal_through_the_api_or_a_message(ke: Receiving) -> None:
+    """The label would hide a plan from everyone for good (an undeletable CarePlan, in
+    effect deleted): only a revocation notice sets it."""
+    token = mint_token(ke.data, KE, scopes=("system/*.cruds",), roles=(OWNER_ROLE,))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    sealed = {"system": cs_url("ip-exchange"), "code": "consent-revoked"}
+    patient = {"resourceType": "Patient", "meta": {"security": [sealed]}, "gender": "female"}
+    created = ke.client.post("/Patient", json=patient, headers=headers)
+    assert created.status_code == 400
+    assert [c["code"] for i in created.json()["issue"] for c in i["details"]["coding"]] == [
+        "IP-6103"
+    ]
+    assert created.json()["issue"][0]["expression"] == ["Patient.meta.security[0]"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": patient, "request": {"method": "POST", "url": "Patient"}}],
+    }
+    assert ke.client.post("/", json=bundle, headers=headers).status_code == 400
+    assert ke.wiring.repository.search(SearchQuery("Patient", count=5)).matches == []
+    message = notification()
+    message["entry"][2]["resource"]["meta"] = {"security": [sealed]}
+    answer = ke.post(message)
+    assert _response(answer)["code"] == "fatal-error" and _ids(answer) == ["IP-6103"]
+    assert ke.tasks() == []
