@@ -19,8 +19,10 @@ On receipt (:func:`revoke_received`):
   token's organisation, IP-6102.
 - **What it marks**: each such Task gets the :data:`~mappings.codes.REVOKED_LABEL` security
   label (a waiting one also becomes ``cancelled``: out of the inbox, no longer answerable), and
-  so does the Patient a revoked notification created, unless something else here is tied to
-  the person (the municipality's own plan, another notification still in force).
+  so does the Patient a revoked notification brought (its first version audited as written by
+  that sender's message, unchanged since), unless something else here is tied to the person
+  (the municipality's own plan, another notification still in force). A Patient this adapter
+  held before, or has changed since, is its own and is never sealed by a sender.
 - **Effect**: the consent policy answers a labelled resource as missing to everyone, its
   history and earlier versions too (:func:`adapter.consent.policy.decide`); nothing that reads
   through the enforcement (searches, includes, ``$everything``, notifications and transfers
@@ -151,6 +153,30 @@ def _seal(repository: SqlRepository, conn: Connection, resource: Resource) -> Re
     return stored
 
 
+def _brought_by(
+    repository: SqlRepository, conn: Connection, sender: str, patient: Resource
+) -> bool:
+    """Did a notification from ``sender`` bring ``patient`` here, unchanged since? Its
+    version 1 is named by an AuditEvent of that sender's message (written by the receiver
+    only: no client writes an AuditEvent); a Patient this adapter held before, or changed
+    after, is its own and stays."""
+    if is_revoked(patient) or as_dict(patient.get("meta")).get("versionId") != "1":
+        return False
+    first = f"Patient/{patient['id']}/_history/1"
+    query = SearchQuery(
+        "AuditEvent", (SearchParam("patient", (f"Patient/{patient['id']}",)),), count=200
+    )
+    return any(
+        first in [as_dict(e.get("what")).get("reference") for e in dicts(event.get("entity"))]
+        and any(
+            as_dict(as_dict(a.get("who")).get("identifier")).get("value") == sender
+            for a in dicts(event.get("agent"))
+        )
+        and "received ip-notification" in str(event.get("outcomeDesc", ""))
+        for event in repository._search(conn, query).matches
+    )
+
+
 def _only_received(
     repository: SqlRepository, conn: Connection, patient_ref: str, sealed: set[str]
 ) -> bool:
@@ -185,9 +211,11 @@ def revoke_received(
     for person, stored in by_person.items():
         sealed = {f"Task/{t['id']}" for t in stored}
         patient = _patient(repository, conn, person)
-        alone = patient is not None and not is_revoked(patient)
-        if alone and _only_received(repository, conn, person, sealed):
-            assert patient is not None
+        if (
+            patient is not None
+            and _brought_by(repository, conn, sender, patient)
+            and _only_received(repository, conn, person, sealed)
+        ):
             stored.append(_seal(repository, conn, patient))
         record_write(
             conn,

@@ -20,7 +20,7 @@ from ipfhir.adapter.sync.messaging import Party, message_bundle
 from ipfhir.adapter.sync.revocation import revocation_task
 from ipfhir.mappings.codes import cs_url
 from tests.api.notify_world import KE, ORGNR
-from tests.api.test_process_message import H, M, Receiving, ke, notification
+from tests.api.test_process_message import FNR, H, M, Receiving, ke, notification
 
 __all__ = ["ke"]  # the receiving coordinating unit (fixture)
 NAV = Party(ORGNR["nav"], "NAV Tromsø", "http://127.0.0.1:18083")
@@ -217,3 +217,29 @@ def test_nobody_writes_the_seal_through_the_api_or_a_message(ke: Receiving) -> N
     answer = ke.post(message)
     assert _response(answer)["code"] == "fatal-error" and _ids(answer) == ["IP-6103"]
     assert ke.tasks() == []
+
+
+def test_a_sender_never_seals_the_receivers_own_patient(ke: Receiving) -> None:
+    own = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": FNR}],
+        "name": [{"family": "Nilsen Guttorm", "given": ["Áile"]}],
+        "telecom": [{"system": "phone", "value": "77 00 00 00"}],
+    }
+    mine = ke.wiring.repository.create(own)
+    message, task = _received(ke)
+    assert task["for"]["reference"] == f"Patient/{mine['id']}"  # filed under the one held here
+    assert _response(ke.post(revocation([_identifier(message)])))["code"] == "ok"
+    _as_missing(ke, "Task", task["id"])
+    assert "security" not in ke.wiring.repository.read("Patient", mine["id"]).get("meta", {})
+
+
+def test_a_patient_the_receiver_changed_since_is_its_own(ke: Receiving) -> None:
+    message, task = _received(ke)
+    pid = task["for"]["reference"].split("/")[1]
+    patient = ke.wiring.repository.read("Patient", pid)
+    patient["telecom"] = [{"system": "phone", "value": "77 00 00 01"}]
+    ke.wiring.repository.update("Patient", pid, {k: v for k, v in patient.items() if k != "meta"})
+    assert _response(ke.post(revocation([_identifier(message)])))["code"] == "ok"
+    _as_missing(ke, "Task", task["id"])
+    assert "security" not in ke.wiring.repository.read("Patient", pid).get("meta", {})
