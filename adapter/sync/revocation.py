@@ -103,19 +103,23 @@ def _coded(task: Resource, value: str) -> bool:
 
 
 def _identifiers(task: Resource) -> list[str]:
-    """The notifications named (``Task.input`` of type revoked-notification), checked."""
+    """The notifications named (``Task.input``, each of type revoked-notification), checked:
+    anything else in ``input`` makes the whole revocation unusable."""
+    items = task.get("input", [])
+    if not isinstance(items, list):
+        raise _unusable("Task.input must be a list", "Task.input")
+    if len(items) > MAX_ITEMS:
+        raise _unusable(f"at most {MAX_ITEMS} notifications in one revocation", "Task.input")
     named: list[str] = []
-    for index, item in enumerate(dicts(task.get("input"))):
-        if not _coded({"code": item.get("type")}, REVOKED_ITEM):
-            continue
+    for index, item in enumerate(items):
+        where = f"Task.input[{index}]"
+        if not isinstance(item, dict) or not _coded({"code": item.get("type")}, REVOKED_ITEM):
+            raise _unusable("each input is a revoked-notification", where)
         value = item.get("valueString")
         probe = {"identifier": [{"system": TASK_IDENTIFIER_SYSTEM, "value": value}]}
         if task_identifier(probe) is None:
-            where = f"Task.input[{index}]"
             raise _unusable("each revoked-notification is a urn:uuid identifier", where)
         named.append(str(value))
-    if len(named) > MAX_ITEMS:
-        raise _unusable(f"at most {MAX_ITEMS} notifications in one revocation", "Task.input")
     return list(dict.fromkeys(named))
 
 
@@ -198,6 +202,8 @@ def revoke_received(
         raise _unusable("Task.code must be ip-exchange ip-revocation", "Task.code")
     if orgnr_in(task.get("requester")) != sender:
         raise _unusable("Task.requester must be the sending organisation", "Task.requester")
+    if task.get("status") != "requested" or task.get("intent") != "order":
+        raise _unusable("a revocation is status requested, intent order", "Task.status")
     named = _identifiers(task)
     received = [t for i in named for t in _received_from(repository, conn, sender, i)]
     if named and not received:

@@ -10,6 +10,8 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
@@ -17,7 +19,7 @@ from ipfhir.adapter.ports import SearchQuery
 from ipfhir.adapter.services.notify import respond
 from ipfhir.adapter.sync.messages import NotifyRefused
 from ipfhir.adapter.sync.messaging import Party, message_bundle
-from ipfhir.adapter.sync.revocation import revocation_task
+from ipfhir.adapter.sync.revocation import MAX_ITEMS, revocation_task
 from ipfhir.mappings.codes import cs_url
 from tests.api.notify_world import KE, ORGNR
 from tests.api.test_process_message import FNR, H, M, Receiving, ke, notification
@@ -243,3 +245,43 @@ def test_a_patient_the_receiver_changed_since_is_its_own(ke: Receiving) -> None:
     assert _response(ke.post(revocation([_identifier(message)])))["code"] == "ok"
     _as_missing(ke, "Task", task["id"])
     assert "security" not in ke.wiring.repository.read("Patient", pid).get("meta", {})
+
+
+_INPUT = ("entry", 1, "resource", "input")
+HOSTILE_REVOCATIONS: list[tuple[tuple[Any, ...], Any]] = [
+    (_INPUT, "alt"),
+    (_INPUT, [None, 5, "urn:uuid:x"]),
+    ((*_INPUT, 0, "valueString"), 17),
+    ((*_INPUT, 0, "valueString"), "urn:uuid:" + "9" * 200),
+    ((*_INPUT, 0, "type"), "revoked-notification"),
+    (("entry", 1, "resource", "code"), None),
+    (("entry", 1, "resource", "requester"), "Organization/x"),
+    (("entry", 1, "resource", "status"), ["requested"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"), HOSTILE_REVOCATIONS, ids=[str(h[0]) for h in HOSTILE_REVOCATIONS]
+)
+def test_hostile_revocations_get_an_answer_and_change_nothing(
+    ke: Receiving, path: tuple[Any, ...], value: Any
+) -> None:
+    message, task = _received(ke)
+    notice = revocation([_identifier(message)])
+    node: Any = notice
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    answer = ke.post(notice)
+    assert answer.status_code in (200, 400), answer.text
+    assert answer.status_code == 200 and _response(answer)["code"] == "fatal-error"
+    assert _ids(answer) == ["IP-6102"]
+    assert _get(ke, f"/Task/{task['id']}").status_code == 200
+
+
+def test_many_notifications_in_one_revocation_are_refused_above_the_limit(ke: Receiving) -> None:
+    message, task = _received(ke)
+    names = [_identifier(message), *(f"urn:uuid:{uuid.uuid4()}" for _ in range(MAX_ITEMS))]
+    answer = ke.post(revocation(names))
+    assert _ids(answer) == ["IP-6102"]
+    assert _get(ke, f"/Task/{task['id']}").status_code == 200
