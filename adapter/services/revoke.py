@@ -77,7 +77,7 @@ class RevocationNotices:
         reason = "withdrawn" if reasons[0].startswith("withdrawn") else "narrowed"
         me = own_party(conn)
         for orgnr in recipients_on(conn, consent):
-            entry = self._directory.get(orgnr)
+            entry = self._directory.get_in(conn, orgnr)
             delivered = delivered_to(conn, orgnr, person)
             source = delivered.source or me
             if source is not None and orgnr == source.orgnr:
