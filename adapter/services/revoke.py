@@ -13,12 +13,13 @@ repositories commit (``Enforcement.on_writes``, wired in :func:`adapter.bootstra
 2. every organisation the recipients ledger holds for that Consent (``consent_recipients``:
    each disclosure made on it, notifications included) gets one ``ip-revocation`` message, queued
    in the outbox **on the same transaction** as the Consent change: both commit or neither. It
-   names the notifications delivered to that organisation about the person (their Task
-   identifiers; one still queued is stopped by the consent gate before it leaves) and why,
+   names the notifications about the person that may have reached that organisation (Task
+   identifiers; one never tried is judged again by the consent gate before it leaves) and why,
    coarsely (withdrawn / narrowed: which topic or recipient the person refused is not told);
 3. every notice queued, and every recipient that cannot be told (no route in the directory, or
    this adapter's own address unknown because it never sent a message: IP-6100), is audited on
-   that transaction. A notice that cannot be queued never stops the withdrawal itself.
+   that transaction. A recipient that cannot be told never stops the withdrawal itself (a failure
+   of the database does, as it stops any write: the change and its notices are one).
 
 Narrowing is read coarsely on purpose: any narrowing tells every recipient, and the receiver
 withdraws all it got under the consent from this sender (the sender may notify again with what
