@@ -24,6 +24,7 @@ from ipfhir.adapter.store.schema import consent_recipients
 from ipfhir.adapter.sync.messaging import Party
 from ipfhir.mappings.codes import cs_url, ext_url
 from tests.api.notify_world import HOSPITAL, KE, ORGNR, PID, hospital_resources, load_directory
+from tests.unit.consent.builders import CONSENT_END
 
 SENDER = Party(HOSPITAL, "UNN HF – Sámi klinihkka", "http://127.0.0.1:18081")
 BASES = {KE: "http://127.0.0.1:18082", ORGNR["skole"]: "http://127.0.0.1:18084"}
@@ -124,7 +125,8 @@ def test_a_topic_refused_after_the_fact_is_a_narrowing_told_as_such(hospital: Wi
 
 def test_a_change_that_gives_as_much_or_more_tells_nobody(hospital: Wiring) -> None:
     _notified(hospital)
-    _change(hospital, lambda c: c["provision"]["period"].update(end="2029-12-31"))
+    later = f"{int(CONSENT_END[:4]) + 1}-12-31"
+    _change(hospital, lambda c: c["provision"]["period"].update(end=later))
     _change(hospital, lambda c: c.update(dateTime="2026-02-01"))
     assert _revocations(hospital) == []
 

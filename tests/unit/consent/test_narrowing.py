@@ -12,8 +12,10 @@ import pytest
 from ipfhir.adapter.consent.narrowing import narrowing
 from ipfhir.mappings.codes import cs_url, ext_url
 from tests.api.notify_world import hospital_resources
+from tests.unit.consent.builders import CONSENT_END
 
 TODAY = "2026-12-01"
+LATER = f"{int(CONSENT_END[:4]) + 1}-12-31"  # after the world's consent ends
 TOPICS = cs_url("ip-information-topic")
 
 
@@ -65,7 +67,7 @@ def test_an_expired_period_is_a_withdrawal_a_shortened_one_a_narrowing() -> None
     assert _changed(lambda c: c["provision"]["period"].update(end="2027-06-30")) == (
         "period shortened",
     )
-    assert _changed(lambda c: c["provision"]["period"].update(end="2028-12-31")) == ()
+    assert _changed(lambda c: c["provision"]["period"].update(end=LATER)) == ()
 
 
 def test_a_recipient_removed_narrows() -> None:
