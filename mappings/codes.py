@@ -167,6 +167,13 @@ EXCHANGE: Final[dict[str, str]] = {
     "temporary-coordinator": "Midlertidig koordinator (kontaktperson)",
     "coordinator": "Koordinator oppnevnt",
     "decline-reason": "Begrunnelse for avslag",
+    "ip-transfer": "Overføring av individuell plan ved flytting",
+    "ip-transfer-response": "Svar på overføring av individuell plan",
+    "ip-transfer-plan": "Individuell plan overført til ny kommune",
+    "handover-overlap-days": "Overlapp mellom koordinatorene (dager)",
+    "successor-plan": "Planen hos kommunen som overtok",
+    "handover-pending": "Overføring pågår: planen er skrivebeskyttet",
+    "handed-over": "Overført til ny kommune: planen er avsluttet og skrivebeskyttet",
     # revocation notices (adapter/services/revoke.py, adapter/sync/revocation.py)
     "ip-revocation": "Melding om samtykke trukket tilbake eller innskrenket",
     "revoked-notification": "Melding sendt under samtykket (Task.identifier)",
