@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Select, insert
 from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store import SqlRepository
+from ipfhir.adapter.store.context_sql import by_patient_sql
 from ipfhir.adapter.store.schema import idx_reference, resources
 from ipfhir.adapter.store.search_sql import page_select
 
@@ -123,3 +124,48 @@ def test_the_store_counts_every_match_only_when_asked(goals: Engine) -> None:
     few = (SearchParam("patient", ("Patient/faa-maal",)),)
     whole = repo.search(SearchQuery("Goal", few, count=10))
     assert whole.total == FEW  # a first page that holds every match: its length, for free
+
+
+def _driver_plan(engine: Engine, sql: str, params: dict[str, str]) -> str:
+    """The plan as the server meets it: PostgreSQL with statistics (autovacuum gathers them),
+    SQLite without (nothing runs ANALYZE on a deployed SQLite file)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:  # forget the fixture's statistics on this connection
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+            conn.exec_driver_sql("ANALYZE sqlite_schema")
+        explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        return "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, params))
+
+
+def test_the_consent_context_seeks_each_type_not_every_reference_to_the_person(
+    goals: Engine,
+) -> None:
+    """A context-cache miss reads the person's CarePlans, CareTeams and Consents: one seek of
+    the lookup index per (type, parameter), never a walk of every reference to the person (the
+    1,500 Goals of mange-maal), which is what made a miss cost milliseconds per thousand Goals."""
+    pairs = (("CarePlan", "subject"), ("CareTeam", "subject"), ("Consent", "patient"))
+    persons = ["mange-maal", "faa-maal", *(f"annen-{n:02d}" for n in range(20))]
+    rows = [
+        {"res_type": t, "res_id": f"{t.lower()}-{who}", "version": 1, "deleted": False}
+        | {"last_updated": "2026-01-05T08:00:00.000Z", "sort_date": "", "body": "{}"}
+        for who in persons
+        for t, _ in pairs
+    ]
+    refs = [
+        {"res_type": t, "res_id": f"{t.lower()}-{who}", "param": param}
+        | {"target_type": "Patient", "target_id": who}
+        for who in persons
+        for t, param in pairs
+    ]
+    with goals.begin() as conn:  # each person's plan, team and consent beside the Goals
+        conn.execute(insert(resources), rows)
+        conn.execute(insert(idx_reference), refs)
+        conn.exec_driver_sql("ANALYZE")
+    params = {"pid": "mange-maal"}
+    for k, (rtype, param) in enumerate(pairs):
+        params[f"t{k}"], params[f"p{k}"] = rtype, param
+    plan = _driver_plan(goals, by_patient_sql(goals.dialect.name, len(pairs)), params)
+    assert plan.count("ix_idx_reference_lookup") == len(pairs), plan
+    assert "ix_idx_reference_target" not in plan, plan
+    assert "SCAN r" not in plan and "Seq Scan" not in plan, plan
