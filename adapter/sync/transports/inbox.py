@@ -28,7 +28,7 @@ Every AppRec given — refusals at any step included — is kept (:mod:`.receipt
 says what counts as the same message): the same message again, even with a new GenDate, gets
 those very bytes; another message under a MsgId the partner used before is refused (IP-6160)
 and never answered with the first one's AppRec. A message first received before the AppRecs
-were kept (migration 0012) has no kept content to compare: the receiver's de-duplication by
+were kept (migration 0013) has no kept content to compare: the receiver's de-duplication by
 (sender, MsgId) answers it as before (an accepted residual).
 
 The trust boundary is the channel: whoever may write into the incoming folder or queue is the

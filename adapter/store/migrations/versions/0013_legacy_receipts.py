@@ -1,16 +1,16 @@
 """The AppRec the legacy inbox gave each message (``legacy_receipts``): a resend is answered
 with the very same bytes, a reused MsgId with other content is refused.
 
-Revision ID: 0012
-Revises: 0011"""
+Revision ID: 0013
+Revises: 0012"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
