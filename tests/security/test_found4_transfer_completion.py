@@ -1,0 +1,103 @@
+"""The plan transfer's last step trusts B's word and A's outbox more than the plan's fate: the
+person can end up with no active plan (A's completed before B stored anything) or with two (A
+gives up on a plan message B had in fact stored). Driven over two real stores joined by the
+real receivers (``tests/api/transfer_world.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipfhir.adapter.fhir.handover import handover_state
+from ipfhir.adapter.services.transfer import request, respond, status
+from ipfhir.adapter.sync.messaging import TRANSFER_RESPONSE, code, message_bundle
+from ipfhir.adapter.sync.transfer_tasks import task_message
+from tests.api.transfer_world import A_ORG, B_ORG, PID, A, B, Net, build_net
+
+COORDINATOR = "Áslat Nilsen Guttorm"
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Net:
+    return build_net(tmp_path)
+
+
+def _b_task(net: Net) -> dict[str, Any]:
+    [task] = [t for t in net.b.tasks() if t["code"]["coding"][0]["code"] == "ip-transfer"]
+    return task
+
+
+def _until_plan_queued(net: Net) -> str:
+    queued = request(
+        net.a.wiring, net.a.factory, net.a.directory, sender=A, patient_id=PID, to_org=B_ORG
+    )
+    assert net.deliver(net.a) == 1  # the request
+    respond(
+        net.b.wiring,
+        net.b.directory,
+        responder=B,
+        task_id=_b_task(net)["id"],
+        accept=True,
+        text=COORDINATOR,
+    )
+    assert net.deliver(net.b) == 1  # the acceptance: A marks its plan pending, queues the plan
+    assert net.a.wiring.repository.read("Task", queued.task_id)["status"] == "in-progress"
+    return queued.task_id
+
+
+def test_b_completes_a_plan_it_never_received(net: Net) -> None:
+    """B (the accepting municipality, authenticated as itself) answers ``completed`` before
+    A's plan message has reached it — naming any address at all, here another party's — and
+    A's plan becomes ``completed``/``handed-over`` at once, read-only for good. B stores
+    nothing: the person has no active plan anywhere (and B can then refuse the plan message).
+    Correct: A takes a completion only for a plan message B acknowledged (its outbox row
+    delivered), naming an address at B's own endpoint; until then the plan stays active."""
+    _until_plan_queued(net)
+    early = task_message(
+        {**_b_task(net), "status": "completed"},
+        output=[
+            {
+                "type": code("successor-plan"),
+                "valueReference": {"reference": "https://annen.example.no/CarePlan/x"},
+            }
+        ],
+    )
+    early.pop("input", None)
+    bundle = message_bundle(
+        message_id=str(uuid.uuid4()),
+        event=TRANSFER_RESPONSE,
+        source=B,
+        destination=A,
+        timestamp=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        resources=[early],
+    )
+    net.a.receiver.process(B_ORG, bundle)
+    assert net.b.plans("active") == []  # B holds nothing
+    assert [m.status for m in net.a.outbox.list()][-1] == "queued"  # the plan never left A
+    [plan] = net.a.plans()
+    assert (plan["status"], handover_state(plan)) == ("active", "handover-pending")
+
+
+def test_a_gives_up_on_a_plan_b_stored_and_the_person_has_two_active_plans(net: Net) -> None:
+    """B stores the plan and answers ok, but the answer never reaches A (B unreachable after
+    its commit until A's retries are spent): A's plan message ends ``dead``. ``ipfhir
+    transfer status`` then fails the Task and lifts the pending mark — A's plan is active and
+    writable again — and B's confirmation, when it arrives, is refused (IP-6095: the transfer
+    is failed at A). The person now has two active plans, one in each municipality, each
+    coordinating on its own, for good. Correct: a plan message that may have been stored
+    (sent at least once) leaves the Task open for B's confirmation (or a failed Task still
+    takes it and completes the plan); exactly one active plan in the end."""
+    tid = _until_plan_queued(net)
+    [plan_message] = net.a.outbox.claim(50)
+    code_, answer = net.b.receiver.process(A_ORG, plan_message.payload)
+    assert code_ == 200 and answer["entry"][0]["resource"]["response"]["code"] == "ok"
+    assert len(net.b.plans("active")) == 1  # B stored it and queued its confirmation
+    net.a.outbox.dead(plan_message, "gave up after 8 attempts: timed out reading the answer")
+    status(net.a.wiring, tid)  # A: the Task failed, the pending mark lifted
+    net.deliver(net.b)  # B's confirmation arrives late
+    active = [*net.a.plans("active"), *net.b.plans("active")]
+    assert len(active) == 1, [(p["id"], handover_state(p)) for p in active]
