@@ -101,3 +101,48 @@ def test_a_gives_up_on_a_plan_b_stored_and_the_person_has_two_active_plans(net: 
     net.deliver(net.b)  # B's confirmation arrives late
     active = [*net.a.plans("active"), *net.b.plans("active")]
     assert len(active) == 1, [(p["id"], handover_state(p)) for p in active]
+
+
+def test_a_plan_message_plants_another_persons_patient_and_data_at_b(net: Net) -> None:
+    """The sender of an accepted transfer (A, or any organisation in B's directory whose
+    request B accepted) adds to its ``ip-transfer-plan`` message a second Patient — another
+    person's fødselsnummer — and a Goal about that person. B's receiver carries every
+    resource of the CARRIED_TYPES, Patient included, created as it came (no binding by
+    fødselsnummer): B now holds a second Patient for a person it already knows and the planted
+    data under it. Correct: a plan transfer carries exactly one Patient (``Task.for``) and
+    every carried resource is about that person; anything else refused (IP-6095), nothing
+    stored."""
+    import copy
+    import random
+
+    from ipfhir.mappings.identifiers import FNR_SYSTEM, synthetic_fnr
+
+    other_fnr = synthetic_fnr(dt.date(1962, 3, 8), random.Random(62))
+    known = {
+        "resourceType": "Patient",
+        "identifier": [{"system": FNR_SYSTEM, "value": other_fnr}],
+        "name": [{"family": "Ørnø-Sámi", "given": ["Siri"]}],
+    }
+    net.b.wiring.repository.create(known)  # B knows the other person already
+    _until_plan_queued(net)
+    [plan_message] = net.a.outbox.claim(50)
+    payload = copy.deepcopy(plan_message.payload)
+    pid, gid = str(uuid.uuid4()), str(uuid.uuid4())
+    planted_patient = {**known, "id": pid, "name": [{"family": "Planta", "given": ["Åse"]}]}
+    planted_goal = {
+        "resourceType": "Goal",
+        "id": gid,
+        "lifecycleStatus": "active",
+        "description": {"text": "Plantet mål om en annen person"},
+        "subject": {"reference": f"urn:uuid:{pid}"},
+    }
+    for res in (planted_patient, planted_goal):
+        payload["entry"].append({"fullUrl": f"urn:uuid:{res['id']}", "resource": res})
+    code_, answer = net.b.receiver.process(A_ORG, payload)
+    outcome = answer["entry"][0]["resource"]["response"]["code"]
+    same_person = [
+        p
+        for p in net.b.search("Patient")
+        if any(i.get("value") == other_fnr for i in p.get("identifier") or [])
+    ]
+    assert (outcome, len(same_person)) == ("fatal-error", 1)
