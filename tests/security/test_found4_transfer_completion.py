@@ -6,6 +6,7 @@ real receivers (``tests/api/transfer_world.py``)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from ipfhir.adapter.fhir.handover import handover_state
+from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.services.transfer import request, respond, status
 from ipfhir.adapter.sync.messaging import TRANSFER_RESPONSE, code, message_bundle
 from ipfhir.adapter.sync.transfer_tasks import task_message
@@ -146,3 +148,34 @@ def test_a_plan_message_plants_another_persons_patient_and_data_at_b(net: Net) -
         if any(i.get("value") == other_fnr for i in p.get("identifier") or [])
     ]
     assert (outcome, len(same_person)) == ("fatal-error", 1)
+
+
+def test_a_topic_refused_after_the_plan_was_queued_still_reaches_b(net: Net) -> None:
+    """B accepted; A read the plan as B could see it then and queued it. Before it leaves (B
+    down for a while, the message waiting for its retry) the person refuses «psykisk helse»
+    to everyone. The gate holds back a transfer only when B no longer sees the person at all
+    (its content "is not compared element by element"), so the plan goes as it was read: B
+    stores the refused goal (g3) as part of the person's active plan, and the revocation
+    notice that goes to B names no notification, so B seals nothing. Correct: a plan message
+    carrying more than B may see now is held back (IP-6056; the Task fails, A's plan stays
+    active) — as a notification is."""
+    from ipfhir.mappings.codes import cs_url
+
+    _until_plan_queued(net)
+    consent = net.a.wiring.repository.read("Consent", "ip1-sharing")
+    consent.pop("meta")
+    topic = {"system": cs_url("ip-information-topic"), "code": "psykisk-helse"}
+    consent["provision"]["provision"].append({"type": "deny", "securityLabel": [topic]})
+    net.a.factory.repository_for(_owner_actor()).update("Consent", "ip1-sharing", consent)
+    as_b = Actor(organisation=B_ORG, scopes=("system/*.rs",), purpose="COC")
+    now = json.dumps(net.a.factory.repository_for(as_b).everything("ip1"), ensure_ascii=False)
+    assert "(g1)" in now and "(g3)" not in now  # B may no longer see g3
+    net.deliver(net.a)
+    stored = [g["description"]["text"] for g in net.b.search("Goal")]
+    assert not any("(g3)" in text for text in stored), stored
+
+
+def _owner_actor() -> Any:
+    from ipfhir.adapter.consent.policy import OWNER_ROLE
+
+    return Actor(organisation=A_ORG, roles=(OWNER_ROLE,), scopes=("system/*.cruds",), purpose="COC")
