@@ -70,3 +70,34 @@ def test_a_second_consent_refusing_the_coordinating_unit_sends_no_revocation(
     repo.create(second)
     assert not _ke_sees_plan(hospital)  # the KE has lost the plan
     assert [m.destination for m in _revocations(hospital)] == [BASES[KE] + "/$process-message"]
+
+
+def test_a_consent_moved_to_another_person_sends_no_revocation(hospital: Wiring) -> None:
+    """The owner updates the person's sharing Consent, changing only ``Consent.patient`` (and
+    the performer) to another stored person. The first person's recipients lose everything
+    (no consent of theirs is left) yet ``narrowing`` compares provisions only, so no
+    ``ip-revocation`` goes to the KE notified under it; and the other person now has a
+    sharing consent they never gave. Correct: a Consent's person never changes (refused 4xx,
+    as a plan's subject), or at the very least the change is a withdrawal for the first
+    person and the KE is told."""
+    from ipfhir.mappings.errors import IpError
+
+    _notified(hospital)
+    assert _ke_sees_plan(hospital)
+    other = {
+        "resourceType": "Patient",
+        "id": "ip1-annen",
+        "name": [{"family": "Åsen", "given": ["Bjørg"]}],
+        "birthDate": "1980-02-03",
+    }
+    hospital.repository.update("Patient", "ip1-annen", other)
+    repo = secure_factory(hospital).repository_for(OWNER)
+    consent = copy.deepcopy(repo.read("Consent", "ip1-sharing"))
+    consent["patient"] = {"reference": "Patient/ip1-annen"}
+    consent["performer"][0]["reference"] = "Patient/ip1-annen"
+    try:
+        repo.update("Consent", "ip1-sharing", consent)
+    except IpError:  # any 4xx refusal
+        return  # refused: the consent stays the first person's
+    assert not _ke_sees_plan(hospital)
+    assert [m.destination for m in _revocations(hospital)] == [BASES[KE] + "/$process-message"]
