@@ -179,3 +179,32 @@ def _owner_actor() -> Any:
     from ipfhir.adapter.consent.policy import OWNER_ROLE
 
     return Actor(organisation=A_ORG, roles=(OWNER_ROLE,), scopes=("system/*.cruds",), purpose="COC")
+
+
+def test_a_plan_for_another_person_is_stored_under_a_transfer_accepted_for_the_first(
+    net: Net,
+) -> None:
+    """B accepted the transfer of person Y's plan (its Task ``for`` Y). The plan message that
+    follows names person X instead (another fødselsnummer; a sender's bug or a malicious
+    sender): B binds X by fødselsnummer and stores the plan as X's active plan, completing the
+    Task accepted for Y. Nobody at B ever accepted a plan for X. Correct: the plan message's
+    person is the one B's Task is for, else IP-6095 and nothing stored."""
+    import copy
+    import random
+
+    from ipfhir.mappings.identifiers import synthetic_fnr
+
+    x_fnr = synthetic_fnr(dt.date(1962, 3, 8), random.Random(62))
+    _until_plan_queued(net)
+    accepted_for = _b_task(net)["for"]["reference"]
+    [plan_message] = net.a.outbox.claim(50)
+    payload = copy.deepcopy(plan_message.payload)
+    task = payload["entry"][1]["resource"]
+    patient_url = task["for"]["reference"]
+    [patient] = [e["resource"] for e in payload["entry"] if e["fullUrl"] == patient_url]
+    patient["identifier"][0]["value"] = x_fnr
+    patient["name"] = [{"family": "Xåsen", "given": ["Øyvind"]}]
+    _code, answer = net.b.receiver.process(A_ORG, payload)
+    outcome = answer["entry"][0]["resource"]["response"]["code"]
+    subjects = [p["subject"]["reference"] for p in net.b.plans("active")]
+    assert (outcome, subjects) == ("fatal-error", []), (accepted_for, subjects)
