@@ -35,6 +35,7 @@ from ipfhir.adapter.directory.messages import MESSAGES
 from ipfhir.adapter.directory.model import TOKEN_PATH
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 
 __all__ = ["DEFAULT_SCOPE", "TokenService", "grantable", "install", "router", "token_service"]
 
@@ -86,9 +87,10 @@ def install(app: FastAPI, service: TokenService) -> None:
 
 
 def grantable(scope: str) -> bool:
-    """Organisations read and search (SMART v2 ``rs``, v1 ``read``): writes come with the
-    exchanges that need them."""
-    return _GRANTABLE.fullmatch(scope) is not None
+    """Organisations read and search (SMART v2 ``rs``, v1 ``read``), and send messages
+    (``system/MessageHeader.c``, only when asked for: the scope ``$process-message`` needs,
+    which reads and writes nothing through the REST API); no other write."""
+    return scope == MESSAGE_SCOPE or _GRANTABLE.fullmatch(scope) is not None
 
 
 @router.post(TOKEN_PATH)
@@ -125,7 +127,7 @@ async def smart_configuration(request: Request) -> Response:
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
-        "scopes_supported": [DEFAULT_SCOPE],
+        "scopes_supported": [DEFAULT_SCOPE, MESSAGE_SCOPE],
         "capabilities": ["client-confidential-asymmetric"],
     }
     return JSONResponse(body)

@@ -3,6 +3,9 @@
 :meth:`Receiver.process` takes the authenticated organisation (from the verified token, never
 from the message) and the body, and returns the HTTP status and the answer:
 
+0. the token must carry the message scope (``system/MessageHeader.c``, or a wider scope
+   that includes creating a MessageHeader): a reading token sends nothing (403, IP-6120,
+   audited like every refusal) — ``$process-message`` writes into this adapter's store;
 1. the organisation must be routable in this adapter's directory, and the MessageHeader's
    ``source.endpoint`` its directory endpoint (else 403, IP-6070/6072: nobody else reaches the
    store, and nothing is recorded for them); the addressed organisation
@@ -28,15 +31,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ipfhir.adapter.auth.scopes import scope_allows
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.store.schema import received_messages as table
+from ipfhir.adapter.sync.guard_messages import issue_guard
 from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (
@@ -57,6 +62,12 @@ Resource = dict[str, Any]
 def _why(err: InvalidInput | SenderRefused, what: str) -> str:
     """``what``, with the refusal's message ids (e.g. ``refused: IP-6070``)."""
     return f"$process-message {what}: " + ", ".join(i.message_id for i in err.issues)
+
+
+def _check_scope(scopes: tuple[str, ...]) -> None:
+    if not scope_allows(scopes, "MessageHeader", "create"):
+        shown = " ".join(scopes)[:120] or "(none)"
+        raise SenderRefused([issue_guard("IP-6120", None, "forbidden", scopes=shown)])
 
 
 def _iso(at: float) -> str:
@@ -87,8 +98,14 @@ class Receiver:
         self.clock = clock
         self.check = check
 
-    def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
+    def process(
+        self, sender: str | None, body: Any, scopes: Iterable[str] | None = None
+    ) -> tuple[int, Resource]:
+        """``scopes``: the verified token's (the HTTP route always gives them); ``None`` only
+        for a caller that authorised the sender itself."""
         try:
+            if scopes is not None:
+                _check_scope(tuple(scopes))
             return self._process(sender, body)
         except (SenderRefused, MessageRefused) as err:  # answered 403 / 400, recorded nowhere else
             with self.repository.begin_write() as conn:

@@ -1,7 +1,9 @@
 """The worker's access tokens: for each destination, a :class:`~adapter.auth.token_client
 .TokenClient` logging in at the token endpoint of the organisation whose directory endpoint
 the destination is under (``[base]/$process-message`` → ``[base]/auth/token``), with this
-data folder's organisation key (private_key_jwt). A destination the directory does not hold
+data folder's organisation key (private_key_jwt), asking for the message scope only
+(``system/MessageHeader.c``: what ``$process-message`` needs, and nothing the REST API
+honours). A destination the directory does not hold
 gets no token (the receiver refuses the message; it ends dead, visibly)."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ipfhir.adapter.auth.orgkey import SigningKey
 from ipfhir.adapter.auth.token_client import TokenClient
 from ipfhir.adapter.directory.messages import TokenRequestFailed
 from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 
 __all__ = ["DirectoryTokens"]
 
@@ -36,7 +39,9 @@ class DirectoryTokens:
                 with self._lock:
                     client = self._clients.get(endpoint.token_url)
                     if client is None:
-                        client = TokenClient(self._key, self._client_id, endpoint.token_url)
+                        client = TokenClient(
+                            self._key, self._client_id, endpoint.token_url, scope=MESSAGE_SCOPE
+                        )
                         self._clients[endpoint.token_url] = client
                 return client
         return None

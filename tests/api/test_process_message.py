@@ -24,6 +24,7 @@ from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
+from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.sync.messaging import Party, code, message_bundle
 from ipfhir.mappings.identifiers import synthetic_fnr
 from tests.api.notify_world import HOSPITAL, KE, ORGNR, load_directory
@@ -46,7 +47,7 @@ class Receiving:
     data: Path
 
     def auth(self, orgnr: str) -> dict[str, str]:
-        token = mint_token(self.data, orgnr, scopes=("system/*.rs",))
+        token = mint_token(self.data, orgnr, scopes=(MESSAGE_SCOPE,))
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
 
     def post(self, body: Any, orgnr: str = HOSPITAL) -> Any:
