@@ -4,7 +4,9 @@ private_key_jwt client assertion, RFC 6749 § 4.4, RFC 7523) and ``GET
 
 Answers are OAuth JSON, not OperationOutcomes (an OAuth client reads ``error``): RFC 6749 § 5.1
 on success, § 5.2 on refusal, ``Cache-Control: no-store`` on both; ``error_description`` carries
-the IP-603x message id. Every failed client authentication is the same 401 ``invalid_client``.
+the IP-603x message id. Every failed client authentication is the same 401 ``invalid_client``;
+ten of them from one address within a minute lock it out for a minute (429 IP-6121 with
+``Retry-After``, :mod:`adapter.auth.lockout`), its requests unread meanwhile.
 Installed by :func:`install` from ``adapter/bootstrap.py``; absent outside dev mode when no
 ``base_url`` is configured (an audience taken from the request's Host header would let a
 server that received an assertion replay it here).
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from ipfhir.adapter.api.context import in_thread
 from ipfhir.adapter.auth.assertion import ASSERTION_TYPE, AssertionVerifier, InvalidClient
 from ipfhir.adapter.auth.issuer import AccessTokenIssuer, server_base, trusting_own_tokens
+from ipfhir.adapter.auth.lockout import FailureLockout
 from ipfhir.adapter.auth.orgkey import SigningKey, organisation_key
 from ipfhir.adapter.auth.replay import SqlReplayGuard
 from ipfhir.adapter.auth.tokens import ALGORITHMS, PurposePolicy
@@ -36,6 +39,7 @@ from ipfhir.adapter.directory.model import TOKEN_PATH
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
+from ipfhir.adapter.sync.guard_messages import MESSAGES as GUARD_MESSAGES
 
 __all__ = ["DEFAULT_SCOPE", "TokenService", "grantable", "install", "router", "token_service"]
 
@@ -53,6 +57,7 @@ class TokenService:
     verifier: AssertionVerifier
     issuer: AccessTokenIssuer
     organisation_key: SigningKey
+    lockout: FailureLockout = field(default_factory=FailureLockout)
 
     def trusting(self, configured: Resolver, settings: Any) -> Resolver:
         """``configured`` (the settings' issuer) and the tokens this server issues."""
@@ -77,7 +82,9 @@ class _Refusal(Exception):
     def __init__(self, error: str, message_id: str, status: int = 400, **kw: object) -> None:
         super().__init__(error)
         self.error, self.status = error, status
-        self.description = f"{message_id}: {MESSAGES[message_id].format(**kw)}"
+        text = {**MESSAGES, **GUARD_MESSAGES}[message_id].format(**kw)
+        self.description = f"{message_id}: {text}"
+        self.retry_after: int | None = None
 
 
 def install(app: FastAPI, service: TokenService) -> None:
@@ -95,11 +102,17 @@ def grantable(scope: str) -> bool:
 
 @router.post(TOKEN_PATH)
 async def token_endpoint(request: Request) -> Response:
+    service: TokenService = request.app.state.token_service
+    address = request.client.host if request.client else "unknown"
+    wait = service.lockout.retry_after(address)
+    if wait is not None:  # IP-6121: not even read (adapter/auth/lockout.py)
+        return _refused(_locked(wait))
     try:
         form = await _form(request)
-        service: TokenService = request.app.state.token_service
         token, lifetime, scope = await in_thread(request, _grant, service, form)
     except _Refusal as no:
+        if no.status == 401:
+            service.lockout.failed(address)
         return _refused(no)
     body: dict[str, Any] = {
         "access_token": token,
@@ -110,11 +123,19 @@ async def token_endpoint(request: Request) -> Response:
     return JSONResponse(body, 200, headers=_NO_STORE)
 
 
+def _locked(seconds: int) -> _Refusal:
+    locked = _Refusal("temporarily_unavailable", "IP-6121", 429, seconds=seconds)
+    locked.retry_after = seconds
+    return locked
+
+
 def _refused(no: _Refusal) -> Response:
     body = {"error": no.error, "error_description": no.description}
     headers = dict(_NO_STORE)
     if no.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ipfhir", error="invalid_client"'
+    if no.retry_after is not None:
+        headers["Retry-After"] = str(no.retry_after)
     return JSONResponse(body, no.status, headers=headers)
 
 

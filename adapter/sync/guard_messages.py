@@ -20,6 +20,8 @@ MESSAGE_SCOPE = "system/MessageHeader.c"  # the scope a sender's token needs for
 MESSAGES: dict[str, str] = {
     "IP-6120": "$process-message needs an access token with the scope "
     "system/MessageHeader.c; this token grants '{scopes}'.",
+    "IP-6121": "Too many failed client authentications from this address: try again in "
+    "{seconds} s.",
 }
 
 
