@@ -34,12 +34,12 @@ from ipfhir.adapter.auth.lockout import FailureLockout
 from ipfhir.adapter.auth.orgkey import SigningKey, organisation_key
 from ipfhir.adapter.auth.replay import SqlReplayGuard
 from ipfhir.adapter.auth.tokens import ALGORITHMS, PurposePolicy
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
+from ipfhir.adapter.directory.guard_messages import MESSAGES as GUARD_MESSAGES
 from ipfhir.adapter.directory.messages import MESSAGES
 from ipfhir.adapter.directory.model import TOKEN_PATH
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
-from ipfhir.adapter.sync.guard_messages import MESSAGES as GUARD_MESSAGES
 
 __all__ = ["DEFAULT_SCOPE", "TokenService", "grantable", "install", "router", "token_service"]
 

@@ -7,9 +7,10 @@
 - ``route (--kommune NNNN | --org ORGNR)``: where a message would go (IP-6001/6002 if nowhere).
 - ``entry``: print a one-organisation directory file (to load at another adapter), e.g. this
   adapter's own entry with its JWKS URL ``[base]/.well-known/jwks.json``.
-- ``token --as ORGNR --to ORGNR``: log in at the other organisation's token endpoint (found in
-  the directory) with a client assertion signed by this data folder's organisation key; prints
-  the access token (IP-6040/6041 when refused).
+- ``token --as ORGNR --to ORGNR``: log in at the other organisation's token endpoint (its
+  endpoint from the directory, the token endpoint from that server's SMART configuration)
+  with a client assertion signed by this data folder's organisation key; prints the access
+  token (IP-6040/6041 when refused, IP-6123 when the SMART configuration is unusable).
 
 Exit 0 done, 1 refused (one line per issue on stderr), 2 unusable arguments.
 """
@@ -153,11 +154,12 @@ def _entry(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from ipfhir.adapter.auth.orgkey import organisation_key
-    from ipfhir.adapter.auth.token_client import TokenClient
+    from ipfhir.adapter.auth.token_client import TokenClient, discover_token_url
     from ipfhir.adapter.settings import Settings
 
     entry = _directory(args).route(orgnr=args.target)
     data_dir = args.data_dir or Settings().data_dir
     key = organisation_key(data_dir)
-    print(TokenClient(key, args.client, entry.endpoint.token_url, scope=args.scope).token())
+    token_url = discover_token_url(entry.endpoint.address)  # the receiver says where (SMART)
+    print(TokenClient(key, args.client, token_url, scope=args.scope).token())
     return 0

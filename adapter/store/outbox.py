@@ -171,6 +171,13 @@ class Outbox:
             message, status="dead", finished_at=self._clock(), last_error=error[:2000]
         )
 
+    def release(self, message: Message) -> bool:
+        """A claimed message not sent after all (the worker stops) back in the queue, due now,
+        its attempt unspent."""
+        return self._settle(
+            message, status="queued", due_at=self._clock(), attempts=message.attempts - 1
+        )
+
     def replay(self, message_id: str) -> bool:
         """A dead message queued again (attempts from zero); ``False`` if it is not dead."""
         with self._write.begin() as conn:

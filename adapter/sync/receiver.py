@@ -38,10 +38,10 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.auth.scopes import scope_allows
+from ipfhir.adapter.directory.guard_messages import issue_guard
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.store.schema import received_messages as table
-from ipfhir.adapter.sync.guard_messages import issue_guard
 from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (

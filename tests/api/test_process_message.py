@@ -22,9 +22,9 @@ from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
-from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.sync.messaging import Party, code, message_bundle
 from ipfhir.mappings.identifiers import synthetic_fnr
 from tests.api.notify_world import HOSPITAL, KE, ORGNR, load_directory

@@ -16,9 +16,9 @@ import pytest
 from ipfhir.adapter.auth.orgkey import organisation_key
 from ipfhir.adapter.auth.token_client import TokenClient
 from ipfhir.adapter.bootstrap import build_wiring
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store.outbox import Outbox
-from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 from tests.api.notify_world import PID, hospital_resources
 from tests.integration.test_two_instances_auth import Instance, ipfhir, pair
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.directory import SqlDirectory
-from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.sync.messaging import Party, code, message_bundle
 from ipfhir.mappings.identifiers import FNR_SYSTEM
 from tests.api.notify_world import load_directory

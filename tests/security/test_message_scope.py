@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ipfhir.adapter.auth.devkey import mint_token
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.ports import SearchQuery
-from ipfhir.adapter.sync.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.sync.messaging import Party
 from tests.api.notify_world import HOSPITAL
 from tests.api.test_process_message import M, Receiving, _ids, _response, notification

@@ -27,7 +27,7 @@ CATALOGUES = {
     "ipfhir.adapter.security_errors": "IP-5",
     "ipfhir.adapter.directory.messages": "IP-60",
     "ipfhir.adapter.sync.messages": "IP-60",
-    "ipfhir.adapter.sync.guard_messages": "IP-61",
+    "ipfhir.adapter.directory.guard_messages": "IP-61",
     "ipfhir.mappings.legacy.messages": "IP-6",
 }
 FOLDER_OF = {"ipfhir.adapter": "adapter", "ipfhir.mappings": "mappings"} | {

@@ -22,6 +22,7 @@ MESSAGES: dict[str, str] = {
     "system/MessageHeader.c; this token grants '{scopes}'.",
     "IP-6121": "Too many failed client authentications from this address: try again in "
     "{seconds} s.",
+    "IP-6123": "The SMART configuration {url} gives no usable token endpoint: {detail}",
 }
 
 
