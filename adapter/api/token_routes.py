@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -40,6 +40,7 @@ from ipfhir.adapter.directory.messages import MESSAGES
 from ipfhir.adapter.directory.model import TOKEN_PATH
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.sync.recorded import record_operation
 
 __all__ = ["DEFAULT_SCOPE", "TokenService", "grantable", "install", "router", "token_service"]
 
@@ -191,17 +192,28 @@ def _grant(service: TokenService, form: dict[str, str]) -> tuple[str, int, str]:
         raise _Refusal("unsupported_grant_type", "IP-6031")
     if not form.get("client_assertion"):
         raise _Refusal("invalid_request", "IP-6032", detail="client_assertion is missing")
+    scopes = tuple(dict.fromkeys((form.get("scope") or DEFAULT_SCOPE).split()))
+    refused = [s for s in scopes if not grantable(s)]
+    shown = " ".join(refused)[:120] or "(empty)"
+
+    def audit(conn: Connection, orgnr: str) -> None:
+        """The grant (or the scope refused after authentication), on the transaction that
+        spends the assertion: no token is issued unrecorded."""
+        if refused or not scopes:
+            detail = f"access token refused: IP-6033 scope {shown}"
+            record_operation(conn, organisation=orgnr, outcome="refused", detail=detail)
+        else:
+            detail = f"access token granted: scope {' '.join(scopes)}"
+            record_operation(conn, organisation=orgnr, outcome="stored", detail=detail)
+
     try:
         if form.get("client_assertion_type") != ASSERTION_TYPE:
             raise InvalidClient("client_assertion_type is not jwt-bearer")
-        orgnr = service.verifier.verify(form["client_assertion"], form.get("client_id"))
+        orgnr = service.verifier.verify(form["client_assertion"], form.get("client_id"), audit)
     except InvalidClient as why:
         log.warning("token endpoint refused a client: %s", why.reason)
         raise _Refusal("invalid_client", "IP-6030", 401) from None
-    scopes = tuple(dict.fromkeys((form.get("scope") or DEFAULT_SCOPE).split()))
-    refused = [s for s in scopes if not grantable(s)]
-    if refused or not scopes:
-        shown = " ".join(refused)[:120] or "(empty)"
+    if refused or not scopes:  # told only after authentication
         raise _Refusal("invalid_scope", "IP-6033", detail=shown)
     token, lifetime = service.issuer.issue(orgnr, scopes)
     log.info("token endpoint issued an access token to %s (%s)", orgnr, " ".join(scopes))

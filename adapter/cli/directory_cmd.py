@@ -2,7 +2,7 @@
 
 - ``load FILE [--replace]``: a FHIR Bundle (collection or transaction) of Organization and
   Endpoint resources (docs: adapter/directory/model.py); checked whole, stored in one
-  transaction. The only way entries are written: the FHIR API cannot.
+  transaction with its AuditEvent. The only way entries are written: the FHIR API cannot.
 - ``list``; ``show ORGNR``: what is stored (exit 1, IP-6019, for an organisation not in it).
 - ``route (--kommune NNNN | --org ORGNR)``: where a message would go (IP-6001/6002 if nowhere).
 - ``entry``: print a one-organisation directory file (to load at another adapter), e.g. this
@@ -18,6 +18,7 @@ Exit 0 done, 1 refused (one line per issue on stderr), 2 unusable arguments.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,16 @@ def _load(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RecursionError) as err:
         detail = f"{args.file}: {getattr(err, 'strerror', None) or err}"
         raise DirectoryFileError([issue6("IP-6010", None, "structure", detail=detail)]) from None
+    from ipfhir.adapter.sync.recorded import record_operation
+
     entries = parse_directory(bundle)
-    _directory(args).load(entries, replace=args.replace)
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+
+    def audit(conn: Any, what: str) -> None:  # an AuditEvent, committed with the entries
+        detail = f"{what}; file {args.file.name} sha256 {digest}"
+        record_operation(conn, organisation=None, outcome="stored", detail=detail)
+
+    _directory(args).load(entries, replace=args.replace, record=audit)
     print(f"ipfhir directory: loaded {len(entries)} organisation(s) from {args.file}")
     return 0
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from ipfhir.adapter.directory.messages import DirectoryFileError, NoRoute, issue6
 from ipfhir.adapter.directory.model import DirectoryEntry, is_kommunenummer
@@ -31,10 +32,18 @@ class SqlDirectory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def load(self, entries: list[DirectoryEntry], *, replace: bool = False) -> None:
+    def load(
+        self,
+        entries: list[DirectoryEntry],
+        *,
+        replace: bool = False,
+        record: Callable[[Connection, str], None] | None = None,
+    ) -> None:
         """Store ``entries`` in one transaction (an organisation's entry replaces its earlier
         one; ``replace``: the file is the whole directory). A second coordinating unit for a
-        kommunenummer refuses the whole load (IP-6015)."""
+        kommunenummer refuses the whole load (IP-6015). ``record(conn, what)``: the audit of
+        the load (``ipfhir directory load`` writes an AuditEvent), on the same transaction —
+        the entries and their record commit together or not at all."""
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
         writer = self._engine.execution_options(**{WRITE_OPTION: True})
         with writer.begin() as conn:
@@ -46,15 +55,11 @@ class SqlDirectory:
             for entry in entries:
                 _check_single_unit(conn, entry)
                 conn.execute(table.insert().values(**_row(entry), loaded_at=now))
-        # Whose keys the server trusts changed: a warning, so it shows in every log (no
-        # AuditEvent records operator actions yet).
-        shown = ", ".join(e.orgnr for e in entries[:20]) + (" …" if len(entries) > 20 else "")
-        _log.warning(
-            "directory loaded (%s): %d organisation(s): %s",
-            "replaced" if replace else "merged",
-            len(entries),
-            shown,
-        )
+            what = _what(entries, replace)
+            if record is not None:
+                record(conn, what)
+        # Whose keys the server trusts changed: a warning too, so it shows in every log.
+        _log.warning("%s", what)
 
     def get(self, orgnr: str) -> DirectoryEntry | None:
         with self._engine.connect() as conn:
@@ -93,6 +98,18 @@ class SqlDirectory:
         if row is None:
             raise NoRoute([issue6("IP-6001", None, "not-found", kommune=kommunenummer)])
         return _entry(row)
+
+
+def _what(entries: list[DirectoryEntry], replace: bool) -> str:
+    """The load in words: how, how many, and each organisation with its endpoint."""
+    shown = "; ".join(
+        f"{e.orgnr} {e.endpoint.address if e.endpoint else '-'}"
+        f"{'' if e.routable else ' (not routable)'}"
+        for e in entries[:10]
+    )
+    more = f"; and {len(entries) - 10} more" if len(entries) > 10 else ""
+    how = "replaced" if replace else "merged"
+    return f"directory loaded ({how}): {len(entries)} organisation(s): {shown}{more}"
 
 
 def _check_single_unit(conn: Any, entry: DirectoryEntry) -> None:
