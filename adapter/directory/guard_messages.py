@@ -22,6 +22,9 @@ MESSAGES: dict[str, str] = {
     "system/MessageHeader.c; this token grants '{scopes}'.",
     "IP-6121": "Too many failed client authentications from this address: try again in "
     "{seconds} s.",
+    "IP-6122": "Organisation {orgnr} has more than one Endpoint in the file ({detail}): one "
+    "endpoint per organisation — name the one to use in Organization.endpoint and leave the "
+    "other out.",
     "IP-6123": "The SMART configuration {url} gives no usable token endpoint: {detail}",
 }
 
