@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     "endpoint per organisation — name the one to use in Organization.endpoint and leave the "
     "other out.",
     "IP-6123": "The SMART configuration {url} gives no usable token endpoint: {detail}",
+    "IP-6124": "'{value}' (--worker-as) is not a valid organisasjonsnummer.",
 }
 
 
