@@ -9,12 +9,13 @@ relies on yet). Every process reads the table, so a load takes effect everywhere
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from ipfhir.adapter.directory.messages import DirectoryFileError, NoRoute, issue6
 from ipfhir.adapter.directory.model import DirectoryEntry, is_kommunenummer
@@ -29,8 +30,25 @@ _log = logging.getLogger("ipfhir.directory")
 
 
 class SqlDirectory:
+    """Reads come from the table's state as of the read: one small query (how many entries,
+    the newest ``loaded_at``) tells whether the entries this object holds are still the
+    table's — every load, in any process, changes that — and only then are the rows read
+    again. (A receiver looks up its sender, the organisations it serves and two names for
+    every message.)"""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._held: tuple[tuple[Any, ...], dict[str, DirectoryEntry]] | None = None
+
+    def _current(self) -> dict[str, DirectoryEntry]:
+        with self._engine.connect() as conn:
+            version = tuple(conn.execute(select(func.count(), func.max(table.c.loaded_at))).one())
+            held = self._held
+            if held is None or held[0] != version:
+                rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()
+                held = (version, {row["orgnr"]: _entry(row) for row in rows})
+                self._held = held  # rows read after the version: as new as it, or newer
+        return held[1]
 
     def load(
         self,
@@ -62,14 +80,10 @@ class SqlDirectory:
         _log.warning("%s", what)
 
     def get(self, orgnr: str) -> DirectoryEntry | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
-        return _entry(row) if row is not None else None
+        return self._current().get(orgnr)
 
     def entries(self) -> list[DirectoryEntry]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()
-        return [_entry(row) for row in rows]
+        return list(self._current().values())
 
     def route(
         self, *, kommunenummer: str | None = None, orgnr: str | None = None
@@ -137,5 +151,13 @@ def _row(entry: DirectoryEntry) -> dict[str, Any]:
 
 
 def _entry(row: Any) -> DirectoryEntry:
-    endpoint = endpoint_of(json.loads(row["endpoint"])) if row["endpoint"] else None
-    return entry_of(json.loads(row["organization"]), endpoint)
+    return _parsed(row["organization"], row["endpoint"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(organization: str, endpoint: str | None) -> DirectoryEntry:
+    """An entry from its stored text, parsed once per text (the JWKS check is the costly part,
+    and every message checks its sender): keyed by the text itself, so a load — in any
+    process — is seen at the next read. The entry is shared: read it, never change it."""
+    parsed = endpoint_of(json.loads(endpoint)) if endpoint else None
+    return entry_of(json.loads(organization), parsed)
