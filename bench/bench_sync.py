@@ -10,10 +10,11 @@ the sender's transport: half of them lose the receiver's answer after it carried
 out (the case that would double a message without de-duplication), a quarter are refused 503
 before sending, a quarter fail to connect.
 
-Per run it prints messages/s (count / time from the first queued to the last delivered),
-p50/p99 delivery latency (delivered − queued: with ``--rate 0`` that is mostly the wait in
-the backlog; at an offered rate the system keeps up with, the delivery itself), the attempts, and the proof: lost (queued but
-neither received nor visibly dead) and duplicated (Tasks at the receiver beyond one per
+Per run it prints messages/s (delivered / time from the first queued — with ``--rate 0``: from
+the start of delivery — to the last delivered), p50/p99 delivery latency (delivered − queued:
+with ``--rate 0`` mostly the wait in the backlog; at an offered rate the system keeps up with,
+the delivery itself), the attempts, and the proof: lost (queued but neither received nor
+visibly dead) and duplicated (Tasks at the receiver beyond one per
 message) — both must be 0 — then the medians over ``--runs``. Prints numbers; asserts nothing.
 
     PYTHONPATH=. .venv/bin/python bench/bench_sync.py [--count 10000] [--runs 3]

@@ -198,7 +198,11 @@ def decide(
     if ctx is None or patient_of(resource) != ctx.patient:
         return Decision("deny", "none", None, (Reason("not tied to a person's plan"),))
     inbox = inbox_verdict(
-        resource, actor.organisation, OWNER_ROLE in actor.roles, ctx.owner_orgnrs()
+        resource,
+        actor.organisation,
+        OWNER_ROLE in actor.roles,
+        ctx.owner_orgnrs(),
+        actor.practitioner,
     )
     if inbox == "addressee":
         access = access or access_for(ctx, actor, today)
