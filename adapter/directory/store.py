@@ -39,8 +39,18 @@ class SqlDirectory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._held: tuple[tuple[Any, ...], dict[str, DirectoryEntry]] | None = None
+        self._fixed: dict[str, DirectoryEntry] | None = None
+
+    def snapshot(self) -> SqlDirectory:
+        """The entries as they are now, read once: ``get`` and ``entries`` of the snapshot
+        ask the database nothing (one message's several lookups see one directory)."""
+        view = SqlDirectory(self._engine)
+        view._fixed = self._current()
+        return view
 
     def _current(self) -> dict[str, DirectoryEntry]:
+        if self._fixed is not None:
+            return self._fixed
         with self._engine.connect() as conn:
             version = tuple(conn.execute(select(func.count(), func.max(table.c.loaded_at))).one())
             held = self._held

@@ -113,7 +113,8 @@ class Receiver:
             raise
 
     def _process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
-        entry = self.directory.get(sender) if sender else None
+        directory = self.directory.snapshot()  # one read of the directory per message
+        entry = directory.get(sender) if sender else None
         if entry is None or not entry.routable or entry.endpoint is None:
             raise SenderRefused([issue_sync("IP-6070", None, "forbidden")])
         assert sender is not None
@@ -138,13 +139,14 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
-            if incoming.event == NOTIFICATION and not self._serves(incoming.receiver_orgnr, sender):
+            serves = self._serves(directory, incoming.receiver_orgnr, sender)
+            if incoming.event == NOTIFICATION and not serves:
                 shown = str(incoming.receiver_orgnr)[:20]
                 raise MessageRefused(
                     [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
                 )
             self.check(body)
-            return 200, self._carry_out(sender, incoming)
+            return 200, self._carry_out(sender, incoming, directory)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
             detail = _why(err, f"message {message_id[:80]} refused")
@@ -154,19 +156,19 @@ class Receiver:
 
             return 200, self._record(sender, message_id, "refused", answer, audit)
 
-    def _serves(self, orgnr: str | None, sender: str) -> bool:
+    def _serves(self, directory: SqlDirectory, orgnr: str | None, sender: str) -> bool:
         """Is ``orgnr`` an organisation this adapter serves (see the module doc)?"""
         if orgnr is None or orgnr == sender:
             return False
         here = self.address.removesuffix("/$process-message")
         at = {
             e.orgnr
-            for e in self.directory.entries()
+            for e in directory.entries()
             if e.endpoint is not None and e.endpoint.address.rstrip("/") == here
         }
         if at:
             return orgnr in at
-        entry = self.directory.get(orgnr)
+        entry = directory.get(orgnr)
         return entry is None or entry.endpoint is None or entry.endpoint.address.rstrip("/") == here
 
     def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
@@ -178,11 +180,11 @@ class Receiver:
             err=err,
         )
 
-    def _carry_out(self, sender: str, incoming: Incoming) -> Resource:
+    def _carry_out(self, sender: str, incoming: Incoming, directory: SqlDirectory) -> Resource:
         answer = self._answer_of(incoming.message_id, None)
 
         def act(conn: Connection) -> None:
-            carry_out(self.repository, conn, sender, incoming, self.directory)
+            carry_out(self.repository, conn, sender, incoming, directory)
 
         return self._record(sender, incoming.message_id, incoming.event, answer, act)
 
