@@ -379,13 +379,14 @@ def test_an_unforeseen_failure_is_one_messages_failed_attempt(
 
 
 def test_a_long_backlog_of_one_person_holds_up_nobody_else(
-    engine: Engine, box: Outbox, httpserver: HTTPServer
+    engine: Engine, box: Outbox, clock: FakeClock, httpserver: HTTPServer
 ) -> None:
     url = httpserver.url_for("/ke")
     for n in range(300):  # one person's messages first: all but the first wait for it
         _queue(engine, url, n, person="Patient/travel")
     for n in range(300, 304):
         _queue(engine, url, n, person=f"Patient/p{n}")
+    clock.now = time.time() + 1.0  # all are due (queuing them may take longer than a second)
     claimed = [m.message_id for m in box.claim(limit=5)]
     assert claimed == ["m-0", "m-300", "m-301", "m-302", "m-303"]
     assert [m.message_id for m in box.claim(limit=5)] == []  # each person's next waits
