@@ -102,7 +102,7 @@ def delivering(wiring: Any, data_dir: Path, orgnr: str | None) -> Any:
     tokens = None
     if orgnr:
         tokens = DirectoryTokens(SqlDirectory(wiring.engine), organisation_key(data_dir), orgnr)
-    transport = HttpTransport(token_for=tokens)
+    transport = _per_endpoint(HttpTransport(token_for=tokens), wiring.engine)
     return Worker(Outbox(wiring.engine), transport, before_send=ConsentGate(secure_factory(wiring)))
 
 
@@ -126,6 +126,14 @@ def start_in_background(wiring: Any, data_dir: Path, orgnr: str) -> Callable[[],
         )
 
     return halt
+
+
+def _per_endpoint(http: Any, engine: Any) -> Any:
+    """The transport chosen per endpoint: FHIR over ``http``, legacy partners (kith-folder,
+    kith-amqp) as KITH XML (adapter/sync/transports)."""
+    from ipfhir.adapter.cli.legacy_cmd import legacy_transport
+
+    return legacy_transport(http, engine)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -92,6 +92,10 @@ class SqlDirectory:
     def get(self, orgnr: str) -> DirectoryEntry | None:
         return self._current().get(orgnr)
 
+    def by_her_id(self, her_id: str) -> DirectoryEntry | None:
+        """The organisation with this HER-id (a directory is small: read whole)."""
+        return next((e for e in self.entries() if e.her_id == her_id), None)
+
     def entries(self) -> list[DirectoryEntry]:
         return list(self._current().values())
 

@@ -17,6 +17,12 @@ with an event: notifications and their answers alike): the directory must still 
 addressed organisation (``MessageHeader.destination.receiver``) to the message's destination,
 with its endpoint active; an endpoint suspended or moved since queuing ends the message dead,
 unsent, with IP-6057 (nothing goes to an address the directory no longer vouches for).
+
+A plan transfer's request and plan (``ip-transfer``, ``ip-transfer-plan``) are held back the
+same way when the receiver no longer sees the person at all (IP-6056; the requesting side's
+Task then fails and its plan stays active, :mod:`adapter.sync.transfer_state`). Their content
+is not compared element by element: it was read through the enforcement moments before, when
+B's acceptance arrived.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
-from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION
+from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, TRANSFER, TRANSFER_PLAN
 from ipfhir.adapter.sync.refusals import carried_refusals, refused_individuals
 
 __all__ = ["ConsentGate"]
@@ -125,8 +131,9 @@ class ConsentGate:
         return None
 
     def _consent(self, message: Message) -> str | None:
-        if _event(message.payload) != NOTIFICATION:
-            return None  # other exchanges bring their own checks
+        event = _event(message.payload)
+        if event not in (NOTIFICATION, TRANSFER, TRANSFER_PLAN):
+            return None  # answers carry no person data
         receiver = _receiver(message.payload)
         rtype, _, pid = (message.person or "").partition("/")
         refusal = "IP-6056: " + MESSAGES["IP-6056"].format(orgnr=receiver)
@@ -136,9 +143,12 @@ class ConsentGate:
         repo = self._factory.repository_for(actor)
         today = dt.date.today().isoformat()
         seen = seen_by(repo, pid, today)
-        if seen is None or not _still_covered(message.payload, seen):
+        if seen is None:
             return refusal
-        refused_now = refused_individuals(self._factory.enforcement.inner, pid, today)
-        if not set(refused_now) <= carried_refusals(_carried(message.payload, "Task")[0]):
-            return refusal  # someone refused since: the message would not say so
+        if event == NOTIFICATION:
+            if not _still_covered(message.payload, seen):
+                return refusal
+            refused_now = refused_individuals(self._factory.enforcement.inner, pid, today)
+            if not set(refused_now) <= carried_refusals(_carried(message.payload, "Task")[0]):
+                return refusal  # someone refused since: the message would not say so
         return None
