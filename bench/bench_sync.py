@@ -158,8 +158,8 @@ def _deliver(args: argparse.Namespace, exchange: Exchange, faults: float, seed: 
 def _line(name: str, r: Result) -> str:
     return (
         f"{name:<22} {r.per_second:8.1f} msg/s  p50 {r.p50_ms:8.1f} ms  p99 {r.p99_ms:8.1f} ms  "
-        f"attempts {r.attempts:6d}  injected {r.injected:5d}  dead {r.dead}  "
-        f"lost {r.lost}  duplicated {r.duplicated}"
+        f"attempts {r.attempts:6.0f}  injected {r.injected:5.0f}  dead {r.dead:.0f}  "
+        f"lost {r.lost:.0f}  duplicated {r.duplicated:.0f}"
     )
 
 
