@@ -92,6 +92,13 @@ class SqlDirectory:
     def get(self, orgnr: str) -> DirectoryEntry | None:
         return self._current().get(orgnr)
 
+    @staticmethod
+    def get_in(conn: Connection, orgnr: str) -> DirectoryEntry | None:
+        """:meth:`get` on an open connection (a write transaction's pre-commit work: no second
+        connection from the pool while the first is held)."""
+        row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
+        return _entry(row) if row is not None else None
+
     def by_her_id(self, her_id: str) -> DirectoryEntry | None:
         """The organisation with this HER-id (a directory is small: read whole)."""
         return next((e for e in self.entries() if e.her_id == her_id), None)
