@@ -77,3 +77,34 @@ def test_a_deny_copied_under_another_permit_takes_the_topic_away_unnoticed() -> 
     permit["provision"] = [{"type": "deny", "securityLabel": [RUS]}]
     assert not _ke_gets_rus(new)
     assert narrowing(old, new, TODAY) != ()
+
+
+def test_a_source_environment_added_to_the_base_permit_takes_everything_else_away() -> None:
+    """An actor of role AUT (author) does not widen a permit: it limits it to items *from*
+    that environment («fra nærmere bestemte fagmiljø», :mod:`adapter.consent.provisions`).
+    ``narrowing`` counts every added actor as "more" (``_WIDER_IF_MORE``), so adding the
+    hospital as a source to the base permit reads as giving as much — while every recipient
+    now gets only what came from the hospital, and KE loses the items of no source (here
+    an undated, unlabelled item such as a Goal). Correct: "permit narrowed" and a notice to
+    every recipient; today ``()``."""
+    old = _sharing()
+    new = copy.deepcopy(old)
+    source = {
+        "role": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                    "code": "AUT",
+                }
+            ]
+        },
+        "reference": {"reference": "Organization/ip1-sykehus"},
+    }
+    new["provision"]["actor"].append(source)
+
+    def ke_gets_plain_item(consent: dict[str, Any]) -> bool:
+        rules = rules_for([consent], Actor(organisation="ke", purpose="COC"), {KE_REF}, TODAY)
+        return judge(rules, frozenset(), None)[0]
+
+    assert ke_gets_plain_item(old) and not ke_gets_plain_item(new)
+    assert narrowing(old, new, TODAY) != ()
