@@ -98,3 +98,23 @@ def test_a_third_municipality_cannot_answer_push_or_complete(net: Net) -> None:
     done = task_message({**_b_task(net), "status": "completed"})
     _status, answer = net.a.receiver.process(C.orgnr, _as(C, A, done))
     assert _code(answer) == "fatal-error"
+
+
+def test_b_cannot_decline_after_a_marked_its_plan_pending(net: Net) -> None:
+    """B accepted, A marked its plan pending and queued it; B then sends ``rejected``: refused
+    (IP-6095), A's Task stays in-progress — B cannot leave the person's plan stuck pending
+    with A believing the transfer was declined while the plan is on its way."""
+    queued = request(
+        net.a.wiring, net.a.factory, net.a.directory, sender=A, patient_id=PID, to_org=B_ORG
+    )
+    net.deliver(net.a)
+    respond(net.b.wiring, net.b.directory, responder=B, task_id=_b_task(net)["id"], accept=True)
+    net.deliver(net.b)
+    late = task_message(
+        {**_b_task(net), "status": "rejected", "statusReason": {"text": "Likevel ikke"}}
+    )
+    _status, answer = net.a.receiver.process(B_ORG, _as(B, A, late))
+    assert _code(answer) == "fatal-error"
+    assert net.a.wiring.repository.read("Task", queued.task_id)["status"] == "in-progress"
+    [plan] = net.a.plans()
+    assert handover_state(plan) == "handover-pending"
