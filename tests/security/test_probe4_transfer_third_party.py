@@ -118,3 +118,29 @@ def test_b_cannot_decline_after_a_marked_its_plan_pending(net: Net) -> None:
     assert net.a.wiring.repository.read("Task", queued.task_id)["status"] == "in-progress"
     [plan] = net.a.plans()
     assert handover_state(plan) == "handover-pending"
+
+
+def test_an_outsider_asking_learns_nothing_of_a_pending_transfer(net: Net) -> None:
+    """``ipfhir transfer request --orgnr <C>`` for a person whose plan is being handed over,
+    for a person with a plan and none under way, and for an id nobody holds: the same
+    IP-6090 each time (the pid aside)."""
+    import json
+
+    from ipfhir.adapter.sync.messages import TransferRefused
+
+    def asked(pid: str) -> str:
+        with pytest.raises(TransferRefused) as err:
+            request(
+                net.a.wiring, net.a.factory, net.a.directory, sender=C, patient_id=pid, to_org=B_ORG
+            )
+        [issue] = err.value.issues
+        return json.dumps(issue.to_fhir(), ensure_ascii=False).replace(pid, "<pid>")
+
+    quiet = asked(PID)
+    request(net.a.wiring, net.a.factory, net.a.directory, sender=A, patient_id=PID, to_org=B_ORG)
+    net.deliver(net.a)
+    respond(net.b.wiring, net.b.directory, responder=B, task_id=_b_task(net)["id"], accept=True)
+    net.deliver(net.b)  # A's plan is pending now
+    assert handover_state(net.a.plans()[0]) == "handover-pending"
+    assert asked(PID) == quiet == asked(str(uuid.uuid4()))
+    assert '"IP-6090"' in quiet
