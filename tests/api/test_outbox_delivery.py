@@ -26,10 +26,11 @@ from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
 
 class FakeClock:
-    # starts a second past the real time: enqueue() stamps a message with the real clock, so a
-    # fixed start would leave every message in the future once the suite runs after that date
+    # starts an hour past the real time: enqueue() stamps a message with the real clock, so a
+    # fixed start would leave every message in the future once the suite runs after that date,
+    # and a start close to the real time would leave messages queued on a slow machine not due
     def __init__(self) -> None:
-        self.now = time.time() + 1.0
+        self.now = time.time() + 3600.0
 
     def __call__(self) -> float:
         return self.now
