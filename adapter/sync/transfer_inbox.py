@@ -10,8 +10,11 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   resources (anything else is reduced to its display: A cannot point into B's store), owned by
   B (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the
   declared overlap, a Provenance naming the transfer; B's Task ``completed``; and the
-  confirmation to A queued — all in one transaction. A person with an active plan here already
-  gets none (IP-6092: one plan per person, the store's IP-4401 checked in the same transaction).
+  confirmation to A queued — all in one transaction. The message is about the one person B's
+  Task is for: exactly one Patient (``Task.for``), its fødselsnummer / D-nummer that person's,
+  and no reference naming anyone else by fødselsnummer (IP-6095 otherwise, nothing stored). A
+  person with an active plan here already gets none (IP-6092: one plan per person, the store's
+  IP-4401 checked in the same transaction).
 
 What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
 """
@@ -36,6 +39,7 @@ from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
 from ipfhir.adapter.sync.recorded import record_write
+from ipfhir.adapter.sync.transfer_state import current
 from ipfhir.adapter.sync.transfer_tasks import (
     find_task,
     is_transfer,
@@ -45,7 +49,7 @@ from ipfhir.adapter.sync.transfer_tasks import (
     save_task,
     task_message,
 )
-from ipfhir.mappings.identifiers import ORGNR_SYSTEM
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = ["Act", "refused", "store_request", "store_plan"]
 
@@ -143,13 +147,45 @@ def _carried(incoming: Incoming) -> tuple[list[tuple[str, Resource]], str]:
         if res is incoming.focus or url == patient_url:
             continue
         rid = str(res.get("id", ""))
+        if rtype == "Patient":
+            raise refused("a plan transfer carries one Patient: the person of Task.for", "Bundle")
         if rtype not in CARRIED_TYPES or url != f"urn:uuid:{rid}" or len(rid) != 36:
             raise refused(f"a plan transfer carries no {str(rtype)[:40]} at {url[:80]}", "Bundle")
         out.append((url, res))
     plans = [r for _u, r in out if r.get("resourceType") == "CarePlan"]
     if len(plans) != 1 or plans[0].get("status") != "active":
         raise refused("a plan transfer carries exactly one active CarePlan", "Bundle")
+    person = _person_ids(incoming.resources[patient_url])
+    for url, res in out:
+        if not _names_only(res, person):
+            raise refused(f"the resource at {url[:80]} names another person", "Bundle")
     return out, patient_url
+
+
+def _person_ids(patient: Resource) -> set[tuple[str, str]]:
+    """The fødselsnummer and D-nummer identifiers of ``patient``."""
+    return {
+        (str(i.get("system")), str(i.get("value")))
+        for i in dicts(patient.get("identifier"))
+        if i.get("system") in (FNR_SYSTEM, DNR_SYSTEM)
+    }
+
+
+def _names_only(value: Any, person: set[tuple[str, str]]) -> bool:
+    """Does every reference in ``value`` that names a person by fødselsnummer or D-nummer
+    (``Reference.identifier``) name ``person``?"""
+    if isinstance(value, list):
+        return all(_names_only(v, person) for v in value)
+    if not isinstance(value, dict):
+        return True
+    named = value.get("identifier")
+    if (
+        isinstance(named, dict)
+        and named.get("system") in (FNR_SYSTEM, DNR_SYSTEM)
+        and (str(named.get("system")), str(named.get("value"))) not in person
+    ):
+        return False
+    return all(_names_only(v, person) for v in value.values())
 
 
 def store_plan(
@@ -168,7 +204,14 @@ def store_plan(
         me = orgnr_in(mine.get("owner"))
         if orgnr_in(mine.get("requester")) != sender or mine.get("status") != "accepted":
             raise refused("no accepted transfer from this organisation has this identifier")
-        patient_ref, stored_patient, written = bind_patient(repository, conn, patient)
+        patient_ref = str(as_dict(mine.get("for")).get("reference", ""))
+        rtype, _, pid = patient_ref.partition("/")
+        stored_patient = current(conn, rtype, pid) if rtype == "Patient" else None
+        known = _person_ids(stored_patient or {})
+        carried_ids = _person_ids(patient)
+        if stored_patient is None or not carried_ids <= known or (known and not carried_ids):
+            raise refused("the plan is not for the person the transfer was accepted for", "Patient")
+        written: list[Resource] = []
         owner, owner_written = _org_ref(repository, conn, directory, str(me))
         local = {url: f"{r['resourceType']}/{r['id']}" for url, r in carried}
         local[patient_url] = patient_ref

@@ -29,26 +29,27 @@ from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.transfer_tasks import is_transfer, message_id, reason, save_task
 
-__all__ = ["mark_plan", "plan_parts", "settle_transfers"]
+__all__ = ["current", "mark_plan", "plan_parts", "settle_transfers"]
 
 Resource = dict[str, Any]
 
 
-def _current(conn: Connection, rtype: str, rid: str) -> Resource | None:
+def current(conn: Connection, rtype: str, rid: str) -> Resource | None:
+    """The current version of ``rtype/rid`` as stored, or ``None`` (none, or deleted)."""
     row = read_current(conn, rtype, rid)
     return None if row is None or row[0] else dict(orjson.loads(row[1]))
 
 
 def plan_parts(conn: Connection, plan_id: str) -> list[Resource]:
     """The CarePlan ``plan_id`` as stored, then the CareTeams and Goals it names."""
-    plan = _current(conn, "CarePlan", plan_id)
+    plan = current(conn, "CarePlan", plan_id)
     if plan is None:
         return []
     parts = [plan]
     for field in ("careTeam", "goal"):
         for ref in dicts(plan.get(field)):
             rtype, _, rid = str(ref.get("reference", "")).partition("/")
-            found = _current(conn, rtype, rid) if rtype in ("CareTeam", "Goal") else None
+            found = current(conn, rtype, rid) if rtype in ("CareTeam", "Goal") else None
             if found is not None:
                 parts.append(found)
     return parts
