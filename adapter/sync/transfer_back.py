@@ -12,10 +12,13 @@ each carried out on the receiver's one write transaction; only the organisation 
   the plan changed between the read and the transaction (its versions differ): then nothing is
   written and B's worker is answered ``transient-error`` to retry. When the
   consent no longer lets B see the plan, nothing is sent: the Task fails with IP-6096.
-- **completed** (B stored the plan): A's plan becomes ``completed`` and ``handed-over``
-  (read-only for good), the coordinators' roles end after the declared overlap, a Provenance
-  links it to B's plan, the Task is ``completed`` — nothing deleted, and the person has one
-  active plan: B's.
+- **completed** (B stored the plan): taken only when it names the plan B stored from A's plan
+  message — ``<B's endpoint in A's directory>/CarePlan/<the id A gave the plan in that
+  message>`` (B's receiver stores it under that id; nobody who has not received the message
+  knows it) — and that message has left A (IP-6095 otherwise: nothing changes). A's plan
+  becomes ``completed`` and ``handed-over`` (read-only for good), the coordinators' roles end
+  after the declared overlap, a Provenance links it to B's plan, the Task is ``completed`` —
+  nothing deleted, and the person has one active plan: B's.
 
 A repeated answer that changes nothing (the same status again) is accepted and does nothing.
 """
@@ -32,6 +35,7 @@ from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.store.outbox import Outbox
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.handover import carried_plan, pass_coordination
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
@@ -47,7 +51,7 @@ from ipfhir.adapter.sync.messaging import (
 from ipfhir.adapter.sync.receiver import Handler
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_inbox import Act, refused, store_plan, store_request
-from ipfhir.adapter.sync.transfer_state import mark_plan, plan_parts
+from ipfhir.adapter.sync.transfer_state import mark_plan, plan_parts, refused_unsent
 from ipfhir.adapter.sync.transfer_tasks import (
     find_task,
     is_transfer,
@@ -99,7 +103,7 @@ def apply_answer(
         why = str(as_dict(answer.get("statusReason")).get("text") or "Avslått")
         return _update(repository, mine, sender, incoming, status="rejected", why=why)
     if status == "completed":
-        return _completed(repository, mine, sender, incoming)
+        return _completed(repository, directory, mine, sender, incoming)
     return _accepted(repository, directory, factory, base, mine, sender, incoming, tid)
 
 
@@ -240,7 +244,32 @@ def _overlap(task: Resource) -> int:
     return 0
 
 
-def _completed(repository: SqlRepository, mine: Resource, sender: str, incoming: Incoming) -> Act:
+def _successor(task: Resource) -> str | None:
+    """The id A gave its plan in the plan message (``urn:uuid:<id>``, B stores it under it)."""
+    for o in dicts(task.get("output")):
+        codes = {c.get("code") for c in dicts(as_dict(o.get("type")).get("coding"))}
+        value = o.get("valueString")
+        if "successor-plan" in codes and isinstance(value, str):
+            return value.removeprefix("urn:uuid:")
+    return None
+
+
+def _sent(repository: SqlRepository, tid: str) -> bool:
+    """Has the plan message of transfer ``tid`` left (at least one attempt, not refused by the
+    receiver or held back unsent by the gate)?"""
+    message = Outbox(repository.engine).get(message_id(tid, "plan"))
+    if message is None or message.attempts < 1:
+        return False
+    return message.status != "dead" or not refused_unsent(message.last_error, message.attempts)
+
+
+def _completed(
+    repository: SqlRepository,
+    directory: SqlDirectory,
+    mine: Resource,
+    sender: str,
+    incoming: Incoming,
+) -> Act:
     plan_id = str(as_dict(mine.get("focus")).get("reference", "")).removeprefix("CarePlan/")
     address = next(
         (
@@ -250,8 +279,21 @@ def _completed(repository: SqlRepository, mine: Resource, sender: str, incoming:
         ),
         None,
     )
-    if address is None or not address.startswith(("http://", "https://")):
-        raise refused("a completed transfer names the new plan's address", "Task.output")
+    entry = directory.get(sender)
+    endpoint = entry.endpoint.address.rstrip("/") if entry and entry.endpoint else None
+    successor = _successor(mine)
+    if (
+        address is None
+        or endpoint is None
+        or successor is None
+        or address != f"{endpoint}/CarePlan/{successor}"
+        or not _sent(repository, str(mine["id"]))
+    ):
+        raise refused(
+            "a completed transfer names the plan stored from this adapter's plan message, "
+            "at the answering organisation's endpoint",
+            "Task.output",
+        )
     today = dt.date.today()
 
     def act(conn: Connection) -> None:

@@ -5,7 +5,11 @@ the plan being handed over.
 the outbox (B never reached, retries spent; or the consent stopped the plan before it left,
 IP-6056), or whose deadline for B's answer (``Task.restriction.period.end``) passed without
 one, becomes ``failed`` with ``statusReason`` saying why (IP-6096–6098); a plan marked
-``handover-pending`` for it is writable again — the person's plan stays active with A.
+``handover-pending`` for it is writable again — the person's plan stays active with A. A plan
+message that may have reached B (sent at least once, and not refused by B or held back unsent
+by the gate, :func:`refused_unsent`) never fails its Task: B may have stored it, so the Task
+stays ``in-progress`` with ``statusReason`` "awaiting confirmation" and the plan stays pending
+until B's confirmation (or ``fatal-error``) — never two active plans for the person.
 
 :func:`mark_plan`: the CarePlan and the CareTeams and Goals it names get (or lose) a handover
 mark (:mod:`adapter.fhir.handover`), written by the transfer only.
@@ -29,7 +33,9 @@ from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.transfer_tasks import is_transfer, message_id, reason, save_task
 
-__all__ = ["current", "mark_plan", "plan_parts", "settle_transfers"]
+__all__ = ["AWAITING", "current", "mark_plan", "plan_parts", "refused_unsent", "settle_transfers"]
+
+AWAITING = "awaiting confirmation"
 
 Resource = dict[str, Any]
 
@@ -75,12 +81,31 @@ def mark_plan(
     return written
 
 
+def refused_unsent(error: str | None, attempts: int) -> bool:
+    """Did a dead message end so that the receiver cannot have stored it: refused by the
+    receiver (its ``fatal-error`` or an HTTP 4xx), or held back by the gate on its first
+    attempt (IP-6056/IP-6057: never sent)? Anything else — retries spent on timeouts, lost
+    answers — may have reached it."""
+    why = error or ""
+    if why.startswith(("IP-6056", "IP-6057")):
+        return attempts <= 1
+    return why.startswith(("the receiver answered fatal-error", "fatal-error", "HTTP 4"))
+
+
 def _failure(task: Resource, outbox: Outbox, today: str) -> str | None:
-    """Why the transfer ``task`` (this adapter's request) failed, or ``None``."""
+    """Why the transfer ``task`` (this adapter's request) failed, ``AWAITING`` when its plan
+    message may have reached B (the Task stays open for B's confirmation), or ``None``."""
     receiver = orgnr_in(task.get("owner")) or "?"
     status, tid = task.get("status"), str(task["id"])
     step = {"requested": "request", "in-progress": "plan"}.get(str(status))
     message = outbox.get(message_id(tid, step)) if step else None
+    if (
+        step == "plan"
+        and message is not None
+        and message.status == "dead"
+        and not refused_unsent(message.last_error, message.attempts)
+    ):
+        return AWAITING
     if message is not None and message.status == "dead":
         error = message.last_error or "dead"
         if error.startswith("IP-6056"):
@@ -91,6 +116,27 @@ def _failure(task: Resource, outbox: Outbox, today: str) -> str | None:
     if status == "requested" and by and by[:10] < today:
         return "IP-6098: " + MESSAGES["IP-6098"].format(orgnr=receiver, date=by[:10])
     return None
+
+
+def _await(repository: SqlRepository, task: Resource) -> None:
+    """``task`` (in progress) says it waits for B's confirmation; its plan stays pending."""
+    text = (
+        f"{AWAITING}: the plan message may have reached the receiving organisation; the plan "
+        "stays pending until it confirms or refuses"
+    )
+    if as_dict(task.get("statusReason")).get("text") == text:
+        return
+    updated = {k: v for k, v in task.items() if k != "meta"}
+    updated["statusReason"] = reason(text)
+    with repository.begin_write() as conn:
+        save_task(
+            repository,
+            conn,
+            updated,
+            organisation=orgnr_in(task.get("requester")) or "",
+            patient=None,
+            detail="ip-transfer: awaiting confirmation",
+        )
 
 
 def settle_transfers(repository: SqlRepository, today: str | None = None) -> list[str]:
@@ -104,6 +150,9 @@ def settle_transfers(repository: SqlRepository, today: str | None = None) -> lis
         mine = is_transfer(task) and "focus" in task
         why = _failure(task, outbox, day) if mine else None
         if why is None:
+            continue
+        if why == AWAITING:
+            _await(repository, task)
             continue
         plan_id = str(as_dict(task.get("focus")).get("reference", "")).removeprefix("CarePlan/")
         with repository.begin_write() as conn:
