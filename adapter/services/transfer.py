@@ -211,7 +211,8 @@ def respond(
     requester = orgnr_in(task.get("requester"))
     received = orgnr_in(task.get("owner")) == responder.orgnr and requester != responder.orgnr
     if not is_transfer(task) or task.get("status") != "requested" or not received:
-        shown = str(task.get("status", "not found"))
+        # a Task not addressed to the responder answers exactly as a missing one
+        shown = str(task.get("status")) if is_transfer(task) and received else "not found"
         raise TransferRefused([issue_sync("IP-6091", None, "not-found", tid=task_id, status=shown)])
     person = str(as_dict(task.get("for")).get("reference", ""))
     if accept and _active_plan_here(wiring, person):
