@@ -20,9 +20,11 @@ unsent, with IP-6057 (nothing goes to an address the directory no longer vouches
 
 A plan transfer's request and plan (``ip-transfer``, ``ip-transfer-plan``) are held back the
 same way when the receiver no longer sees the person at all (IP-6056; the requesting side's
-Task then fails and its plan stays active, :mod:`adapter.sync.transfer_state`). Their content
-is not compared element by element: it was read through the enforcement moments before, when
-B's acceptance arrived.
+Task then fails and its plan stays active, :mod:`adapter.sync.transfer_state`). The plan is
+read again as the receiver may see it now (``$everything`` of the plan the requesting side's
+Task is about, through the same enforcement, :func:`~adapter.sync.handover.carried_plan`):
+a queued plan message carrying anything that read does not (a topic, an environment or an
+individual refused since, a detail changed) is held back too (IP-6056) — as a notification is.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ import datetime as dt
 from typing import Any
 
 from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.content import Seen, seen_by
-from ipfhir.adapter.sync.inbox import orgnr_in
+from ipfhir.adapter.sync.handover import carried_plan, carries_no_more
+from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, TRANSFER, TRANSFER_PLAN
 from ipfhir.adapter.sync.refusals import carried_refusals, refused_individuals
@@ -109,6 +113,12 @@ def _addressee(payload: dict[str, Any]) -> str | None:
     return orgnr_in(targets[0].get("receiver"))
 
 
+def _transfer_id(payload: dict[str, Any]) -> str | None:
+    tasks = _carried(payload, "Task")
+    ident = task_identifier(tasks[0]) if len(tasks) == 1 else None
+    return ident.removeprefix("urn:uuid:") if ident else None
+
+
 class ConsentGate:
     """``factory``: ``secure_factory(wiring)`` of the sender's store; ``directory``: the
     sender's directory (by default the one in the factory's store database)."""
@@ -145,6 +155,8 @@ class ConsentGate:
         seen = seen_by(repo, pid, today)
         if seen is None:
             return refusal
+        if event == TRANSFER_PLAN and not self._plan_covered(message.payload, repo):
+            return refusal
         if event == NOTIFICATION:
             if not _still_covered(message.payload, seen):
                 return refusal
@@ -152,3 +164,30 @@ class ConsentGate:
             if not set(refused_now) <= carried_refusals(_carried(message.payload, "Task")[0]):
                 return refusal  # someone refused since: the message would not say so
         return None
+
+    def _plan_covered(self, payload: dict[str, Any], repo: Any) -> bool:
+        """Does the queued plan message carry nothing more than the plan its Task (this
+        adapter's transfer Task) is about, as the receiver (``repo``) may see it now?"""
+        tid = _transfer_id(payload)
+        try:
+            task = self._factory.enforcement.inner.read("Task", tid) if tid else {}
+        except NotFound:
+            task = {}
+        focus = task.get("focus") if isinstance(task, dict) else None
+        ref = str(focus.get("reference", "")) if isinstance(focus, dict) else ""
+        if not ref.startswith("CarePlan/"):
+            return False
+        try:
+            seen = repo.everything(ref.removeprefix("CarePlan/"))
+        except NotFound:
+            return False
+        now, _fresh = carried_plan(seen)
+        entries = payload.get("entry")
+        queued = [
+            resource
+            for entry in (entries[1:] if isinstance(entries, list) else [])
+            if isinstance(entry, dict)
+            and isinstance(resource := entry.get("resource"), dict)
+            and resource.get("resourceType") != "Task"
+        ]
+        return carries_no_more(queued, now)

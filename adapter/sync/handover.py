@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from ipfhir.mappings.codes import COORDINATOR_ROLE
 
-__all__ = ["CARRIED_TYPES", "carried_plan", "pass_coordination", "rewrite_references"]
+__all__ = [
+    "CARRIED_TYPES",
+    "carried_plan",
+    "carries_no_more",
+    "pass_coordination",
+    "rewrite_references",
+]
 
 Resource = dict[str, Any]
 CARRIED_TYPES = frozenset(
@@ -96,6 +104,32 @@ def carried_plan(seen: list[Resource]) -> tuple[list[Resource], dict[str, str]]:
         rid = fresh[f"{resource['resourceType']}/{resource['id']}"]
         out.append({"resourceType": resource["resourceType"], "id": rid, **body} | _meta(meta))
     return out, fresh
+
+
+def _shapes(resources: list[Resource]) -> Counter[str]:
+    """``resources`` (as :func:`carried_plan` gives them) without their fresh ids: each
+    reference among them reduced to the type it points to, so two reads of the same plan
+    compare equal whatever ids they were given."""
+    types = {f"urn:uuid:{r.get('id')}": str(r.get("resourceType")) for r in resources}
+
+    def replace(ref: str) -> Resource | None:
+        return {"reference": f"carried:{types[ref]}"} if ref in types else None
+
+    return Counter(
+        json.dumps(
+            rewrite_references({k: v for k, v in r.items() if k != "id"}, replace),
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        for r in resources
+    )
+
+
+def carries_no_more(queued: list[Resource], now: list[Resource]) -> bool:
+    """Does ``queued`` (a plan message's resources, as :func:`carried_plan` gave them when it
+    was queued) carry nothing that ``now`` (:func:`carried_plan` of the plan as the receiver
+    may see it now) does not — every resource there, as it is there?"""
+    return not _shapes(queued) - _shapes(now)
 
 
 def _meta(meta: Resource) -> Resource:
