@@ -5,6 +5,9 @@ them, in this one module (infrastructure implements them, the layers above depen
   :class:`ContextReader`, :class:`ChangeStamps` and :class:`UnitOfWork`), handed out per caller
   by :class:`RepositoryFactory`; :class:`Validator`; :class:`Clock`;
 - audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
+- consent: :class:`DisclosurePolicy`, the decision the enforcement point applies (the project's
+  rules are ``adapter.consent.policy.ConsentRules``; tests of store mechanics plug a permit-all
+  one);
 - sync: :class:`Outbox` (messages durable with the change they announce), :class:`Transport`
   (one delivery attempt) and :class:`Directory` (organisations, endpoints and where a person's
   messages go; implemented by ``adapter.directory.SqlDirectory``).
@@ -36,6 +39,7 @@ __all__ = [
     "ContextReader",
     "Directory",
     "DisclosureLedger",
+    "DisclosurePolicy",
     "HistoryEntry",
     "HistoryPage",
     "Outbox",
@@ -59,6 +63,9 @@ M = TypeVar("M")  # a message of the outbox
 M_contra = TypeVar("M_contra", contravariant=True)
 A_co = TypeVar("A_co", covariant=True)  # what one delivery attempt gives
 E_co = TypeVar("E_co", covariant=True)  # an entry of the directory
+C_contra = TypeVar("C_contra", contravariant=True)  # what the policy knows of a person's plan
+H = TypeVar("H")  # what an actor holds on one person's plan
+D_co = TypeVar("D_co", covariant=True)  # the decision on one resource
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,30 @@ class AuditSink(Protocol):
     def record_with(self, events: list[Resource], then: Callable[[Any], None]) -> bool:
         """``events`` and then ``then(transaction)`` in one write transaction of the store;
         ``False`` (nothing written) when the sink has no transactions (then record one by one)."""
+        ...
+
+
+class DisclosurePolicy(Protocol[C_contra, H, D_co]):
+    """The policy decision point, apart from the mechanism that enforces it (HAPI FHIR's
+    ConsentInterceptor and its IConsentService): pure, no I/O and no clock (``today`` is an ISO
+    date passed in). The enforcement point finds the person's plan context, asks
+    :meth:`access_for` once per person and operation (it decides writes too: who holds the
+    plan), :meth:`decide` for every resource it would disclose, and audits what was decided."""
+
+    def access_for(self, ctx: C_contra, actor: Actor, today: str) -> H:
+        """What ``actor`` holds on the plan of ``ctx`` today."""
+        ...
+
+    def decide(
+        self,
+        ctx: C_contra | None,
+        actor: Actor,
+        resource: Resource,
+        today: str,
+        access: H | None = None,
+    ) -> D_co:
+        """Permit, deny or redact ``resource`` for ``actor`` (``ctx``: the resource's person,
+        ``None`` when it is tied to none; ``access``: :meth:`access_for`, when known)."""
         ...
 
 

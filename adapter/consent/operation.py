@@ -47,7 +47,7 @@ from ipfhir.adapter.consent.context import (
     ref_of,
 )
 from ipfhir.adapter.consent.loader import goals_for, load_context
-from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
+from ipfhir.adapter.consent.policy import Access, ConsentRules, Decision, Policy
 from ipfhir.adapter.ports import (
     Actor,
     ChangeStamps,
@@ -76,7 +76,9 @@ _CONTEXT_TYPES = frozenset(
 
 @dataclass
 class Enforcement:
-    """Shared by every caller's repository: the store, where audit goes, the clock."""
+    """Shared by every caller's repository: the store, where audit goes, the clock, and the
+    policy it applies (the mechanism here, the decision there; the server's is always
+    :class:`~adapter.consent.policy.ConsentRules`)."""
 
     inner: ResourceRepository
     audit: AuditSink
@@ -84,6 +86,7 @@ class Enforcement:
     clock: Clock
     enforce_scopes: bool = True
     cache: ContextCache = field(default_factory=ContextCache)
+    policy: Policy = field(default_factory=ConsentRules)
 
     def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
         """(person, directory) stamps of ``patients`` in one query; ``None`` when the store
@@ -242,10 +245,11 @@ class Operation:
         if patient not in self._access:
             ctx, today = self.context(patient), self.today()
             entry = self._entries.get(patient)
+            policy = self.enforcement.policy
             if entry is None:
-                self._access[patient] = access_for(ctx, self.actor, today)
+                self._access[patient] = policy.access_for(ctx, self.actor, today)
             else:
-                compute = lambda: access_for(ctx, self.actor, today)  # noqa: E731
+                compute = lambda: policy.access_for(ctx, self.actor, today)  # noqa: E731
                 self._access[patient] = entry.access(self.actor, today, compute)
         return self._access[patient]
 
@@ -256,12 +260,13 @@ class Operation:
         """The policy's decision on ``resource`` for this actor; recorded for the audit."""
         patient = patient_of(resource)
         if patient is None:
-            return decide(None, self.actor, resource, self.today())
+            return self.enforcement.policy.decide(None, self.actor, resource, self.today())
         if resource.get("resourceType") in _GOALS_DECIDE:  # its goals decide what it shows
             ctx = self._with_goals(patient, resource)
         else:
             ctx = self.context(patient)
-        decision = decide(ctx, self.actor, resource, self.today(), self.access(patient))
+        access = self.access(patient)
+        decision = self.enforcement.policy.decide(ctx, self.actor, resource, self.today(), access)
         if record:
             self._record(ctx, resource, decision)
         return decision
