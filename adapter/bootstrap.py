@@ -93,10 +93,10 @@ def secure_factory(
 ) -> ConsentRepositoryFactory:
     """The store's repositories behind the consent enforcement point: audit appended to the
     store's audit log (AuditEvent resources when read), recipients in the store's database."""
-    from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.operation import Enforcement
     from ipfhir.adapter.store.audit_log import SqlAuditSink
+    from ipfhir.adapter.store.ledger import SqlLedger
     from ipfhir.adapter.store.writes import SystemClock
 
     enforcement = Enforcement(

@@ -39,7 +39,7 @@ ADAPTER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("security_errors", "ports", "settings"),  # leaves
 )
 # Layers that reach the store through the ports (repository_for(actor)), never its classes.
-NO_CONCRETE_STORE = ("api", "services", "consent")
+NO_CONCRETE_STORE = ("api", "services", "consent", "audit")
 # Known exceptions, each with its way out; the list may only shrink. notify queues its message
 # with the outbox's enqueue on the write's connection until the Outbox port and the unit of
 # work (adapter/ports.py) carry it.

@@ -9,12 +9,13 @@ import ast
 from pathlib import Path
 
 from ipfhir.adapter import ports
-from ipfhir.adapter.audit.ledger import InMemoryLedger, SqlLedger
+from ipfhir.adapter.audit.ledger import InMemoryLedger
 from ipfhir.adapter.audit.sink import InMemoryAuditSink, RepositoryAuditSink
 from ipfhir.adapter.directory.model import DirectoryEntry
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.audit_log import SqlAuditSink
+from ipfhir.adapter.store.ledger import SqlLedger
 from ipfhir.adapter.store.outbox import Message, Outbox
 from ipfhir.adapter.sync.policy import Attempt
 from ipfhir.adapter.sync.worker import HttpTransport
