@@ -8,9 +8,12 @@ them, in this one module (infrastructure implements them, the layers above depen
 - consent: :class:`DisclosurePolicy`, the decision the enforcement point applies (the project's
   rules are ``adapter.consent.policy.ConsentRules``; tests of store mechanics plug a permit-all
   one);
-- sync: :class:`Outbox` (messages durable with the change they announce), :class:`Transport`
-  (one delivery attempt) and :class:`Directory` (organisations, endpoints and where a person's
-  messages go; implemented by ``adapter.directory.SqlDirectory``).
+- sync: :class:`OutboxWriter` (a message queued on the write transaction of the change it
+  announces), :class:`Outbox` (the delivery side), :class:`Transport` (one delivery attempt) and
+  :class:`Directory` (organisations, endpoints and where a person's messages go; implemented by
+  ``adapter.directory.SqlDirectory``);
+- idempotent writes: :func:`request_key` (the HTTP layer names the request a write belongs to;
+  the store keeps the write's outcome under it, ``adapter.store.idempotency``).
 
 Every route obtains a :class:`ResourceRepository` through :class:`RepositoryFactory`
 (``repository_for(actor)``) and never touches the store directly. That makes the repository the
@@ -25,8 +28,9 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -42,7 +46,9 @@ __all__ = [
     "DisclosurePolicy",
     "HistoryEntry",
     "HistoryPage",
+    "REQUEST_KEY",
     "Outbox",
+    "OutboxWriter",
     "PreCommitHook",
     "Reads",
     "Recipient",
@@ -56,6 +62,7 @@ __all__ = [
     "Validator",
     "WriteOutcome",
     "Written",
+    "request_key",
 ]
 
 Resource = dict[str, Any]
@@ -380,6 +387,25 @@ class DisclosureLedger(Protocol):
     def recipients(self, consent: str) -> list[Recipient]: ...
 
 
+class OutboxWriter(Protocol):
+    """The sending side of the outbox: :meth:`enqueue` writes a message on an open write
+    transaction of the store (``transaction``: the one the change it announces is written on),
+    so the two commit together or not at all."""
+
+    def enqueue(
+        self,
+        transaction: Any,
+        *,
+        destination: str,
+        kind: str,
+        payload: Resource,
+        person: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Queue the message; returns its id (the receiver de-duplicates on it)."""
+        ...
+
+
 class Outbox(Protocol[M]):
     """Messages to other organisations, each stored with the change it announces (``enqueue``
     on the write's own transaction) and taken by the delivery worker: claimed under a lease,
@@ -411,3 +437,19 @@ class Directory(Protocol[E_co]):
         """Where to send: the coordinating unit of the person's municipality, or the
         organisation named; raises when there is none."""
         ...
+
+
+# The key of the request the writes being made belong to (``None``: not idempotent): set by the
+# HTTP layer from ``X-Request-Id`` (``adapter.api.idempotency``), read by the store, which keeps
+# a write's outcome under it and answers a retry with that outcome (``adapter.store.idempotency``).
+REQUEST_KEY: ContextVar[str | None] = ContextVar("ipfhir_request_key", default=None)
+
+
+@contextmanager
+def request_key(key: str | None) -> Iterator[None]:
+    """Writes made while this block is open are idempotent under ``key`` (``None``: not)."""
+    token = REQUEST_KEY.set(key)
+    try:
+        yield
+    finally:
+        REQUEST_KEY.reset(token)

@@ -9,8 +9,8 @@ omsorgstjenesteloven § 7-2), and answer such a notification.
    .repository_for(Actor(organisation=<receiver>))`` — the same enforcement the server uses, so
    the reads are audited and recorded in the recipients ledger, a refused topic's measures are
    left out, and a refused or expired consent gives nothing (IP-6051, nothing queued);
-3. writes the sender's Task and the message in ONE write transaction (the outbox's
-   :func:`~adapter.store.outbox.enqueue`): both or neither.
+3. writes the sender's Task and the message in ONE write transaction (the message queued with
+   ``wiring.outbox``, the :class:`~adapter.ports.OutboxWriter` port): both or neither.
 
 :func:`respond` (the KE): the received Task becomes accepted (coordinator appointed) or
 rejected, and the answer is queued to the sender in the same transaction.
@@ -33,8 +33,7 @@ from typing import Any
 from ipfhir.adapter.directory.model import DirectoryEntry, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.store.outbox import enqueue
+from ipfhir.adapter.ports import Actor, OutboxWriter
 from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import NotifyRefused, issue_sync
@@ -117,6 +116,7 @@ def notify(
     )
     local = {**task, "for": {"reference": f"Patient/{patient_id}"}}
     destination = receiver.endpoint + "/$process-message"
+    outbox: OutboxWriter = wiring.outbox
     with wiring.repository.begin_write() as conn:
         stored = wiring.repository.writer.create(conn, local, task_id)
         record_write(
@@ -128,7 +128,7 @@ def notify(
             stored=[stored],
             detail=f"ip-notification {message_id} to {receiver.orgnr}",
         )
-        enqueue(
+        outbox.enqueue(
             conn,
             destination=destination,
             kind=NOTIFICATION,
@@ -220,6 +220,7 @@ def respond(
     )
     destination = sender.endpoint + "/$process-message"
     person = str(task.get("for", {}).get("reference"))
+    outbox: OutboxWriter = wiring.outbox
     with wiring.repository.begin_write() as conn:
         stored, _created = wiring.repository.writer.update(conn, "Task", task_id, answered, None)
         record_write(
@@ -231,7 +232,7 @@ def respond(
             stored=[stored],
             detail=f"ip-notification-response {message_id} ({status}) to {sender.orgnr}",
         )
-        enqueue(
+        outbox.enqueue(
             conn,
             destination=destination,
             kind=NOTIFICATION_RESPONSE,

@@ -40,15 +40,6 @@ ADAPTER_LAYERS: tuple[tuple[str, ...], ...] = (
 )
 # Layers that reach the store through the ports (repository_for(actor)), never its classes.
 NO_CONCRETE_STORE = ("api", "services", "consent", "audit")
-# Known exceptions, each with its way out; the list may only shrink. notify queues its message
-# with the outbox's enqueue on the write's connection until the Outbox port and the unit of
-# work (adapter/ports.py) carry it.
-# The idempotency middleware reads its stored answers through the store's request_key until a
-# port carries them.
-STORE_IMPORTS_TO_REMOVE = {
-    "ipfhir.adapter.services.notify -> ipfhir.adapter.store.outbox",
-    "ipfhir.adapter.api.idempotency -> ipfhir.adapter.store.idempotency",
-}
 FHIR_VERSION_PIN = "ipfhir.mappings.fhir_r4"  # the one module that imports fhir.resources
 SHIPPED = {"adapter": "ipfhir.adapter", "mappings": "ipfhir.mappings"} | {
     "profiles": "ipfhir.profiles",
@@ -139,9 +130,7 @@ def test_adapter_imports_run_down_the_layers_only() -> None:
 
 def test_http_and_use_cases_never_import_the_store_classes() -> None:
     sources = [f"ipfhir.adapter.{u}" for u in NO_CONCRETE_STORE]
-    found = forbidden_imports(_adapter_imports(), sources, ["ipfhir.adapter.store"])
-    pairs = {re.sub(r":\d+ ", " ", f) for f in found}
-    assert pairs <= STORE_IMPORTS_TO_REMOVE, sorted(pairs - STORE_IMPORTS_TO_REMOVE)
+    assert forbidden_imports(_adapter_imports(), sources, ["ipfhir.adapter.store"]) == []
 
 
 def test_only_fhir_r4_imports_fhir_resources() -> None:

@@ -46,10 +46,12 @@ def test_the_implementations_fit_their_ports() -> None:
     ]
     ledgers: list[ports.DisclosureLedger] = [SqlLedger.__new__(SqlLedger), InMemoryLedger()]
     outbox: ports.Outbox[Message] = Outbox.__new__(Outbox)
+    writer: ports.OutboxWriter = outbox  # the same table: queued on a write, then delivered
     transport: ports.Transport[Message, Attempt] = HttpTransport.__new__(HttpTransport)
     directory: ports.Directory[DirectoryEntry] = SqlDirectory.__new__(SqlDirectory)
     repo = SqlRepository.__new__(SqlRepository)
     assert all(callable(s.record_in) for s in sinks) and all(callable(x.record_in) for x in ledgers)
     assert callable(outbox.claim) and callable(transport.post) and callable(directory.route)
+    assert callable(writer.enqueue)
     for port in (ports.BulkReader, ports.ContextReader, ports.ChangeStamps, ports.UnitOfWork):
         assert isinstance(repo, port), port.__name__
