@@ -3,7 +3,7 @@ them, in this one module (infrastructure implements them, the layers above depen
 
 - resources: :class:`ResourceRepository` (with the optional :class:`BulkReader`,
   :class:`ContextReader`, :class:`ChangeStamps` and :class:`UnitOfWork`), handed out per caller
-  by :class:`RepositoryFactory`; :class:`Validator`; :class:`Clock`;
+  by a :class:`SecureRepositoryFactory`; :class:`Validator`; :class:`Clock`;
 - audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
 - consent: :class:`DisclosurePolicy`, the decision the enforcement point applies (the project's
   rules are ``adapter.consent.policy.ConsentRules``; tests of store mechanics plug a permit-all
@@ -15,7 +15,7 @@ them, in this one module (infrastructure implements them, the layers above depen
 - idempotent writes: :func:`request_key` (the HTTP layer names the request a write belongs to;
   the store keeps the write's outcome under it, ``adapter.store.idempotency``).
 
-Every route obtains a :class:`ResourceRepository` through :class:`RepositoryFactory`
+Every route obtains a :class:`ResourceRepository` through a :class:`SecureRepositoryFactory`
 (``repository_for(actor)``) and never touches the store directly. That makes the repository the
 one place every disclosure passes through: a consent-enforcing wrapper (``adapter/consent``) can
 implement the same Protocol around the store's repository and filter or redact every read, search
@@ -28,6 +28,7 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -52,11 +53,11 @@ __all__ = [
     "PreCommitHook",
     "Reads",
     "Recipient",
-    "RepositoryFactory",
     "ResourceRepository",
     "SearchParam",
     "SearchQuery",
     "SearchResult",
+    "SecureRepositoryFactory",
     "Transport",
     "UnitOfWork",
     "Validator",
@@ -307,10 +308,22 @@ class UnitOfWork(Protocol):
     def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]: ...
 
 
-class RepositoryFactory(Protocol):
-    """The seam every route goes through: one repository per caller."""
+class SecureRepositoryFactory(ABC):
+    """The type of everything that serves or discloses plan data: ``repository_for(actor)``, a
+    repository that discloses to ``actor`` only what the person's consent covers (and audits
+    what it discloses).
 
-    def repository_for(self, actor: Actor) -> ResourceRepository: ...
+    A base class, not a Protocol, on purpose: the store's bare repository answers the same calls,
+    so a structural type would accept it and serve plans without consent. The one implementation
+    in the adapter is ``adapter.consent.enforce.ConsentRepositoryFactory``
+    (tests/unit/test_secure_factory.py refuses any other); tests of store and HTTP mechanics
+    declare their permit-all factory in the open, under tests/. The server's own writes (the
+    audit trail) go through the named system repository (``adapter.bootstrap
+    .system_repository``), which is never a factory and so can never be served."""
+
+    @abstractmethod
+    def repository_for(self, actor: Actor) -> ResourceRepository:
+        """The repository bound to ``actor`` (the caller named by its verified token)."""
 
 
 class Validator(Protocol):

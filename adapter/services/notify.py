@@ -33,7 +33,7 @@ from typing import Any
 from ipfhir.adapter.directory.model import DirectoryEntry, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor, OutboxWriter
+from ipfhir.adapter.ports import Actor, OutboxWriter, SecureRepositoryFactory
 from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import NotifyRefused, issue_sync
@@ -85,7 +85,7 @@ def _route(
 
 def notify(
     wiring: Any,
-    factory: Any,
+    factory: SecureRepositoryFactory,
     directory: SqlDirectory,
     *,
     sender: Party,

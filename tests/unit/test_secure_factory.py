@@ -22,6 +22,7 @@ from ipfhir.adapter.consent.policy import ConsentRules
 from ipfhir.adapter.consent.secure import SecureRepositoryFactory
 from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.services.notify import notify
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.mappings.errors import IpError
@@ -73,6 +74,7 @@ def test_the_seam_is_typed_secure_not_any() -> None:
     assert typing.get_type_hints(create_app)["factory"] is SecureRepositoryFactory
     assert typing.get_type_hints(ServerContext)["factory"] is SecureRepositoryFactory
     assert typing.get_type_hints(secure_factory)["return"] is ConsentRepositoryFactory
+    assert typing.get_type_hints(notify)["factory"] is SecureRepositoryFactory  # discloses too
     assert issubclass(ConsentRepositoryFactory, SecureRepositoryFactory)
     assert not hasattr(bootstrap.Wiring, "factory")  # no unnamed bare store factory
 
