@@ -6,8 +6,8 @@ them, in this one module (infrastructure implements them, the layers above depen
   by a :class:`SecureRepositoryFactory`; :class:`Validator`; :class:`Clock`;
 - audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
 - consent: :class:`DisclosurePolicy`, the decision the enforcement point applies (the project's
-  rules are ``adapter.consent.policy.ConsentRules``; tests of store mechanics plug a permit-all
-  one);
+  rules are ``adapter.consent.policy.ConsentRules``; tests of the mechanism may plug a
+  permit-all one, tests/permit_all.py);
 - sync: :class:`OutboxWriter` (a message queued on the write transaction of the change it
   announces), :class:`Outbox` (the delivery side), :class:`Transport` (one delivery attempt) and
   :class:`Directory` (organisations, endpoints and where a person's messages go; implemented by
