@@ -26,8 +26,10 @@ from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
 
 class FakeClock:
+    # starts a second past the real time: enqueue() stamps a message with the real clock, so a
+    # fixed start would leave every message in the future once the suite runs after that date
     def __init__(self) -> None:
-        self.now = 1_800_000_000.0
+        self.now = time.time() + 1.0
 
     def __call__(self) -> float:
         return self.now
