@@ -128,9 +128,10 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     tokens = token_service(settings, wiring.engine)  # server-to-server login (directory)
     if tokens is not None:
         resolver = tokens.trusting(resolver, settings)
+    factory = secure_factory(wiring, cache_size=settings.consent_cache_size)
     app = create_app(
         settings,
-        secure_factory(wiring, cache_size=settings.consent_cache_size),
+        factory,
         validate=wiring.validate,
         validator_name=wiring.validator_name,
         actor_resolver=resolver,
@@ -138,7 +139,7 @@ def build_app(settings: Settings, wiring: Wiring | None = None) -> FastAPI:
     add_routes(app, consent_router)
     if tokens is not None:
         install_token_endpoint(app, tokens)
-    install_messaging(app, wiring, settings)  # $process-message (adapter/sync/receiver.py)
+    install_messaging(app, wiring, settings, factory)  # $process-message (adapter/sync/receiver.py)
     return app
 
 

@@ -9,6 +9,7 @@
     ├── Gone                        deleted                                     (IP-4202)
     ├── NotAllowed                  interaction the domain forbids              (IP-4301)
     ├── Conflict                    one active plan per person, id clashes      (IP-4401)
+    │                               a plan handed over is read-only              (IP-4490/4491)
     ├── PreconditionFailed          stale If-Match, ambiguous conditional create (IP-4402)
     ├── UnsupportedMediaType        wrong Content-Type                          (IP-4003)
     ├── NotAcceptable               Accept names no format we write             (IP-4004)
@@ -102,6 +103,10 @@ MESSAGES: dict[str, str] = {
     "IP-4403": "Conditional create matched {count} resources; it must match at most one.",
     "IP-4404": "The resource was changed concurrently; retry.",
     "IP-4405": "If-Match must be a weak ETag like W/\"3\", not '{value}'.",
+    # The handover marks (adapter/fhir/handover.py): the plan moved to another municipality.
+    "IP-4490": "{rtype}/{rid} is part of an individual plan handed over to another municipality "
+    "({state}): it is read-only here; the person's active plan is kept by the new municipality.",
+    "IP-4491": "meta.tag '{tag}' (ip-exchange) is set by the plan transfer only.",
     "IP-4501": "The resource failed validation against its profile.",
     "IP-4601": "The database {url} cannot be used: {detail}",
     "IP-4602": "The database {url} could not be brought to the current schema: {detail}",

@@ -4,8 +4,10 @@
 
 Measures on the synthetic fixtures (fixtures/legacy/*.xml: two Dialogmelding 1.1 in MsgHead 1.2,
 three AppRecs): bytes → model (hardened parse, schema validation, reading, identifier checks),
-model → bytes (building, schema validation, serialising), and validation alone. One process, one
-thread: the schema set is compiled before timing starts.
+model → bytes (building, schema validation, serialising), and validation alone; and the path the
+adapter takes (mappings/legacy/fhir.py): XML → FHIR message Bundle (parse + validate + map) and
+FHIR message Bundle → XML (map + write + validate). One process, one thread: the schema set is
+compiled before timing starts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ipfhir.mappings.legacy import read_message, validate_message, write
+from ipfhir.mappings.legacy.fhir import from_fhir, to_fhir
 from ipfhir.mappings.legacy.schemas import message_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,12 +46,19 @@ def main() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     texts = [p.read_bytes() for p in sorted((ROOT / "fixtures/legacy").glob("*.xml"))]
     models = [read_message(t) for t in texts]
+    bundles = [to_fhir(m) for m in models]
     message_schema()
     n = len(texts)
     cases: dict[str, Callable[[], Any]] = {
         "XML -> model (parse + validate + read)": lambda: [read_message(t) for t in texts],
         "model -> XML (write + validate)": lambda: [write(m) for m in models],
         "XML -> validated only": lambda: [validate_message(t) for t in texts],
+        "XML -> FHIR Bundle (parse + validate + map)": lambda: [
+            to_fhir(read_message(t)) for t in texts
+        ],
+        "FHIR Bundle -> XML (map + write + validate)": lambda: [
+            write(from_fhir(b)) for b in bundles
+        ],
     }
     size = sum(len(t) for t in texts) / n
     print(

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ASSIGNMENT_ID_SYSTEM",
     "BASE",
+    "CARETEAM_CATEGORY",
     "CONSENT_CATEGORY",
     "CONSENT_DOMAIN",
     "COORDINATOR_ROLE",
@@ -56,8 +58,9 @@ def profile_url(name: str) -> str:
     return f"{BASE}/StructureDefinition/{name}"
 
 
-# Information topics a person may refuse to share (seed 002, «Eksempel 2: Nyttige stikkord ved
-# kartlegging av behov»), used as security labels on goals, needs, resources and measures.
+# Information topics a person may refuse to share (seed 002_f60a41b6bd550ea2.txt, «Eksempel 2:
+# Nyttige stikkord ved kartlegging av behov»), used as security labels on goals, needs,
+# resources and measures.
 # The last three are the project's additions for sensitive areas the seeds name elsewhere
 # (psykisk helse, barnevern, somatisk helse).
 INFORMATION_TOPIC: Final[dict[str, str]] = {
@@ -104,6 +107,7 @@ COORDINATOR_ROLE: Final[dict[tuple[str, str], tuple[str, str, str]]] = {
 PARTICIPANT_ROLE: Final[dict[str, str]] = {
     "tjenestemottaker": "Tjenestemottaker (planen tilhører)",
     "parorende": "Pårørende",
+    "stotteperson": "Støtteperson (likemann, rådgiver, venn: deltar sammen med personen)",
     "verge": "Verge / hjelpeverge",
     "tjenesteyter": "Tjenesteyter",
     "samarbeidspart": "Samarbeidende virksomhet",
@@ -162,6 +166,24 @@ EXCHANGE: Final[dict[str, str]] = {
     "temporary-coordinator": "Midlertidig koordinator (kontaktperson)",
     "coordinator": "Koordinator oppnevnt",
     "decline-reason": "Begrunnelse for avslag",
+    "ip-transfer": "Overføring av individuell plan ved flytting",
+    "ip-transfer-response": "Svar på overføring av individuell plan",
+    "ip-transfer-plan": "Individuell plan overført til ny kommune",
+    "handover-overlap-days": "Overlapp mellom koordinatorene (dager)",
+    "successor-plan": "Planen hos kommunen som overtok",
+    "handover-pending": "Overføring pågår: planen er skrivebeskyttet",
+    "handed-over": "Overført til ny kommune: planen er avsluttet og skrivebeskyttet",
+}
+
+# The identifier every CareTeam of one coordinator assignment on its own carries (value: the
+# assignment's id): one CareTeam per person covered, the family known by this shared identifier.
+ASSIGNMENT_ID_SYSTEM: Final = f"{BASE}/NamingSystem/ip-coordinator-assignment"
+
+# What a CareTeam is: the plan's responsibility group has no category (it is found from its
+# CarePlan); a coordinator assignment on its own carries this one (seed 004_feb800c0c7d43aa8.txt).
+CARETEAM_CATEGORY: Final[dict[str, str]] = {
+    "koordinator-tildeling": "Tildelt koordinator eller barnekoordinator, med eller uten "
+    "individuell plan",
 }
 
 # name -> (title, concepts) for every project CodeSystem; profiles/ip is generated from this.
@@ -179,4 +201,5 @@ PROJECT_CODE_SYSTEMS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "ip-consent-capacity": ("Grunnlag for samtykkekompetanse", CONSENT_CAPACITY),
     "ip-legal-basis": ("Rettsgrunnlag for individuell plan", LEGAL_BASIS),
     "ip-exchange": ("Meldinger og oppgaver mellom virksomheter", EXCHANGE),
+    "ip-careteam-category": ("Slag av team", CARETEAM_CATEGORY),
 }

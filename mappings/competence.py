@@ -1,4 +1,5 @@
-"""Who may give consent (samtykkekompetanse) — shared/domain § 5, seeds 000 and 002 § 4.3.
+"""Who may give consent (samtykkekompetanse) — shared/domain § 5, seeds
+000_9834cdca9ff16a63.txt and 002_f60a41b6bd550ea2.txt § 4.3.
 
 - Health and care: from 16 the person consents; under 16, parents or others with parental
   responsibility (pasient- og brukerrettighetsloven § 4-3, § 4-4).
@@ -9,7 +10,8 @@ have no say in an adult's consent.
 - Capacity may lapse (serious cognitive impairment; ``capacity_lapse`` on the consent covering
   its date): the person then cannot consent (``self``); the nearest relative takes part
   (``nearest-relative``, a relative), or a guardian within the mandate, or — under 18 — the
-  parents (seed 000: «Samtykkekompetansen for barn over 16 år kan helt eller delvis bortfalle»).
+  parents (seed 000_9834cdca9ff16a63.txt: «Samtykkekompetansen for barn over 16 år kan helt
+  eller delvis bortfalle»).
 """
 
 from __future__ import annotations

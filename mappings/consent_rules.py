@@ -18,7 +18,8 @@ the plan would stay active on an expired consent.
 IP-1043: a sharing consent still active after the plan consent was withdrawn — no information is
 shared for a plan the person withdrew from (status, or a withdrawal dated later).
 IP-1044: child welfare, the young person 15 or older: when a measure is aimed at the parents too,
-the parents (with parental responsibility) consent to the plan as well (seed 000).
+the parents (with parental responsibility) consent to the plan as well (seed
+000_9834cdca9ff16a63.txt).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ CONSENT_RULE_MESSAGES = {
     "consent too.",
 }
 _GIVEN = ("active", "inactive")  # a consent the person gave (in force or withdrawn since)
-_INDIVIDUALS = {"relative", "guardian", "practitioner"}
+_INDIVIDUALS = {"relative", "guardian", "support-person", "practitioner"}
 
 
 def _issue(mid: str, path: str, detail: str, code: str = "business-rule") -> Issue:

@@ -1,21 +1,23 @@
-"""Item c: exactly one coordinator in charge at any moment (seed 002 § 1.4.2, § 5).
+"""Item c: exactly one coordinator in charge at any moment (seed 002_f60a41b6bd550ea2.txt
+§ 1.4.2, § 5).
 
 Assignments may overlap only as a declared handover (the newer one names the older in
 ``handover_from`` and the older one ends); an active plan has a coordinator in charge without gaps
 from the first assignment to the end of the plan period. A barnekoordinator serves a family with
-a child under 18 (seed 004); a temporary coordinator belongs to the specialist health service.
+a child under 18 (seed 004_feb800c0c7d43aa8.txt); a temporary coordinator belongs to the
+specialist health service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ipfhir.mappings.competence import age_on
 from ipfhir.mappings.errors import Issue
 from ipfhir.mappings.model import CoordinatorAssignment, Plan
 
-__all__ = ["coordinator_issues", "coordinators_on"]
+__all__ = ["coordinator_issues", "coordinators_on", "gap_issues", "overlap_issues"]
 
 _LEVEL = {
     "midlertidig-koordinator": {"spesialisthelsetjeneste"},
@@ -45,7 +47,14 @@ def coordinators_on(plan: Plan, day: dt.date) -> list[CoordinatorAssignment]:
 
 def coordinator_issues(plan: Plan) -> Iterator[Issue]:
     yield from _kind_issues(plan)
-    indexed = list(enumerate(plan.coordinators))
+    yield from overlap_issues(plan.coordinators)
+    if plan.status == "active":
+        yield from gap_issues(plan.coordinators, plan.period.end)
+
+
+def overlap_issues(coordinators: Sequence[CoordinatorAssignment]) -> Iterator[Issue]:
+    """IP-1010 / IP-1011: assignments overlap only as a declared, ended handover."""
+    indexed = list(enumerate(coordinators))
     for i, a in indexed:
         for j, b in indexed[i + 1 :]:
             if not _overlap(a, b):
@@ -65,8 +74,6 @@ def coordinator_issues(plan: Plan) -> Iterator[Issue]:
                     f"coordinators[{older_index}].period.end",
                     f"'{older.id}' hands over to '{newer.id}' but never ends.",
                 )
-    if plan.status == "active":
-        yield from _gap_issues(plan)
 
 
 def _later(b: CoordinatorAssignment, a: CoordinatorAssignment) -> bool:
@@ -101,9 +108,12 @@ def _serves_adult(plan: Plan, assignment: CoordinatorAssignment) -> bool:
     return age_on(born, start) >= 18 or (end is not None and age_on(born, end) >= 18)
 
 
-def _gap_issues(plan: Plan) -> Iterator[Issue]:
+def gap_issues(
+    coordinators: Sequence[CoordinatorAssignment], end: dt.date | None
+) -> Iterator[Issue]:
+    """IP-1012: someone is in charge from the first assignment to ``end`` (open: for good)."""
     dated = sorted(
-        (c for c in plan.coordinators if c.period.start is not None),
+        (c for c in coordinators if c.period.start is not None),
         key=lambda c: c.period.start or dt.date.min,
     )
     if not dated:
@@ -120,7 +130,7 @@ def _gap_issues(plan: Plan) -> Iterator[Issue]:
                 f"to {start - dt.timedelta(days=1)}.",
             )
         covered_to = max(covered_to, c.period.end or dt.date.max)
-    plan_end = plan.period.end or dt.date.max
+    plan_end = end or dt.date.max
     if covered_to < plan_end:
         yield _issue(
             "IP-1012",

@@ -11,7 +11,14 @@ from typing import Any
 from ipfhir.mappings import codes
 from ipfhir.mappings.fhir_common import Json, ext, find_ext, period_from_fhir, period_to_fhir
 from ipfhir.mappings.from_fhir_index import BundleIndex
-from ipfhir.mappings.model import Attachment, CapacityLapse, ConsentEvidence, Decision, Plan
+from ipfhir.mappings.model import (
+    Attachment,
+    CapacityLapse,
+    ConsentEvidence,
+    Decision,
+    PartyHolder,
+    Plan,
+)
 from ipfhir.mappings.to_fhir_parties import party_reference
 
 __all__ = [
@@ -152,7 +159,7 @@ def consent_records_from_fhir(index: BundleIndex, consent: Json, path: str) -> J
     return out
 
 
-def decision_to_fhir(plan: Plan, decision: Decision) -> Json:
+def decision_to_fhir(plan: PartyHolder, decision: Decision) -> Json:
     subs = [
         {"url": "reference", "valueString": decision.reference},
         {"url": "date", "valueDate": decision.date.isoformat()},
@@ -161,14 +168,19 @@ def decision_to_fhir(plan: Plan, decision: Decision) -> Json:
     return {"url": codes.ext_url("ip-decision"), "extension": subs}
 
 
-def decision_from_fhir(index: BundleIndex, detail: Json, path: str) -> Json | None:
+def decision_from_fhir(
+    index: BundleIndex, detail: Json, path: str, *, on_detail: bool = True
+) -> Json | None:
+    """The decision on ``detail`` (a measure's ``activity.detail`` at ``path``, or with
+    ``on_detail=False`` the element at ``path`` itself: an assignment's CareTeam)."""
     found = find_ext(detail, "ip-decision")
     if not found:
         return None
     subs = _subs(found[0])
     ref = subs.get("decidedBy", {}).get("valueReference")
+    at = f"{path}.detail" if on_detail else path
     return {
         "reference": subs.get("reference", {}).get("valueString"),
         "date": subs.get("date", {}).get("valueDate"),
-        "decided_by": index.party_id(ref, f"{path}.detail.extension:decision"),
+        "decided_by": index.party_id(ref, f"{at}.extension:decision"),
     }

@@ -26,7 +26,7 @@ from ipfhir.mappings.from_fhir_parties import (
 from ipfhir.mappings.model import Plan
 from ipfhir.mappings.rules import load_plan
 
-__all__ = ["bundle_to_plan", "bundle_to_plan_json"]
+__all__ = ["bundle_to_plan", "bundle_to_plan_json", "coordinators_from_fhir"]
 
 _COORDINATOR = {(system, code): key for key, (system, code, _d) in codes.COORDINATOR_ROLE.items()}
 
@@ -68,7 +68,7 @@ def bundle_to_plan_json(bundle: Any) -> Json:
         "person": person_from_fhir(patient),
         "responsible_organisation": index.party_id(care_plan.get("author"), "CarePlan.author"),
         "parties": parties_from_fhir(index, care_team),
-        "coordinators": _coordinators(index, care_team),
+        "coordinators": coordinators_from_fhir(index, care_team),
         "goals": [
             _goal(index, r, f"CarePlan.goal[{i}]") for i, r in enumerate(care_plan.get("goal", []))
         ],
@@ -131,7 +131,8 @@ def _person_participant(care_team: Json) -> Json | None:
     return None
 
 
-def _coordinators(index: BundleIndex, care_team: Json) -> list[Json]:
+def coordinators_from_fhir(index: BundleIndex, care_team: Json) -> list[Json]:
+    """The coordinator assignments among a CareTeam's participants (item c)."""
     out = []
     for i, participant in enumerate(care_team.get("participant", [])):
         codings = [c for role in participant.get("role", []) for c in role.get("coding", [])]

@@ -15,7 +15,7 @@ from ipfhir.mappings.fhir_common import (
 )
 from ipfhir.mappings.free_text import free_text_of_extension
 from ipfhir.mappings.from_fhir_index import BundleIndex
-from ipfhir.mappings.to_fhir_parties import INTERPRETER
+from ipfhir.mappings.to_fhir_parties import INTERPRETER, SUPPORT_CODE
 
 __all__ = [
     "contribution_of",
@@ -134,10 +134,10 @@ def _organisation(resource: Json, party: dict[str, Any]) -> None:
 
 
 def _practitioner(resource: Json, party: dict[str, Any]) -> None:
+    # Practitioner.address / .telecom are the individual's own (home) contact: not the plan's
     party["kind"] = "practitioner"
     _names(resource, party)
     party["identifiers"] = _identifiers(resource)
-    _merge_contact(party, contact_from_fhir(resource))
 
 
 def _practitioner_role(index: BundleIndex, role: Json, party: dict[str, Any], path: str) -> None:
@@ -146,7 +146,22 @@ def _practitioner_role(index: BundleIndex, role: Json, party: dict[str, Any], pa
         party["organisation"] = index.party_id(role["organization"], f"{path}.organization")
     if role.get("code"):
         _put(party, "role", role["code"][0].get("text"))
-    _merge_contact(party, contact_from_fhir(role))
+    _merge_contact(party, contact_from_fhir(role, *_workplaces(role)))
+
+
+def _workplaces(role: Json) -> list[Json]:
+    """The contained Locations ``role.location`` names: the role's work address."""
+    contained = {
+        f"#{r.get('id')}": r
+        for r in role.get("contained", [])
+        if r.get("resourceType") == "Location"
+    }
+    out = []
+    for location in role.get("location", []):
+        found = contained.get(location.get("reference", ""))
+        if found is not None and isinstance(found.get("address"), dict):
+            out.append({"address": [found["address"]]})
+    return out
 
 
 def _merge_contact(party: dict[str, Any], contact: Json | None) -> None:
@@ -157,7 +172,17 @@ def _merge_contact(party: dict[str, Any], contact: Json | None) -> None:
 def _related_person(resource: Json, party: dict[str, Any]) -> None:
     codings = [c for r in resource.get("relationship", []) for c in r.get("coding", [])]
     is_guardian = any(c.get("system") == _GUARD and c.get("code") == "GUARD" for c in codings)
-    party["kind"] = "guardian" if is_guardian else "relative"
+    support = [
+        r
+        for r in resource.get("relationship", [])
+        if any(
+            c.get("system") == SUPPORT_CODE["system"] and c.get("code") == SUPPORT_CODE["code"]
+            for c in r.get("coding", [])
+        )
+    ]
+    party["kind"] = "guardian" if is_guardian else "support-person" if support else "relative"
+    if support:
+        _put(party, "role", support[0].get("text"))
     _names(resource, party)
     party["identifiers"] = _identifiers(resource)
     for coding in codings:

@@ -14,7 +14,7 @@ Plan JSON is the project's own exchange format; :func:`plan_json_schema` publish
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -24,6 +24,7 @@ __all__ = [
     "PERSON",
     "Address",
     "Approval",
+    "Assignment",
     "Attachment",
     "CapacityLapse",
     "ConsentEvidence",
@@ -31,6 +32,7 @@ __all__ = [
     "Contact",
     "Cooperation",
     "CoordinatorAssignment",
+    "CoveredPerson",
     "Decision",
     "Frequency",
     "Goal",
@@ -39,6 +41,7 @@ __all__ = [
     "Measure",
     "NeedOrResource",
     "Party",
+    "PartyHolder",
     "Period",
     "Person",
     "Plan",
@@ -47,6 +50,7 @@ __all__ = [
     "SharingRule",
     "TextPart",
     "FreeText",
+    "assignment_json_schema",
     "plan_json_schema",
     "text_of",
     "text_parts",
@@ -139,16 +143,25 @@ class GuardianMandate(_Model):
 
 
 class Party(_Model):
-    """Anyone named in the plan other than the person: relatives, guardian, providers."""
+    """Anyone named in the plan other than the person: relatives, guardian, support persons,
+    providers.
+
+    A support person (``support-person``: likemann, rådgiver, venn) is someone the person wants
+    to take part with them (seed 002_f60a41b6bd550ea2.txt, Eksempel 4: «Jeg ønsker at en annen
+    person skal delta sammen med meg») who is not a relative: takes part, may be a recipient,
+    never consents for the person. ``role`` says what they are to the person, in words.
+    """
 
     id: LocalId
-    kind: Literal["relative", "guardian", "practitioner", "organisation"]
+    kind: Literal["relative", "guardian", "support-person", "practitioner", "organisation"]
     given: Text | None = None  # individuals
     family: Text | None = None  # individuals
     name: Text | None = None  # organisations
     identifiers: list[Identifier] = Field(default_factory=list)
     organisation: LocalId | None = None  # practitioner: the organisation they work for
-    role: Text | None = None  # practitioner: profession/function in words ("fysioterapeut")
+    # practitioner: profession/function in words ("fysioterapeut"); support person: what they
+    # are to the person ("likemann", "rådgiver", "venn")
+    role: Text | None = None
     relationship: Code | None = None  # relative: code list 9033 (MO, FA, EF, ...)
     parental_responsibility: bool = False  # relative: has foreldreansvar for the person
     mandate: GuardianMandate | None = None  # guardian
@@ -158,6 +171,8 @@ class Party(_Model):
     # the information topic of this party's participation and contribution (CodeSystem
     # ip-information-topic): a recipient refused the topic does not see the participation
     topic: Code | None = None
+    # a practitioner's contact is the work contact of their role in the plan (arbeidssted,
+    # adresse, tlf, e-post; vedlegg 4), never a private one
     contact: Contact | None = None
 
 
@@ -178,7 +193,8 @@ class NeedOrResource(_Model):
 
     id: LocalId
     text: Text
-    topic: Code | None = None  # CodeSystem ip-information-topic (seed 002, Eksempel 2)
+    # CodeSystem ip-information-topic (seed 002_f60a41b6bd550ea2.txt, Eksempel 2)
+    topic: Code | None = None
 
 
 class Goal(_Model):
@@ -207,7 +223,7 @@ class Frequency(_Model):
 
 class Decision(_Model):
     """The individual decision (enkeltvedtak) that grants a measure: the plan gives no claim to
-    services, the decision does (seed 002 § 1.3)."""
+    services, the decision does (seed 002_f60a41b6bd550ea2.txt § 1.3)."""
 
     reference: Text  # the decision's case or document number
     date: dt.date
@@ -231,7 +247,7 @@ class Measure(_Model):
     service_type: Code | None = None  # code list 9151 (tjenestetype), where it applies
     topic: Code | None = None
     # child welfare: a measure aimed at the parents (foreldreveiledning, ...); from 15 the parents
-    # must consent too (seed 000; rule IP-1044)
+    # must consent too (seed 000_9834cdca9ff16a63.txt; rule IP-1044)
     aimed_at_parents: bool = False
     needs: list[LocalId] = Field(default_factory=list)  # the needs (behov) this measure meets
     decision: Decision | None = None
@@ -380,6 +396,66 @@ class Plan(_Model):
 
     def party(self, party_id: str) -> Party | None:
         return next((p for p in self.parties if p.id == party_id), None)
+
+
+class PartyHolder(Protocol):
+    """What the party mapping needs of a document: its id (the scope of every resource id) and
+    its parties (a Plan, or an Assignment)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def parties(self) -> list[Party]: ...
+
+    def party(self, party_id: str) -> Party | None: ...
+
+
+class CoveredPerson(_Model):
+    """A person a coordinator assignment covers: a child of the family (barnekoordinator), or
+    the one person a koordinator is granted to. Born: identifier and birth date; not yet born:
+    the expected date (termin) — a barnekoordinator «kan tildeles før fødsel» (seed
+    004_feb800c0c7d43aa8.txt). ``covered``: from when (and until when) the assignment covers
+    them; for a child born during the assignment it may start before the birth."""
+
+    id: LocalId
+    identifier: Identifier | None = None
+    given: Text | None = None
+    family: Text | None = None
+    birth_date: dt.date | None = None
+    expected_birth: dt.date | None = None  # termin: known before birth, kept after
+    covered: Period
+
+
+class Assignment(_Model):
+    """A coordinator assignment that exists on its own (seed 004_feb800c0c7d43aa8.txt): a
+    barnekoordinator assigned to a family — several siblings, before a birth — with or without
+    an individual plan, or a koordinator granted to someone who does not want a plan («Det er
+    mulig å søke om (barne)koordinator selv om du ikke ønsker eller har behov for IP»). The
+    coordinating unit decides it (``decision``: vedtak) and names the coordinator.
+
+    Rules: :mod:`mappings.assignment_rules`; FHIR: :mod:`mappings.assignment_fhir` (a CareTeam
+    of profile ip-coordinator-assignment whose subject is the Group of the persons covered)."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,36}$")]
+    status: Literal["proposed", "active", "suspended", "inactive"]
+    created: dt.date
+    responsible_organisation: LocalId  # the municipality whose coordinating unit assigned it
+    persons: list[CoveredPerson] = Field(min_length=1)
+    parties: list[Party] = Field(default_factory=list)  # parents, the coordinator, organisations
+    coordinators: list[CoordinatorAssignment] = Field(min_length=1)
+    decision: Decision | None = None  # vedtak om (barne)koordinator
+
+    def party(self, party_id: str) -> Party | None:
+        return next((p for p in self.parties if p.id == party_id), None)
+
+
+def assignment_json_schema() -> dict[str, Any]:
+    """The JSON Schema of assignment JSON (profiles/assignment.schema.json)."""
+    schema = Assignment.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{BASE}/assignment.schema.json"
+    return schema
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -15,6 +15,8 @@ IP-1027 sharing rule without scope · IP-1028 topics for a recipient not permitt
 IP-1041 plan consent after the plan started · IP-1042 active plan outlasting its consent
 IP-1043 sharing consent active after the plan consent was withdrawn
 IP-1044 child welfare from 15: parents consent to measures aimed at them
+IP-1045 the re-check at 18, on a day the caller gives (see mappings.recheck)
+IP-1050, IP-1051 a coordinator assignment on its own (see mappings.assignment_rules)
 (see mappings.consent_rules) · IP-1030 goal hierarchy
 IP-1032 measure responsible does not take part · IP-1033 contribution/topic without taking part
 IP-1040 unknown code
@@ -22,12 +24,14 @@ IP-1040 unknown code
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
 from ipfhir.mappings import codes
+from ipfhir.mappings.assignment_rules import ASSIGNMENT_MESSAGES
 from ipfhir.mappings.competence import consent_competence_issues
 from ipfhir.mappings.consent_rules import (
     CONSENT_RULE_MESSAGES,
@@ -40,6 +44,7 @@ from ipfhir.mappings.errors import Issue, PlanRuleViolation, catalogue_issue
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
 from ipfhir.mappings.link_rules import check_reference, link_issues
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
+from ipfhir.mappings.recheck import RECHECK_MESSAGES, recheck_issues
 from ipfhir.mappings.text_rules import text_topic_issues
 
 __all__ = ["MESSAGES", "check_plan", "load_plan"]
@@ -69,11 +74,16 @@ MESSAGES = {
     "IP-1033": "A contribution and its topic belong to a party that takes part in the plan work.",
     "IP-1040": "A code is not in its code system.",
     **CONSENT_RULE_MESSAGES,
+    **RECHECK_MESSAGES,
+    **ASSIGNMENT_MESSAGES,
 }
 
 
-def load_plan(data: Any) -> Plan:
-    """Plan JSON (already parsed) → a checked Plan, or PlanRuleViolation with every issue."""
+def load_plan(data: Any, *, on: dt.date | None = None) -> Plan:
+    """Plan JSON (already parsed) → a checked Plan, or PlanRuleViolation with every issue.
+
+    ``on``: the day to check on (the caller's clock), for the rules that depend on it (IP-1045);
+    without it only the rules that hold on every day are checked."""
     try:
         plan = Plan.model_validate(data)
     except ValidationError as err:
@@ -81,12 +91,14 @@ def load_plan(data: Any) -> Plan:
         # a union (free text: plain or parts) reports once per member at the same path
         unique = {i.expression: i for i in reversed(issues)}
         raise PlanRuleViolation([i for i in issues if unique[i.expression] is i]) from None
-    check_plan(plan)
+    check_plan(plan, on=on)
     return plan
 
 
-def check_plan(plan: Plan) -> None:
+def check_plan(plan: Plan, *, on: dt.date | None = None) -> None:
     issues = list(_all_issues(plan))
+    if on is not None:
+        issues += recheck_issues(plan, on)
     if issues:
         raise PlanRuleViolation(issues)
 
@@ -164,6 +176,7 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
     allowed = {
         "relative": {"fnr", "dnr"},
         "guardian": {"fnr", "dnr"},
+        "support-person": {"fnr", "dnr"},
         "practitioner": {"hpr", "fnr", "dnr"},
         "organisation": {"orgnr", "resh"},
     }
@@ -181,7 +194,7 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
 def _reference_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
     goals = {g.id: "goal" for g in plan.goals}
-    individuals = {"relative", "guardian", "practitioner"}
+    individuals = {"relative", "guardian", "support-person", "practitioner"}
     refs: list[tuple[str, str, set[str]]] = [
         ("responsible_organisation", plan.responsible_organisation, {"organisation"})
     ]

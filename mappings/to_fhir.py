@@ -25,12 +25,21 @@ from ipfhir.mappings.model import (
     Goal,
     Measure,
     NeedOrResource,
+    PartyHolder,
     Plan,
 )
 from ipfhir.mappings.to_fhir_consent import consent_resource
 from ipfhir.mappings.to_fhir_parties import party_reference, party_resources, patient_resource
 
-__all__ = ["IP_CATEGORY", "plan_resources", "plan_to_bundle"]
+__all__ = [
+    "IP_CATEGORY",
+    "ROLE_BY_KIND",
+    "coordinator_participant",
+    "participant_role",
+    "plan_resources",
+    "plan_to_bundle",
+    "team_participant",
+]
 
 IP_CATEGORY = {
     "system": codes.SYSTEM_9602,
@@ -45,9 +54,10 @@ _CARE_TEAM_STATUS = {
     "revoked": "inactive",
     "completed": "inactive",
 }
-_ROLE_BY_KIND = {
+ROLE_BY_KIND = {
     "relative": "parorende",
     "guardian": "verge",
+    "support-person": "stotteperson",
     "practitioner": "tjenesteyter",
     "organisation": "samarbeidspart",
 }
@@ -107,7 +117,7 @@ def _goal(plan: Plan, goal: Goal) -> Json:
     return resource
 
 
-def _participant(
+def team_participant(
     role: Json, member: Json, contribution: FreeText | None, topic: str | None
 ) -> Json:
     """A participant (item b) with its contribution (item d) and the topic of both."""
@@ -124,11 +134,11 @@ def _participant(
     return participant
 
 
-def _role(code: str) -> Json:
+def participant_role(code: str) -> Json:
     return {"coding": [{"system": codes.cs_url("ip-participant-role"), "code": code}]}
 
 
-def _coordinator(plan: Plan, assignment: CoordinatorAssignment) -> Json:
+def coordinator_participant(plan: PartyHolder, assignment: CoordinatorAssignment) -> Json:
     system, code, display = codes.COORDINATOR_ROLE[(assignment.kind, assignment.service_level)]
     participant: Json = {"id": assignment.id}
     extensions = []
@@ -149,8 +159,8 @@ def _coordinator(plan: Plan, assignment: CoordinatorAssignment) -> Json:
 def _care_team(plan: Plan) -> Json:
     patient = ref("Patient", patient_id(plan.id))
     participants = [
-        _participant(
-            _role("tjenestemottaker"),
+        team_participant(
+            participant_role("tjenestemottaker"),
             patient,
             plan.person_contribution,
             plan.person_contribution_topic,
@@ -158,9 +168,12 @@ def _care_team(plan: Plan) -> Json:
     ]
     for party in plan.parties:
         if party.takes_part:
-            role, member = _role(_ROLE_BY_KIND[party.kind]), party_reference(plan, party.id)
-            participants.append(_participant(role, member, party.contribution, party.topic))
-    participants.extend(_coordinator(plan, c) for c in plan.coordinators)
+            role, member = (
+                participant_role(ROLE_BY_KIND[party.kind]),
+                party_reference(plan, party.id),
+            )
+            participants.append(team_participant(role, member, party.contribution, party.topic))
+    participants.extend(coordinator_participant(plan, c) for c in plan.coordinators)
     return {
         "resourceType": "CareTeam",
         "id": plan.id,

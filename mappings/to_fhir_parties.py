@@ -14,11 +14,12 @@ from ipfhir.mappings.fhir_common import (
     ref,
     scoped_id,
 )
-from ipfhir.mappings.model import Party, Person, Plan
+from ipfhir.mappings.model import Party, PartyHolder, Person
 
 __all__ = [
     "INTERPRETER",
     "NO_BASIS",
+    "WORKPLACE",
     "party_reference",
     "party_resources",
     "patient_resource",
@@ -27,11 +28,15 @@ __all__ = [
 
 NO_BASIS = "http://hl7.no/fhir/StructureDefinition/no-basis-"
 INTERPRETER = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+WORKPLACE = "arbeidssted"  # id of the contained Location: the work address of a role
 GUARDIAN_CODE = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
     "code": "GUARD",
     "display": "guardian",
 }
+
+
+SUPPORT_CODE = {"system": codes.cs_url("ip-participant-role"), "code": "stotteperson"}
 
 
 def _meta(profile: str) -> Json:
@@ -72,7 +77,7 @@ def patient_resource(person: Person, plan_id: str) -> Json:
     return patient
 
 
-def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> Json:
+def party_reference(plan: PartyHolder, party_id: str, *, individual: bool = False) -> Json:
     """Reference to the resource that stands for a party (or the person) in the plan.
 
     Practitioners are referenced by their PractitionerRole (the role in this plan), or by the
@@ -86,22 +91,23 @@ def party_reference(plan: Plan, party_id: str, *, individual: bool = False) -> J
     rtype = {
         "relative": "RelatedPerson",
         "guardian": "RelatedPerson",
+        "support-person": "RelatedPerson",
         "organisation": "Organization",
         "practitioner": "Practitioner" if individual else "PractitionerRole",
     }[party.kind]
     return ref(rtype, scoped_id(plan.id, party.id))
 
 
-def practitioner_reference(plan: Plan, party_id: str) -> Json:
+def practitioner_reference(plan: PartyHolder, party_id: str) -> Json:
     return party_reference(plan, party_id, individual=True)
 
 
-def party_resources(plan: Plan) -> list[Json]:
+def party_resources(plan: PartyHolder) -> list[Json]:
     """All party resources in plan order (a practitioner: Practitioner, then PractitionerRole)."""
     return [resource for party in plan.parties for resource in _party(plan, party)]
 
 
-def _party(plan: Plan, party: Party) -> list[Json]:
+def _party(plan: PartyHolder, party: Party) -> list[Json]:
     rid = scoped_id(plan.id, party.id)
     identifiers = [identifier_to_fhir(i) for i in party.identifiers]
     if party.kind == "organisation":
@@ -132,7 +138,7 @@ def _party(plan: Plan, party: Party) -> list[Json]:
     return [_related_person(plan, party, rid, identifiers)]
 
 
-def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> list[Json]:
+def _practitioner(plan: PartyHolder, party: Party, rid: str, identifiers: list[Json]) -> list[Json]:
     practitioner: Json = {
         "resourceType": "Practitioner",
         "id": rid,
@@ -141,25 +147,32 @@ def _practitioner(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -
     if identifiers:
         practitioner["identifier"] = identifiers
     _set_name(practitioner, party.given, party.family)
+    # The contact in the plan is the work contact of the role (vedlegg 4: arbeidssted, adresse,
+    # tlf, e-post): telecom on the PractitionerRole, the work address a contained Location it
+    # names (PractitionerRole has no address; Practitioner.address is a home address).
     contact = contact_to_fhir(party.contact)
-    if "address" in contact:
-        practitioner["address"] = contact["address"]
     role: Json = {
         "resourceType": "PractitionerRole",
         "id": rid,
         "meta": _meta(NO_BASIS + "PractitionerRole"),
-        "practitioner": ref("Practitioner", rid),
     }
+    if "address" in contact:
+        role["contained"] = [
+            {"resourceType": "Location", "id": WORKPLACE, "address": contact["address"][0]}
+        ]
+    role["practitioner"] = ref("Practitioner", rid)
     if party.organisation is not None:
         role["organization"] = ref("Organization", scoped_id(plan.id, party.organisation))
     if party.role is not None:
         role["code"] = [{"text": party.role}]
+    if "address" in contact:
+        role["location"] = [{"reference": f"#{WORKPLACE}"}]
     if "telecom" in contact:
         role["telecom"] = contact["telecom"]
     return [practitioner, role]
 
 
-def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json]) -> Json:
+def _related_person(plan: PartyHolder, party: Party, rid: str, identifiers: list[Json]) -> Json:
     person: Json = {
         "resourceType": "RelatedPerson",
         "id": rid,
@@ -183,6 +196,11 @@ def _related_person(plan: Plan, party: Party, rid: str, identifiers: list[Json])
         person["identifier"] = identifiers
     person["patient"] = ref("Patient", patient_id(plan.id))
     relationship = [{"coding": [dict(GUARDIAN_CODE)]}] if party.kind == "guardian" else []
+    if party.kind == "support-person":
+        support: Json = {"coding": [dict(SUPPORT_CODE)]}
+        if party.role is not None:
+            support["text"] = party.role
+        relationship.append(support)
     if party.relationship is not None:
         relationship.append({"coding": [{"system": codes.SYSTEM_9033, "code": party.relationship}]})
     if relationship:

@@ -24,19 +24,26 @@ __all__ = ["install", "router"]
 router = APIRouter()
 
 
-def install(app: FastAPI, wiring: Any, settings: Any) -> None:
-    """Serve ``$process-message`` over ``wiring``'s store and directory."""
+def install(app: FastAPI, wiring: Any, settings: Any, factory: Any = None) -> None:
+    """Serve ``$process-message`` over ``wiring``'s store and directory (``factory``: the
+    consent-enforcing repositories, for the plan transfer's reads as the receiver may see)."""
     from ipfhir.adapter.api.input_checks import check_indexable
     from ipfhir.adapter.auth.issuer import server_base
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.sync.receiver import Receiver
+    from ipfhir.adapter.sync.transfer_back import transfer_handlers
 
     base = server_base(settings)
     if base is None:
         return
     directory = SqlDirectory(wiring.engine)
+    handlers = transfer_handlers(wiring.repository, directory, base, factory) if factory else None
     app.state.message_receiver = Receiver(
-        wiring.repository, directory, base, check=lambda body: check_indexable(body, "Bundle")
+        wiring.repository,
+        directory,
+        base,
+        check=lambda body: check_indexable(body, "Bundle"),
+        handlers=handlers,
     )
     app.router.routes[:0] = router.routes
 

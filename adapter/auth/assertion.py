@@ -113,7 +113,7 @@ class AssertionVerifier:
         entry = self._lookup(issuer)
         if entry is None or not entry.routable or entry.endpoint is None:
             return None
-        return entry
+        return None if entry.endpoint.legacy else entry  # a legacy (KITH XML) partner: no login
 
     def _check_claims(self, orgnr: str, claims: dict[str, Any]) -> None:
         now = time.time()

@@ -1,11 +1,25 @@
 """``ipfhir legacy read|write|validate``: KITH XML messages (MsgHead 1.2 with Dialogmelding 1.0/1.1,
-AppRec 1.0/1.1) to and from the legacy model's JSON form (:mod:`ipfhir.mappings.legacy.jsonform`).
+AppRec 1.0/1.1) to and from the FHIR message Bundle (:mod:`ipfhir.mappings.legacy.fhir`): a
+notice of need for an individual plan is the notification the FHIR path sends, an AppRec the
+answer (MessageHeader.response), any other dialog message a Communication message.
 
-- ``read MSG.xml [-o OUT.json]``: the message as JSON (UTF-8, keys in model order).
-- ``write IN.json [-o OUT.xml]``: the JSON back to XML (MsgHead 1.2 + Dialogmelding 1.1, or
-  AppRec 1.1), checked against the schemas before it is written.
+- ``read MSG.xml [-o OUT.json] [--model]``: the message as a FHIR message Bundle (UTF-8);
+  ``--model``: as the legacy model's JSON form instead (:mod:`ipfhir.mappings.legacy.jsonform`).
+- ``write IN.json [-o OUT.xml]``: a FHIR message Bundle (or the model's JSON form, told apart by
+  its ``kind``) back to XML (MsgHead 1.2 + Dialogmelding 1.1, or AppRec 1.1), checked against
+  the schemas before it is written.
 - ``validate MSG.xml ...``: the hardening and schema checks and the reader's own (the patient's
   fødselsnummer or D-nummer), one line per file: what ``read`` would accept.
+
+- ``receive --as ORGNR (--folder DIR | --amqp amqp://host[:port]/queue) [--reply ADDRESS]
+  [--once]``: take legacy partners' messages in (adapter/sync/transports): each is carried out
+  like a FHIR message in this adapter's store (``--data-dir`` / ``--database``, as ``ipfhir
+  serve``) and answered with an AppRec through the partner's directory endpoint (``--reply``:
+  where AppRecs to unknown senders go). ``--as``: this adapter's organisation, with its FHIR
+  endpoint in its own directory (IP-6159 otherwise). AMQP credentials: ``IPFHIR_AMQP_USER`` and
+  ``IPFHIR_AMQP_PASSWORD`` (default guest/guest, which RabbitMQ allows from this machine only).
+
+``ipfhir worker`` sends to legacy partners through :func:`legacy_transport`.
 
 Exit 0: done; 1: a message was refused (IP-62xx, one line per issue on stderr); 2: unusable
 arguments (no such file, unreadable folder, argparse errors).
@@ -22,7 +36,7 @@ from typing import Any
 from ipfhir.mappings.errors import IpError
 from ipfhir.mappings.legacy.safexml import DEFAULT_MAX_BYTES
 
-__all__ = ["register"]
+__all__ = ["legacy_transport", "register"]
 
 
 def _byte_limit(text: str) -> int:
@@ -37,10 +51,13 @@ def register(subparsers: Any) -> None:
         "legacy", help="read, write and validate KITH XML messages (Dialogmelding, AppRec)"
     )
     actions = parser.add_subparsers(dest="legacy_action", required=True, metavar="ACTION")
-    read = actions.add_parser("read", help="XML message -> JSON model")
+    read = actions.add_parser("read", help="XML message -> FHIR message Bundle (or JSON model)")
     read.add_argument("message", type=Path, metavar="MSG.xml")
     read.add_argument("-o", "--output", type=Path, metavar="OUT.json")
-    write = actions.add_parser("write", help="JSON model -> XML message")
+    read.add_argument(
+        "--model", action="store_true", help="the legacy model's JSON form, not a FHIR Bundle"
+    )
+    write = actions.add_parser("write", help="FHIR message Bundle (or JSON model) -> XML message")
     write.add_argument("model", type=Path, metavar="IN.json")
     write.add_argument("-o", "--output", type=Path, metavar="OUT.xml")
     validate = actions.add_parser("validate", help="check XML messages against the schemas")
@@ -49,6 +66,19 @@ def register(subparsers: Any) -> None:
         sub.add_argument(
             "--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="refuse larger input"
         )
+    receive = actions.add_parser("receive", help="take legacy partners' messages in (AppRec back)")
+    receive.add_argument("--as", dest="orgnr", required=True, help="this adapter's orgnr")
+    source = receive.add_mutually_exclusive_group(required=True)
+    source.add_argument("--folder", type=Path, help="the folder incoming messages are put in")
+    source.add_argument("--amqp", help="amqp://host[:port]/queue to consume")
+    receive.add_argument("--reply", help="file:///folder or amqp://… for unknown senders' AppRecs")
+    receive.add_argument("--once", action="store_true", help="handle what is waiting, then exit")
+    receive.add_argument("--data-dir", type=Path, default=Path("ipfhir-data"))
+    receive.add_argument("--database", default=None, help="postgresql+psycopg://... (else SQLite)")
+    receive.add_argument(
+        "--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="refuse larger input"
+    )
+    receive.set_defaults(handler=_receive)
     read.set_defaults(handler=_read)
     write.set_defaults(handler=_write)
     validate.set_defaults(handler=_validate)
@@ -77,11 +107,13 @@ def _emit(data: bytes, output: Path | None) -> None:
 
 def _read(args: argparse.Namespace) -> int:
     from ipfhir.mappings.legacy import model_to_json, read_message
+    from ipfhir.mappings.legacy.fhir import to_fhir
 
     if _unusable(args.message):
         return 2
     model = read_message(_load(args.message, args.max_bytes), max_bytes=args.max_bytes)
-    text = json.dumps(model_to_json(model), ensure_ascii=False, indent=2) + "\n"
+    shape = model_to_json(model) if args.model else to_fhir(model)
+    text = json.dumps(shape, ensure_ascii=False, indent=2) + "\n"
     _emit(text.encode("utf-8"), args.output)
     return 0
 
@@ -97,6 +129,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _write(args: argparse.Namespace) -> int:
     from ipfhir.mappings.legacy import model_from_json, write
+    from ipfhir.mappings.legacy.fhir import from_fhir
 
     if _unusable(args.model):
         return 2
@@ -109,7 +142,8 @@ def _write(args: argparse.Namespace) -> int:
         raise IpError.single("IP-6240", f"Not JSON: {err}", None, "structure") from err
     except RecursionError:
         raise IpError.single("IP-6240", "Not JSON: nested too deep", None, "structure") from None
-    _emit(write(model_from_json(loaded)), args.output)
+    is_model = isinstance(loaded, dict) and "kind" in loaded
+    _emit(write(model_from_json(loaded) if is_model else from_fhir(loaded)), args.output)
     return 0
 
 
@@ -130,3 +164,73 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: OK ({'AppRec' if isinstance(model, AppRec) else 'MsgHead 1.2'})")
     return 1 if failed else 0
+
+
+def _channels() -> dict[str, Any]:
+    import os
+
+    from ipfhir.adapter.sync.transports import AmqpChannel, FolderChannel
+
+    user = os.environ.get("IPFHIR_AMQP_USER", "guest")
+    password = os.environ.get("IPFHIR_AMQP_PASSWORD", "guest")
+    return {"file": FolderChannel(), "amqp": AmqpChannel(user, password)}
+
+
+def legacy_transport(http: Any, engine: Any) -> Any:
+    """The worker's transport: FHIR endpoints over ``http``, legacy ones as KITH XML."""
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.sync.transports import LegacyTransport, TransportRouter
+    from ipfhir.adapter.sync.transports.outgoing import her_ids_of
+
+    legacy = LegacyTransport(_channels(), her_ids_of(SqlDirectory(engine)))
+    return TransportRouter(http, legacy)
+
+
+def _receive(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ipfhir.adapter.api.input_checks import check_indexable
+    from ipfhir.adapter.bootstrap import build_wiring
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.sync.receiver import Receiver
+    from ipfhir.adapter.sync.transports import AmqpPoller, FolderPoller, LegacyInbox
+    from ipfhir.mappings.legacy.messages import MESSAGES
+
+    given: dict[str, Any] = {"data_dir": args.data_dir, "dev_mode": True}
+    if args.database:
+        given["database_url"] = args.database
+    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
+    directory = SqlDirectory(wiring.engine)
+    own = directory.get(args.orgnr)
+    if own is None or own.endpoint is None or own.endpoint.legacy:
+        text = MESSAGES["IP-6159"].format(orgnr=str(args.orgnr)[:20])
+        raise IpError.single("IP-6159", text, None, "not-found")
+    receiver = Receiver(
+        wiring.repository,
+        directory,
+        own.endpoint.address,
+        check=lambda body: check_indexable(body, "Bundle"),
+    )
+    inbox = LegacyInbox(receiver, directory, own, max_bytes=args.max_bytes)
+    channels = _channels()
+    poller: Any
+    if args.folder is not None:
+        incoming = args.folder.resolve().as_uri()
+        poller = FolderPoller(inbox, incoming, channels, args.reply)
+    else:
+        poller = AmqpPoller(inbox, args.amqp, channels, channels["amqp"], args.reply)
+    if args.once:
+        while poller.run_once():
+            pass
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            if not poller.run_once():
+                stop.wait(1.0)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0

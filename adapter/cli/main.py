@@ -27,6 +27,7 @@ def _subcommand_modules() -> list[ModuleType]:
         outbox_cmd,
         serve_cmd,
         token_cmd,
+        transfer_cmd,
         validate_cmd,
     )
 
@@ -40,6 +41,7 @@ def _subcommand_modules() -> list[ModuleType]:
         legacy_cmd,
         directory_cmd,
         notify_cmd,
+        transfer_cmd,
     ]
 
 

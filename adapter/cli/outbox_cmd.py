@@ -106,11 +106,20 @@ def _gate(args: argparse.Namespace) -> Any:
     return ConsentGate(secure_factory(wiring))  # reads only: no profile validation needed
 
 
+def _per_endpoint(http: Any, engine: Any) -> Any:
+    """The transport chosen per endpoint: FHIR over ``http``, legacy partners (kith-folder,
+    kith-amqp) as KITH XML (adapter/sync/transports)."""
+    from ipfhir.adapter.cli.legacy_cmd import legacy_transport
+
+    return legacy_transport(http, engine)
+
+
 def _worker(args: argparse.Namespace) -> int:
     from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
     box = _open(args)
-    transport = HttpTransport(token_for=_tokens(args, box.engine))
+    http = HttpTransport(token_for=_tokens(args, box.engine))
+    transport = _per_endpoint(http, box.engine)
     worker = Worker(box, transport, before_send=_gate(args))
     if args.once:
         while worker.run_once():

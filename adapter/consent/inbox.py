@@ -1,4 +1,5 @@
-"""Who sees a notification waiting in a coordinating unit's inbox.
+"""Who sees a notification waiting in a coordinating unit's inbox (and a plan transfer request,
+``ip-exchange#ip-transfer``, which waits there the same way).
 
 A notification (a Task coded ``ip-exchange#ip-notification``, status ``requested``) is a
 request addressed to one organisation's coordinating unit (``Task.owner``, by organisasjonsnummer):
@@ -27,6 +28,7 @@ __all__ = ["inbox_verdict", "waiting_notification"]
 
 _EXCHANGE = cs_url("ip-exchange")
 _NOTIFICATION = "ip-notification"
+_WAITING = frozenset({_NOTIFICATION, "ip-transfer"})  # a plan transfer request waits the same way
 
 
 def _orgnr(reference: Any) -> str | None:
@@ -45,7 +47,7 @@ def waiting_notification(resource: Mapping[str, Any]) -> tuple[str | None, str |
     code = resource.get("code")
     codings = code.get("coding") if isinstance(code, Mapping) else None
     if not any(
-        isinstance(c, Mapping) and c.get("system") == _EXCHANGE and c.get("code") == _NOTIFICATION
+        isinstance(c, Mapping) and c.get("system") == _EXCHANGE and c.get("code") in _WAITING
         for c in (codings if isinstance(codings, list) else ())
     ):
         return None

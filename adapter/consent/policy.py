@@ -49,7 +49,7 @@ from ipfhir.adapter.consent.context import (
     references_in,
 )
 from ipfhir.adapter.consent.inbox import inbox_verdict
-from ipfhir.adapter.consent.provisions import Label, Rule, judge, rules_for
+from ipfhir.adapter.consent.provisions import Label, Rule, judge, lapsed_at_adulthood, rules_for
 from ipfhir.adapter.consent.redact import (
     Keep,
     Removal,
@@ -151,7 +151,12 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
     stays refused whatever organisation the token names. The coordinator is the practitioner
     of a coordinator assignment at the assignment's organisation (HPR number and orgnr)."""
     sharing = ctx.of_type("Consent")
-    permits = rules_for(sharing, actor, actor_refs(ctx, actor), today)
+    born = (ctx.get(ctx.patient) or {}).get("birthDate")
+    lapsed = [c for c in sharing if lapsed_at_adulthood(c, born, today)]
+    permits = rules_for(
+        [c for c in sharing if c not in lapsed], actor, actor_refs(ctx, actor), today
+    )
+    # a lapsed consent's refusals keep restricting: a refusal never discloses
     denies = [
         r for r in rules_for(sharing, actor, claimed_refs(ctx, actor), today) if r.effect == "deny"
     ]
@@ -181,6 +186,12 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
         return Access("coordinator", rules, (Reason("the actor is the plan's coordinator"),))
     if any(r.effect == "permit" for r in rules):
         return Access("consent", rules, (Reason("a sharing consent in force names the actor"),))
+    if lapsed:
+        why = (
+            "no sharing consent in force permits this actor: a consent the parents gave alone "
+            "permits nothing once the person is 18 (IP-1045 re-check)"
+        )
+        return Access("none", rules, (Reason(why, f"Consent/{lapsed[0].get('id')}"),))
     return Access("none", rules, (Reason("no sharing consent in force permits this actor"),))
 
 

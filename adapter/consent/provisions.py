@@ -27,25 +27,31 @@ the other rules.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ipfhir.adapter.ports import Actor
 from ipfhir.mappings.codes import cs_url, ext_url
+from ipfhir.mappings.competence import age_on
+from ipfhir.mappings.recheck import ADULT
 
 __all__ = [
     "Label",
     "Rule",
     "consent_in_force",
     "is_sharing_consent",
+    "given_by_parents_alone",
     "judge",
+    "lapsed_at_adulthood",
     "rules_for",
 ]
 
 Label = tuple[str, str]  # (system, code)
 Resource = dict[str, Any]
 _REVOKED_EXT = ext_url("ip-consent-revoked")
+_CAPACITY = ext_url("ip-consent-capacity")
 _SHARING = (cs_url("ip-consent-category"), "sharing-consent")
 
 
@@ -110,6 +116,35 @@ def consent_in_force(consent: Mapping[str, Any], today: str) -> str | None:
     if not _covers(provision.get("period"), today):
         return "outside provision.period (expired or not yet valid)"
     return None
+
+
+def given_by_parents_alone(consent: Mapping[str, Any]) -> bool:
+    """Every giver of ``consent`` gave it as a parent (capacity ``parent``; a giver without a
+    capacity gave it as themselves, as :mod:`adapter.consent.competence` reads it)."""
+    capacities = [
+        next(
+            (
+                str(e.get("valueCode"))
+                for e in giver.get("extension", [])
+                if e.get("url") == _CAPACITY
+            ),
+            "self",
+        )
+        for giver in consent.get("performer", [])
+    ]
+    return bool(capacities) and all(c == "parent" for c in capacities)
+
+
+def lapsed_at_adulthood(consent: Mapping[str, Any], born: str | None, today: str) -> bool:
+    """The re-check at 18 (IP-1045, :mod:`mappings.recheck`): a consent the parents gave alone
+    permits nothing once the person is 18 on ``today``; the person consents now."""
+    if not born or not given_by_parents_alone(consent):
+        return False
+    try:
+        birth, day = dt.date.fromisoformat(born[:10]), dt.date.fromisoformat(today[:10])
+    except ValueError:
+        return False
+    return age_on(birth, day) >= ADULT
 
 
 def _in_scope(node: Mapping[str, Any], actor: Actor, today: str) -> bool:

@@ -9,8 +9,10 @@ import json
 from typing import Any
 
 from ipfhir.adapter.directory.model import (
+    HER_SYSTEM,
     JWKS_EXTENSION,
     KE_CODE,
+    LEGACY_CONNECTION_SYSTEM,
     MUNICIPALITY_EXTENSION,
     ORG_TYPE_SYSTEM,
 )
@@ -33,8 +35,11 @@ def organisation_entry(
     jwks_url: str | None = None,
     jwks: dict[str, Any] | None = None,
     payload: tuple[str, ...] = ("ip-plan",),
+    her_id: str | None = None,
+    legacy: str | None = None,
 ) -> list[Resource]:
-    """[Organization, Endpoint] of one organisation (JWKS by ``jwks_url`` or inline)."""
+    """[Organization, Endpoint] of one organisation (JWKS by ``jwks_url`` or inline); with
+    ``legacy`` (``kith-folder`` or ``kith-amqp``) a KITH XML receiver at ``address``, no JWKS."""
     org: Resource = {
         "resourceType": "Organization",
         "id": f"org-{orgnr}",
@@ -43,6 +48,8 @@ def organisation_entry(
         "name": name,
         "endpoint": [{"reference": f"Endpoint/endpoint-{orgnr}"}],
     }
+    if her_id is not None:
+        org["identifier"].append({"system": HER_SYSTEM, "value": her_id})
     if coordinating_unit:
         org["type"] = [{"coding": [{"system": ORG_TYPE_SYSTEM, "code": KE_CODE}]}]
     if kommunenummer is not None:
@@ -64,6 +71,10 @@ def organisation_entry(
         "managingOrganization": {"reference": f"Organization/org-{orgnr}"},
         "extension": [{"url": JWKS_EXTENSION, "valueAttachment": attachment}],
     }
+    if legacy is not None:
+        endpoint["connectionType"] = {"system": LEGACY_CONNECTION_SYSTEM, "code": legacy}
+        endpoint["payloadType"] = [{"text": "Dialogmelding-1.1"}]
+        del endpoint["extension"]
     return [org, endpoint]
 
 

@@ -39,6 +39,10 @@ MESSAGES: dict[str, str] = {
     "data) is unusable: {detail}",
     "IP-6019": "Organisation {orgnr} is not in the directory.",
     "IP-6020": "The Endpoint is invalid: {detail}",
+    "IP-6021": "The Organization's HER-id (identifier system urn:oid:2.16.578.1.12.4.1.2) must be "
+    "one number: '{value}'.",
+    "IP-6022": "A legacy Endpoint's address '{value}' must be file:///absolute/folder "
+    "(kith-folder) or amqp://host[:port]/queue (kith-amqp), without user info, query or fragment.",
     "IP-6030": "Client authentication failed.",
     "IP-6031": "Only grant_type=client_credentials is supported.",
     "IP-6032": "The token request is malformed: {detail}",

@@ -11,7 +11,16 @@ types, and the JWKS that signs the organisation's client assertions). Where each
 - KE: a coding ``koordinerende-enhet`` of CodeSystem ``ip-organisation-type``, in
   ``Organization.type`` or the ``ip-organisation-type`` extension (as the plan mapping writes it);
 - JWKS: Endpoint extension ``ip-endpoint-jwks``, ``valueAttachment`` with ``url`` (fetched, and
-  again for an unknown key id) or ``data`` (base64 of the JWKS itself). Public keys only.
+  again for an unknown key id) or ``data`` (base64 of the JWKS itself). Public keys only;
+- HER-id (Adresseregisteret, the address of legacy messaging over Norsk Helsenett):
+  ``Organization.identifier`` with system ``urn:oid:2.16.578.1.12.4.1.2``, beside the
+  organisasjonsnummer; at most one.
+
+Legacy receivers: an Endpoint whose ``connectionType`` is ``kith-folder`` or ``kith-amqp`` of
+CodeSystem ``ip-endpoint-connection-type`` takes MsgHead + Dialogmelding (KITH XML) instead of
+FHIR messages: its ``address`` is ``file:///folder`` (the folder the EPJ's communication program
+picks messages up from) or ``amqp://host[:port]/queue``; it has no JWKS (a legacy system never
+logs in here). Routing picks the transport by this: :attr:`Endpoint.legacy`.
 """
 
 from __future__ import annotations
@@ -26,7 +35,10 @@ from ipfhir.mappings.codes import cs_url, ext_url
 from ipfhir.mappings.identifiers import ORGNR_SYSTEM, is_valid_orgnr
 
 __all__ = [
+    "HER_SYSTEM",
     "JWKS_EXTENSION",
+    "LEGACY_CONNECTION_SYSTEM",
+    "LEGACY_CONNECTION_TYPES",
     "KE_CODE",
     "MUNICIPALITY_EXTENSION",
     "ORG_TYPE_SYSTEM",
@@ -36,6 +48,7 @@ __all__ = [
     "as_dict",
     "dicts",
     "is_kommunenummer",
+    "her_id_of",
     "kommunenummer_of",
     "is_coordinating_unit",
     "orgnr_of",
@@ -48,6 +61,9 @@ JWKS_EXTENSION = ext_url("ip-endpoint-jwks")
 MUNICIPALITY_EXTENSION = "http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode"
 ORG_TYPE_SYSTEM = cs_url("ip-organisation-type")
 KE_CODE = "koordinerende-enhet"
+HER_SYSTEM = "urn:oid:2.16.578.1.12.4.1.2"
+LEGACY_CONNECTION_SYSTEM = cs_url("ip-endpoint-connection-type")
+LEGACY_CONNECTION_TYPES = {"kith-folder": "file", "kith-amqp": "amqp"}  # -> address scheme
 TOKEN_PATH = "/auth/token"  # the token endpoint under an adapter's FHIR base
 _KOMMUNE = re.compile(r"(0[1-9]|[1-4][0-9]|5[0-6])(0[1-9]|[1-9][0-9])")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -66,6 +82,11 @@ class Endpoint:
     resource: Resource
 
     @property
+    def legacy(self) -> bool:
+        """Does this endpoint take KITH XML (MsgHead + Dialogmelding) rather than FHIR?"""
+        return self.connection_type in LEGACY_CONNECTION_TYPES
+
+    @property
     def token_url(self) -> str:
         """The receiver's token endpoint: the audience of a client assertion sent to it."""
         return self.address.rstrip("/") + TOKEN_PATH
@@ -80,6 +101,7 @@ class DirectoryEntry:
     active: bool
     organization: Resource
     endpoint: Endpoint | None
+    her_id: str | None = None  # HER-id (Adresseregisteret)
 
     @property
     def routable(self) -> bool:
@@ -125,6 +147,17 @@ def orgnr_of(org: Resource, where: str) -> str:
             [issue6("IP-6012", f"{where}.identifier", "value", detail=repr(orgnr)[:40])]
         )
     return orgnr
+
+
+def her_id_of(org: Resource, where: str) -> str | None:
+    """The organisation's HER-id (digits, at most one), or IP-6021."""
+    values = {
+        str(i.get("value")) for i in dicts(org.get("identifier")) if i.get("system") == HER_SYSTEM
+    }
+    if len(values) > 1 or any(not (v.isascii() and v.isdigit() and len(v) <= 12) for v in values):
+        shown = ", ".join(sorted(values))[:60]
+        raise DirectoryFileError([issue6("IP-6021", f"{where}.identifier", value=shown)])
+    return values.pop() if values else None
 
 
 def kommunenummer_of(org: Resource, where: str) -> str | None:

@@ -12,16 +12,20 @@ import base64
 import binascii
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
 from ipfhir.adapter.directory.messages import DirectoryFileError, issue6
 from ipfhir.adapter.directory.model import (
     JWKS_EXTENSION,
+    LEGACY_CONNECTION_SYSTEM,
+    LEGACY_CONNECTION_TYPES,
     DirectoryEntry,
     Endpoint,
     as_dict,
     dicts,
+    her_id_of,
     is_coordinating_unit,
     kommunenummer_of,
     orgnr_of,
@@ -96,6 +100,7 @@ def entry_of(
         active=org.get("active") is not False,
         organization=org,
         endpoint=endpoint,
+        her_id=her_id_of(org, where),
     )
 
 
@@ -119,9 +124,23 @@ def endpoint_of(res: Resource, where: str = "Endpoint") -> Endpoint:
     if status not in ENDPOINT_STATUS:
         raise _refuse("IP-6020", f"{where}.status", detail=f"status {status!r}")
     conn = as_dict(res.get("connectionType"))
+    if (
+        conn.get("system") == LEGACY_CONNECTION_SYSTEM
+        and conn.get("code") in LEGACY_CONNECTION_TYPES
+    ):
+        return _legacy_endpoint(res, where, str(status), str(conn["code"]))
     if conn.get("system") != CONNECTION_SYSTEM or conn.get("code") not in CONNECTION_TYPES:
         detail = f"connectionType must be {' or '.join(CONNECTION_TYPES)} of {CONNECTION_SYSTEM}"
         raise _refuse("IP-6020", f"{where}.connectionType", detail=detail)
+    payload = _payload(res, where)
+    address = res.get("address")
+    if not usable_url(address):
+        raise _refuse("IP-6017", f"{where}.address", value=str(address)[:120])
+    url, inline = _jwks(where, res)
+    return Endpoint(str(address), str(status), str(conn["code"]), payload, url, inline, res)
+
+
+def _payload(res: Resource, where: str) -> tuple[str, ...]:
     payload = tuple(
         str(c.get("code") or t.get("text"))
         for t in dicts(res.get("payloadType"))
@@ -130,11 +149,33 @@ def endpoint_of(res: Resource, where: str = "Endpoint") -> Endpoint:
     )
     if not payload:
         raise _refuse("IP-6020", f"{where}.payloadType", detail="payloadType is required (1..*)")
+    return payload
+
+
+def _legacy_endpoint(res: Resource, where: str, status: str, kind: str) -> Endpoint:
+    """A KITH XML receiver (see adapter.directory.model): a file:/// folder or an amqp:// queue,
+    and no JWKS (it never logs in here)."""
+    payload = _payload(res, where)
     address = res.get("address")
-    if not usable_url(address):
-        raise _refuse("IP-6017", f"{where}.address", value=str(address)[:120])
-    url, inline = _jwks(where, res)
-    return Endpoint(str(address), str(status), str(conn["code"]), payload, url, inline, res)
+    parts = urlsplit(address) if isinstance(address, str) and address.isprintable() else None
+    scheme = LEGACY_CONNECTION_TYPES[kind]
+    usable = (
+        parts is not None
+        and parts.scheme == scheme
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and (
+            (scheme == "file" and not parts.netloc and parts.path.startswith("/"))
+            or (scheme == "amqp" and bool(parts.hostname) and len(parts.path.strip("/")) > 0)
+        )
+    )
+    if not usable:
+        raise _refuse("IP-6022", f"{where}.address", value=str(address)[:120])
+    if any(e.get("url") == JWKS_EXTENSION for e in dicts(res.get("extension"))):
+        detail = "a legacy endpoint has no JWKS: it never logs in"
+        raise _refuse("IP-6018", f"{where}.extension", detail=detail)
+    return Endpoint(str(address), status, kind, payload, None, None, res)
 
 
 def _jwks(where: str, res: Resource) -> tuple[str | None, dict[str, Any] | None]:

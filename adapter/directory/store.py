@@ -61,6 +61,10 @@ class SqlDirectory:
             row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
         return _entry(row) if row is not None else None
 
+    def by_her_id(self, her_id: str) -> DirectoryEntry | None:
+        """The organisation with this HER-id (a directory is small: read whole)."""
+        return next((e for e in self.entries() if e.her_id == her_id), None)
+
     def entries(self) -> list[DirectoryEntry]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.errors import Conflict, Gone, NotAllowed, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.fhir.handover import handover_state
 from ipfhir.adapter.fhir.plan_rules import DELETABLE_TYPES, READ_ONLY_TYPES
 from ipfhir.adapter.fhir.validation import ensure_valid
 from ipfhir.adapter.ports import Written
@@ -140,17 +141,50 @@ class Writer:
             rtype, rid = str(resource["resourceType"]), str(resource["id"])
             note_write(conn, Written(action, rtype, rid, str(meta.get("versionId")), resource))
 
+    @staticmethod
+    def _guard_handover(
+        rtype: str, rid: str, old: Resource | None, new: Resource | None, handover: bool
+    ) -> None:
+        """A plan handed over (or being handed over) is read-only, and only the transfer sets
+        its marks (adapter/fhir/handover.py): IP-4490 / IP-4491 otherwise."""
+        if handover:
+            return
+        state = handover_state(old)
+        if state is not None:
+            raise Conflict(
+                [
+                    issue(
+                        "IP-4490",
+                        "Resource.meta.tag",
+                        "business-rule",
+                        rtype=rtype,
+                        rid=rid,
+                        state=state,
+                    )
+                ]
+            )
+        code = handover_state(new)
+        if code is not None:
+            raise Conflict([issue("IP-4491", "Resource.meta.tag", "business-rule", tag=code)])
+
     def check(self, resource: Resource, rid: str | None = None) -> None:
         """Validate before the write transaction starts (keeps locks short)."""
         self._writable(resource["resourceType"], "create" if rid is None else "update")
         ensure_valid(self._validate, {**resource, "id": rid} if rid else resource)
 
     def create(
-        self, conn: Connection, resource: Resource, rid: str | None = None, *, checked: bool = False
+        self,
+        conn: Connection,
+        resource: Resource,
+        rid: str | None = None,
+        *,
+        checked: bool = False,
+        handover: bool = False,
     ) -> Resource:
         rtype = resource["resourceType"]
         self._writable(rtype, "create")
         rid = rid or str(uuid.uuid4())
+        self._guard_handover(rtype, rid, None, resource, handover)
         if not checked:
             ensure_valid(self._validate, {**resource, "id": rid})
         try:
@@ -213,16 +247,20 @@ class Writer:
         *,
         checked: bool = False,
         create_only: bool = False,
+        handover: bool = False,
     ) -> tuple[Resource, bool]:
         """(stored, created): update, or create with the client's id when absent (or deleted).
         ``create_only``: the write was authorised as a creation, so a current version there
         (written since, by a concurrent writer) ends it as a conflict (409 IP-4404) instead of
         being overwritten by an update no one authorised; a lost insert race reruns into the
-        same conflict."""
+        same conflict. ``handover``: the plan transfer's own write, which alone may write a
+        resource carrying a handover mark (adapter/fhir/handover.py)."""
         self._writable(rtype, "update")
         if not checked:
             ensure_valid(self._validate, {**resource, "id": rid})
         current = self._current(conn, rtype, rid)
+        old = current[3] if current is not None and not current[1] else None
+        self._guard_handover(rtype, rid, old, resource, handover)
         self._check_match(if_match, current[0] if current else None)
         if create_only and current is not None and not current[1]:
             raise Conflict([issue("IP-4404", "Resource.id", "conflict")])
@@ -259,6 +297,7 @@ class Writer:
         self._check_match(if_match, current[0])
         if current[1]:
             return  # already deleted: idempotent, as in HAPI
+        self._guard_handover(rtype, rid, current[3], None, False)
         version, stamp = current[0] + 1, self._clock.now_iso().rstrip("Z")
         conn.execute(
             insert(resource_versions).values(

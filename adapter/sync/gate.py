@@ -16,6 +16,12 @@ with an event: notifications and their answers alike): the directory must still 
 addressed organisation (``MessageHeader.destination.receiver``) to the message's destination,
 with its endpoint active; an endpoint suspended or moved since queuing ends the message dead,
 unsent, with IP-6057 (nothing goes to an address the directory no longer vouches for).
+
+A plan transfer's request and plan (``ip-transfer``, ``ip-transfer-plan``) are held back the
+same way when the receiver no longer sees the person at all (IP-6056; the requesting side's
+Task then fails and its plan stays active, :mod:`adapter.sync.transfer_state`). Their content
+is not compared element by element: it was read through the enforcement moments before, when
+B's acceptance arrived.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
-from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION
+from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, TRANSFER, TRANSFER_PLAN
 
 __all__ = ["ConsentGate"]
 
@@ -123,8 +129,9 @@ class ConsentGate:
         return None
 
     def _consent(self, message: Message) -> str | None:
-        if _event(message.payload) != NOTIFICATION:
-            return None  # other exchanges bring their own checks
+        event = _event(message.payload)
+        if event not in (NOTIFICATION, TRANSFER, TRANSFER_PLAN):
+            return None  # answers carry no person data
         receiver = _receiver(message.payload)
         rtype, _, pid = (message.person or "").partition("/")
         refusal = "IP-6056: " + MESSAGES["IP-6056"].format(orgnr=receiver)
@@ -133,6 +140,8 @@ class ConsentGate:
         actor = Actor(organisation=receiver, scopes=_SCOPES, purpose="COC")
         repo = self._factory.repository_for(actor)
         seen = seen_by(repo, pid, dt.date.today().isoformat())
-        if seen is None or not _still_covered(message.payload, seen):
+        if seen is None:
+            return refusal
+        if event == NOTIFICATION and not _still_covered(message.payload, seen):
             return refusal
         return None

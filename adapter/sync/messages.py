@@ -4,6 +4,9 @@ IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
 - IP-6050–6069: the sender (``ipfhir notify``, ``ipfhir notify respond``): nothing is queued.
 - IP-6070–6089: the receiver (``POST [base]/$process-message``): the OperationOutcome of a
   refusal or of a ``fatal-error`` answer.
+- IP-6090–6099: the plan transfer between municipalities (``ipfhir transfer``): refusals of the
+  commands, the receiver's refusals of transfer messages, and the reasons a transfer Task gives
+  (``Task.statusReason``) when it did not happen.
 """
 
 from __future__ import annotations
@@ -11,7 +14,15 @@ from __future__ import annotations
 from ipfhir.adapter.security_errors import Forbidden
 from ipfhir.mappings.errors import InvalidInput, Issue, catalogue_issue
 
-__all__ = ["MESSAGES", "MessageRefused", "NotifyRefused", "SenderRefused", "issue_sync"]
+__all__ = [
+    "MESSAGES",
+    "MessageRefused",
+    "NotifyRefused",
+    "SenderRefused",
+    "TransferRefused",
+    "TryAgain",
+    "issue_sync",
+]
 
 MESSAGES: dict[str, str] = {
     "IP-6050": "Patient/{pid} is not in this adapter's store.",
@@ -34,11 +45,25 @@ MESSAGES: dict[str, str] = {
     "authenticated organisation.",
     "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
     "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
-    "ip-notification-response).",
+    "ip-notification-response, ip-transfer, ip-transfer-response, ip-transfer-plan).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
     "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
     "serves.",
+    "IP-6090": "Patient/{pid} has no active individual plan that organisation {orgnr} owns here: "
+    "there is nothing it can transfer.",
+    "IP-6091": "Task/{tid} is not a transfer request this adapter received, or it is answered "
+    "already ({status}).",
+    "IP-6092": "The person already has an active individual plan here: the transfer cannot be "
+    "taken on (one person has one plan).",
+    "IP-6093": "A transfer of this plan is already under way (Task/{tid}, {status}).",
+    "IP-6094": "Task/{tid} is not a transfer this adapter requested.",
+    "IP-6095": "The transfer message does not fit a transfer between these organisations: {detail}",
+    "IP-6096": "The plan was not sent: the person's consent no longer lets organisation {orgnr} "
+    "receive it. The plan stays active here.",
+    "IP-6097": "Organisation {orgnr} was not reached ({why}): the plan stays active here.",
+    "IP-6098": "Organisation {orgnr} did not answer by {date}: the plan stays active here.",
+    "IP-6099": "--overlap-days must be a whole number from 0 to 90, not '{value}'.",
 }
 
 
@@ -56,6 +81,15 @@ class NotifyRefused(InvalidInput):
 class MessageRefused(InvalidInput):
     """A message the receiver refuses as it stands (IP-6071–6077): answered ``fatal-error``,
     retrying the same message cannot help."""
+
+
+class TransferRefused(InvalidInput):
+    """A transfer command this adapter will not carry out (IP-6090–6099): nothing is queued."""
+
+
+class TryAgain(Exception):
+    """A message that cannot be carried out right now (answered ``transient-error``, recorded
+    nowhere, so the sender's retry is carried out afresh)."""
 
 
 class SenderRefused(Forbidden):

@@ -10,7 +10,10 @@ transient-error, fatal-error with an OperationOutcome) — the shape
 
 Events: ``ip-notification`` (hospital → coordinating unit: a Task "need for individual plan /
 coordinator" and the Patient it is for) and ``ip-notification-response`` (the coordinating
-unit's answer: the same Task, identified by its identifier, accepted or rejected).
+unit's answer: the same Task, identified by its identifier, accepted or rejected); the plan
+transfer ``ip-transfer`` (A asks B), ``ip-transfer-response`` (B accepts, declines, or confirms
+that it stored the plan) and ``ip-transfer-plan`` (A's plan as B may see it), carried out by
+:mod:`adapter.sync.transfer_inbox`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from ipfhir.mappings.identifiers import ORGNR_SYSTEM
 __all__ = [
     "EVENTS",
     "EXCHANGE_SYSTEM",
+    "REQUESTS",
+    "TRANSFER",
+    "TRANSFER_PLAN",
+    "TRANSFER_RESPONSE",
     "Incoming",
     "Party",
     "code",
@@ -39,7 +46,11 @@ Resource = dict[str, Any]
 EXCHANGE_SYSTEM = cs_url("ip-exchange")
 NOTIFICATION = "ip-notification"
 NOTIFICATION_RESPONSE = "ip-notification-response"
-EVENTS = (NOTIFICATION, NOTIFICATION_RESPONSE)
+TRANSFER = "ip-transfer"  # municipality A asks B to take the person's plan over
+TRANSFER_RESPONSE = "ip-transfer-response"  # B accepts, declines or confirms it stored the plan
+TRANSFER_PLAN = "ip-transfer-plan"  # A sends the plan as the consent lets B see it
+EVENTS = (NOTIFICATION, NOTIFICATION_RESPONSE, TRANSFER, TRANSFER_RESPONSE, TRANSFER_PLAN)
+REQUESTS = frozenset({NOTIFICATION, TRANSFER, TRANSFER_PLAN})  # addressed to a served organisation
 ResponseCode = Literal["ok", "transient-error", "fatal-error"]
 _MAX_ID = 64
 

@@ -17,7 +17,10 @@ from the message) and the body, and returns the HTTP status and the answer:
    transaction together with the row that records its answer (``received_messages``): a
    concurrent duplicate loses the insert, rolls back all it wrote and answers with the row
    the winner stored;
-4. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
+4. a message that cannot be carried out now (:class:`~adapter.sync.messages.TryAgain`, e.g. the
+   plan changed while a transfer read it) is answered ``transient-error`` and recorded nowhere:
+   the sender's worker retries it;
+5. a message refused as it stands (IP-6071–6076, or a Task the profile validator refuses) is
    answered ``fatal-error`` with an
    OperationOutcome (recorded too: resending it changes nothing), a body with no message id
    400 with an OperationOutcome.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -38,9 +41,9 @@ from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.store.schema import received_messages as table
 from ipfhir.adapter.sync.inbox import carry_out
-from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, issue_sync
+from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, TryAgain, issue_sync
 from ipfhir.adapter.sync.messaging import (
-    NOTIFICATION,
+    REQUESTS,
     Incoming,
     message_id_of,
     read_message,
@@ -49,9 +52,13 @@ from ipfhir.adapter.sync.messaging import (
 from ipfhir.adapter.sync.recorded import record_refusal
 from ipfhir.mappings.errors import InvalidInput
 
-__all__ = ["Receiver"]
+__all__ = ["Handler", "Receiver"]
 
 Resource = dict[str, Any]
+# An event carried out elsewhere (the plan transfer, adapter/sync/transfer_inbox.py): given the
+# sender and the checked message, it reads what it needs and returns what to do on the
+# receiver's write transaction (or raises MessageRefused: answered fatal-error).
+Handler = Callable[[str, Incoming], Callable[[Connection], None]]
 
 
 def _why(err: InvalidInput | SenderRefused, what: str) -> str:
@@ -71,7 +78,8 @@ class Receiver:
     """``base``: this adapter's FHIR base (the endpoint messages must be addressed to);
     ``check``: the API's input checks of a body (what the store cannot hold, e.g. a system
     longer than its search index), raising an :class:`InvalidInput` — applied to an admitted
-    sender's message before anything in it is carried out."""
+    sender's message before anything in it is carried out; ``handlers``: events carried out
+    by a :data:`Handler` instead of :mod:`adapter.sync.inbox`."""
 
     def __init__(
         self,
@@ -80,12 +88,14 @@ class Receiver:
         base: str,
         clock: Callable[[], float] = time.time,
         check: Callable[[Resource], None] = _no_check,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self.repository = repository
         self.directory = directory
         self.address = base.rstrip("/") + "/$process-message"
         self.clock = clock
         self.check = check
+        self.handlers = dict(handlers or {})
 
     def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
         try:
@@ -121,7 +131,7 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
-            if incoming.event == NOTIFICATION and not self._serves(incoming.receiver_orgnr, sender):
+            if incoming.event in REQUESTS and not self._serves(incoming.receiver_orgnr, sender):
                 shown = str(incoming.receiver_orgnr)[:20]
                 raise MessageRefused(
                     [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
@@ -163,6 +173,11 @@ class Receiver:
 
     def _carry_out(self, sender: str, incoming: Incoming) -> Resource:
         answer = self._answer_of(incoming.message_id, None)
+        handler = self.handlers.get(incoming.event)
+        if handler is not None:
+            return self._record(
+                sender, incoming.message_id, incoming.event, answer, handler(sender, incoming)
+            )
 
         def act(conn: Connection) -> None:
             carry_out(self.repository, conn, sender, incoming, self.directory)
@@ -190,6 +205,14 @@ class Receiver:
             with self.repository.begin_write() as conn:
                 act(conn)
                 conn.execute(insert(table).values(**row))
+        except TryAgain:  # nothing recorded: the sender's retry is carried out afresh
+            return response_bundle(
+                answer_id=str(uuid.uuid4()),
+                request_id=message_id,
+                code_="transient-error",
+                timestamp=_iso(self.clock()),
+                err=None,
+            )
         except IntegrityError:
             earlier = self._answer(sender, message_id)
             if earlier is None:

@@ -4,6 +4,8 @@
 - IP-6210–6219: the wrong message (root element, namespace) or a schema violation.
 - IP-6220–6239: content the schema allows but the model refuses (identifiers, dates, kinds).
 - IP-6240–6249: the JSON form of the model (``ipfhir legacy write``).
+- IP-6140–6154: legacy XML ↔ the FHIR message Bundle (``ipfhir legacy read|write``).
+- IP-6155–6169: transports and the legacy inbox (folder, AMQP; ``adapter.sync.transports``).
 
 Expressions are XPath locations in the XML (``/MsgHead/MsgInfo/Patient/Ident[1]/Id``) or
 JSON paths in the model's JSON form (``$.documents[0].content``).
@@ -18,6 +20,18 @@ from ipfhir.mappings.errors import FormatError, MappingError, catalogue_issue
 __all__ = ["MESSAGES", "fail", "refuse"]
 
 MESSAGES: dict[str, str] = {
+    "IP-6140": "The JSON is not a FHIR message Bundle (type message, a MessageHeader first).",
+    "IP-6141": "The message Bundle has no Dialogmelding form.",
+    "IP-6142": "The time cannot be read (a dateTime with a time zone is required).",
+    "IP-6143": "A party has neither organisasjonsnummer nor HER-id.",
+    "IP-6144": "The patient has no fødselsnummer or D-nummer.",
+    "IP-6145": "The answer to a notice of need for an individual plan cannot be read.",
+    "IP-6146": "The Bundle is no answer to a message (MessageHeader.response).",
+    "IP-6155": "The sender is not in this adapter's directory as a legacy (HER-id) partner.",
+    "IP-6156": "The message is not addressed to an organisation in this adapter's directory.",
+    "IP-6158": "No transport serves this destination.",
+    "IP-6159": "Organisation {orgnr} (--as) is not in this adapter's directory with a FHIR "
+    "endpoint (its own entry: ipfhir directory load).",
     "IP-6201": "The message is larger than allowed.",
     "IP-6202": "DOCTYPE and ENTITY declarations are refused (no DTD, no entities, no network).",
     "IP-6203": "The message is nested deeper than allowed.",

@@ -181,7 +181,7 @@ def test_a_broken_message_is_answered_fatal_error(
     if breakage == "wrong destination":
         header["destination"][0]["endpoint"] = "http://127.0.0.1:9/$process-message"
     elif breakage == "unknown event":
-        header["eventCoding"]["code"] = "ip-transfer"
+        header["eventCoding"]["code"] = "ip-ukjent-hendelse"  # ip-transfer is processed now
     elif breakage == "no Task in focus":
         header["focus"] = [{"reference": message["entry"][2]["fullUrl"]}]
     elif breakage == "Task for another owner":

@@ -57,3 +57,8 @@ def test_an_unknown_profile_is_refused() -> None:
 
 def test_ci_sets_the_full_profile() -> None:
     assert "export IPFHIR_HYPOTHESIS_PROFILE=ci" in (ROOT / ".ci/run").read_text(encoding="utf-8")
+
+
+def test_ci_requires_rabbitmq() -> None:
+    # the AMQP transport tests (tests/integration/test_legacy_amqp.py) fail in CI, never skip
+    assert "export IPFHIR_REQUIRE_RABBITMQ=1" in (ROOT / ".ci/run").read_text(encoding="utf-8")

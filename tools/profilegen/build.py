@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ipfhir.mappings import codes
-from ipfhir.mappings.model import plan_json_schema
+from ipfhir.mappings.model import assignment_json_schema, plan_json_schema
 from profilegen import careplan, consent
 from profilegen.elements import VERSION, Element, sd_header
 from profilegen.extensions import EXTENSIONS, extension_definition
@@ -33,6 +33,13 @@ PROFILES: dict[str, tuple[str, str, str, Callable[[], list[Element]]]] = {
     "ip-careteam": ("CareTeam", "Deltakere i planarbeidet",
                     "Who takes part in the plan work and who coordinates (items b–d).",
                     careplan.careteam),
+    "ip-coordinator-assignment": ("CareTeam", "Tildelt koordinator eller barnekoordinator",
+                                  "A coordinator or barnekoordinator assigned on its own: to a "
+                                  "family, before birth, without an individual plan (seed "
+                                  "004_feb800c0c7d43aa8.txt); "
+                                  "one team per person covered, sharing the assignment's "
+                                  "identifier.",
+                                  careplan.coordinator_assignment),
     "ip-goal": ("Goal", "Mål", "A hovedmål or delmål in the person's own words (item a).",
                 careplan.goal),
     "ip-plan-consent": ("Consent", "Samtykke til individuell plan",
@@ -113,4 +120,5 @@ def build(root: Path) -> dict[str, str]:
         files[f"{GENERATED_DIR}/{name}"] = dump(resource)
     files[f"{GENERATED_DIR}/package.json"] = dump(_package())
     files["profiles/plan.schema.json"] = dump(plan_json_schema())
+    files["profiles/assignment.schema.json"] = dump(assignment_json_schema())
     return files

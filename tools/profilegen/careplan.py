@@ -20,7 +20,7 @@ from profilegen.elements import (
     required,
 )
 
-__all__ = ["careplan", "careteam", "goal"]
+__all__ = ["careplan", "careteam", "coordinator_assignment", "goal"]
 
 _PARTIES = ("Patient", "RelatedPerson", "PractitionerRole", "Organization")
 _COORDINATOR = (
@@ -107,6 +107,47 @@ def careteam() -> list[Element]:
             ("coordinatorHandover", "ip-coordinator-handover", 0, "1"),
             ("contactFrequency", "ip-contact-frequency", 0, "1"),
             ("securityLabel", "ip-security-label", 0, "1"),
+        ]),
+        el("CareTeam.participant.role", min=1, max="1",
+           binding=required("ip-careteam-participant-role")),
+        el("CareTeam.participant.member", min=1, type=reference(*_PARTIES)),
+        el("CareTeam.managingOrganization", min=1, max="1", type=reference("Organization")),
+    ]  # fmt: skip
+
+
+def coordinator_assignment() -> list[Element]:
+    """A coordinator assignment on its own (seed 004_feb800c0c7d43aa8.txt): a barnekoordinator
+    for a family, before birth, without a plan — one team per person covered, sharing the
+    assignment's identifier; mappings/assignment_fhir.py."""
+    category = codes.cs_url("ip-careteam-category")
+    return [
+        el("CareTeam", short="Tildelt koordinator eller barnekoordinator (uten plan)",
+           constraint=[
+            constraint("ip-assignment-1", "An active assignment has a coordinator (IP-1012).",
+                       f"status = 'active' implies participant.where({_COORDINATOR}).exists()")]),
+        *_extensions("CareTeam.extension", [
+            ("created", "ip-assignment-created", 1, "1"),
+            ("decision", "ip-decision", 0, "1"),
+        ]),
+        el("CareTeam.identifier", min=1, short="The assignment's id (ASSIGNMENT_ID_SYSTEM), the "
+           "same on the team of every person it covers"),
+        el("CareTeam.status", min=1),
+        el("CareTeam.category", min=1, slicing=pattern_slicing("The assignment's category")),
+        el("CareTeam.category:tildeling", sliceName="tildeling", min=1, max="1",
+           patternCodeableConcept={"coding": [{"system": category,
+                                               "code": "koordinator-tildeling"}]}),
+        el("CareTeam.subject", min=1, short="The person covered (one team per child)",
+           type=reference("Patient")),
+        el("CareTeam.period", short="From when (and until when) the person is covered; for a "
+           "child born during the assignment, from before the birth"),
+        el("CareTeam.participant", min=1, constraint=[
+            constraint("ip-assignment-2", "A coordinator assignment carries its local id as "
+                       "element id and a period with a start (IP-1012).",
+                       f"{_COORDINATOR} implies (id.exists() and period.start.exists())")]),
+        *_extensions("CareTeam.participant.extension", [
+            ("contribution", "ip-contribution", 0, "1"),
+            ("coordinatorHandover", "ip-coordinator-handover", 0, "1"),
+            ("contactFrequency", "ip-contact-frequency", 0, "1"),
         ]),
         el("CareTeam.participant.role", min=1, max="1",
            binding=required("ip-careteam-participant-role")),

@@ -241,12 +241,19 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
                   "meets is an unmet need.",
                   [("element", "CarePlan.activity")], _t("string")),
     ExtensionSpec("ip-decision", "Vedtak",
-                  "The individual decision (enkeltvedtak) that grants the measure: its reference, "
-                  "date and the deciding organisation.",
-                  [("element", "CarePlan.activity.detail")],
+                  "The individual decision (enkeltvedtak) that grants the measure, or assigns a "
+                  "coordinator on its own: its reference, date and the deciding organisation.",
+                  [("element", "CarePlan.activity.detail"), ("element", "CareTeam")],
                   subs=(Sub("reference", 1, "1", _t("string")),
                         Sub("date", 1, "1", _t("date")),
                         Sub("decidedBy", 1, "1", reference("Organization")))),
+    ExtensionSpec("ip-expected-birth", "Termin",
+                  "A child not yet born: the expected date of birth (a barnekoordinator may be "
+                  "assigned before birth, seed 004_feb800c0c7d43aa8.txt); kept after the birth.",
+                  [("element", "Patient")], _t("date")),
+    ExtensionSpec("ip-assignment-created", "Registrert",
+                  "When a coordinator assignment on its own was recorded.",
+                  [("element", "CareTeam")], _t("date")),
     ExtensionSpec("ip-organisation-type", "Virksomhetstype",
                   "The kind of organisation taking part in the plan work.",
                   [("element", "Organization")], _t("Coding"), required("ip-organisation-type")),

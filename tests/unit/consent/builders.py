@@ -24,6 +24,12 @@ IRCP = {
 }
 
 
+# The sharing consent of a built plan runs to the end of the year after next: tests that judge it
+# on the real clock (the server as built, tests/security, tests/api) hold whatever day they run;
+# tests that judge it on a fixed day (FixedClock, 2026-06-01) see it in force as well.
+CONSENT_END = f"{dt.date.today().year + 2}-12-31"
+
+
 @dataclass
 class Org:
     key: str
@@ -52,7 +58,7 @@ class Item:
 class Sharing:
     status: str = "active"
     start: str | None = "2026-01-01"
-    end: str | None = "2027-12-31"
+    end: str | None = CONSENT_END
     revoked_on: str | None = None
     recipients: tuple[str, ...] = ()  # "org:key" / "prac:key" / "careteam"
     refused_topics: tuple[str, ...] = ()

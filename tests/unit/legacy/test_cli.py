@@ -17,7 +17,7 @@ HOSTILE = FIXTURES / "hostile"
 
 def test_read_then_write_gives_the_same_message(tmp_path: Path) -> None:
     as_json, as_xml = tmp_path / "m.json", tmp_path / "m.xml"
-    assert main(["legacy", "read", str(NOTICE), "-o", str(as_json)]) == 0
+    assert main(["legacy", "read", "--model", str(NOTICE), "-o", str(as_json)]) == 0
     shape = json.loads(as_json.read_text(encoding="utf-8"))
     assert shape["kind"] == "MsgHead"
     assert shape["patient"]["idents"][0]["id"] == "12835708843"
@@ -29,7 +29,7 @@ def test_read_then_write_gives_the_same_message(tmp_path: Path) -> None:
 
 
 def test_read_prints_json_to_stdout(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    assert main(["legacy", "read", str(FIXTURES / "apprec-1.1-avvist.xml")]) == 0
+    assert main(["legacy", "read", "--model", str(FIXTURES / "apprec-1.1-avvist.xml")]) == 0
     shape = json.loads(capsysbinary.readouterr().out.decode("utf-8"))
     assert shape["kind"] == "AppRec" and shape["status"] == {"v": "2", "dn": "Avvist"}
     assert [e["v"] for e in shape["errors"]] == ["E35", "X99"]
@@ -115,7 +115,7 @@ def test_write_refuses_a_model_that_would_not_validate(
 
 def main_read(path: Path, tmp_path: Path) -> str:
     out = tmp_path / "read.json"
-    assert main(["legacy", "read", str(path), "-o", str(out)]) == 0
+    assert main(["legacy", "read", "--model", str(path), "-o", str(out)]) == 0
     return out.read_text(encoding="utf-8")
 
 
@@ -154,3 +154,41 @@ def test_hostile_arguments_and_json_end_in_one_line(
         assert done.value.code == 2
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert "--max-bytes" in line and "Traceback" not in line
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dialog-1.1-behov-for-ip.xml", "apprec-1.1-avvist.xml", "dialog-1.1-dnummer-foresporsel.xml"],
+)
+def test_read_gives_the_fhir_message_bundle_and_write_takes_it_back(
+    name: str, tmp_path: Path
+) -> None:
+    from ipfhir.mappings.legacy.fhir import to_fhir
+
+    as_json, as_xml = tmp_path / "b.json", tmp_path / "m.xml"
+    assert main(["legacy", "read", str(FIXTURES / name), "-o", str(as_json)]) == 0
+    bundle = json.loads(as_json.read_text(encoding="utf-8"))
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "message"
+    assert main(["legacy", "write", str(as_json), "-o", str(as_xml)]) == 0
+    assert to_fhir(read_message(as_xml.read_bytes())) == bundle
+
+
+def test_write_refuses_a_bundle_without_xml_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection"}), encoding="utf-8")
+    assert main(["legacy", "write", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ipfhir: IP-6140: ") and err.count("\n") == 1
+
+
+def test_receive_needs_this_adapters_own_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    argv = ["legacy", "receive", "--as", "974471612", "--folder", str(folder), "--once"]
+    assert main([*argv, "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ipfhir: IP-6159: Organisation 974471612") and err.count("\n") == 1

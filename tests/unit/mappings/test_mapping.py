@@ -88,9 +88,13 @@ def test_resource_ids_fit_fhir_and_references_resolve() -> None:
     for path in PLANS:
         bundle = plan_to_bundle(plan_from_json(path.read_bytes()))
         keys = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
-        refs = _references(bundle)
+        refs = {r for r in _references(bundle) if not r.startswith("#")}
         assert refs and refs <= keys, path.name
         assert all(len(k.split("/")[1]) <= 64 for k in keys)
+        for entry in bundle["entry"]:  # a local reference names a resource contained in it
+            resource = entry["resource"]
+            local = {r for r in _references(resource) if r.startswith("#")}
+            assert local <= {f"#{c['id']}" for c in resource.get("contained", [])}, path.name
 
 
 def _references(value: object) -> set[str]:

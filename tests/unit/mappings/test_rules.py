@@ -42,19 +42,31 @@ def _plan(name: str) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
-def _issues(data: dict[str, Any]) -> set[tuple[str, str]]:
-    """(message id, path) of every issue load_plan reports; empty when the plan is accepted."""
+def _issues(data: dict[str, Any], on: dt.date | None = None) -> set[tuple[str, str]]:
+    """(message id, path) of every issue load_plan reports (checked on the fixed day ``on``, if
+    given); empty when the plan is accepted."""
     try:
-        load_plan(data)
+        load_plan(data, on=on)
     except PlanRuleViolation as err:
         return {(i.message_id, i.expression[0] if i.expression else "") for i in err.issues}
     return set()
 
 
+def _expect(path: Path) -> dict[str, Any]:
+    text = path.with_name(path.name.replace(".plan.", ".expect.")).read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
 def _expected(path: Path) -> set[tuple[str, str]]:
-    expect = json.loads(path.with_name(path.name.replace(".plan.", ".expect.")).read_text("utf-8"))
+    expect = _expect(path)
     found = [expect, *expect.get("also", [])]
     return {(e["message_id"], e["path"]) for e in found}
+
+
+def _on(path: Path) -> dt.date | None:
+    """The fixed day a variant is checked on (rules that depend on the day), if any."""
+    on = _expect(path).get("on")
+    return dt.date.fromisoformat(on) if on else None
 
 
 # --- the invalid fixtures ------------------------------------------------------------------
@@ -67,13 +79,13 @@ def test_there_are_invalid_fixtures() -> None:
 @pytest.mark.parametrize("path", INVALID_PLANS, ids=lambda p: p.name.removesuffix(".plan.json"))
 def test_invalid_fixture_is_refused_with_exactly_the_expected_issues(path: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert _issues(data) == _expected(path)
+    assert _issues(data, _on(path)) == _expected(path)
 
 
 @pytest.mark.parametrize("path", INVALID_PLANS, ids=lambda p: p.name.removesuffix(".plan.json"))
 def test_invalid_fixture_outcome_names_message_id_and_expression(path: Path) -> None:
     with pytest.raises(PlanRuleViolation) as caught:
-        load_plan(json.loads(path.read_text(encoding="utf-8")))
+        load_plan(json.loads(path.read_text(encoding="utf-8")), on=_on(path))
     outcome = caught.value.outcome()
     assert outcome["resourceType"] == "OperationOutcome"
     for issue in outcome["issue"]:
@@ -91,13 +103,20 @@ def test_invalid_fixture_outcome_names_message_id_and_expression(path: Path) -> 
 
 
 def test_every_rule_has_an_invalid_fixture() -> None:
-    covered = {mid for path in INVALID_PLANS for mid, _ in _expected(path)}
+    # plans and coordinator assignments on their own (*.assignment.json) share the catalogue
+    invalid = [*INVALID_PLANS, *INVALID.glob("*.assignment.json")]
+    covered = {
+        mid
+        for path in invalid
+        for mid, _ in _expected(path.with_name(path.name.replace(".assignment.", ".plan.")))
+    }
     assert set(MESSAGES) - covered == set()
 
 
 def test_invalid_fixtures_are_generated_and_up_to_date() -> None:
     generated = _gen_fixtures().invalid_files()
-    on_disk = {p for p in INVALID.glob("*.json") if p.name != "variants.json"}
+    lists = {"variants.json", "assignment-variants.json"}
+    on_disk = {p for p in INVALID.glob("*.json") if p.name not in lists}
     assert set(generated) == on_disk, "run: .venv/bin/python tools/gen_fixtures.py"
     stale = [p.name for p, text in generated.items() if p.read_text(encoding="utf-8") != text]
     assert stale == [], "run: .venv/bin/python tools/gen_fixtures.py"
@@ -385,3 +404,56 @@ def test_a_need_no_measure_meets_is_unmet() -> None:
     assert unmet_needs(load_plan(data)) == ["n-okonomi", "n-arbeid"]
     data["measures"][0]["status"] = "stopped"
     assert unmet_needs(load_plan(data)) == ["n-lar", "n-okonomi", "n-arbeid"]
+
+
+# --- the re-check at 18 (IP-1045): checked on a fixed day the test gives, never today -------
+
+
+def _open_parents_consent() -> dict[str, Any]:
+    data = _plan("child-barnekoordinator")  # Sofie, born 2018-05-14; her parents consented
+    data["plan_consent"]["period"].pop("end")
+    return data
+
+
+@pytest.mark.parametrize(
+    ("on", "found"),
+    [
+        ("2036-05-13", set()),
+        ("2036-05-14", {("IP-1045", "plan_consent.given_by")}),
+        ("2041-01-01", {("IP-1045", "plan_consent.given_by")}),
+    ],
+)
+def test_a_parents_consent_is_rechecked_on_the_eighteenth_birthday(
+    on: str, found: set[tuple[str, str]]
+) -> None:
+    assert _issues(_open_parents_consent(), dt.date.fromisoformat(on)) == found
+
+
+def test_the_recheck_runs_only_on_a_day_the_caller_gives() -> None:
+    assert _issues(_open_parents_consent()) == set()
+
+
+def test_a_consent_the_young_person_gave_too_needs_no_recheck() -> None:
+    data = _plan("sixteen-alone")  # Ingrid consented herself at 16
+    data["plan_consent"]["period"].pop("end", None)
+    data["plan_consent"]["given_by"].append({"party": "mor", "capacity": "parent"})
+    assert _issues(data, dt.date(2040, 1, 1)) - {("IP-1042", "plan_consent.period.end")} == set()
+
+
+def test_a_parents_consent_that_ended_is_history_not_rechecked() -> None:
+    data = _plan("child-barnekoordinator")  # the consent ends 2027-01-31
+    assert _issues(data, dt.date(2036, 5, 14)) == set()
+
+
+@pytest.mark.parametrize(
+    ("on", "found"),
+    [("2036-05-13", set()), ("2036-05-14", {("IP-1045", "coordinators[0].period")})],
+)
+def test_an_open_barnekoordinator_is_rechecked_at_eighteen(
+    on: str, found: set[tuple[str, str]]
+) -> None:
+    data = _plan("child-barnekoordinator")
+    data["period"].pop("end")
+    data["plan_consent"]["period"].pop("end")  # the parents' consent: re-checked as well
+    got = _issues(data, dt.date.fromisoformat(on))
+    assert got - {("IP-1045", "plan_consent.given_by")} == found

@@ -68,10 +68,13 @@ def test_committed_files_are_what_the_generator_writes(generator: Any) -> None:
 
 def test_the_expected_profiles_and_extensions_exist() -> None:
     profiles = {"ip-careplan", "ip-careteam", "ip-goal", "ip-plan-consent", "ip-sharing-consent"}
+    profiles |= {"ip-coordinator-assignment"}  # a coordinator assignment on its own
     assert profiles <= set(SD_IDS)
     table = (ROOT / "profiles" / "mapping-table.md").read_text(encoding="utf-8")
     named = set(re.findall(r"ext:(ip-[a-z-]+[a-z])", table))
-    assert len(named) == 28  # 19 + 9 for issue 16 (text parts, records, links)
+    # 19 + 9 for issue 16 (text parts, records, links) + 2 for the assignment on its own
+    # (ip-expected-birth, ip-assignment-created)
+    assert len(named) == 30
     by_url = {sd["url"]: sd for sd in STRUCTURES}
     for name in named:
         sd = by_url[EXT + name]

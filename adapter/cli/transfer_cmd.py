@@ -1,0 +1,118 @@
+"""``ipfhir transfer``: the person moves; their plan moves from municipality A to B
+(:mod:`adapter.services.transfer`).
+
+- ``transfer request --as ORGNR --patient ID [--to-kommune NNNN | --to-org ORGNR]
+  [--overlap-days N] [--answer-days N] [--reason TEXT]``: A's coordinating unit asks B to take
+  the plan over (routed by the person's home address when no target is given); prints the
+  message id and A's Task.
+- ``transfer respond TASK --as ORGNR (--accept [--coordinator TEXT] | --decline --reason TEXT)``:
+  B answers a request it received.
+- ``transfer status [TASK]``: the transfer Tasks here, one JSON line each, after bringing each
+  up to date with its messages (a dead-lettered message or an overdue answer fails it).
+
+``ipfhir worker --as ORGNR`` delivers what is queued; each adapter's ``$process-message``
+carries out what arrives. Exit 0 done, 1 refused (one line per issue on stderr: IP-60xx),
+2 unusable arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ipfhir.adapter.cli.notify_cmd import _common, _me, _wiring
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("transfer", help="transfer a plan to the person's new municipality")
+    sub = p.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    req = sub.add_parser("request", help="ask another municipality to take the plan over")
+    req.add_argument("--patient", required=True, help="Patient id in this adapter's store")
+    target = req.add_mutually_exclusive_group()
+    target.add_argument("--to-kommune", help="the coordinating unit of this kommunenummer")
+    target.add_argument("--to-org", help="an explicit organisasjonsnummer")
+    req.add_argument("--overlap-days", type=int, default=14, help="coordinators overlap (0–90)")
+    req.add_argument("--answer-days", type=int, default=14, help="days the receiver has to answer")
+    req.add_argument("--reason", default=None, help="why (e.g. the person moves on a date)")
+    _common(req)
+    req.set_defaults(handler=_request)
+    respond = sub.add_parser("respond", help="accept or decline a transfer request received")
+    respond.add_argument("task", help="the Task id in this adapter's store")
+    answer = respond.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--accept", action="store_true")
+    answer.add_argument("--decline", action="store_true")
+    respond.add_argument("--coordinator", default=None, help="the coordinator appointed here")
+    respond.add_argument("--reason", dest="why", default=None, help="why it is declined")
+    _common(respond)
+    respond.set_defaults(handler=_respond)
+    status = sub.add_parser("status", help="the transfers here (JSON lines)")
+    status.add_argument("task", nargs="?", default=None, help="one Task id")
+    _common(status, sender=False)
+    status.set_defaults(handler=_status)
+
+
+def _request(args: argparse.Namespace) -> int:
+    from ipfhir.adapter.bootstrap import secure_factory
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.services.transfer import request
+
+    if not args.orgnr:
+        print("ipfhir transfer request: --as is required")
+        return 2
+    wiring = _wiring(args)
+    directory = SqlDirectory(wiring.engine)
+    queued = request(
+        wiring,
+        secure_factory(wiring),
+        directory,
+        sender=_me(args, directory),
+        patient_id=args.patient,
+        to_kommune=args.to_kommune,
+        to_org=args.to_org,
+        overlap_days=args.overlap_days,
+        answer_days=args.answer_days,
+        why=args.reason,
+    )
+    print(json.dumps(queued.__dict__))
+    return 0
+
+
+def _respond(args: argparse.Namespace) -> int:
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.services.transfer import respond
+
+    if not args.orgnr:
+        print("ipfhir transfer respond: --as is required")
+        return 2
+    wiring = _wiring(args)
+    directory = SqlDirectory(wiring.engine)
+    queued = respond(
+        wiring,
+        directory,
+        responder=_me(args, directory),
+        task_id=args.task,
+        accept=args.accept,
+        text=args.coordinator if args.accept else args.why,
+    )
+    print(json.dumps(queued.__dict__))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ipfhir.adapter.services.transfer import status
+
+    for task in status(_wiring(args), args.task):
+        shown = {
+            "id": task["id"],
+            "status": task.get("status"),
+            "statusReason": (task.get("statusReason") or {}).get("text"),
+            "requester": (task.get("requester") or {}).get("identifier", {}).get("value"),
+            "owner": (task.get("owner") or {}).get("identifier", {}).get("value"),
+            "focus": (task.get("focus") or {}).get("reference"),
+            "output": task.get("output", []),
+        }
+        print(json.dumps(shown, ensure_ascii=False))
+    return 0

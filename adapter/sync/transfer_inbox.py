@@ -1,0 +1,305 @@
+"""The plan transfer's messages as the new municipality (B) receives them, on the receiver's one
+write transaction (:class:`~adapter.sync.receiver.Receiver` with these handlers): what a
+message does and the row recording its answer commit together, and a refusal (IP-6075,
+IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
+
+- ``ip-transfer`` (A → B): the request is filed in B's inbox like a notification (the Patient
+  bound by fødselsnummer, the Organizations from B's directory), status ``requested``.
+- ``ip-transfer-plan`` (A → B, after B accepted): the plan becomes the person's active plan
+  here — every resource under the id the message gave it, references only among the carried
+  resources (anything else is reduced to its display: A cannot point into B's store), owned by
+  B (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the
+  declared overlap, a Provenance naming the transfer; B's Task ``completed``; and the
+  confirmation to A queued — all in one transaction. A person with an active plan here already
+  gets none (IP-6092: one plan per person, the store's IP-4401 checked in the same transaction).
+
+What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ipfhir.adapter.directory.model import as_dict, dicts
+from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.errors import Conflict
+from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
+from ipfhir.adapter.sync.handover import CARRIED_TYPES, pass_coordination, rewrite_references
+from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
+from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
+from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
+from ipfhir.adapter.sync.recorded import record_write
+from ipfhir.adapter.sync.transfer_tasks import (
+    find_task,
+    is_transfer,
+    message_id,
+    party,
+    queue,
+    save_task,
+    task_message,
+)
+from ipfhir.mappings.identifiers import ORGNR_SYSTEM
+
+__all__ = ["Act", "refused", "store_request", "store_plan"]
+
+Resource = dict[str, Any]
+Act = Callable[[Connection], None]
+
+
+def refused(detail: str, where: str = "Task") -> MessageRefused:
+    return MessageRefused([issue_sync("IP-6095", where, "business-rule", detail=detail)])
+
+
+def _org_ref(
+    repository: SqlRepository, conn: Connection, directory: SqlDirectory, orgnr: str
+) -> tuple[Resource, list[Resource]]:
+    entry = directory.get(orgnr)
+    name = entry.name[:200] if entry is not None else orgnr
+    ref, written = bind_organisation(repository, conn, orgnr, name)
+    return {
+        "reference": ref,
+        "identifier": {"system": ORGNR_SYSTEM, "value": orgnr},
+        "display": name,
+    }, written
+
+
+def _patient_of(incoming: Incoming) -> Resource:
+    patient = incoming.resources.get(str(as_dict(incoming.focus.get("for")).get("reference")))
+    if patient is None or patient.get("resourceType") != "Patient":
+        raise refused("Task.for must name a Patient in the Bundle", "Task.for")
+    return patient
+
+
+def store_request(
+    repository: SqlRepository, directory: SqlDirectory, sender: str, incoming: Incoming
+) -> Act:
+    """``ip-transfer``: the request into B's inbox (see the module doc)."""
+    task = copy.deepcopy(incoming.focus)
+    ident = task_identifier(task)
+    if not is_transfer(task) or ident is None:
+        raise refused("Task.code must be ip-exchange ip-transfer, with an identifier")
+    if orgnr_in(task.get("owner")) != incoming.receiver_orgnr:
+        raise refused("Task.owner must be the organisation the message is addressed to")
+    if orgnr_in(task.get("requester")) != sender:
+        raise refused("Task.requester must be the sending organisation", "Task.requester")
+    if task.get("status") != "requested" or task.get("intent") != "proposal":
+        raise refused("a transfer request is status requested, intent proposal", "Task.status")
+    patient = _patient_of(incoming)
+
+    def act(conn: Connection) -> None:
+        if find_task(repository, ident, conn):
+            raise refused("this transfer is filed here already", "Task.identifier")
+        patient_ref, stored_patient, written = bind_patient(repository, conn, patient)
+        owner, owner_written = _org_ref(repository, conn, directory, str(incoming.receiver_orgnr))
+        requester, sender_written = _org_ref(repository, conn, directory, sender)
+        body = {k: v for k, v in task.items() if k not in ("meta", "focus")}
+        body.update({"for": {"reference": patient_ref}, "owner": owner, "requester": requester})
+        stored = repository.writer.create(conn, body, str(uuid.uuid4()))
+        record_write(
+            conn,
+            organisation=sender,
+            interaction="create",
+            patient=stored_patient,
+            patient_ref=patient_ref,
+            stored=[stored, *written, *owner_written, *sender_written],
+            detail=f"received ip-transfer {incoming.message_id}",
+        )
+
+    return act
+
+
+def _overlap(task: Resource) -> int:
+    for item in dicts(task.get("input")):
+        codes = {c.get("code") for c in dicts(as_dict(item.get("type")).get("coding"))}
+        value = item.get("valueInteger")
+        if "handover-overlap-days" in codes and isinstance(value, int) and 0 <= value <= 90:
+            return value
+    return 0
+
+
+def _output(task: Resource, kind: str) -> str | None:
+    for item in dicts(task.get("output")):
+        codes = {c.get("code") for c in dicts(as_dict(item.get("type")).get("coding"))}
+        if kind in codes and isinstance(item.get("valueString"), str):
+            return str(item["valueString"])
+    return None
+
+
+def _carried(incoming: Incoming) -> tuple[list[tuple[str, Resource]], str]:
+    """(fullUrl, resource) of every carried resource but the Task and the Patient, and the
+    Patient's fullUrl; IP-6095 for anything a plan transfer does not carry."""
+    patient_url = str(as_dict(incoming.focus.get("for")).get("reference"))
+    _patient_of(incoming)
+    out = []
+    for url, res in incoming.resources.items():
+        rtype = res.get("resourceType")
+        if res is incoming.focus or url == patient_url:
+            continue
+        rid = str(res.get("id", ""))
+        if rtype not in CARRIED_TYPES or url != f"urn:uuid:{rid}" or len(rid) != 36:
+            raise refused(f"a plan transfer carries no {str(rtype)[:40]} at {url[:80]}", "Bundle")
+        out.append((url, res))
+    plans = [r for _u, r in out if r.get("resourceType") == "CarePlan"]
+    if len(plans) != 1 or plans[0].get("status") != "active":
+        raise refused("a plan transfer carries exactly one active CarePlan", "Bundle")
+    return out, patient_url
+
+
+def store_plan(
+    repository: SqlRepository, directory: SqlDirectory, base: str, sender: str, incoming: Incoming
+) -> Act:
+    """``ip-transfer-plan``: the plan becomes the person's active plan here (module doc)."""
+    ident = task_identifier(incoming.focus)
+    if not is_transfer(incoming.focus) or ident is None:
+        raise refused("Task.code must be ip-exchange ip-transfer, with an identifier")
+    carried, patient_url = _carried(incoming)
+    patient = incoming.resources[patient_url]
+    overlap = _overlap(incoming.focus)
+
+    def act(conn: Connection) -> None:
+        mine = find_task(repository, ident, conn)
+        me = orgnr_in(mine.get("owner"))
+        if orgnr_in(mine.get("requester")) != sender or mine.get("status") != "accepted":
+            raise refused("no accepted transfer from this organisation has this identifier")
+        patient_ref, stored_patient, written = bind_patient(repository, conn, patient)
+        owner, owner_written = _org_ref(repository, conn, directory, str(me))
+        local = {url: f"{r['resourceType']}/{r['id']}" for url, r in carried}
+        local[patient_url] = patient_ref
+
+        def replace(ref: str) -> Resource:
+            return {"reference": local[ref]} if ref in local else {}
+
+        today = dt.date.today()
+        stored = [*written, *owner_written]
+        for _url, res in carried:
+            body = rewrite_references(
+                {k: v for k, v in res.items() if k not in ("id", "meta")}, replace
+            )
+            security = as_dict(res.get("meta")).get("security")
+            if security:
+                body["meta"] = {"security": security}
+            if body["resourceType"] == "CarePlan":
+                body["author"] = owner
+                plan_id = str(res["id"])
+            if body["resourceType"] == "CareTeam":
+                body["managingOrganization"] = [owner]
+                body = pass_coordination(body, today, overlap, _output(mine, "coordinator"))
+            stored.append(_create(repository, conn, body, str(res["id"])))
+        stored.append(_provenance(repository, conn, plan_id, patient_ref, owner, mine, ident))
+        done = {k: v for k, v in mine.items() if k != "meta"}
+        done.update(status="completed", lastModified=_now())
+        done["output"] = [
+            *dicts(mine.get("output")),
+            {
+                "type": code("successor-plan"),
+                "valueReference": {"reference": f"CarePlan/{plan_id}"},
+            },
+        ]
+        stored.append(
+            save_task(
+                repository,
+                conn,
+                done,
+                organisation=sender,
+                patient=stored_patient,
+                detail=f"received ip-transfer-plan {incoming.message_id}",
+            )
+        )
+        record_write(
+            conn,
+            organisation=sender,
+            interaction="create",
+            patient=stored_patient,
+            patient_ref=patient_ref,
+            stored=stored,
+            detail=f"received ip-transfer-plan {incoming.message_id}: the person's active plan",
+        )
+        _confirm(conn, directory, base, done, ident, sender, plan_id, patient_ref)
+
+    return act
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _create(repository: SqlRepository, conn: Connection, body: Resource, rid: str) -> Resource:
+    try:
+        return repository.writer.create(conn, body, rid)
+    except Conflict as err:
+        if any(i.message_id == "IP-4401" for i in err.issues):
+            raise MessageRefused(
+                [issue_sync("IP-6092", "CarePlan.status", "business-rule")]
+            ) from None
+        raise refused(f"{body['resourceType']}/{rid} exists here already", "Bundle") from None
+
+
+def _provenance(
+    repository: SqlRepository,
+    conn: Connection,
+    plan_id: str,
+    patient_ref: str,
+    owner: Resource,
+    task: Resource,
+    ident: str,
+) -> Resource:
+    previous = as_dict(task.get("requester"))
+    body = {
+        "resourceType": "Provenance",
+        "target": [{"reference": f"CarePlan/{plan_id}"}, {"reference": patient_ref}],
+        "recorded": _now(),
+        "activity": code(TRANSFER_PLAN),
+        "agent": [{"who": owner}, {"who": previous}],
+        "entity": [
+            {
+                "role": "source",
+                "what": {
+                    "identifier": {"system": "urn:ietf:rfc:3986", "value": ident},
+                    "display": f"Individuell plan overført fra {previous.get('display', '')}"[:300],
+                },
+            }
+        ],
+    }
+    return repository.writer.create(conn, body, str(uuid.uuid4()))
+
+
+def _confirm(
+    conn: Connection,
+    directory: SqlDirectory,
+    base: str,
+    done: Resource,
+    ident: str,
+    sender: str,
+    plan_id: str,
+    patient_ref: str,
+) -> None:
+    """B's confirmation to A: the plan is stored (Task completed, the new plan's address)."""
+    me = str(orgnr_in(done.get("owner")))
+    entry = directory.get(me)
+    source = Party(me, entry.name if entry else me, base.rstrip("/"))
+    destination = party(directory, sender)
+    if destination is None:
+        raise refused("the sending organisation is not routable in this adapter's directory")
+    address = f"{base.rstrip('/')}/CarePlan/{plan_id}"
+    answer = task_message(
+        done,
+        output=[{"type": code("successor-plan"), "valueReference": {"reference": address}}],
+    )
+    answer.pop("input", None)
+    queue(
+        conn,
+        event=TRANSFER_RESPONSE,
+        mid=message_id(ident.removeprefix("urn:uuid:"), "stored"),
+        source=source,
+        destination=destination,
+        timestamp=_now(),
+        resources=[answer],
+        person=patient_ref,
+    )
