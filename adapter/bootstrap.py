@@ -95,9 +95,13 @@ def secure_factory(
     wiring: Wiring, *, enforce_scopes: bool = True, cache_size: int | None = None
 ) -> ConsentRepositoryFactory:
     """The store's repositories behind the consent enforcement point: audit appended to the
-    store's audit log (AuditEvent resources when read), recipients in the store's database."""
+    store's audit log (AuditEvent resources when read), recipients in the store's database, and
+    a Consent withdrawn or narrowed through them queues its revocation notices in the same
+    transaction (:mod:`adapter.services.revoke`)."""
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.operation import Enforcement
+    from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.services.revoke import RevocationNotices
     from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.ledger import SqlLedger
     from ipfhir.adapter.store.writes import SystemClock
@@ -109,6 +113,7 @@ def secure_factory(
         SystemClock(),
         enforce_scopes=enforce_scopes,
         cache=ContextCache(DEFAULT_SIZE if cache_size is None else cache_size),
+        on_writes=RevocationNotices(SqlDirectory(wiring.engine)),  # a Consent withdrawn: tell
     )
     return ConsentRepositoryFactory(enforcement)
 

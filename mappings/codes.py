@@ -24,6 +24,7 @@ __all__ = [
     "ORGANISATION_TYPE",
     "PARTICIPANT_ROLE",
     "PROJECT_CODE_SYSTEMS",
+    "REVOKED_LABEL",
     "SYSTEM_9033",
     "SYSTEM_9034",
     "SYSTEM_9151",
@@ -173,7 +174,14 @@ EXCHANGE: Final[dict[str, str]] = {
     "successor-plan": "Planen hos kommunen som overtok",
     "handover-pending": "Overføring pågår: planen er skrivebeskyttet",
     "handed-over": "Overført til ny kommune: planen er avsluttet og skrivebeskyttet",
+    # revocation notices (adapter/services/revoke.py, adapter/sync/revocation.py)
+    "ip-revocation": "Melding om samtykke trukket tilbake eller innskrenket",
+    "revoked-notification": "Melding sendt under samtykket (Task.identifier)",
+    "consent-revoked": "Mottatt under et samtykke avsenderen har trukket tilbake eller innskrenket",
 }
+# The security label (meta.security) a receiver puts on what it received under a consent the
+# sender has since withdrawn or narrowed: the resource is then answered as missing to everyone.
+REVOKED_LABEL: Final[dict[str, str]] = {"system": cs_url("ip-exchange"), "code": "consent-revoked"}
 
 # The identifier every CareTeam of one coordinator assignment on its own carries (value: the
 # assignment's id): one CareTeam per person covered, the family known by this shared identifier.

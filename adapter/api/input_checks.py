@@ -3,7 +3,8 @@
 The validator judges a resource against its profile; what is checked here is what the layers
 behind it take for granted and a hostile client can break: the JSON types of a Bundle's own
 fields (``"entry": "abc"``, ``"ifMatch": 5``), characters no FHIR text may hold and PostgreSQL
-cannot store (NUL, lone surrogates), and values longer than the search index can hold. Every
+cannot store (NUL, lone surrogates), values longer than the search index can hold, and the
+label only this adapter sets (``ip-exchange#consent-revoked``: what a revocation sealed). Every
 refusal is a 400 with a message id and the FHIRPath of the offending element; nothing is stored.
 """
 
@@ -13,6 +14,8 @@ import re
 from typing import Any
 
 from ipfhir.adapter.errors import BadRequest, issue
+from ipfhir.adapter.sync.messages import issue_sync
+from ipfhir.mappings.codes import REVOKED_LABEL
 
 __all__ = ["MAX_BUNDLE_ENTRIES", "check_bundle", "check_indexable", "check_text"]
 
@@ -24,6 +27,9 @@ _REQUEST_STRINGS = ("ifNoneMatch", "ifModifiedSince", "ifMatch", "ifNoneExist")
 # Entries in one transaction or batch: every entry is judged, locked and written in one database
 # transaction; a plan handed over whole is tens of entries.
 MAX_BUNDLE_ENTRIES = 1000
+# The label this adapter puts on what it received under a consent since withdrawn (answered as
+# missing to everyone, for good): never written by a client or carried in by a message (IP-6103).
+_SEALED = (REVOKED_LABEL["system"], REVOKED_LABEL["code"])
 
 
 def _bad(index: int, where: str, detail: str) -> BadRequest:
@@ -66,7 +72,8 @@ def check_bundle(bundle: Resource) -> None:
 
 
 def check_indexable(resource: Resource, expr: str | None = None) -> None:
-    """Coding/Identifier systems fit the search index (valid FHIR, but not storable here)."""
+    """Coding/Identifier systems fit the search index (valid FHIR, but not storable here), and
+    no Coding is the server's own ``consent-revoked`` label (IP-6103)."""
     root = expr or str(resource.get("resourceType", "Resource"))
     todo: list[tuple[Any, str]] = [(resource, root)]
     while todo:
@@ -85,6 +92,8 @@ def check_indexable(resource: Resource, expr: str | None = None) -> None:
                         )
                     ]
                 )
+            if (system, node.get("code")) == _SEALED:
+                raise BadRequest([issue_sync("IP-6103", path, "security")])
             todo.extend((v, f"{path}.{k}") for k, v in node.items() if isinstance(v, dict | list))
         elif isinstance(node, list):
             todo.extend(

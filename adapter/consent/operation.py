@@ -52,6 +52,7 @@ from ipfhir.adapter.ports import (
     Actor,
     ChangeStamps,
     Clock,
+    PreCommitHook,
     ResourceRepository,
     UnitOfWork,
     Written,
@@ -86,6 +87,9 @@ class Enforcement:
     clock: Clock
     enforce_scopes: bool = True
     cache: ContextCache = field(default_factory=ContextCache)
+    # More work on each write transaction the enforced repositories commit, after its audit and
+    # on the same transaction (bootstrap wires adapter/services/revoke.py: revocation notices).
+    on_writes: PreCommitHook | None = None
     policy: Policy = field(default_factory=ConsentRules)
 
     def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
@@ -126,6 +130,8 @@ class Operation:
         events = [audit_event(self.actor, self._written_item(w), now) for w in writes]
         self.enforcement.audit.record_in(transaction, events)
         self._written.update(_version_ref(w) for w in writes)
+        if self.enforcement.on_writes is not None:
+            self.enforcement.on_writes(transaction, writes)
 
     def _written_item(self, written: Written) -> Disclosure:
         resource = written.resource or {}

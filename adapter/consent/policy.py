@@ -30,6 +30,10 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
   named only in a Consent (a guardian, a parent who consented) are not shown to recipients.
 - **A notification waiting in an inbox** (:mod:`adapter.consent.inbox`): the addressee's
   coordinating unit only, while another organisation's words; the plan's rules once acted on.
+- **What this adapter received under a consent its sender has since withdrawn or narrowed**
+  (labelled :data:`~mappings.codes.REVOKED_LABEL` by :mod:`adapter.sync.revocation`): nobody,
+  the plan's holders included — answered as missing; the label of the newest version hides
+  every earlier one too (:mod:`adapter.consent.versions`).
 - Anything else (a resource tied to no person and not directory data) is denied.
 """
 
@@ -66,6 +70,7 @@ from ipfhir.adapter.consent.redact import (
 from ipfhir.adapter.consent.redact_text import strip_free_text
 from ipfhir.adapter.consent.work_refs import WORK_TYPES, strip_work_references
 from ipfhir.adapter.ports import Actor, DisclosurePolicy
+from ipfhir.mappings.codes import REVOKED_LABEL
 
 __all__ = [
     "OWNER_ROLE",
@@ -204,6 +209,9 @@ def decide(
 ) -> Decision:
     """Permit, deny or redact ``resource`` for ``actor`` (``ctx``: the resource's person)."""
     rtype = str(resource.get("resourceType"))
+    if _revoked(resource):
+        text = "received under a consent its sender has since withdrawn or narrowed"
+        return Decision("deny", "none", None, (Reason(text),))
     if rtype in DIRECTORY_TYPES and patient_of(resource) is None:
         return Decision("permit", "directory", resource, (Reason("directory data"),))
     if ctx is None or patient_of(resource) != ctx.patient:
@@ -226,6 +234,16 @@ def decide(
         why = Reason(f"{rtype} is shown to the plan's owner and coordinator only")
         return Decision("deny", "consent", None, (why,))
     return _by_consent(ctx, access, resource, _refused_relatives(ctx, actor, today, rtype))
+
+
+def _revoked(resource: Resource) -> bool:
+    labels = (resource.get("meta") or {}).get("security")
+    return any(
+        isinstance(label, Mapping)
+        and (label.get("system"), label.get("code"))
+        == (REVOKED_LABEL["system"], REVOKED_LABEL["code"])
+        for label in (labels if isinstance(labels, list) else ())
+    )
 
 
 def _refused_relatives(ctx: PlanContext, actor: Actor, today: str, rtype: str) -> frozenset[str]:

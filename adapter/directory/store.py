@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from ipfhir.adapter.directory.messages import DirectoryFileError, NoRoute, issue6
 from ipfhir.adapter.directory.model import DirectoryEntry, is_kommunenummer
@@ -58,7 +58,13 @@ class SqlDirectory:
 
     def get(self, orgnr: str) -> DirectoryEntry | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
+            return self.get_in(conn, orgnr)
+
+    @staticmethod
+    def get_in(conn: Connection, orgnr: str) -> DirectoryEntry | None:
+        """:meth:`get` on an open connection (a write transaction's pre-commit work: no second
+        connection from the pool while the first is held)."""
+        row = conn.execute(select(table).where(table.c.orgnr == orgnr)).mappings().first()
         return _entry(row) if row is not None else None
 
     def by_her_id(self, her_id: str) -> DirectoryEntry | None:

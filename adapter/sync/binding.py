@@ -27,9 +27,10 @@ from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.mappings.codes import REVOKED_LABEL
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
 
-__all__ = ["bind_organisation", "bind_patient", "organisation_id"]
+__all__ = ["bind_organisation", "bind_patient", "is_sealed", "organisation_id"]
 
 Resource = dict[str, Any]
 _ORGANISATIONS = uuid.UUID("5b0f8e51-2d7c-4c5e-9a63-1f3c0d8e7a42")  # namespace of their ids
@@ -64,6 +65,13 @@ def bind_organisation(
     return f"Organization/{rid}", [stored]
 
 
+def is_sealed(resource: Resource) -> bool:
+    """Labelled :data:`~mappings.codes.REVOKED_LABEL` (:mod:`adapter.sync.revocation`)."""
+    wanted = (REVOKED_LABEL["system"], REVOKED_LABEL["code"])
+    labels = dicts(as_dict(resource.get("meta")).get("security"))
+    return any((s.get("system"), s.get("code")) == wanted for s in labels)
+
+
 def bind_patient(
     repository: SqlRepository, conn: Connection, patient: Resource
 ) -> tuple[str, Resource, list[Resource]]:
@@ -73,10 +81,11 @@ def bind_patient(
         system, value = ident.get("system"), ident.get("value")
         if system in (FNR_SYSTEM, DNR_SYSTEM) and isinstance(value, str):
             query = SearchQuery(
-                "Patient", (SearchParam("identifier", (f"{system}|{value}",)),), count=1
+                "Patient", (SearchParam("identifier", (f"{system}|{value}",)),), count=20
             )
             lock_criteria(conn, query)
-            found = repository._search(conn, query).matches
+            # one received under a consent since withdrawn stays sealed: never filed under again
+            found = [p for p in repository._search(conn, query).matches if not is_sealed(p)]
             if found:
                 return f"Patient/{found[0]['id']}", found[0], []
     received = {k: v for k, v in patient.items() if k not in ("id", "meta")}

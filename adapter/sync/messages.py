@@ -1,5 +1,5 @@
-"""Catalogue of the exchanges' message ids (IP-605x–608x; the directory and login own
-IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
+"""Catalogue of the exchanges' message ids (IP-605x–608x, IP-6100–6119; the directory and
+login own IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
 
 - IP-6050–6069: the sender (``ipfhir notify``, ``ipfhir notify respond``): nothing is queued.
 - IP-6070–6089: the receiver (``POST [base]/$process-message``): the OperationOutcome of a
@@ -7,6 +7,8 @@ IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62xx).
 - IP-6090–6099: the plan transfer between municipalities (``ipfhir transfer``): refusals of the
   commands, the receiver's refusals of transfer messages, and the reasons a transfer Task gives
   (``Task.statusReason``) when it did not happen.
+- IP-6100–6119: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
+  IP-6101–6119 the receiver's refusals of a revocation (``fatal-error``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ MESSAGES: dict[str, str] = {
     "authenticated organisation.",
     "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
     "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
-    "ip-notification-response, ip-transfer, ip-transfer-response, ip-transfer-plan).",
+    "ip-notification-response, ip-transfer, ip-transfer-response, ip-transfer-plan, "
+    "ip-revocation).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
     "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
@@ -64,6 +67,15 @@ MESSAGES: dict[str, str] = {
     "IP-6097": "Organisation {orgnr} was not reached ({why}): the plan stays active here.",
     "IP-6098": "Organisation {orgnr} did not answer by {date}: the plan stays active here.",
     "IP-6099": "--overlap-days must be a whole number from 0 to 90, not '{value}'.",
+    # revocation notices (IP-6100–6119)
+    "IP-6100": "Organisation {orgnr} received data under {consent} but is not told of its "
+    "withdrawal or narrowing: {why}.",
+    "IP-6101": "The revocation names no notification this adapter received from the sending "
+    "organisation.",
+    "IP-6102": "The revocation is unusable: {detail}",
+    "IP-6103": "The security label ip-exchange#consent-revoked is set by this adapter only, on "
+    "what a revocation notice sealed; it is never written through the API or carried in a "
+    "message.",
 }
 
 

@@ -13,7 +13,9 @@ coordinator" and the Patient it is for) and ``ip-notification-response`` (the co
 unit's answer: the same Task, identified by its identifier, accepted or rejected); the plan
 transfer ``ip-transfer`` (A asks B), ``ip-transfer-response`` (B accepts, declines, or confirms
 that it stored the plan) and ``ip-transfer-plan`` (A's plan as B may see it), carried out by
-:mod:`adapter.sync.transfer_inbox`.
+:mod:`adapter.sync.transfer_inbox`; and ``ip-revocation`` (the sender withdraws what it sent
+under a consent the person has since withdrawn or narrowed: a Task naming the notifications by
+their identifiers, no person data; :mod:`adapter.sync.revocation`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,15 @@ NOTIFICATION_RESPONSE = "ip-notification-response"
 TRANSFER = "ip-transfer"  # municipality A asks B to take the person's plan over
 TRANSFER_RESPONSE = "ip-transfer-response"  # B accepts, declines or confirms it stored the plan
 TRANSFER_PLAN = "ip-transfer-plan"  # A sends the plan as the consent lets B see it
-EVENTS = (NOTIFICATION, NOTIFICATION_RESPONSE, TRANSFER, TRANSFER_RESPONSE, TRANSFER_PLAN)
+REVOCATION = "ip-revocation"  # the sender withdraws what it sent under a consent since narrowed
+EVENTS = (
+    NOTIFICATION,
+    NOTIFICATION_RESPONSE,
+    TRANSFER,
+    TRANSFER_RESPONSE,
+    TRANSFER_PLAN,
+    REVOCATION,
+)
 REQUESTS = frozenset({NOTIFICATION, TRANSFER, TRANSFER_PLAN})  # addressed to a served organisation
 ResponseCode = Literal["ok", "transient-error", "fatal-error"]
 _MAX_ID = 64

@@ -17,6 +17,8 @@ from the message) and the body, and returns the HTTP status and the answer:
    transaction together with the row that records its answer (``received_messages``): a
    concurrent duplicate loses the insert, rolls back all it wrote and answers with the row
    the winner stored;
+   An ``ip-revocation`` marks what the sender sent here under the consent it names
+   (:mod:`adapter.sync.revocation`; IP-6101/6102 refuse it);
 4. a message that cannot be carried out now (:class:`~adapter.sync.messages.TryAgain`, e.g. the
    plan changed while a transfer read it) is answered ``transient-error`` and recorded nowhere:
    the sender's worker retries it;
@@ -44,12 +46,14 @@ from ipfhir.adapter.sync.inbox import carry_out
 from ipfhir.adapter.sync.messages import MessageRefused, SenderRefused, TryAgain, issue_sync
 from ipfhir.adapter.sync.messaging import (
     REQUESTS,
+    REVOCATION,
     Incoming,
     message_id_of,
     read_message,
     response_bundle,
 )
 from ipfhir.adapter.sync.recorded import record_refusal
+from ipfhir.adapter.sync.revocation import revoke_received
 from ipfhir.mappings.errors import InvalidInput
 
 __all__ = ["Handler", "Receiver"]
@@ -180,7 +184,10 @@ class Receiver:
             )
 
         def act(conn: Connection) -> None:
-            carry_out(self.repository, conn, sender, incoming, self.directory)
+            if incoming.event == REVOCATION:
+                revoke_received(self.repository, conn, sender, incoming)
+            else:
+                carry_out(self.repository, conn, sender, incoming, self.directory)
 
         return self._record(sender, incoming.message_id, incoming.event, answer, act)
 

@@ -18,14 +18,15 @@ from tests.literals import string_literals
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("adapter", "mappings", "profiles", "conformance")
 # module -> the id prefix of its owner (docs/architecture.md, "Message id ranges")
-CATALOGUES = {
+CATALOGUES: dict[str, str | tuple[str, ...]] = {
     "ipfhir.mappings.rules": "IP-1",
     "ipfhir.mappings.fhir_r4": "IP-2",
     "ipfhir.profiles.validator.messages": "IP-3",
     "ipfhir.adapter.errors": "IP-4",
     "ipfhir.adapter.security_errors": "IP-5",
     "ipfhir.adapter.directory.messages": "IP-60",
-    "ipfhir.adapter.sync.messages": "IP-60",
+    # exchanges IP-6050–6089, revocation notices IP-6100–6119
+    "ipfhir.adapter.sync.messages": ("IP-60", "IP-610", "IP-611"),
     "ipfhir.mappings.legacy.messages": "IP-6",
 }
 FOLDER_OF = {"ipfhir.adapter": "adapter", "ipfhir.mappings": "mappings"} | {

@@ -1,0 +1,100 @@
+"""Has a change to a sharing Consent taken away what it gave? (pure: no I/O, ``today`` given)
+
+A revocation notice goes to every organisation that received data under a Consent when the
+person withdraws or narrows it (:mod:`adapter.services.revoke`). :func:`narrowing` compares the
+version before the change with the version after it and names each way the new one gives less:
+
+- **withdrawn**: the Consent was in force and is no more — status no longer ``active``
+  (inactive, rejected, entered-in-error), the ``ip-consent-revoked`` extension dated today or
+  earlier, the base provision no longer a permit, or the Consent deleted;
+- **period shortened**: ``provision.period`` ends earlier (or now ends) or starts later;
+- **permit narrowed**: a permit provision of the old version has no counterpart in the new one
+  giving at least as much — removed, an actor removed from it, a topic (``securityLabel``)
+  taken from it, or any other element of it changed (read as a narrowing: when in doubt, tell);
+- **deny added**: a deny provision of the new version has no counterpart in the old one
+  refusing at least as much — a refused topic, individual or environment added after the fact.
+
+A counterpart is compared without position (a provision moved in the list is the same) and
+without its nested provisions (each of those is compared on its own). A consent that was not
+in force before gives nothing to take away: no notice (data shared under it while it was in
+force was told when it stopped: expiry is not a change and tells nobody, a known limit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ipfhir.adapter.consent.provisions import consent_in_force, is_sharing_consent
+
+__all__ = ["narrowing"]
+
+Resource = Mapping[str, Any]
+_WIDER_IF_MORE = ("actor", "securityLabel")  # a permit giving more of these gives more
+
+
+def narrowing(old: Resource | None, new: Resource | None, today: str) -> tuple[str, ...]:
+    """The ways ``new`` (``None``: deleted) gives less than ``old``; ``()`` when it does not."""
+    if old is None or not is_sharing_consent(old) or consent_in_force(old, today) is not None:
+        return ()
+    if new is None:
+        return ("withdrawn: the consent was deleted",)
+    stopped = consent_in_force(new, today)
+    if stopped is not None or not is_sharing_consent(new):
+        return (f"withdrawn: {stopped or 'no longer a sharing consent'}",)
+    found: list[str] = []
+    if _shortened(old["provision"].get("period"), new["provision"].get("period")):
+        found.append("period shortened")
+    old_nodes, new_nodes = list(_nodes(old["provision"])), list(_nodes(new["provision"]))
+    permits = [n for n in new_nodes if n.get("type") != "deny"]
+    denies = [n for n in old_nodes if n.get("type") == "deny"]
+    for node in old_nodes:
+        if node.get("type") != "deny" and not any(_gives_as_much(q, node) for q in permits):
+            found.append("permit narrowed")
+            break
+    for node in new_nodes:
+        if node.get("type") == "deny" and not any(_gives_as_much(q, node) for q in denies):
+            found.append("deny added")
+            break
+    return tuple(found)
+
+
+def _nodes(provision: Mapping[str, Any], top: bool = True) -> Iterator[dict[str, Any]]:
+    """Every provision of the tree without its children (the base provision's period is
+    compared on its own, by :func:`_shortened`)."""
+    node = {k: v for k, v in provision.items() if k != "provision" and not (top and k == "period")}
+    yield node
+    for child in provision.get("provision") or ():
+        if isinstance(child, Mapping):
+            yield from _nodes(child, top=False)
+
+
+def _canon(items: Any) -> set[str]:
+    return {json.dumps(i, sort_keys=True) for i in items or ()}
+
+
+def _gives_as_much(wider: Mapping[str, Any], narrower: Mapping[str, Any]) -> bool:
+    """Does provision ``wider`` give (a permit) or refuse (a deny) at least what ``narrower``
+    does? Equal but for more actors and, where both name topics, more topics (a permit naming
+    topics is a limit: its recipient gets only those; one naming none is about everything, never
+    the counterpart of one naming some)."""
+    rest = set(wider) | set(narrower)
+    if any(wider.get(k) != narrower.get(k) for k in rest - set(_WIDER_IF_MORE)):
+        return False
+    actors_wide, actors_narrow = _canon(wider.get("actor")), _canon(narrower.get("actor"))
+    if not actors_narrow <= actors_wide or (actors_wide and not actors_narrow):
+        return False  # no actors: its parent's, which more named actors may not cover
+    topics_wide, topics_narrow = wider.get("securityLabel"), narrower.get("securityLabel")
+    if not topics_narrow or not topics_wide:  # about every topic, or (a limit) some only
+        return not topics_narrow and not topics_wide
+    return _canon(topics_narrow) <= _canon(topics_wide)
+
+
+def _shortened(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    old, new = old or {}, new or {}
+    old_end, new_end = str(old.get("end", ""))[:10], str(new.get("end", ""))[:10]
+    old_start, new_start = str(old.get("start", ""))[:10], str(new.get("start", ""))[:10]
+    ends_earlier = bool(new_end) and (not old_end or new_end < old_end)
+    starts_later = bool(new_start) and (not old_start or new_start > old_start)
+    return ends_earlier or starts_later
