@@ -15,7 +15,9 @@ the same run, case by case, one after the other (the idle one costs no CPU):
 Cases: create Goal (1 and 8 connections), read Goal (8), ``Goal?patient=…&_count=10`` (8).
 Reported: requests/s, p50/p99 latency (wrk's), and the server's CPU per request (utime + stime
 of the server and its workers from /proc), medians of ``--runs``; ``uptime`` load beside them.
-Lua script: ``bench/wrk/fhir.lua`` (method, body file and token from the environment).
+``--profile CASE``: py-spy samples the secure server during the cases whose name contains CASE
+(collapsed stacks in ``--profile-dir``). Lua script: ``bench/wrk/fhir.lua`` (method, body file
+and token from the environment).
 
 ``--compare DIR``: also the servers of another checkout (``git archive REV | tar -x -C DIR``
 with its own ``DIR/.venv``) on a copy of the database taken back to that checkout's schema
@@ -106,9 +108,23 @@ def measure(
         method, f"/Goal?patient=Patient/{person}&_count=10"
     )
     before = cpu_seconds(pid)
+    spy = profile(pid, name) if ARGS.profile and token and ARGS.profile in name else None
     found = wrk(base + path, method, conns, ARGS.seconds, token, body)
+    if spy is not None:
+        spy.wait(timeout=ARGS.seconds + 60)
     found["cpu_ms"] = (cpu_seconds(pid) - before) / max(found["requests"], 1) * 1000
     return found
+
+
+def profile(pid: int, case: str) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) sampling the secure server and its workers for the case:
+    collapsed stacks (``--format raw``, one file per case and run) in ``--profile-dir``."""
+    out = Path(ARGS.profile_dir) / (case.split(",")[0].replace(" ", "-") + f"-{pid}.txt")
+    spy = Path(sys.executable).parent / "py-spy"
+    cmd = [str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid)]
+    cmd += ["--subprocesses", "--nonblocking"]
+    cmd += ["--duration", str(ARGS.seconds), "--format", "raw", "--output", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def spawn(cmd: list[str], cwd: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -215,6 +231,8 @@ def main() -> None:
     ap.add_argument("--workers", default="1", help="a number, or auto")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     ap.add_argument("--postgres", default="postgresql+psycopg://root@127.0.0.1:5432/test")
+    ap.add_argument("--profile", metavar="CASE", help="py-spy the secure server in cases naming it")
+    ap.add_argument("--profile-dir", default=".", help="where --profile writes (raw stacks)")
     ap.add_argument("--compare", metavar="DIR", help="another checkout to measure beside")
     ap.add_argument("--compare-revision", default="0005", help="its schema revision")
     global ARGS

@@ -1,11 +1,12 @@
 """A bounded, in-process cache of persons' plan contexts, valid only while the store's change
 stamps say nothing they depend on has changed.
 
-What a consent decision reads about one person (:class:`~adapter.consent.context.PlanContext`)
-changes only through a write of a resource tied to that person (the Patient, a resource whose
-``subject``/``patient``/``beneficiary`` names it) or of a directory resource (Organization,
-Practitioner, PractitionerRole, ...). The store bumps a change stamp for ``Patient/id`` or for
-the directory (``"*"``) in the same transaction as every such write
+What a cached context holds about one person (:class:`~adapter.consent.context.PlanContext`:
+the Patient, CarePlans, CareTeams, Consents, relatives, and directory resources) changes only
+through a write of one of those: a resource of ``CONTEXT_TYPES`` tied to that person, or a
+directory resource (Organization, Practitioner, PractitionerRole, ...). The store bumps a change
+stamp for ``Patient/id`` or for the directory (``"*"``) in the same transaction as every such
+write
 (:class:`adapter.ports.ChangeStamps`). So an entry is kept with the stamps read **before** its
 context was loaded, and handed out again only when one query for ``stamps([patient, "*"])`` —
 made on every request — answers the same. A revocation committed by any process is therefore
@@ -13,7 +14,9 @@ seen on the next request everywhere; data loaded after the stamps can only be ne
 never older.
 
 A context that holds a resource whose changes the stamps of the person and the directory do
-not cover (e.g. another person's RelatedPerson named as a party) is not cached. The Access of an
+not cover (e.g. another person's RelatedPerson named as a party) is not cached. Goals (fetched
+when a CarePlan is judged) are left out of what is stored: a Goal write bumps no stamp, so every
+operation that judges a CarePlan fetches the Goals it names afresh. The Access of an
 actor on a context (its applicable provisions, the verdicts per topic) is remembered with the
 entry, per actor and day. Entries are evicted least recently used first; ``size=0`` switches the
 cache off. Thread-safe: one lock around the entry table; entries are never changed after they
@@ -29,9 +32,10 @@ from dataclasses import dataclass, field
 
 from ipfhir.adapter.consent.context import DIRECTORY_TYPES, PlanContext, patient_of
 from ipfhir.adapter.consent.policy import Access
+from ipfhir.adapter.fhir.person_ties import CONTEXT_TYPES
 from ipfhir.adapter.ports import Actor
 
-__all__ = ["DEFAULT_SIZE", "CacheEntry", "ContextCache", "Stamps", "cacheable"]
+__all__ = ["DEFAULT_SIZE", "CacheEntry", "ContextCache", "Stamps", "cacheable", "stamped_part"]
 
 DEFAULT_SIZE = 512  # persons; a context is some tens of resources
 _ACCESSES = 64  # remembered (actor, day) Accesses per entry
@@ -39,14 +43,26 @@ Stamps = tuple[int, int]  # (the person's stamp, the directory's stamp)
 
 
 def cacheable(ctx: PlanContext) -> bool:
-    """Every resource in ``ctx`` is the person's own or directory data (covered by stamps)."""
+    """Every resource in ``ctx`` is directory data or the person's own of a type whose writes
+    bump the person's stamp (``CONTEXT_TYPES``): covered by stamps."""
     for res in ctx.resources.values():
-        owner = patient_of(res)
-        if owner is None and res.get("resourceType") not in DIRECTORY_TYPES:
+        rtype, owner = res.get("resourceType"), patient_of(res)
+        if owner is None and rtype not in DIRECTORY_TYPES:
             return False
-        if owner is not None and owner != ctx.patient:
+        if owner is not None and (owner != ctx.patient or rtype not in CONTEXT_TYPES):
             return False
     return True
+
+
+def stamped_part(ctx: PlanContext) -> PlanContext:
+    """``ctx`` without the resources whose writes bump no stamp (the Goals of a judged
+    CarePlan): what may be kept across operations."""
+    kept = {
+        ref: res
+        for ref, res in ctx.resources.items()
+        if res.get("resourceType") in CONTEXT_TYPES or res.get("resourceType") in DIRECTORY_TYPES
+    }
+    return ctx if len(kept) == len(ctx.resources) else PlanContext(ctx.patient, kept)
 
 
 @dataclass
@@ -94,9 +110,10 @@ class ContextCache:
             return entry
 
     def put(self, stamps: Stamps, context: PlanContext) -> CacheEntry:
-        """An entry for ``context`` (loaded after ``stamps`` were read), stored when the cache
-        is on and the context is :func:`cacheable`; returned either way."""
-        entry = CacheEntry(stamps, context)
+        """An entry for the :func:`stamped_part` of ``context`` (loaded after ``stamps`` were
+        read), stored when the cache is on and that is :func:`cacheable`; returned either way."""
+        entry = CacheEntry(stamps, stamped_part(context))
+        context = entry.context
         if self.size == 0 or not cacheable(context):
             return entry
         with self._lock:
@@ -105,15 +122,6 @@ class ContextCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return entry
-
-    def extend(self, entry: CacheEntry, context: PlanContext) -> CacheEntry:
-        """``entry`` with a larger ``context`` of the same person and stamps (goals of a judged
-        CarePlan, fetched after the stamps were read), replacing ``entry`` if it is stored."""
-        bigger = CacheEntry(entry.stamps, context, entry.accesses)
-        with self._lock:
-            if self._entries.get(context.patient) is entry and cacheable(context):
-                self._entries[context.patient] = bigger
-        return bigger
 
     def evict(self, patients: list[str]) -> None:
         with self._lock:

@@ -5,7 +5,9 @@ An :class:`Operation` finds each person's :class:`PlanContext` once: from the en
 :class:`~adapter.consent.cache.ContextCache` when the store's change stamps (read once per
 operation, for every person it judges, in one query when it judges a page) say it is still the
 plan as stored, loaded from the store otherwise. After a write (:meth:`Operation.forget`) the
-operation reads the stamps again and drops the cache entries it used.
+operation reads the stamps again; a write of a type a cached context holds also drops the cache
+entries it used. The Goals a judged CarePlan (Task, Provenance) names are fetched by the
+operation, never taken from the cache (a Goal write bumps no stamp).
 
 Completion is structural (as HAPI's ConsentInterceptor calls ``completeOperationSuccess`` /
 ``completeOperationFailure`` from the framework): every :class:`Operation` created while a
@@ -38,16 +40,11 @@ from ipfhir.adapter.audit.ledger import DisclosureLedger
 from ipfhir.adapter.audit.sink import AuditSink
 from ipfhir.adapter.audit.trail import LedgerRow, write_trail
 from ipfhir.adapter.auth.scopes import needed_scope, scope_allows
-from ipfhir.adapter.consent.cache import CacheEntry, ContextCache, Stamps, cacheable
-from ipfhir.adapter.consent.context import (
-    DIRECTORY_TYPES,
-    PARTY_TYPES,
-    PlanContext,
-    patient_of,
-    ref_of,
-)
+from ipfhir.adapter.consent.cache import CacheEntry, ContextCache, Stamps
+from ipfhir.adapter.consent.context import PlanContext, patient_of, ref_of
 from ipfhir.adapter.consent.loader import goals_for, load_context
 from ipfhir.adapter.consent.policy import Access, ConsentRules, Decision, Policy
+from ipfhir.adapter.fhir.person_ties import CONTEXT_TYPES, DIRECTORY_TYPES
 from ipfhir.adapter.ports import (
     Actor,
     ChangeStamps,
@@ -70,9 +67,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 # The innermost open completing() scope (None: no scope open).
 _OPEN: ContextVar[_Scope | None] = ContextVar("ipfhir_open_operations", default=None)
-_CONTEXT_TYPES = frozenset(
-    {"Patient", "CarePlan", "CareTeam", "Consent"} | PARTY_TYPES | DIRECTORY_TYPES
-)
 
 
 @dataclass
@@ -112,7 +106,6 @@ class Operation:
     _entries: dict[str, CacheEntry] = field(default_factory=dict)
     _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
-    _before_write: dict[str, tuple[Stamps, PlanContext]] = field(default_factory=dict)
     _written: set[str] = field(default_factory=set)  # "Type/id/_history/v" audited as writes
 
     def __post_init__(self) -> None:
@@ -184,64 +177,42 @@ class Operation:
 
     def context(self, patient: str, plan: Resource | None = None) -> PlanContext:
         """The person's plan context, found once per operation (with ``plan``'s goals when a
-        CarePlan is the first thing judged): cached while the stamps are unchanged."""
+        CarePlan is the first thing judged): cached while the stamps are unchanged, without
+        the goals (:func:`~adapter.consent.cache.stamped_part`)."""
         if patient in self._contexts:
             return self._contexts[patient]
         self._stamps_of([patient])
         stamps, cache = self._stamps.get(patient), self.enforcement.cache
         entry = cache.get(patient, stamps) if stamps is not None else None
-        if entry is None:
-            ctx = self._unchanged(patient, stamps) or load_context(
-                self.enforcement.inner, patient, plan
-            )
+        if entry is not None:
+            ctx = entry.context
+        else:
+            ctx = load_context(self.enforcement.inner, patient, plan)
             if stamps is not None:
                 entry = cache.put(stamps, ctx)
         if entry is not None:
             self._entries[patient] = entry
             self._used.add(patient)
-            ctx = entry.context
         self._contexts[patient] = ctx
         return ctx
 
     def _with_goals(self, patient: str, plan: Resource) -> PlanContext:
+        """The context with the person's Goals ``plan`` names, fetched for this operation."""
         ctx = self.context(patient, plan)
         bigger = goals_for(self.enforcement.inner, ctx, plan)
         if bigger is not ctx:
             self._contexts[patient] = bigger
-            if patient in self._entries:
-                entry = self.enforcement.cache.extend(self._entries[patient], bigger)
-                self._entries[patient] = entry
         return bigger
-
-    def _unchanged(self, patient: str, stamps: Stamps | None) -> PlanContext | None:
-        """The context found before this operation's write, when that write is provably the
-        only change since and left it as it was (see :meth:`forget`)."""
-        before = self._before_write.pop(patient, None)
-        if before is None or stamps is None:
-            return None
-        (person, directory), ctx = before
-        return ctx if stamps == (person + 1, directory) else None
 
     def forget(self, written: Resource | None = None) -> None:
         """Drop what was found: after a write the plan is no longer what it was (the response
-        to a write is judged on the plan as written, never on a context found before it).
-
-        With ``written`` (the resource this operation's write stored): a context found before
-        the write is kept for the judging when ``written`` is of a type the loader never puts
-        in a context by search or as a party (a Goal, an Observation, ...), is not in it, and
-        the person's stamp then reads exactly one more with the directory's unchanged — only
-        this write's transaction committed for the person since the context was found (a
-        transaction bumps a key once), so a fresh load would find exactly the same."""
-        keep = written is not None and _outside_contexts(written)
-        self._before_write = {
-            p: (self._stamps[p], ctx)
-            for p, ctx in self._contexts.items()
-            if keep
-            and p in self._stamps
-            and ref_of(written or {}) not in ctx.resources
-            and cacheable(ctx)
-        }
-        self.enforcement.cache.evict(sorted(self._used | self._contexts.keys()))
+        to a write is judged on the plan as written, never on a context found before it): the
+        stamps are read again, the contexts found again (from the cache when the stamps say
+        they still hold). Unless ``written`` (the resource this operation's write stored) is of
+        a type no cached context holds (a Goal, an Observation: its write bumped no stamp), the
+        cache entries the operation used are dropped too."""
+        if written is None or _in_contexts(written):
+            self.enforcement.cache.evict(sorted(self._used | self._contexts.keys()))
         self._contexts.clear()
         self._access.clear()
         self._stamps.clear()
@@ -398,10 +369,10 @@ def _version_ref(written: Written) -> str:
     return f"{written.resource_type}/{written.resource_id}/_history/{written.version_id}"
 
 
-def _outside_contexts(resource: Resource) -> bool:
-    """Not a type :func:`~adapter.consent.loader.load_context` finds by the person or as a
-    party (Goals it adds only when a judged CarePlan references them, fetched on demand)."""
-    return resource.get("resourceType") not in _CONTEXT_TYPES
+def _in_contexts(resource: Resource) -> bool:
+    """Of a type a cached context holds (a write of it bumps a stamp)."""
+    rtype = resource.get("resourceType")
+    return rtype in CONTEXT_TYPES or rtype in DIRECTORY_TYPES
 
 
 def _person_identifier(ctx: PlanContext) -> dict[str, str] | None:

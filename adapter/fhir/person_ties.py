@@ -11,13 +11,26 @@ consent context would outlive the write that changed it
   a Provenance through the Patient among its targets (:data:`PERSON_LIST_FIELDS`); the Patient
   itself is its own. An AuditEvent names its person in ``entity.what``: read when deciding who
   may see it, but it bumps no stamp (the server writes it, and no plan context holds one).
+- Only a write of a :data:`CONTEXT_TYPES` resource bumps its person's stamp: those are what a
+  cached consent context holds (the person's Patient, CarePlans, CareTeams, Consents and
+  relatives). A write of any other type tied to the person (a Goal, a Task, an Observation)
+  changes nothing a cached context holds, so it bumps nothing and leaves every cached context
+  valid: ten clients writing Goals for one person do not make each other reload the person's
+  consent context. The Goals a judged CarePlan names are fetched by every operation that judges
+  it, never cached (``adapter.consent.cache.cacheable`` refuses a context holding another type).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-__all__ = ["DIRECTORY_KEY", "DIRECTORY_TYPES", "PERSON_FIELDS", "PERSON_LIST_FIELDS"]
+__all__ = [
+    "CONTEXT_TYPES",
+    "DIRECTORY_KEY",
+    "DIRECTORY_TYPES",
+    "PERSON_FIELDS",
+    "PERSON_LIST_FIELDS",
+]
 
 DIRECTORY_KEY = "*"  # the change stamp of the whole directory
 DIRECTORY_TYPES = frozenset(
@@ -30,6 +43,10 @@ DIRECTORY_TYPES = frozenset(
         "Location",
     }
 )
+# The person's resources a cached consent context holds (adapter.consent.loader: the searches
+# by person and the relatives named as parties; Patient is the person): a write of one bumps
+# the person's stamp.
+CONTEXT_TYPES = frozenset({"Patient", "CarePlan", "CareTeam", "Consent", "RelatedPerson"})
 PERSON_FIELDS = ("subject", "patient", "beneficiary", "for")  # for: Task.for
 # Fields holding a list of references among which a Patient ties the resource to that person.
 PERSON_LIST_FIELDS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(

@@ -37,16 +37,19 @@ def _not_deleted(dialect: str) -> str:
 @cache
 def by_patient_sql(dialect: str, n: int) -> str:
     """Current resources whose reference index row (type ``t{k}``, parameter ``p{k}``, k < n)
-    points at ``Patient/:pid``."""
-    pairs = " OR ".join(
-        f"(i.res_type = {_p(dialect, f't{k}')} AND i.param = {_p(dialect, f'p{k}')})"
+    points at ``Patient/:pid``: one seek of ``ix_idx_reference_lookup`` per (type, parameter),
+    so the person's other resources (ten thousand Goals) are never read. An ``OR`` of the pairs
+    was planned as a walk of every reference to the person (``ix_idx_reference_target``)."""
+    seeks = " UNION ".join(
+        "SELECT i.res_type, i.res_id FROM idx_reference i"
+        f" WHERE i.res_type = {_p(dialect, f't{k}')} AND i.param = {_p(dialect, f'p{k}')}"
+        f" AND i.target_id = {_p(dialect, 'pid')}"
+        " AND i.target_type = 'Patient'"
         for k in range(n)
     )
     return (
-        "SELECT r.res_type, r.res_id, r.body FROM resources r "
-        f"WHERE {_not_deleted(dialect)} AND (r.res_type, r.res_id) IN ("
-        "SELECT i.res_type, i.res_id FROM idx_reference i "
-        f"WHERE i.target_type = 'Patient' AND i.target_id = {_p(dialect, 'pid')} AND ({pairs}))"
+        f"SELECT r.res_type, r.res_id, r.body FROM ({seeks}) m JOIN resources r"
+        f" ON r.res_type = m.res_type AND r.res_id = m.res_id WHERE {_not_deleted(dialect)}"
     )
 
 

@@ -103,6 +103,8 @@ idx_date = Table(
     Column("low", String(26), nullable=False),
     Column("high", String(26), nullable=False),
     Index("ix_idx_date_lookup", "res_type", "param", "low"),
+    # (migration 0012) ge, gt and eb compare the end of the range
+    Index("ix_idx_date_high", "res_type", "param", "high"),
     Index("ix_idx_date_owner", "res_type", "res_id"),
 )
 

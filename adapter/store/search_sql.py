@@ -73,7 +73,9 @@ def _date_clause(low_col: Any, high_col: Any, name: str, value: str) -> ColumnEl
     except ValueError as err:
         raise _bad(name, value, str(err)) from err
     clauses: dict[str, ColumnElement[bool]] = {
-        "eq": and_(low_col >= low, high_col <= high),
+        # low <= high in every index row, so ``low_col <= high`` adds no condition: it bounds
+        # the range on the start-of-range index from both sides (and the planner's estimate)
+        "eq": and_(low_col >= low, low_col <= high, high_col <= high),
         "ne": or_(low_col < low, high_col > high),
         "gt": high_col > high,
         "lt": low_col < low,

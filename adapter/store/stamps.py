@@ -2,9 +2,11 @@
 
 One row per person (``Patient/id``) and one global row (``"*"``) for the directory (Organization,
 Practitioner, PractitionerRole, Endpoint, HealthcareService, Location). Every write of a resource
-tied to a person (the Patient itself, a ``subject``/``patient``/``beneficiary`` reference to
-it, Task.for, a Patient among Provenance.target; before and after the write) or of a directory
-resource bumps the matching rows **in the writing transaction**: a rolled-back write bumps
+a cached consent context holds (``CONTEXT_TYPES``: the Patient itself, a CarePlan, CareTeam,
+Consent or RelatedPerson whose ``subject``/``patient`` references the person; before and after
+the write) or of a directory resource bumps the matching rows **in the writing transaction**
+(a Goal, Task or Observation bumps nothing: no cached context holds one,
+:mod:`adapter.fhir.person_ties`): a rolled-back write bumps
 nothing, a committed one is seen by every process reading the same database. A reader keeps
 ``(stamps, context)`` and reloads the context only when :func:`read_stamps` answers differently.
 
@@ -29,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ipfhir.adapter.fhir.person_ties import (
+    CONTEXT_TYPES,
     DIRECTORY_KEY,
     DIRECTORY_TYPES,
     PERSON_FIELDS,
@@ -38,6 +41,7 @@ from ipfhir.adapter.fhir.references import patient_key
 from ipfhir.adapter.store.unit import begin_write, collector
 
 __all__ = [
+    "CONTEXT_TYPES",
     "DIRECTORY_KEY",
     "DIRECTORY_TYPES",
     "PERSON_FIELDS",
@@ -63,7 +67,7 @@ def ties(rtype: str, rid: str, resource: dict[str, Any] | None) -> set[str]:
     if rtype == "Patient":
         return {f"Patient/{rid}"}
     keys: set[str] = set()
-    if not resource:
+    if not resource or rtype not in CONTEXT_TYPES:
         return keys
     for name in PERSON_FIELDS + PERSON_LIST_FIELDS.get(rtype, ()):
         value = resource.get(name)

@@ -1,6 +1,6 @@
-"""After a write the response is judged on the context found before it only when that write is
-provably the only change and left the context as it was (a Goal created: stamp +1); otherwise
-(another process wrote for the person in between, or the write is of a type in the context) the
+"""After a write the response is judged on the context the stamps then say is current: a Goal
+created bumps no stamp, so the context checked before it is found in the cache again; when
+another process wrote for the person in between, or the write is of a type in the context, the
 context is loaded afresh. Either way the cached context equals a fresh load, on SQLite and
 PostgreSQL."""
 
@@ -79,7 +79,7 @@ def test_a_write_in_between_by_another_process_reloads(
 
     monkeypatch.setattr(inner, "create", racing)
     two.as_(0, OWNER).create(_goal())
-    assert loads.count(PT) == 2  # stamp +2: the context found before is not reused
+    assert loads.count(PT) == 2  # the Consent bumped the stamp: the context is not reused
     _cached_is_fresh(two)
     enforcement = two.factories[0].enforcement
     stamps = enforcement.stamps([PT])

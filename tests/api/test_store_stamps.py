@@ -1,6 +1,7 @@
-"""Change stamps (SQLite and PostgreSQL): every write path bumps the stamps of the person it
-touches (and ``"*"`` for the directory) in its own transaction; a rollback bumps nothing; another
-process sees the bumps."""
+"""Change stamps (SQLite and PostgreSQL): every write path bumps the stamps of the person whose
+cached consent context it touches (a Patient, CarePlan, CareTeam, Consent or RelatedPerson; and
+``"*"`` for the directory) in its own transaction; a rollback bumps nothing; another process sees
+the bumps. A write of a type no cached context holds (Goal, Task, Observation) bumps nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ def _goal(pid: str, text: str = "Å gå tur til Čáhcesuolu") -> Resource:
         "resourceType": "Goal",
         "lifecycleStatus": "active",
         "description": {"text": text},
+        "subject": {"reference": f"Patient/{pid}"},
+    }
+
+
+def _team(pid: str, name: str = "Teamet rundt Áilu i Kárášjohka") -> Resource:
+    """A CareTeam: a type a cached consent context holds (its write bumps the person)."""
+    return {
+        "resourceType": "CareTeam",
+        "status": "active",
+        "name": name,
         "subject": {"reference": f"Patient/{pid}"},
     }
 
@@ -87,9 +98,9 @@ def test_create_bumps_the_patient_and_the_subject(repo: SqlRepository) -> None:
 def test_update_bumps_the_person_before_and_after(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     b = repo.create(patient(family="Østgård-Sárá"))["id"]
-    goal = repo.create(_goal(a))
+    team = repo.create(_team(a))
     with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
-        repo.update("Goal", goal["id"], {**_goal(b), "id": goal["id"]})
+        repo.update("CareTeam", team["id"], {**_team(b), "id": team["id"]})
     assert w.changed == {f"Patient/{a}", f"Patient/{b}"}
     with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
         repo.update("Patient", b, {**patient(family="Ære-Máret"), "id": b})
@@ -99,7 +110,7 @@ def test_update_bumps_the_person_before_and_after(repo: SqlRepository) -> None:
 def test_update_creating_with_a_client_id_bumps_the_person(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     with _Watch(repo, f"Patient/{a}") as w:
-        outcome = repo.update("Goal", "maal-avvir-1", {**_goal(a), "id": "maal-avvir-1"})
+        outcome = repo.update("CareTeam", "team-avvir-1", {**_team(a), "id": "team-avvir-1"})
     assert outcome.created
     assert w.changed == {f"Patient/{a}"}
 
@@ -117,6 +128,24 @@ def test_delete_bumps_the_person_of_the_deleted_resource(repo: SqlRepository) ->
     assert w.changed == {f"Patient/{a}"}
     with _Watch(repo, f"Patient/{a}") as w:
         repo.delete("RelatedPerson", rid)  # already deleted: no write, no bump
+    assert w.changed == set()
+
+
+def test_writes_no_cached_context_holds_bump_nothing(repo: SqlRepository) -> None:
+    """Goals, Tasks, Observations of a person: what a cached consent context holds is unchanged
+    by them, so they leave every cached context valid (many clients writing Goals for one
+    person do not make each other reload the person's consent context)."""
+    a = repo.create(patient())["id"]
+    b = repo.create(patient(family="Ođđasæter"))["id"]
+    task = {"resourceType": "Task", "status": "requested", "intent": "order"}
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "Søvn"}}
+    with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
+        goal = repo.create(_goal(a))
+        repo.update("Goal", goal["id"], {**_goal(b), "id": goal["id"]})
+        done = repo.create(task | {"for": {"reference": f"Patient/{a}"}})
+        repo.create(obs | {"subject": {"reference": f"Patient/{a}"}})
+        repo.transaction(_tx([_post(_goal(a)), _post(_goal(b))], "batch"))
+        repo.delete("Task", done["id"])
     assert w.changed == set()
 
 
@@ -164,10 +193,10 @@ def _post(resource: Resource, full_url: str | None = None) -> Resource:
 def test_transaction_bumps_each_person_once_and_the_directory(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     b = repo.create(patient(family="Ørjasæter"))["id"]
-    goal = repo.create(_goal(b))
-    put = {"resource": {**_goal(b, "Å få jobb"), "id": goal["id"]}}
-    put["request"] = {"method": "PUT", "url": f"Goal/{goal['id']}"}
-    bundle = _tx([_post(careplan(a)), _post(_goal(a)), _post(_org()), put])
+    team = repo.create(_team(b))
+    put = {"resource": {**_team(b, "Øyvind og Ánde"), "id": team["id"]}}
+    put["request"] = {"method": "PUT", "url": f"CareTeam/{team['id']}"}
+    bundle = _tx([_post(careplan(a)), _post(_team(a)), _post(_goal(a)), _post(_org()), put])
     with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
         repo.transaction(bundle)
     assert w.changed == {"*", f"Patient/{a}", f"Patient/{b}"}
@@ -187,7 +216,7 @@ def test_batch_entries_bump_their_persons(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     b = repo.create(patient(family="Æsøy"))["id"]
     with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w:
-        repo.transaction(_tx([_post(_goal(a)), _post(_goal(b))], "batch"))
+        repo.transaction(_tx([_post(_team(a)), _post(_team(b))], "batch"))
     assert w.changed == {f"Patient/{a}", f"Patient/{b}"}
 
 
@@ -195,9 +224,9 @@ def test_rolled_back_transaction_bumps_nothing(repo: SqlRepository) -> None:
     a = repo.create(patient())["id"]
     b = repo.create(patient(family="Ĺåvvo"))["id"]
     repo.create(careplan(a))
-    # the second active plan of ``a`` breaks the rule after the Goal of ``b`` and the
+    # the second active plan of ``a`` breaks the rule after the CareTeam of ``b`` and the
     # Organization were written in the same transaction: everything rolls back
-    bundle = _tx([_post(_goal(b)), _post(_org()), _post(careplan(a))])
+    bundle = _tx([_post(_team(b)), _post(_org()), _post(careplan(a))])
     with _Watch(repo, f"Patient/{a}", f"Patient/{b}") as w, pytest.raises(Conflict):
         repo.transaction(bundle)
     assert w.changed == set()
@@ -215,8 +244,13 @@ def test_ties_of_references() -> None:
     assert ties("CarePlan", "p", {"subject": {"reference": "https://x.no/fhir/Patient/7"}}) == {
         "Patient/7"
     }
-    assert ties("Goal", "g", {"subject": {"reference": "Patient/7/_history/2"}}) == {"Patient/7"}
-    assert ties("Coverage", "c", {"beneficiary": {"reference": "Patient/8"}}) == {"Patient/8"}
+    assert ties("CareTeam", "t", {"subject": {"reference": "Patient/7/_history/2"}}) == {
+        "Patient/7"
+    }
+    assert ties("RelatedPerson", "r", {"patient": {"reference": "Patient/8"}}) == {"Patient/8"}
+    # held by no cached context: no bump
+    assert ties("Goal", "g", {"subject": {"reference": "Patient/7/_history/2"}}) == set()
+    assert ties("Coverage", "c", {"beneficiary": {"reference": "Patient/8"}}) == set()
     assert ties("Consent", "c", {"patient": {"reference": "Group/1"}}) == set()
     assert ties("Location", "l", {}) == {"*"}
 
@@ -228,8 +262,8 @@ from ipfhir.adapter.store import SqlRepository, make_engine
 url, schema, pid = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 repo = SqlRepository(make_engine(url, schema=schema), minimal_structural_check)
 print(repo.stamps([f"Patient/{pid}"])[f"Patient/{pid}"])
-repo.create({"resourceType": "Goal", "lifecycleStatus": "active",
-             "description": {"text": "Å lære å sykle"}, "subject": {"reference": f"Patient/{pid}"}})
+repo.create({"resourceType": "CareTeam", "status": "active", "name": "Å lære å sykle",
+             "subject": {"reference": f"Patient/{pid}"}})
 """
 
 

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ipfhir.adapter.consent import context
-from ipfhir.adapter.consent.context import PERSON_TYPES, patient_of
+from ipfhir.adapter.consent import context, loader
+from ipfhir.adapter.consent.cache import cacheable
+from ipfhir.adapter.consent.context import PERSON_TYPES, PlanContext, patient_of
 from ipfhir.adapter.fhir import person_ties
 from ipfhir.adapter.fhir.person_ties import (
+    CONTEXT_TYPES,
     DIRECTORY_KEY,
     DIRECTORY_TYPES,
     PERSON_FIELDS,
@@ -45,11 +47,18 @@ REFERENCES = st.one_of(
 
 
 def _agree(resource: dict[str, Any]) -> None:
+    """A write of a type a cached context holds bumps the person the context finds; any other
+    person's resource is a type the cache refuses to keep (its write bumps nothing)."""
     rtype = resource["resourceType"]
     person = patient_of(resource)
     bumped = ties(rtype, str(resource.get("id")), resource)
-    if person is not None and rtype not in SERVER_WRITTEN:
-        assert person in bumped or DIRECTORY_KEY in bumped, (resource, person, bumped)
+    if person is not None and rtype in DIRECTORY_TYPES:
+        assert bumped == {DIRECTORY_KEY}, (resource, person, bumped)
+    elif person is not None and rtype in CONTEXT_TYPES:
+        assert person in bumped, (resource, person, bumped)
+    elif person is not None:
+        assert bumped == set(), (resource, person, bumped)
+        assert not cacheable(PlanContext(person, {f"{rtype}/x": resource}))
     if person is not None:
         assert patient_key(person) == person  # only ever a well-formed Patient/id
 
@@ -57,6 +66,15 @@ def _agree(resource: dict[str, Any]) -> None:
 def test_one_statement_of_the_directory() -> None:
     assert context.DIRECTORY_TYPES is stamps.DIRECTORY_TYPES is person_ties.DIRECTORY_TYPES
     assert stamps.PERSON_FIELDS is person_ties.PERSON_FIELDS
+    assert stamps.CONTEXT_TYPES is person_ties.CONTEXT_TYPES
+
+
+def test_the_loader_finds_only_types_whose_writes_bump() -> None:
+    """What the loader searches by the person and takes as parties is of a stamped type, so
+    no cached context holds a resource whose write would not invalidate it."""
+    searched = {rtype for rtype, _ in loader._BY_PATIENT}
+    assert searched | {"Patient", "RelatedPerson"} <= CONTEXT_TYPES
+    assert context.PARTY_TYPES <= CONTEXT_TYPES | DIRECTORY_TYPES
 
 
 @pytest.mark.parametrize("rtype", ALL_TYPES)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ipfhir.adapter.consent.context import references_in
 from ipfhir.adapter.errors import Conflict, Gone, NotFound, PreconditionFailed, issue
+from ipfhir.adapter.fhir.person_ties import CONTEXT_TYPES
 from ipfhir.adapter.ports import (
     HistoryEntry,
     HistoryPage,
@@ -43,12 +44,14 @@ _DIRECTORY = {
 def stamp_keys(rtype: str, rid: str, resource: Resource | None) -> set[str]:
     """What a write of ``rtype/rid`` (as ``resource``) changes: the directory, the Patient, or
     the person its ``subject``/``patient``/``beneficiary``/``for`` or a Provenance's target
-    names."""
+    names — for the types a cached context holds only (``CONTEXT_TYPES``), as the store."""
     if rtype in _DIRECTORY:
         return {"*"}
     if rtype == "Patient":
         return {f"Patient/{rid}"}
-    keys = set()
+    keys: set[str] = set()
+    if rtype not in CONTEXT_TYPES:
+        return keys
     for name in ("subject", "patient", "beneficiary", "for", "target"):
         value = (resource or {}).get(name) or {}
         for item in value if isinstance(value, list) else [value]:
