@@ -3,8 +3,10 @@ applied to a Consent resource by mapping its performers to the plan model's cons
 
 Performer ``Patient`` → the person (capacity from ``ext:ip-consent-capacity``, default self);
 ``RelatedPerson`` → a relative (``ext:ip-parental-responsibility``) or, with relationship GUARD,
-a guardian with ``ext:ip-guardian-mandate``. Issues come back with IP-52xx ids and FHIRPath
-expressions into the Consent.
+a guardian with ``ext:ip-guardian-mandate``; one coded ``ip-participant-role#stotteperson`` (a
+support person: likemann, rådgiver, venn) is a support person whatever else it is coded as, and
+the model refuses every capacity for it (IP-1026 → IP-5206): a support person never consents.
+Issues come back with IP-52xx ids and FHIRPath expressions into the Consent.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _PARENTAL = ext_url("ip-parental-responsibility")
 _MANDATE = ext_url("ip-guardian-mandate")
 _LAPSE = ext_url("ip-capacity-lapse")
 _DOMAIN = cs_url("ip-consent-domain")
+_SUPPORT = "stotteperson"  # ip-participant-role; also matched under any other system
 _IDS = {"IP-1024": "IP-5204", "IP-1025": "IP-5205", "IP-1026": "IP-5206"}
 
 
@@ -85,6 +88,8 @@ def _lapse(consent: Resource) -> CapacityLapse | None:
 
 def _party(index: int, related: Resource) -> Party:
     codes = {c.get("code") for r in related.get("relationship", []) for c in r.get("coding", [])}
+    if _SUPPORT in codes:  # deny beats permit: a support person also coded GUARD stays one
+        return Party(id=f"p{index}", kind="support-person")
     if "GUARD" in codes:
         return Party(id=f"p{index}", kind="guardian", mandate=_mandate(related))
     parental = bool((_ext(related, _PARENTAL) or {}).get("valueBoolean"))

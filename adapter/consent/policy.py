@@ -5,7 +5,9 @@ Who sees what (shared/domain/individuell-plan.md § 5; seed 002 § 4.4, § 7.7, 
 
 - **Directory data** (Organization, Practitioner, PractitionerRole, HealthcareService, Endpoint,
   Location) is not confidential information about a person: every authenticated actor with the
-  scope may read it. What links a provider to a person (CareTeam, CarePlan) is person data.
+  scope may read it — but a Practitioner's private contact (telecom other than work, address)
+  only the practitioner itself (:mod:`adapter.consent.private_contact`). What links a provider
+  to a person (CareTeam, CarePlan) is person data.
 - **The plan's owner** (the coordinating unit — a token with the :data:`OWNER_ROLE` role claim —
   of the organisation in ``CarePlan.author`` / ``CareTeam.managingOrganization``) and **the
   coordinator** (a CareTeam participant with a coordinator role, assignment in force, HPR number
@@ -53,6 +55,7 @@ from ipfhir.adapter.consent.context import (
     references_in,
 )
 from ipfhir.adapter.consent.inbox import inbox_verdict
+from ipfhir.adapter.consent.private_contact import shown_to_self, strip_private
 from ipfhir.adapter.consent.provisions import Label, Rule, judge, lapsed_at_adulthood, rules_for
 from ipfhir.adapter.consent.redact import (
     Keep,
@@ -213,7 +216,13 @@ def decide(
         text = "received under a consent its sender has since withdrawn or narrowed"
         return Decision("deny", "none", None, (Reason(text),))
     if rtype in DIRECTORY_TYPES and patient_of(resource) is None:
-        return Decision("permit", "directory", resource, (Reason("directory data"),))
+        reasons = (Reason("directory data"),)
+        if rtype == "Practitioner" and not shown_to_self(actor, resource):
+            out, removed = strip_private(resource)
+            if removed:
+                redacted = mark_redacted(out)
+                return Decision("redact", "directory", redacted, reasons, tuple(removed))
+        return Decision("permit", "directory", resource, reasons)
     if ctx is None or patient_of(resource) != ctx.patient:
         return Decision("deny", "none", None, (Reason("not tied to a person's plan"),))
     inbox = inbox_verdict(

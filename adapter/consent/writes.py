@@ -49,6 +49,7 @@ from ipfhir.adapter.consent.context import (
 from ipfhir.adapter.consent.inbox import waiting_notification
 from ipfhir.adapter.consent.loader import with_parties
 from ipfhir.adapter.consent.operation import Operation
+from ipfhir.adapter.consent.private_contact import keep_private, shown_to_self
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.errors import PlanRuleViolation
@@ -88,6 +89,8 @@ def check_write(
         raise Forbidden([issue5("IP-5106", f"{rtype}.{key}", "forbidden", rtype=rtype)])
     if old is not None and old.get("resourceType") in AUTHORITY_TYPES:
         _directory_change(op, old, resource)  # whatever person the new version claims
+        if not shown_to_self(op.actor, old):  # what the writer was never shown stays
+            resource = keep_private(old, resource)
     before = patient_of(old) if old is not None else None
     if before is not None:
         resource = _authorise(op, before, old, resource if before == patient else None) or resource

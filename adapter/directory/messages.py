@@ -43,6 +43,8 @@ MESSAGES: dict[str, str] = {
     "one number: '{value}'.",
     "IP-6022": "A legacy Endpoint's address '{value}' must be file:///absolute/folder "
     "(kith-folder) or amqp://host[:port]/queue (kith-amqp), without user info, query or fragment.",
+    "IP-6023": "HER-id {her} is held by organisation {other} already: a HER-id names one "
+    "communication party (Adresseregisteret), so {orgnr} cannot have it too.",
     "IP-6030": "Client authentication failed.",
     "IP-6031": "Only grant_type=client_credentials is supported.",
     "IP-6032": "The token request is malformed: {detail}",
@@ -67,7 +69,7 @@ class NoRoute(InvalidInput):
 
 
 class DirectoryFileError(InvalidInput):
-    """A directory file that cannot be loaded (IP-6010–6020); nothing of it is stored."""
+    """A directory file that cannot be loaded (IP-6010–6023); nothing of it is stored."""
 
 
 class TokenRequestFailed(IpError):

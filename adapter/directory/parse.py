@@ -107,10 +107,21 @@ def entry_of(
 def _check_unique(entries: list[DirectoryEntry], wheres: list[str]) -> None:
     seen: set[str] = set()
     units: dict[str, str] = {}
+    hers: dict[str, str] = {}
     for entry, where in zip(entries, wheres, strict=True):
         if entry.orgnr in seen:
             raise _refuse("IP-6013", f"{where}.identifier", orgnr=entry.orgnr)
         seen.add(entry.orgnr)
+        if entry.her_id is not None:
+            other = hers.setdefault(entry.her_id, entry.orgnr)
+            if other != entry.orgnr:
+                raise _refuse(
+                    "IP-6023",
+                    f"{where}.identifier",
+                    her=entry.her_id,
+                    other=other,
+                    orgnr=entry.orgnr,
+                )
         if entry.coordinating_unit and entry.kommunenummer is not None:
             other = units.setdefault(entry.kommunenummer, entry.orgnr)
             if other != entry.orgnr:

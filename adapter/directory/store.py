@@ -34,7 +34,9 @@ class SqlDirectory:
     def load(self, entries: list[DirectoryEntry], *, replace: bool = False) -> None:
         """Store ``entries`` in one transaction (an organisation's entry replaces its earlier
         one; ``replace``: the file is the whole directory). A second coordinating unit for a
-        kommunenummer refuses the whole load (IP-6015)."""
+        kommunenummer (IP-6015) or a HER-id another organisation holds (IP-6023: the legacy
+        inbox files a message with the holder of the HER-id it is addressed to) refuses the
+        whole load."""
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
         writer = self._engine.execution_options(**{WRITE_OPTION: True})
         with writer.begin() as conn:
@@ -43,8 +45,10 @@ class SqlDirectory:
             else:
                 orgnrs = [e.orgnr for e in entries]
                 conn.execute(delete(table).where(table.c.orgnr.in_(orgnrs)))
+            hers = _held_her_ids(conn)
             for entry in entries:
                 _check_single_unit(conn, entry)
+                _check_her_id(hers, entry)
                 conn.execute(table.insert().values(**_row(entry), loaded_at=now))
         # Whose keys the server trusts changed: a warning, so it shows in every log (no
         # AuditEvent records operator actions yet).
@@ -68,8 +72,14 @@ class SqlDirectory:
         return _entry(row) if row is not None else None
 
     def by_her_id(self, her_id: str) -> DirectoryEntry | None:
-        """The organisation with this HER-id (a directory is small: read whole)."""
-        return next((e for e in self.entries() if e.her_id == her_id), None)
+        """The one organisation with this HER-id; ``None`` when none or — in a directory
+        loaded before IP-6023 refused it — several hold it (never whichever sorts first)."""
+        holders = self.her_id_holders(her_id)
+        return holders[0] if len(holders) == 1 else None
+
+    def her_id_holders(self, her_id: str) -> list[DirectoryEntry]:
+        """Every organisation with this HER-id (a directory is small: read whole)."""
+        return [e for e in self.entries() if e.her_id == her_id]
 
     def entries(self) -> list[DirectoryEntry]:
         with self._engine.connect() as conn:
@@ -115,6 +125,26 @@ def _check_single_unit(conn: Any, entry: DirectoryEntry) -> None:
     if other is not None:
         detail = f"{other} and {entry.orgnr} both for {entry.kommunenummer}"
         raise DirectoryFileError([issue6("IP-6015", None, detail=detail)])
+
+
+def _held_her_ids(conn: Any) -> dict[str, str]:
+    """HER-id → organisasjonsnummer of what stays stored (this load's organisations deleted)."""
+    rows = conn.execute(select(table.c.organization, table.c.endpoint)).mappings().all()
+    held: dict[str, str] = {}
+    for row in rows:
+        entry = _entry(row)
+        if entry.her_id is not None:
+            held.setdefault(entry.her_id, entry.orgnr)
+    return held
+
+
+def _check_her_id(held: dict[str, str], entry: DirectoryEntry) -> None:
+    if entry.her_id is None:
+        return
+    other = held.setdefault(entry.her_id, entry.orgnr)
+    if other != entry.orgnr:
+        issue = issue6("IP-6023", None, her=entry.her_id, other=other, orgnr=entry.orgnr)
+        raise DirectoryFileError([issue])
 
 
 def _row(entry: DirectoryEntry) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -26,6 +27,7 @@ __all__ = [
     "idx_date",
     "idx_reference",
     "idx_token",
+    "legacy_receipts",
     "metadata",
     "outbox",
     "received_messages",
@@ -205,6 +207,22 @@ received_messages = Table(
     Column("event", String(80), nullable=False),
     Column("received_at", Float, nullable=False),
     Column("response", Text, nullable=False),
+)
+
+# The AppRec the legacy inbox gave each message (adapter/sync/transports/receipts.py): ``key``
+# names the message (a digest of the partner's organisasjonsnummer and MsgId, or of the bytes
+# of a message from no known partner), ``digest`` its content (MsgId, GenDate and signature
+# aside); ``apprec`` stays empty while the message is being carried out. A resend gets these
+# very bytes; another content under a used key gets a refusal (stored under its own key).
+legacy_receipts = Table(
+    "legacy_receipts",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("name", String(200)),
+    Column("outcome", String(20)),
+    Column("apprec", LargeBinary),
 )
 
 # The audit trail as written: one row per AuditEvent, appended in the transaction of the request

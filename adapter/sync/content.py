@@ -10,7 +10,10 @@ notification (:mod:`adapter.services.notify`) and again just before it leaves
   sees — a measure on a refused topic has been removed by the enforcement before it gets here;
 - the temporary coordinator's contact: the coordinator participants (code list 9034 #8/#18 and
   the project's coordinator roles) of the CareTeams the receiver sees, assignment in force,
-  with name and telephone/e-mail of their PractitionerRole and Practitioner.
+  with name and work telephone/e-mail: the PractitionerRole's telecom, and the Practitioner's
+  with ``use`` work or none — never a private one (``home``, ``mobile``, ``temp``, ``old``:
+  :mod:`adapter.consent.private_contact`; the enforcement has removed those already unless the
+  receiver is the practitioner itself, and this keeps it so whatever repository is handed in).
 """
 
 from __future__ import annotations
@@ -120,16 +123,26 @@ def _contact(repo: ResourceRepository, reference: str) -> str | None:
     if role.get("resourceType") == "PractitionerRole":
         person = _read(repo, str((role.get("practitioner") or {}).get("reference", ""))) or {}
     names = [n.get("text") or _joined(n) for n in person.get("name") or []]
+    sources = [person] if role is person else [role, person]
     telecom = [
         f"{t.get('system', 'kontakt')}: {t.get('value')}"
-        for source in (role, person)
+        for source in sources
         for t in source.get("telecom") or []
-        if t.get("value")
+        if t.get("value") and _work(source, t)
     ]
     name = next((n for n in names if n), None)
     if name is None:
         return None
     return ", ".join([name, *dict.fromkeys(telecom)])[:300]
+
+
+def _work(source: Resource, telecom: Resource) -> bool:
+    """A PractitionerRole's telecom is work contact unless marked home or old; a person's
+    (Practitioner, or another member) only with use work or none."""
+    if source.get("resourceType") == "PractitionerRole":
+        return telecom.get("use") not in ("home", "old")
+    # the enforcement point's rule (adapter.consent.private_contact; sync sits beside consent)
+    return telecom.get("use") in (None, "work")
 
 
 def _joined(name: Resource) -> str:

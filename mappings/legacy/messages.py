@@ -29,7 +29,12 @@ MESSAGES: dict[str, str] = {
     "IP-6146": "The Bundle is no answer to a message (MessageHeader.response).",
     "IP-6155": "The sender is not in this adapter's directory as a legacy (HER-id) partner.",
     "IP-6156": "The message is not addressed to an organisation in this adapter's directory.",
+    "IP-6157": "The message's receiver is ambiguous in this adapter's directory: a HER-id it "
+    "names is held by more than one organisation, or the organisation's HER-id and "
+    "organisasjonsnummer name different organisations; it is filed with none.",
     "IP-6158": "No transport serves this destination.",
+    "IP-6160": "This sender's MsgId names another message received before (a resend must be "
+    "the same message; a new message needs a new MsgId): nothing of this one is stored.",
     "IP-6159": "Organisation {orgnr} (--as) is not in this adapter's directory with a FHIR "
     "endpoint (its own entry: ipfhir directory load).",
     "IP-6201": "The message is larger than allowed.",

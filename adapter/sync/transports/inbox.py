@@ -10,7 +10,11 @@
 3. the sender must be a routable legacy partner of this adapter's directory, found by its
    organisasjonsnummer or HER-id, with the HER-id the directory holds (else IP-6155); the
    receiver an organisation of the directory (by HER-id of the unit or the organisation, or
-   organisasjonsnummer; else IP-6156) — whom this adapter serves is decided by the receiver;
+   organisasjonsnummer; else IP-6156) — whom this adapter serves is decided by the receiver.
+   A receiver that names no one organisation is filed with none (IP-6157): a HER-id several
+   entries hold (the directory refuses that since IP-6023; an older load may hold it), or an
+   organisation HER-id and organisasjonsnummer naming different organisations. The sender's
+   HER-id, when several hold it, identifies no partner (IP-6155);
 4. the message becomes the FHIR message Bundle (:func:`ipfhir.mappings.legacy.fhir.to_fhir`)
    with the sender's directory endpoint as its source and this adapter as its destination, and
    goes through the same :class:`~adapter.sync.receiver.Receiver` as ``$process-message``: the
@@ -19,6 +23,13 @@
    answer);
 5. the answer becomes the AppRec (ok, or avvist with the receiver's IP-60xx ids), addressed to
    the partner's endpoint (where messages to it go).
+
+Every AppRec given — refusals at any step included — is kept (:mod:`.receipts`, which also
+says what counts as the same message): the same message again, even with a new GenDate, gets
+those very bytes; another message under a MsgId the partner used before is refused (IP-6160)
+and never answered with the first one's AppRec. A message first received before the AppRecs
+were kept (migration 0013) has no kept content to compare: the receiver's de-duplication by
+(sender, MsgId) answers it as before (an accepted residual).
 
 The trust boundary is the channel: whoever may write into the incoming folder or queue is the
 partner's communication program (Norsk Helsenett's signed and encrypted transport ends there).
@@ -33,10 +44,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from ipfhir.adapter.directory.model import DirectoryEntry
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.sync.receiver import Receiver
+from ipfhir.adapter.sync.transports.receipts import (
+    Kept,
+    Receipts,
+    conflict_key,
+    content_digest,
+    key_of_bytes,
+    key_of_message,
+)
 from ipfhir.mappings.errors import IpError
 from ipfhir.mappings.legacy import AppRec, Message, read_message
 from ipfhir.mappings.legacy.codes import Code
@@ -107,22 +127,55 @@ class LegacyInbox:
         self.base = receiver.address.removesuffix("/$process-message")
         self.max_bytes = max_bytes
         self.clock = clock
+        self.receipts = Receipts(receiver.repository)
 
     def handle(self, data: bytes) -> Reply | None:
         try:
             model = read_message(data, max_bytes=self.max_bytes)
         except IpError as err:
-            return self._refused(data, err, None)
+            return self._once(key_of_bytes(data), None, partial(self._refused, data, err, None))
         if isinstance(model, AppRec) or any(isinstance(d.content, AppRec) for d in model.documents):
             self._receipt(model)
             return None
         partner = self._partner(model)
         if partner is None or partner.endpoint is None:
-            return self._refused(data, _refusal("IP-6155"), None, model)
+            refusal = _refusal("IP-6155")
+            return self._once(
+                key_of_bytes(data), None, partial(self._refused, data, refusal, None, model)
+            )
         address = partner.endpoint.address
+        key, digest = key_of_message(partner.orgnr, model.msg_id), content_digest(model)
+        kept = self.receipts.claim(key, digest, self.clock())
+        if kept.digest != digest:  # the MsgId names another message received before
+            _log.warning("legacy MsgId %s from %s reused", model.msg_id[:80], partner.orgnr)
+            refusal = _refusal("IP-6160", MsgId=model.msg_id[:80])
+            return self._once(
+                conflict_key(key, digest),
+                address,
+                partial(self._refused, data, refusal, address, model),
+            )
+        if kept.apprec is None:
+            reply = self._carry_out(data, model, partner, address)
+            kept = self.receipts.keep(
+                key, digest, self.clock(), reply.name, reply.outcome, reply.data
+            )
+        return _reply(address, kept)
+
+    def _once(self, key: str, address: str | None, answer: Callable[[], Reply]) -> Reply:
+        """The AppRec kept under ``key``, else ``answer()`` kept there (a refusal, sent again
+        byte for byte when the same message comes again)."""
+        kept = self.receipts.get(key)
+        if kept is None or kept.apprec is None:
+            reply = answer()
+            kept = self.receipts.keep(key, key, self.clock(), reply.name, reply.outcome, reply.data)
+        return _reply(address, kept)
+
+    def _carry_out(
+        self, data: bytes, model: Message, partner: DirectoryEntry, address: str
+    ) -> Reply:
         addressee = self._addressee(model)
-        if addressee is None:
-            return self._refused(data, _refusal("IP-6156"), address, model)
+        if isinstance(addressee, str):
+            return self._refused(data, _refusal(addressee), address, model)
         try:
             bundle = to_fhir(
                 model,
@@ -156,13 +209,22 @@ class LegacyInbox:
             return None
         return entry
 
-    def _addressee(self, message: Message) -> DirectoryEntry | None:
+    def _addressee(self, message: Message) -> DirectoryEntry | str:
+        """The one organisation the message is addressed to, else the refusal's id (IP-6157
+        ambiguous, IP-6156 none): never whichever entry sorts first."""
         org = message.receiver.organisation
-        for her in (org.unit.her_id if org.unit else None, org.her_id):
-            entry = self.directory.by_her_id(her) if her else None
-            if entry is not None:
-                return entry
-        return self.directory.get(org.orgnr) if org.orgnr else None
+        numbered = self.directory.get(org.orgnr) if org.orgnr else None
+        for her, whole in ((org.unit.her_id if org.unit else None, False), (org.her_id, True)):
+            holders = self.directory.her_id_holders(her) if her else []
+            if len(holders) > 1:
+                return "IP-6157"
+            if holders:
+                # the unit may be an entry of its own (an underenhet); the organisation's
+                # HER-id and organisasjonsnummer must name the same organisation
+                if whole and numbered is not None and numbered.orgnr != holders[0].orgnr:
+                    return "IP-6157"
+                return holders[0]
+        return numbered if numbered is not None else "IP-6156"
 
     def _receipt(self, model: Message | AppRec) -> None:
         receipts = [model] if isinstance(model, AppRec) else []
@@ -219,6 +281,11 @@ class LegacyInbox:
             else (self.own.orgnr, Code(v="ENH", dn="Organisasjonsnummer"))
         )
         return AppRecParty(institution=Institution(name=self.own.name, id=number, type_id=kind))
+
+
+def _reply(address: str | None, kept: Kept) -> Reply:
+    assert kept.apprec is not None and kept.name is not None and kept.outcome is not None
+    return Reply(address, kept.name, kept.apprec, kept.outcome)
 
 
 def _salvage(data: bytes, max_bytes: int) -> tuple[str | None, str | None, str | None]:

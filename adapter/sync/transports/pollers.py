@@ -9,12 +9,26 @@ handling fails for a reason of ours (the database away) stays and is tried again
 ``max_attempts`` it is set aside (``.dead/``, or the queue's ``<queue>.dead``), visible, never
 silently dropped. A file larger than the inbox's limit is read only up to the limit (and
 refused with an AppRec «avvist»).
+
+The incoming folder is the trust boundary (docs/threat-model.md): whoever writes there may plant
+links. So the poller never follows one. The folder is opened ``O_NOFOLLOW | O_DIRECTORY`` and
+everything after goes through that descriptor: a message is opened ``O_NOFOLLOW`` and read only
+when it is a regular file; ``.done``/``.dead`` are opened ``O_NOFOLLOW | O_DIRECTORY`` relative
+to the folder, so what is set aside stays in a real directory of the folder, whatever the names
+point to a moment later. A ``.done`` or ``.dead`` that is a symlink or no directory stops the
+poller before it reads anything (an error in the log, the messages kept where they are, nothing
+answered) until a person removes it. Nothing already set aside is overwritten: a name taken in
+``.done``/``.dead`` gets ``<name>.<n>.xml``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
-from collections.abc import Mapping
+import os
+import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,41 +84,164 @@ class FolderPoller:
         self.replies = _Replies(channels, reply)
         self.max_attempts = max_attempts
         self._failures: dict[str, int] = {}
+        self.refused: str | None = None  # why the last pass read nothing (an unsafe folder)
 
     def run_once(self) -> int:
-        """Handle what is waiting now; the number of files handled or set aside."""
-        folder = folder_of(self.incoming)
-        done = 0
-        for path in FolderChannel().incoming(self.incoming):
-            try:
-                with path.open("rb") as handle:
-                    data = handle.read(self.inbox.max_bytes + 1)
-                reply = self.inbox.handle(data)
-                if reply is not None:
-                    self.replies.send(reply)
-            except _OURS as err:
-                if self._failed(path, folder, err):
-                    done += 1
-                continue
-            _move(path, folder / ".done")
-            self._failures.pop(path.name, None)
-            done += 1
-        return done
+        """Handle what is waiting now; the number of files handled or set aside (0 when the
+        folder is unsafe to work in: see the module docstring)."""
+        try:
+            folder = _open_folder(folder_of(self.incoming))
+        except _Unsafe as err:
+            self._refuse(str(err))
+            return 0
+        try:
+            unsafe = next(
+                (
+                    f"{sub} is not a directory of the folder"
+                    for sub in _ASIDE
+                    if _unsafe(folder, sub)
+                ),
+                None,
+            )
+            if unsafe is not None:
+                self._refuse(unsafe)
+                return 0
+            self.refused = None
+            return sum(self._one(folder, path.name) for path in self._waiting())
+        finally:
+            os.close(folder)
 
-    def _failed(self, path: Path, folder: Path, err: Exception) -> bool:
-        count = self._failures.get(path.name, 0) + 1
-        self._failures[path.name] = count
-        _log.warning("legacy message %s not handled (%d): %s", path.name, count, err)
+    def _waiting(self) -> Iterator[Path]:
+        with contextlib.suppress(OSError):  # a file gone between listing and stat: next pass
+            yield from FolderChannel().incoming(self.incoming)
+
+    def _one(self, folder: int, name: str) -> int:
+        try:
+            data = _read(folder, name, self.inbox.max_bytes + 1)
+            if data is None:
+                return 0  # no longer a regular file of the folder (a link swapped in): left
+            reply = self.inbox.handle(data)
+            if reply is not None:
+                self.replies.send(reply)
+        except _OURS as err:
+            return int(self._failed(folder, name, err))
+        self._failures.pop(name, None)
+        return int(self._set_aside(folder, name, ".done"))
+
+    def _failed(self, folder: int, name: str, err: Exception) -> bool:
+        count = self._failures.get(name, 0) + 1
+        self._failures[name] = count
+        _log.warning("legacy message %s not handled (%d): %s", name, count, err)
         if count < self.max_attempts:
             return False
-        _move(path, folder / ".dead")
-        self._failures.pop(path.name, None)
+        if not self._set_aside(folder, name, ".dead"):
+            return False
+        self._failures.pop(name, None)
         return True
 
+    def _set_aside(self, folder: int, name: str, sub: str) -> bool:
+        try:
+            kept = _move(folder, name, sub)
+        except (OSError, _Unsafe) as err:
+            _log.error("legacy message %s not moved to %s, left in place: %s", name, sub, err)
+            return False
+        if kept != name:
+            _log.warning("legacy message %s kept as %s/%s (name taken)", name, sub, kept)
+        return True
 
-def _move(path: Path, to: Path) -> None:
-    to.mkdir(exist_ok=True)
-    path.replace(to / path.name)
+    def _refuse(self, why: str) -> None:
+        if why != self.refused:  # once per state, not once a second
+            _log.error("legacy folder %s refused, nothing read: %s", self.incoming[:200], why)
+        self.refused = why
+
+
+_ASIDE = (".done", ".dead")
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Unsafe(Exception):
+    """A name in the incoming folder that the poller must not follow or write through."""
+
+
+def _open_folder(path: Path) -> int:
+    try:
+        return os.open(path, _DIRECTORY)
+    except OSError as err:
+        raise _Unsafe(f"not a directory: {err.strerror or err}") from None
+
+
+def _unsafe(folder: int, sub: str) -> bool:
+    """``sub`` exists in the folder and is anything but a real directory (a symlink included)."""
+    try:
+        found = os.stat(sub, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return not stat.S_ISDIR(found.st_mode)
+
+
+def _read(folder: int, name: str, limit: int) -> bytes | None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(name, flags, dir_fd=folder)
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+            return None  # a symlink, gone, or a FIFO without writer: not a message
+        raise
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        return file.read(limit)
+
+
+def _open_aside(folder: int, sub: str) -> int:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(sub, 0o750, dir_fd=folder)
+    try:
+        return os.open(sub, _DIRECTORY, dir_fd=folder)
+    except OSError as err:  # ELOOP (a symlink), ENOTDIR (a file)
+        raise _Unsafe(f"{sub} is not a directory of the folder: {err.strerror or err}") from None
+
+
+def _candidates(name: str) -> Iterator[str]:
+    yield name
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, f".{suffix}") if dot else (name, "")
+    for n in range(1, 10_000):
+        yield f"{stem}.{n}{suffix}"
+
+
+def _taken(name: str, into: int) -> bool:
+    try:
+        os.stat(name, dir_fd=into, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _move(folder: int, name: str, sub: str) -> str:
+    """Move ``name`` into the real directory ``sub`` of the folder under a free name; return it.
+
+    A hard link then unlink never replaces a file; where the file system (or protected_hardlinks
+    for a file another user wrote) refuses links, a rename to a name just seen free."""
+    into = _open_aside(folder, sub)
+    try:
+        for candidate in _candidates(name):
+            if _taken(candidate, into):
+                continue
+            try:
+                os.link(name, candidate, src_dir_fd=folder, dst_dir_fd=into, follow_symlinks=False)
+            except FileExistsError:
+                continue
+            except OSError as err:
+                if err.errno not in (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EMLINK):
+                    raise
+                os.rename(name, candidate, src_dir_fd=folder, dst_dir_fd=into)
+            else:
+                os.unlink(name, dir_fd=folder)
+            return candidate
+        raise _Unsafe(f"no free name for {name} in {sub}")
+    finally:
+        os.close(into)
 
 
 class AmqpPoller:

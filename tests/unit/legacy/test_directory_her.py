@@ -114,3 +114,37 @@ def test_a_legacy_partner_is_no_login_client() -> None:
     verifier = AssertionVerifier(directory.get, None, "http://127.0.0.1:1/auth/token")  # type: ignore[arg-type]
     assert verifier._entry(KE, KE, None) is None
     assert verifier._entry(HOSPITAL, HOSPITAL, None) is not None
+
+
+def _porsanger(her_id: str) -> list[Any]:
+    return organisation_entry(
+        synthetic_orgnr(random.Random(5628)),
+        "Porsáŋggu gielda – Porsanger kommune",
+        "http://127.0.0.1:18083",
+        kommunenummer="5628",
+        coordinating_unit=True,
+        jwks=JWKS,
+        her_id=her_id,
+    )
+
+
+def test_a_her_id_twice_in_one_file_is_refused() -> None:
+    with pytest.raises(DirectoryFileError) as refused:
+        parse_directory(directory_bundle(*_legacy(), *_porsanger("9990201")))
+    [issue] = refused.value.issues
+    assert issue.message_id == "IP-6023" and issue.expression == (
+        "Bundle.entry[2].resource.identifier",
+    )
+    assert KE in issue.text
+
+
+def test_a_merged_load_may_not_take_a_her_id_another_organisation_holds() -> None:
+    directory = _directory(*_legacy(), *_fhir())
+    with pytest.raises(DirectoryFileError) as refused:
+        directory.load(parse_directory(directory_bundle(*_porsanger("9990201"))))
+    assert [i.message_id for i in refused.value.issues] == ["IP-6023"]
+    assert directory.by_her_id("9990201") == directory.get(KE)  # nothing of the load stored
+    assert len(directory.entries()) == 2
+    directory.load(parse_directory(directory_bundle(*_legacy())))  # its own again: fine
+    directory.load(parse_directory(directory_bundle(*_porsanger("9990201"))), replace=True)
+    assert [e.her_id for e in directory.entries()] == ["9990201"]  # a whole new directory: fine
