@@ -432,6 +432,8 @@ class Outbox(Protocol[M]):
 
     def dead(self, message: M, error: str) -> bool: ...
 
+    def release(self, message: M) -> bool: ...
+
 
 class Transport(Protocol[M_contra, A_co]):
     """One delivery attempt of a message to its destination."""

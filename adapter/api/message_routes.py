@@ -54,5 +54,7 @@ async def process_message(request: Request) -> Response:
     actor = await in_thread(request, ctx.actor_resolver, request)
     body = await request_resource(request)
     receiver = request.app.state.message_receiver
-    status, answer = await in_thread(request, receiver.process, actor.organisation, body)
+    status, answer = await in_thread(
+        request, receiver.process, actor.organisation, body, actor.scopes
+    )
     return render(answer, "json", status)

@@ -25,6 +25,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Connection
 
 from ipfhir.adapter.auth.orgkey import SigningKey
 from ipfhir.adapter.auth.replay import SqlReplayGuard
@@ -84,8 +85,15 @@ class AssertionVerifier:
         self._lock = threading.Lock()
         self._decoy = ec.generate_private_key(ec.SECP256R1()).public_key()
 
-    def verify(self, assertion: str, client_id: str | None = None) -> str:
-        """The organisasjonsnummer the assertion authenticates, or :class:`InvalidClient`."""
+    def verify(
+        self,
+        assertion: str,
+        client_id: str | None = None,
+        record: Callable[[Connection, str], None] | None = None,
+    ) -> str:
+        """The organisasjonsnummer the assertion authenticates, or :class:`InvalidClient`;
+        ``record(conn, orgnr)`` runs on the transaction that spends the assertion's ``jti``
+        (the grant's audit: both or neither)."""
         try:
             header = jwt.get_unverified_header(assertion)
             claims = jwt.decode(assertion, options={"verify_signature": False})
@@ -102,7 +110,7 @@ class AssertionVerifier:
             checked = self._verifier(entry).verify(assertion)
         except Unauthenticated as err:
             raise InvalidClient(f"{entry.orgnr}: {err}") from None
-        self._check_claims(entry.orgnr, checked)
+        self._check_claims(entry.orgnr, checked, record)
         return entry.orgnr
 
     def _entry(self, issuer: Any, subject: Any, client_id: str | None) -> DirectoryEntry | None:
@@ -115,7 +123,12 @@ class AssertionVerifier:
             return None
         return None if entry.endpoint.legacy else entry  # a legacy (KITH XML) partner: no login
 
-    def _check_claims(self, orgnr: str, claims: dict[str, Any]) -> None:
+    def _check_claims(
+        self,
+        orgnr: str,
+        claims: dict[str, Any],
+        record: Callable[[Connection, str], None] | None = None,
+    ) -> None:
         now = time.time()
         jti, exp, iat = claims.get("jti"), claims.get("exp"), claims.get("iat", now)
         if not isinstance(jti, str) or not 0 < len(jti) <= 255:
@@ -124,7 +137,7 @@ class AssertionVerifier:
             raise InvalidClient(f"{orgnr}: exp more than {MAX_LIFETIME} s ahead")
         if not isinstance(iat, int | float) or iat > now + SKEW:
             raise InvalidClient(f"{orgnr}: iat in the future")
-        if not self._replay.first_use(orgnr, jti, float(exp), now):
+        if not self._replay.first_use(orgnr, jti, float(exp), now, record):
             raise InvalidClient(f"{orgnr}: jti replayed")
 
     def _verifier(self, entry: DirectoryEntry) -> TokenVerifier:

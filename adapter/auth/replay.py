@@ -9,8 +9,9 @@ race: of two processes inserting the same key, one inserts a row and the other n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, delete
 
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.engine import WRITE_OPTION
@@ -23,11 +24,22 @@ class SqlReplayGuard:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine.execution_options(**{WRITE_OPTION: True})
 
-    def first_use(self, client_id: str, jti: str, expires_at: float, now: float) -> bool:
+    def first_use(
+        self,
+        client_id: str,
+        jti: str,
+        expires_at: float,
+        now: float,
+        record: Callable[[Connection, str], None] | None = None,
+    ) -> bool:
         """Record the assertion; ``False`` when it was recorded before and has not expired
-        (expired ones are forgotten here, in the same transaction)."""
+        (expired ones are forgotten here, in the same transaction). ``record(conn,
+        client_id)``: the audit of its use (the grant), on the same transaction."""
         key = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
         with self._engine.begin() as conn:
             conn.execute(delete(client_assertions).where(client_assertions.c.expires_at < now))
             row = {"jti_key": key, "expires_at": expires_at}
-            return insert_rows(conn, client_assertions, row, ignore_conflict=True) == 1
+            first = insert_rows(conn, client_assertions, row, ignore_conflict=True) == 1
+            if first and record is not None:
+                record(conn, client_id)
+            return first

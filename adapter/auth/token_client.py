@@ -1,6 +1,9 @@
-"""The sender's side of server-to-server login: :class:`TokenClient` signs a client assertion
-with the organisation key, asks the receiver's token endpoint (client_credentials) for an
-access token, and keeps it until shortly before it expires."""
+"""The sender's side of server-to-server login: :func:`discover_token_url` reads where the
+receiver's token endpoint is from its SMART configuration (``[base]/.well-known/
+smart-configuration``, ``token_endpoint``: SMART Backend Services; never assumed from the
+base); :class:`TokenClient` signs a client assertion with the organisation key, asks that
+token endpoint (client_credentials) for an access token, and keeps it until shortly before it
+expires."""
 
 from __future__ import annotations
 
@@ -12,9 +15,13 @@ import requests
 
 from ipfhir.adapter.auth.assertion import ASSERTION_TYPE, client_assertion
 from ipfhir.adapter.auth.orgkey import SigningKey
+from ipfhir.adapter.directory.guard_messages import issue_guard
 from ipfhir.adapter.directory.messages import TokenRequestFailed, issue6
+from ipfhir.adapter.directory.model import usable_url
 
-__all__ = ["TokenClient"]
+__all__ = ["SMART_CONFIGURATION", "TokenClient", "discover_token_url"]
+
+SMART_CONFIGURATION = "/.well-known/smart-configuration"
 
 _MAX_ANSWER = 64 * 1024
 
@@ -90,3 +97,36 @@ class TokenClient:
         return TokenRequestFailed(
             [issue6("IP-6041", None, "exception", url=self.token_url, detail=detail)]
         )
+
+
+def discover_token_url(
+    base: str,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = (5.0, 10.0),
+) -> str:
+    """The token endpoint the FHIR server at ``base`` names in its SMART configuration: an
+    https URL (http only on this machine, as the directory's addresses), reached without
+    redirects, offering ``private_key_jwt`` when it lists methods at all; IP-6123 otherwise."""
+    url = base.rstrip("/") + SMART_CONFIGURATION
+
+    def unusable(detail: str) -> TokenRequestFailed:
+        return TokenRequestFailed(
+            [issue_guard("IP-6123", None, "exception", url=url, detail=detail)]
+        )
+
+    try:
+        answer = (session or requests).get(
+            url, timeout=timeout, allow_redirects=False, headers={"Accept": "application/json"}
+        )
+        body: Any = answer.json() if len(answer.content) <= _MAX_ANSWER else None
+    except (requests.RequestException, ValueError) as err:
+        raise unusable(type(err).__name__) from None
+    if answer.status_code != 200 or not isinstance(body, dict):
+        raise unusable(f"HTTP {answer.status_code}, not a JSON object")
+    token_url = body.get("token_endpoint")
+    if not usable_url(token_url):
+        raise unusable(f"token_endpoint {str(token_url)[:120]!r} is not an https URL")
+    methods = body.get("token_endpoint_auth_methods_supported")
+    if methods is not None and (not isinstance(methods, list) or "private_key_jwt" not in methods):
+        raise unusable("private_key_jwt is not among token_endpoint_auth_methods_supported")
+    return str(token_url)

@@ -2,14 +2,15 @@
 
 - ``load FILE [--replace]``: a FHIR Bundle (collection or transaction) of Organization and
   Endpoint resources (docs: adapter/directory/model.py); checked whole, stored in one
-  transaction. The only way entries are written: the FHIR API cannot.
+  transaction with its AuditEvent. The only way entries are written: the FHIR API cannot.
 - ``list``; ``show ORGNR``: what is stored (exit 1, IP-6019, for an organisation not in it).
 - ``route (--kommune NNNN | --org ORGNR)``: where a message would go (IP-6001/6002 if nowhere).
 - ``entry``: print a one-organisation directory file (to load at another adapter), e.g. this
   adapter's own entry with its JWKS URL ``[base]/.well-known/jwks.json``.
-- ``token --as ORGNR --to ORGNR``: log in at the other organisation's token endpoint (found in
-  the directory) with a client assertion signed by this data folder's organisation key; prints
-  the access token (IP-6040/6041 when refused).
+- ``token --as ORGNR --to ORGNR``: log in at the other organisation's token endpoint (its
+  endpoint from the directory, the token endpoint from that server's SMART configuration)
+  with a client assertion signed by this data folder's organisation key; prints the access
+  token (IP-6040/6041 when refused, IP-6123 when the SMART configuration is unusable).
 
 Exit 0 done, 1 refused (one line per issue on stderr), 2 unusable arguments.
 """
@@ -17,6 +18,7 @@ Exit 0 done, 1 refused (one line per issue on stderr), 2 unusable arguments.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -94,8 +96,16 @@ def _load(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RecursionError) as err:
         detail = f"{args.file}: {getattr(err, 'strerror', None) or err}"
         raise DirectoryFileError([issue6("IP-6010", None, "structure", detail=detail)]) from None
+    from ipfhir.adapter.sync.recorded import record_operation
+
     entries = parse_directory(bundle)
-    _directory(args).load(entries, replace=args.replace)
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+
+    def audit(conn: Any, what: str) -> None:  # an AuditEvent, committed with the entries
+        detail = f"{what}; file {args.file.name} sha256 {digest}"
+        record_operation(conn, organisation=None, outcome="stored", detail=detail)
+
+    _directory(args).load(entries, replace=args.replace, record=audit)
     print(f"ipfhir directory: loaded {len(entries)} organisation(s) from {args.file}")
     return 0
 
@@ -153,11 +163,12 @@ def _entry(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from ipfhir.adapter.auth.orgkey import organisation_key
-    from ipfhir.adapter.auth.token_client import TokenClient
+    from ipfhir.adapter.auth.token_client import TokenClient, discover_token_url
     from ipfhir.adapter.settings import Settings
 
     entry = _directory(args).route(orgnr=args.target)
     data_dir = args.data_dir or Settings().data_dir
     key = organisation_key(data_dir)
-    print(TokenClient(key, args.client, entry.endpoint.token_url, scope=args.scope).token())
+    token_url = discover_token_url(entry.endpoint.address)  # the receiver says where (SMART)
+    print(TokenClient(key, args.client, token_url, scope=args.scope).token())
     return 0

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +54,21 @@ def register(subparsers: Any) -> None:
     worker.set_defaults(handler=_worker)
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _wiring(args: argparse.Namespace) -> Any:
     from ipfhir.adapter.bootstrap import build_wiring
     from ipfhir.adapter.settings import Settings
-    from ipfhir.adapter.store.outbox import Outbox
 
     given = {"data_dir": args.data_dir, "dev_mode": True}
     if args.database:
         given["database_url"] = args.database
-    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
-    return Outbox(wiring.engine)
+    # reads and the outbox only: no profile validation needed
+    return build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from ipfhir.adapter.store.outbox import Outbox
+
+    return Outbox(_wiring(args).engine)
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -82,28 +88,44 @@ def _outbox(args: argparse.Namespace) -> int:
     return 1
 
 
-def _tokens(args: argparse.Namespace, engine: Any) -> Any:
-    """With ``--as``: an access token per receiver (adapter/sync/tokens.py)."""
-    if not args.orgnr:
-        return None
+def delivering(wiring: Any, data_dir: Path, orgnr: str | None) -> Any:
+    """The delivery worker over ``wiring``'s outbox: tokens as ``orgnr`` (none without), the
+    consent and route checked again before each send (adapter/sync/gate.py)."""
     from ipfhir.adapter.auth.orgkey import organisation_key
+    from ipfhir.adapter.bootstrap import secure_factory
     from ipfhir.adapter.directory.store import SqlDirectory
-    from ipfhir.adapter.sync.tokens import DirectoryTokens
-
-    return DirectoryTokens(SqlDirectory(engine), organisation_key(args.data_dir), args.orgnr)
-
-
-def _gate(args: argparse.Namespace) -> Any:
-    """The consent checked again before a notification leaves (adapter/sync/gate.py)."""
-    from ipfhir.adapter.bootstrap import build_wiring, secure_factory
-    from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.store.outbox import Outbox
     from ipfhir.adapter.sync.gate import ConsentGate
+    from ipfhir.adapter.sync.tokens import DirectoryTokens
+    from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
-    given = {"data_dir": args.data_dir, "dev_mode": True}
-    if args.database:
-        given["database_url"] = args.database
-    wiring = build_wiring(Settings(**given), validate=lambda r, p=None: {"issue": []})
-    return ConsentGate(secure_factory(wiring))  # reads only: no profile validation needed
+    tokens = None
+    if orgnr:
+        tokens = DirectoryTokens(SqlDirectory(wiring.engine), organisation_key(data_dir), orgnr)
+    transport = _per_endpoint(HttpTransport(token_for=tokens), wiring.engine)
+    return Worker(Outbox(wiring.engine), transport, before_send=ConsentGate(secure_factory(wiring)))
+
+
+def start_in_background(wiring: Any, data_dir: Path, orgnr: str) -> Callable[[], None]:
+    """``ipfhir serve --worker-as``: the worker in a thread of this process; returns the
+    function that stops it (what it claimed and has not sent goes back to the queue, a send
+    under way is waited for up to ``join``'s limit — past it the lease returns it)."""
+    worker = delivering(wiring, data_dir, orgnr)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="ipfhir-worker", daemon=True)
+    thread.start()
+
+    def halt(wait: float = 40.0) -> None:
+        stop.set()
+        thread.join(wait)
+        print(
+            "ipfhir: outbox worker stopped"
+            + ("" if not thread.is_alive() else " (a delivery was still under way)"),
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return halt
 
 
 def _per_endpoint(http: Any, engine: Any) -> Any:
@@ -115,12 +137,7 @@ def _per_endpoint(http: Any, engine: Any) -> Any:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from ipfhir.adapter.sync.worker import HttpTransport, Worker
-
-    box = _open(args)
-    http = HttpTransport(token_for=_tokens(args, box.engine))
-    transport = _per_endpoint(http, box.engine)
-    worker = Worker(box, transport, before_send=_gate(args))
+    worker = delivering(_wiring(args), args.data_dir, args.orgnr)
     if args.once:
         while worker.run_once():
             pass

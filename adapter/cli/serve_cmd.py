@@ -1,9 +1,12 @@
-"""``ipfhir serve``: the FHIR server on uvicorn (SQLite in the data folder unless --database)."""
+"""``ipfhir serve``: the FHIR server on uvicorn (SQLite in the data folder unless --database);
+with ``--worker-as ORGNR`` also the outbox's delivery worker, in a thread of the main process,
+stopped after the server has shut down (SIGTERM, Ctrl-C)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="log every request (off by default: the audit trail records disclosures, and the "
         "access log costs CPU on every request)",
+    )
+    p.add_argument(
+        "--worker-as",
+        metavar="ORGNR",
+        default=os.environ.get("IPFHIR_WORKER_AS") or None,
+        help="also deliver the outbox in this process (as ipfhir worker does), logging in at "
+        "receivers as this organisasjonsnummer; stops with the server (env IPFHIR_WORKER_AS)",
     )
     p.add_argument(
         "--dev",
@@ -134,14 +144,14 @@ def app_factory() -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ipfhir.adapter.auth.http import resolver_from_settings
-    from ipfhir.adapter.bootstrap import build_app, build_wiring
+    from ipfhir.adapter.bootstrap import build_wiring
     from ipfhir.adapter.settings import shown_url
 
     settings = _settings(args)
     if settings is None:
+        return 2
+    if args.worker_as is not None and not _orgnr(args.worker_as):
         return 2
     resolver_from_settings(settings)  # refuse to start without a way to verify tokens
     wiring = build_wiring(settings)  # migrates once, before any worker starts
@@ -157,6 +167,47 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    halt = _start_worker(wiring, settings, args.worker_as)
+    try:
+        _serve(args, settings, wiring, workers)
+    finally:
+        if halt is not None:
+            halt()
+    return 0
+
+
+def _orgnr(value: str) -> bool:
+    from ipfhir.adapter.directory.guard_messages import MESSAGES
+    from ipfhir.mappings.identifiers import is_valid_orgnr
+
+    if is_valid_orgnr(value):
+        return True
+    text = MESSAGES["IP-6124"].format(value=value[:20])
+    print(f"ipfhir: IP-6124: {text}", file=sys.stderr)
+    return False
+
+
+def _start_worker(wiring: Any, settings: Any, orgnr: str | None) -> Any:
+    """With ``--worker-as``: one delivery worker in this (the main) process, whatever the
+    number of server processes — several on one database would be safe too (the outbox's
+    claims), one is enough."""
+    if orgnr is None:
+        return None
+    from ipfhir.adapter.cli.outbox_cmd import start_in_background
+
+    halt = start_in_background(wiring, settings.data_dir, orgnr)
+    # uvicorn hands a SIGTERM back to the handler it found once the server has shut down: the
+    # default one would end the process there, before the worker is stopped
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    print(f"ipfhir: delivering the outbox as {orgnr}", file=sys.stderr, flush=True)
+    return halt
+
+
+def _serve(args: argparse.Namespace, settings: Any, wiring: Any, workers: int) -> None:
+    import uvicorn
+
+    from ipfhir.adapter.bootstrap import build_app
+
     if workers > 1:
         wiring.engine.dispose()
         for key, value in (
@@ -175,14 +226,13 @@ def run(args: argparse.Namespace) -> int:
             workers=workers,
             **_uvicorn_options(args),
         )
-        return 0
+        return
     uvicorn.run(
         build_app(settings, wiring),
         host=settings.host,
         port=settings.port,
         **_uvicorn_options(args),
     )
-    return 0
 
 
 def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:

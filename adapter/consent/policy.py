@@ -169,15 +169,8 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
         r for r in rules_for(sharing, actor, claimed_refs(ctx, actor), today) if r.effect == "deny"
     ]
     rules = tuple(dict.fromkeys([*permits, *denies]))
-    named = next(
-        (
-            r
-            for r in rules
-            if r.effect == "deny" and r.names_actor and r.labels is None and r.sources is None
-        ),
-        None,
-    )
-    if named is not None and named.data_period is None:
+    named = _refused_outright(rules)
+    if named is not None:
         return Access("none", rules, (Reason.of("the person refused this recipient", named),))
     if (
         actor.organisation
@@ -203,6 +196,22 @@ def access_for(ctx: PlanContext, actor: Actor, today: str) -> Access:
     return Access("none", rules, (Reason("no sharing consent in force permits this actor"),))
 
 
+def _refused_outright(rules: tuple[Rule, ...]) -> Rule | None:
+    """The deny naming the actor without topic, source or data period: it refuses everything."""
+    return next(
+        (
+            r
+            for r in rules
+            if r.effect == "deny"
+            and r.names_actor
+            and r.labels is None
+            and r.sources is None
+            and r.data_period is None
+        ),
+        None,
+    )
+
+
 def decide(
     ctx: PlanContext | None,
     actor: Actor,
@@ -226,9 +235,17 @@ def decide(
     if ctx is None or patient_of(resource) != ctx.patient:
         return Decision("deny", "none", None, (Reason("not tied to a person's plan"),))
     inbox = inbox_verdict(
-        resource, actor.organisation, OWNER_ROLE in actor.roles, ctx.owner_orgnrs()
+        resource,
+        actor.organisation,
+        OWNER_ROLE in actor.roles,
+        ctx.owner_orgnrs(),
+        actor.practitioner,
     )
     if inbox == "addressee":
+        access = access or access_for(ctx, actor, today)
+        named = _refused_outright(access.rules)
+        if named is not None:  # the coordinating unit's token does not lift a refusal
+            return Decision("deny", "none", None, access.reasons)
         text = "a notification addressed to the actor's coordinating unit"
         return Decision("permit", "owner", resource, (Reason(text),))
     if inbox == "hidden":

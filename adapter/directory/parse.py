@@ -3,7 +3,9 @@
 The file is a FHIR Bundle (``collection`` or ``transaction``) of Organization and Endpoint
 resources; each Organization names its one Endpoint in ``Organization.endpoint`` (``Endpoint/id``
 or the Endpoint entry's ``fullUrl``). See :mod:`adapter.directory.model` for where each field
-sits. Refusals are IP-6010–6020 with the FHIRPath of the offending element.
+sits. One endpoint per organisation: a second Endpoint managed by an organisation of the file is
+refused (IP-6122), never silently dropped; a later load of the organisation replaces its entry.
+Refusals are IP-6010–6020 and IP-6122 with the FHIRPath of the offending element.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from ipfhir.adapter.directory.guard_messages import issue_guard
 from ipfhir.adapter.directory.messages import DirectoryFileError, issue6
 from ipfhir.adapter.directory.model import (
     JWKS_EXTENSION,
@@ -52,24 +55,55 @@ def parse_directory(bundle: Any) -> list[DirectoryEntry]:
         raise _refuse("IP-6011", None, detail="the file is not a Bundle")
     if bundle.get("type") not in ("collection", "transaction"):
         raise _refuse("IP-6011", "Bundle.type", detail=f"not type {bundle.get('type')!r}")
-    orgs: list[tuple[str, Resource]] = []
+    orgs: list[tuple[str, Resource, tuple[str, ...]]] = []
     endpoints: dict[str, tuple[str, Resource]] = {}
     items = bundle.get("entry")
     for n, item in enumerate(items if isinstance(items, list) else []):
         where = f"Bundle.entry[{n}].resource"
         res = as_dict(as_dict(item).get("resource"))
         rtype = res.get("resourceType")
+        keys = tuple(
+            k
+            for k in (f"{rtype}/{res.get('id')}", as_dict(item).get("fullUrl"))
+            if isinstance(k, str)
+        )
         if rtype == "Organization":
-            orgs.append((where, res))
+            orgs.append((where, res, keys))
         elif rtype == "Endpoint":
-            for key in (f"Endpoint/{res.get('id')}", as_dict(item).get("fullUrl")):
-                if isinstance(key, str):
-                    endpoints[key] = (where, res)
+            for key in keys:
+                endpoints[key] = (where, res)
         else:
             raise _refuse("IP-6011", where, detail=f"not a {rtype or 'resource'}")
-    entries = [_entry(where, org, endpoints) for where, org in orgs]
-    _check_unique(entries, [where for where, _ in orgs])
+    entries = [_entry(where, org, endpoints) for where, org, _keys in orgs]
+    _check_unique(entries, [where for where, _org, _keys in orgs])
+    _check_one_endpoint(entries, [keys for _where, _org, keys in orgs], endpoints)
     return entries
+
+
+def _check_one_endpoint(
+    entries: list[DirectoryEntry],
+    org_keys: list[tuple[str, ...]],
+    endpoints: dict[str, tuple[str, Resource]],
+) -> None:
+    """One endpoint per organisation: an Endpoint whose ``managingOrganization`` is an
+    organisation of the file must be the one that organisation names (IP-6122) — a second
+    address for it is refused, never silently dropped or chosen; the one to use is the one
+    ``Organization.endpoint`` names. (One Endpoint named by several organisations — one
+    adapter serving them — is allowed.)"""
+    by_key = {key: entry for entry, keys in zip(entries, org_keys, strict=True) for key in keys}
+    for where, res in {id(r): (w, r) for w, r in endpoints.values()}.values():
+        managing = str(as_dict(res.get("managingOrganization")).get("reference"))
+        entry = by_key.get(managing)
+        if entry is None or entry.endpoint is None or entry.endpoint.resource is res:
+            continue  # (an organisation naming none has no endpoint: not routable, listed so)
+        detail = f"{str(res.get('address'))[:80]} besides {entry.endpoint.address[:80]}"
+        raise DirectoryFileError(
+            [
+                issue_guard(
+                    "IP-6122", f"{where}.managingOrganization", orgnr=entry.orgnr, detail=detail
+                )
+            ]
+        )
 
 
 def _entry(where: str, org: Resource, endpoints: dict[str, tuple[str, Resource]]) -> DirectoryEntry:

@@ -9,11 +9,13 @@ relies on yet). Every process reads the table, so a load takes effect everywhere
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from ipfhir.adapter.directory.messages import DirectoryFileError, NoRoute, issue6
 from ipfhir.adapter.directory.model import DirectoryEntry, is_kommunenummer
@@ -28,15 +30,50 @@ _log = logging.getLogger("ipfhir.directory")
 
 
 class SqlDirectory:
+    """Reads come from the table's state as of the read: one small query (how many entries,
+    the newest ``loaded_at``) tells whether the entries this object holds are still the
+    table's — every load, in any process, changes that — and only then are the rows read
+    again. (A receiver looks up its sender, the organisations it serves and two names for
+    every message.)"""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._held: tuple[tuple[Any, ...], dict[str, DirectoryEntry]] | None = None
+        self._fixed: dict[str, DirectoryEntry] | None = None
 
-    def load(self, entries: list[DirectoryEntry], *, replace: bool = False) -> None:
+    def snapshot(self) -> SqlDirectory:
+        """The entries as they are now, read once: ``get`` and ``entries`` of the snapshot
+        ask the database nothing (one message's several lookups see one directory)."""
+        view = SqlDirectory(self._engine)
+        view._fixed = self._current()
+        return view
+
+    def _current(self) -> dict[str, DirectoryEntry]:
+        if self._fixed is not None:
+            return self._fixed
+        with self._engine.connect() as conn:
+            version = tuple(conn.execute(select(func.count(), func.max(table.c.loaded_at))).one())
+            held = self._held
+            if held is None or held[0] != version:
+                rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()
+                held = (version, {row["orgnr"]: _entry(row) for row in rows})
+                self._held = held  # rows read after the version: as new as it, or newer
+        return held[1]
+
+    def load(
+        self,
+        entries: list[DirectoryEntry],
+        *,
+        replace: bool = False,
+        record: Callable[[Connection, str], None] | None = None,
+    ) -> None:
         """Store ``entries`` in one transaction (an organisation's entry replaces its earlier
         one; ``replace``: the file is the whole directory). A second coordinating unit for a
         kommunenummer (IP-6015) or a HER-id another organisation holds (IP-6023: the legacy
         inbox files a message with the holder of the HER-id it is addressed to) refuses the
-        whole load."""
+        whole load. ``record(conn, what)``: the audit of the load (``ipfhir directory load``
+        writes an AuditEvent), on the same transaction — the entries and their record commit
+        together or not at all."""
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
         writer = self._engine.execution_options(**{WRITE_OPTION: True})
         with writer.begin() as conn:
@@ -50,19 +87,14 @@ class SqlDirectory:
                 _check_single_unit(conn, entry)
                 _check_her_id(hers, entry)
                 conn.execute(table.insert().values(**_row(entry), loaded_at=now))
-        # Whose keys the server trusts changed: a warning, so it shows in every log (no
-        # AuditEvent records operator actions yet).
-        shown = ", ".join(e.orgnr for e in entries[:20]) + (" …" if len(entries) > 20 else "")
-        _log.warning(
-            "directory loaded (%s): %d organisation(s): %s",
-            "replaced" if replace else "merged",
-            len(entries),
-            shown,
-        )
+            what = _what(entries, replace)
+            if record is not None:
+                record(conn, what)
+        # Whose keys the server trusts changed: a warning too, so it shows in every log.
+        _log.warning("%s", what)
 
     def get(self, orgnr: str) -> DirectoryEntry | None:
-        with self._engine.connect() as conn:
-            return self.get_in(conn, orgnr)
+        return self._current().get(orgnr)
 
     @staticmethod
     def get_in(conn: Connection, orgnr: str) -> DirectoryEntry | None:
@@ -82,9 +114,7 @@ class SqlDirectory:
         return [e for e in self.entries() if e.her_id == her_id]
 
     def entries(self) -> list[DirectoryEntry]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(table).order_by(table.c.orgnr)).mappings().all()
-        return [_entry(row) for row in rows]
+        return list(self._current().values())
 
     def route(
         self, *, kommunenummer: str | None = None, orgnr: str | None = None
@@ -113,6 +143,18 @@ class SqlDirectory:
         if row is None:
             raise NoRoute([issue6("IP-6001", None, "not-found", kommune=kommunenummer)])
         return _entry(row)
+
+
+def _what(entries: list[DirectoryEntry], replace: bool) -> str:
+    """The load in words: how, how many, and each organisation with its endpoint."""
+    shown = "; ".join(
+        f"{e.orgnr} {e.endpoint.address if e.endpoint else '-'}"
+        f"{'' if e.routable else ' (not routable)'}"
+        for e in entries[:10]
+    )
+    more = f"; and {len(entries) - 10} more" if len(entries) > 10 else ""
+    how = "replaced" if replace else "merged"
+    return f"directory loaded ({how}): {len(entries)} organisation(s): {shown}{more}"
 
 
 def _check_single_unit(conn: Any, entry: DirectoryEntry) -> None:
@@ -160,5 +202,13 @@ def _row(entry: DirectoryEntry) -> dict[str, Any]:
 
 
 def _entry(row: Any) -> DirectoryEntry:
-    endpoint = endpoint_of(json.loads(row["endpoint"])) if row["endpoint"] else None
-    return entry_of(json.loads(row["organization"]), endpoint)
+    return _parsed(row["organization"], row["endpoint"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(organization: str, endpoint: str | None) -> DirectoryEntry:
+    """An entry from its stored text, parsed once per text (the JWKS check is the costly part,
+    and every message checks its sender): keyed by the text itself, so a load — in any
+    process — is seen at the next read. The entry is shared: read it, never change it."""
+    parsed = endpoint_of(json.loads(endpoint)) if endpoint else None
+    return entry_of(json.loads(organization), parsed)

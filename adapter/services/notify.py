@@ -8,7 +8,9 @@ omsorgstjenesteloven § 7-2), and answer such a notification.
 2. reads the person's data AS THE RECEIVER WOULD SEE IT: ``secure_factory(wiring)
    .repository_for(Actor(organisation=<receiver>))`` — the same enforcement the server uses, so
    the reads are audited and recorded in the recipients ledger, a refused topic's measures are
-   left out, and a refused or expired consent gives nothing (IP-6051, nothing queued);
+   left out, and a refused or expired consent gives nothing (IP-6051, nothing queued); the
+   practitioners the person refused outright are named in the Task (HPR numbers,
+   :mod:`adapter.sync.refusals`), so the receiver shows it to none of them;
 3. writes the sender's Task and the message in ONE write transaction (the message queued with
    ``wiring.outbox``, the :class:`~adapter.ports.OutboxWriter` port): both or neither.
 
@@ -45,6 +47,7 @@ from ipfhir.adapter.sync.messaging import (
     message_bundle,
 )
 from ipfhir.adapter.sync.recorded import record_write
+from ipfhir.adapter.sync.refusals import refusal_extensions, refused_individuals
 
 __all__ = ["Queued", "notify", "party_of", "respond"]
 
@@ -106,6 +109,9 @@ def notify(
         raise NotifyRefused([issue_sync("IP-6051", None, "forbidden", orgnr=receiver.orgnr)])
     task_id, message_id, now = str(uuid.uuid4()), str(uuid.uuid4()), _now()
     task = _task(task_id, sender, receiver, seen, reason, now)
+    refused = refused_individuals(wiring.repository, patient_id, dt.date.today().isoformat())
+    if refused:  # the receiver keeps to them too (adapter/sync/refusals.py)
+        task["extension"] = refusal_extensions(refused)
     bundle = message_bundle(
         message_id=message_id,
         event=NOTIFICATION,

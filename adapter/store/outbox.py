@@ -25,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.schema import outbox
@@ -36,6 +35,8 @@ __all__ = ["Message", "Outbox", "Status", "enqueue"]
 Status = Literal["queued", "in_flight", "delivered", "dead"]
 STATUSES: tuple[Status, ...] = ("queued", "in_flight", "delivered", "dead")
 _UNSETTLED = ("queued", "in_flight")
+_WINDOW = 10  # due messages looked at per claimed one, per window
+_WINDOWS = 20  # windows at most per claim (a backlog of one person's messages)
 
 
 @dataclass(frozen=True)
@@ -134,23 +135,23 @@ class Outbox:
         )
 
     def claim(self, limit: int = 20, lease: float = 60.0) -> list[Message]:
-        """Up to ``limit`` messages due now, oldest first, each leased for ``lease`` seconds."""
+        """Up to ``limit`` messages due now, oldest first, each leased for ``lease`` seconds.
+
+        Found in windows of due messages (``seq`` order, ``_WINDOW`` × ``limit`` at a time):
+        a message is claimable when it is the first unsettled one of its person and
+        destination (one grouped query over the window's persons) — not one correlated
+        subquery per due message, which made a claim's time grow with the backlog while it
+        held SQLite's one writer. The chosen rows are read again under the claim's lock (on
+        PostgreSQL ``FOR UPDATE SKIP LOCKED``): one another worker took meanwhile is not
+        due any more and is left out."""
         now = self._clock()
-        earlier = aliased(outbox)
-        blocked = exists().where(
-            and_(
-                earlier.c.person == outbox.c.person,
-                earlier.c.destination == outbox.c.destination,
-                earlier.c.seq < outbox.c.seq,
-                earlier.c.status.in_(_UNSETTLED),
-            )
-        )
         due = outbox.c.status.in_(_UNSETTLED) & (outbox.c.due_at <= now)
-        query = select(outbox).where(due, ~blocked).order_by(outbox.c.seq).limit(limit)
         with self._write.begin() as conn:
+            chosen = self._claimable(conn, due, limit)
+            query = select(outbox).where(due, outbox.c.seq.in_(chosen)).order_by(outbox.c.seq)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=outbox)
-            rows = [_message(r) for r in conn.execute(query)]
+            rows = [_message(r) for r in conn.execute(query)] if chosen else []
             if rows:
                 conn.execute(
                     update(outbox)
@@ -161,6 +162,38 @@ class Outbox:
             Message(**{**m.__dict__, "status": "in_flight", "attempts": m.attempts + 1})
             for m in rows
         ]
+
+    @staticmethod
+    def _claimable(conn: Connection, due: Any, limit: int) -> list[int]:
+        chosen: list[int] = []
+        after = -1
+        for _window in range(_WINDOWS):
+            window = conn.execute(
+                select(outbox.c.seq, outbox.c.person, outbox.c.destination)
+                .where(due, outbox.c.seq > after)
+                .order_by(outbox.c.seq)
+                .limit(limit * _WINDOW)
+            ).all()
+            persons = {person for _seq, person, _dest in window if person is not None}
+            first = (
+                {
+                    (person, dest): seq
+                    for person, dest, seq in conn.execute(
+                        select(outbox.c.person, outbox.c.destination, func.min(outbox.c.seq))
+                        .where(outbox.c.status.in_(_UNSETTLED), outbox.c.person.in_(persons))
+                        .group_by(outbox.c.person, outbox.c.destination)
+                    )
+                }
+                if persons
+                else {}
+            )
+            for seq, person, dest in window:
+                if person is None or first.get((person, dest)) == seq:
+                    chosen.append(seq)
+            if len(chosen) >= limit or len(window) < limit * _WINDOW:
+                break
+            after = window[-1][0]
+        return chosen[:limit]
 
     def _settle(self, message: Message, **values: Any) -> bool:
         """Settle a claimed message; ``False`` when the claim was lost (lease expired and another
@@ -190,6 +223,13 @@ class Outbox:
     def dead(self, message: Message, error: str) -> bool:
         return self._settle(
             message, status="dead", finished_at=self._clock(), last_error=error[:2000]
+        )
+
+    def release(self, message: Message) -> bool:
+        """A claimed message not sent after all (the worker stops) back in the queue, due now,
+        its attempt unspent."""
+        return self._settle(
+            message, status="queued", due_at=self._clock(), attempts=message.attempts - 1
         )
 
     def replay(self, message_id: str) -> bool:

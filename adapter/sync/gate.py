@@ -7,7 +7,8 @@ through the server's enforcement (:func:`~adapter.sync.content.seen_by` over
 ``repository_for(Actor(organisation=<receiver>))``, audited like any disclosure), and the
 queued message must carry nothing more — the same Patient, and only services and coordinator
 contacts the receiver still sees. If it carries more (the receiver no longer sees the person,
-or a measure, a contact or a detail of the person is refused now), the message ends dead,
+or a measure, a contact or a detail of the person is refused now, or a practitioner is refused
+outright whom the message does not name as refused), the message ends dead,
 unsent, with IP-6056 — visible in ``ipfhir outbox list`` and replayable should the person
 consent again (a new notification carries what the consent gives now).
 
@@ -36,6 +37,7 @@ from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, TRANSFER, TRANSFER_PLAN
+from ipfhir.adapter.sync.refusals import carried_refusals, refused_individuals
 
 __all__ = ["ConsentGate"]
 
@@ -139,9 +141,14 @@ class ConsentGate:
             return refusal
         actor = Actor(organisation=receiver, scopes=_SCOPES, purpose="COC")
         repo = self._factory.repository_for(actor)
-        seen = seen_by(repo, pid, dt.date.today().isoformat())
+        today = dt.date.today().isoformat()
+        seen = seen_by(repo, pid, today)
         if seen is None:
             return refusal
-        if event == NOTIFICATION and not _still_covered(message.payload, seen):
-            return refusal
+        if event == NOTIFICATION:
+            if not _still_covered(message.payload, seen):
+                return refusal
+            refused_now = refused_individuals(self._factory.enforcement.inner, pid, today)
+            if not set(refused_now) <= carried_refusals(_carried(message.payload, "Task")[0]):
+                return refusal  # someone refused since: the message would not say so
         return None

@@ -3,6 +3,9 @@
 :meth:`Receiver.process` takes the authenticated organisation (from the verified token, never
 from the message) and the body, and returns the HTTP status and the answer:
 
+0. the token must carry the message scope (``system/MessageHeader.c``, or a wider scope
+   that includes creating a MessageHeader): a reading token sends nothing (403, IP-6120,
+   audited like every refusal) — ``$process-message`` writes into this adapter's store;
 1. the organisation must be routable in this adapter's directory, and the MessageHeader's
    ``source.endpoint`` its directory endpoint (else 403, IP-6070/6072: nobody else reaches the
    store, and nothing is recorded for them); the addressed organisation
@@ -33,12 +36,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ipfhir.adapter.auth.scopes import scope_allows
+from ipfhir.adapter.directory.guard_messages import issue_guard
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.store.schema import received_messages as table
@@ -68,6 +73,12 @@ Handler = Callable[[str, Incoming], Callable[[Connection], None]]
 def _why(err: InvalidInput | SenderRefused, what: str) -> str:
     """``what``, with the refusal's message ids (e.g. ``refused: IP-6070``)."""
     return f"$process-message {what}: " + ", ".join(i.message_id for i in err.issues)
+
+
+def _check_scope(scopes: tuple[str, ...]) -> None:
+    if not scope_allows(scopes, "MessageHeader", "create"):
+        shown = " ".join(scopes)[:120] or "(none)"
+        raise SenderRefused([issue_guard("IP-6120", None, "forbidden", scopes=shown)])
 
 
 def _iso(at: float) -> str:
@@ -101,8 +112,14 @@ class Receiver:
         self.check = check
         self.handlers = dict(handlers or {})
 
-    def process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
+    def process(
+        self, sender: str | None, body: Any, scopes: Iterable[str] | None = None
+    ) -> tuple[int, Resource]:
+        """``scopes``: the verified token's (the HTTP route always gives them); ``None`` only
+        for a caller that authorised the sender itself."""
         try:
+            if scopes is not None:
+                _check_scope(tuple(scopes))
             return self._process(sender, body)
         except (SenderRefused, MessageRefused) as err:  # answered 403 / 400, recorded nowhere else
             with self.repository.begin_write() as conn:
@@ -110,7 +127,8 @@ class Receiver:
             raise
 
     def _process(self, sender: str | None, body: Any) -> tuple[int, Resource]:
-        entry = self.directory.get(sender) if sender else None
+        directory = self.directory.snapshot()  # one read of the directory per message
+        entry = directory.get(sender) if sender else None
         if entry is None or not entry.routable or entry.endpoint is None:
             raise SenderRefused([issue_sync("IP-6070", None, "forbidden")])
         assert sender is not None
@@ -135,13 +153,16 @@ class Receiver:
                 raise MessageRefused(
                     [issue_sync("IP-6073", "MessageHeader.destination", value=shown)]
                 )
-            if incoming.event in REQUESTS and not self._serves(incoming.receiver_orgnr, sender):
+            serves = incoming.event not in REQUESTS or self._serves(
+                directory, incoming.receiver_orgnr, sender
+            )
+            if not serves:
                 shown = str(incoming.receiver_orgnr)[:20]
                 raise MessageRefused(
                     [issue_sync("IP-6077", "MessageHeader.destination.receiver", orgnr=shown)]
                 )
             self.check(body)
-            return 200, self._carry_out(sender, incoming)
+            return 200, self._carry_out(sender, incoming, directory)
         except InvalidInput as err:  # IP-6071..6076, and the profile validator's IP-3xxx
             answer = self._answer_of(message_id, err)
             detail = _why(err, f"message {message_id[:80]} refused")
@@ -151,19 +172,19 @@ class Receiver:
 
             return 200, self._record(sender, message_id, "refused", answer, audit)
 
-    def _serves(self, orgnr: str | None, sender: str) -> bool:
+    def _serves(self, directory: SqlDirectory, orgnr: str | None, sender: str) -> bool:
         """Is ``orgnr`` an organisation this adapter serves (see the module doc)?"""
         if orgnr is None or orgnr == sender:
             return False
         here = self.address.removesuffix("/$process-message")
         at = {
             e.orgnr
-            for e in self.directory.entries()
+            for e in directory.entries()
             if e.endpoint is not None and e.endpoint.address.rstrip("/") == here
         }
         if at:
             return orgnr in at
-        entry = self.directory.get(orgnr)
+        entry = directory.get(orgnr)
         return entry is None or entry.endpoint is None or entry.endpoint.address.rstrip("/") == here
 
     def _answer_of(self, message_id: str, err: InvalidInput | None) -> Resource:
@@ -175,7 +196,7 @@ class Receiver:
             err=err,
         )
 
-    def _carry_out(self, sender: str, incoming: Incoming) -> Resource:
+    def _carry_out(self, sender: str, incoming: Incoming, directory: SqlDirectory) -> Resource:
         answer = self._answer_of(incoming.message_id, None)
         handler = self.handlers.get(incoming.event)
         if handler is not None:
@@ -187,7 +208,7 @@ class Receiver:
             if incoming.event == REVOCATION:
                 revoke_received(self.repository, conn, sender, incoming)
             else:
-                carry_out(self.repository, conn, sender, incoming, self.directory)
+                carry_out(self.repository, conn, sender, incoming, directory)
 
         return self._record(sender, incoming.message_id, incoming.event, answer, act)
 

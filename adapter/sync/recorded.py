@@ -10,7 +10,7 @@ too (:func:`record_refusal`): who tried, what was refused and why. When the stor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -19,7 +19,7 @@ from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.writes import SystemClock, Writer
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["record_refusal", "record_write"]
+__all__ = ["record_operation", "record_refusal", "record_write"]
 
 Resource = dict[str, Any]
 
@@ -72,6 +72,29 @@ def record_refusal(conn: Connection, *, organisation: str | None, detail: str) -
         outcome="refused",
         basis="message",
         detail=detail[:300],
+    )
+    clock = SystemClock()
+    event = audit_event(Actor(organisation=organisation), item, clock.now_iso())
+    Writer(lambda _r, _p=None: {"issue": []}, clock, system=True).create(conn, event, checked=True)
+
+
+def record_operation(
+    conn: Connection,
+    *,
+    organisation: str | None,
+    outcome: Literal["stored", "refused"],
+    detail: str,
+) -> None:
+    """An AuditEvent on ``conn`` of an operation on no person's data that decides who is
+    trusted: a directory load (``organisation`` ``None``: the operator at this machine) or an
+    access token granted or refused to ``organisation`` at the token endpoint."""
+    item = Disclosure(
+        interaction="operation",
+        patient="",
+        patient_identifier=None,
+        outcome=outcome,
+        basis="trust",
+        detail=detail[:1000],
     )
     clock = SystemClock()
     event = audit_event(Actor(organisation=organisation), item, clock.now_iso())

@@ -24,6 +24,7 @@ from ipfhir.adapter.ports import Outbox, Transport
 from ipfhir.adapter.startup import one_line
 from ipfhir.adapter.store.outbox import Message
 from ipfhir.adapter.sync.policy import Attempt, RetryPolicy, judge
+from ipfhir.mappings.errors import IpError
 
 __all__ = ["HttpTransport", "Transport", "Worker"]
 
@@ -57,15 +58,31 @@ class HttpTransport:
         self._max_answer = max_answer
 
     def post(self, message: Message) -> Attempt:
+        """One attempt; a 401 to a kept token is sent once more with a new one (the receiver
+        may no longer know the old: its key changed, it forgot it)."""
+        body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
+        attempt, token = self._post(message, body)
+        forget = getattr(self._token_for, "forget", None)
+        if attempt.status == 401 and token and callable(forget):
+            forget(message.destination)
+            attempt, _token = self._post(message, body)
+        return attempt
+
+    def _post(self, message: Message, body: bytes) -> tuple[Attempt, str | None]:
         headers = {
             "Content-Type": FHIR_JSON,
             "Accept": FHIR_JSON,
             "X-Request-Id": message.message_id,
         }
-        token = self._token_for(message.destination) if self._token_for else None
+        try:
+            token = self._token_for(message.destination) if self._token_for else None
+        except IpError as err:  # no token now: a failed attempt, never a send without it
+            return Attempt(error=f"no access token: {' '.join(str(err).split())[:300]}"), None
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
+        return self._send(message, body, headers), token
+
+    def _send(self, message: Message, body: bytes, headers: dict[str, str]) -> Attempt:
         until = time.monotonic() + self._deadline
         try:
             with self._session.post(
@@ -113,11 +130,25 @@ class Worker:
     # dead with that reason, unsent), e.g. adapter/sync/gate.py: the consent was withdrawn.
     before_send: Callable[[Message], str | None] | None = None
 
-    def run_once(self) -> int:
-        """Deliver what is due now; the number of messages attempted."""
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Deliver what is due now; the number of messages attempted. Once ``stop`` is set the
+        messages claimed but not yet sent go back to the queue unspent (a shutdown does not
+        hold them for a lease). A delivery that fails in an unforeseen way (a bug, a token
+        source that breaks) is a failed attempt of that message alone: it is retried and in
+        the end dead, never a crash that holds the others."""
         claimed = self.outbox.claim(self.batch, self.lease)
-        for message in claimed:
-            self._deliver(message)
+        for n, message in enumerate(claimed):
+            if stop is not None and stop.is_set():
+                for unsent in claimed[n:]:
+                    self.outbox.release(unsent)
+                return n
+            try:
+                self._deliver(message)
+            except (SQLAlchemyError, OSError):
+                raise  # the database is away: run() waits for it; the lease returns the rest
+            except Exception as err:
+                _log.exception("delivery of %s failed unexpectedly", message.message_id)
+                self._settle(message, Attempt(error=f"internal error: {type(err).__name__}"))
         return len(claimed)
 
     def _deliver(self, message: Message) -> None:
@@ -125,7 +156,13 @@ class Worker:
         if refusal is not None:
             self.outbox.dead(message, refusal)
             return
-        attempt = self.transport.post(message)
+        self._settle(message, self.send(message))
+
+    def send(self, message: Message) -> Attempt:
+        """The one delivery call: where another transport (a folder, a queue) plugs in."""
+        return self.transport.post(message)
+
+    def _settle(self, message: Message, attempt: Attempt) -> None:
         outcome = judge(
             attempt, message.message_id, message.attempts, self.policy, self.rng, self.clock()
         )
@@ -143,7 +180,7 @@ class Worker:
         pause = idle
         while not stop.is_set():
             try:
-                attempted = self.run_once()
+                attempted = self.run_once(stop)
             except (SQLAlchemyError, OSError) as err:
                 _log.warning("outbox unavailable, retrying in %.0f s: %s", pause, one_line(err))
                 stop.wait(pause)

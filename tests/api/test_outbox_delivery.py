@@ -26,10 +26,11 @@ from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
 
 class FakeClock:
-    # starts a second past the real time: enqueue() stamps a message with the real clock, so a
-    # fixed start would leave every message in the future once the suite runs after that date
+    # starts an hour past the real time: enqueue() stamps a message with the real clock, so a
+    # fixed start would leave every message in the future once the suite runs after that date,
+    # and a start close to the real time would leave messages queued on a slow machine not due
     def __init__(self) -> None:
-        self.now = time.time() + 1.0
+        self.now = time.time() + 3600.0
 
     def __call__(self) -> float:
         return self.now
@@ -334,3 +335,59 @@ def test_the_worker_waits_out_a_database_that_is_away(engine: Engine) -> None:
     worker = Worker(Flaky(engine), HttpTransport(), RetryPolicy())
     worker.run(stop, idle=0.01)  # returns once the third claim sets stop: it did not die
     assert Flaky.calls == 3
+
+
+def test_a_stopping_worker_puts_back_what_it_has_not_sent(
+    engine: Engine, box: Outbox, clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    stop = threading.Event()
+
+    def answer_then_stop(request: Request) -> Response:
+        stop.set()  # the shutdown comes while the first message is on its way
+        return _ok(request)
+
+    httpserver.expect_request("/ke").respond_with_handler(answer_then_stop)
+    for n in range(5):
+        _queue(engine, httpserver.url_for("/ke"), n, person=f"Patient/p{n}")
+    assert _worker(box, clock).run_once(stop) == 1
+    states = {m.message_id: (m.status, m.attempts) for m in box.list()}
+    assert states == {"m-0": ("delivered", 1)} | {f"m-{n}": ("queued", 0) for n in range(1, 5)}
+    assert [m.message_id for m in box.claim(limit=10)] == [f"m-{n}" for n in range(1, 5)]
+
+
+def test_an_unforeseen_failure_is_one_messages_failed_attempt(
+    engine: Engine, box: Outbox, clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/ke").respond_with_handler(_ok)
+    for n in range(3):
+        _queue(engine, httpserver.url_for("/ke"), n, person=f"Patient/p{n}")
+
+    def broken_token_source(destination: str) -> str:
+        raise KeyError("en feil i koden")
+
+    worker = _worker(box, clock)
+    worker.transport = HttpTransport(2, 2, token_for=broken_token_source)
+    assert worker.run_once() == 3  # no crash: each message had its failed attempt
+    assert {(m.status, m.attempts) for m in box.list()} == {("queued", 1)}
+    assert all("internal error: KeyError" in str(m.last_error) for m in box.list())
+    _drain(worker, clock, rounds=5)
+    assert {m.status for m in box.list()} == {"dead"}  # visibly, after the policy's attempts
+    worker.transport = HttpTransport(2, 2)
+    for m in box.list():
+        assert box.replay(m.message_id)
+    _drain(worker, clock, rounds=2)
+    assert {m.status for m in box.list()} == {"delivered"}
+
+
+def test_a_long_backlog_of_one_person_holds_up_nobody_else(
+    engine: Engine, box: Outbox, clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    url = httpserver.url_for("/ke")
+    for n in range(300):  # one person's messages first: all but the first wait for it
+        _queue(engine, url, n, person="Patient/travel")
+    for n in range(300, 304):
+        _queue(engine, url, n, person=f"Patient/p{n}")
+    clock.now = time.time() + 1.0  # all are due (queuing them may take longer than a second)
+    claimed = [m.message_id for m in box.claim(limit=5)]
+    assert claimed == ["m-0", "m-300", "m-301", "m-302", "m-303"]
+    assert [m.message_id for m in box.claim(limit=5)] == []  # each person's next waits

@@ -22,6 +22,7 @@ from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.bootstrap import Wiring, build_app, build_wiring
 from ipfhir.adapter.consent.policy import OWNER_ROLE
 from ipfhir.adapter.directory import SqlDirectory
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.sync.messaging import Party, code, message_bundle
@@ -46,7 +47,7 @@ class Receiving:
     data: Path
 
     def auth(self, orgnr: str) -> dict[str, str]:
-        token = mint_token(self.data, orgnr, scopes=("system/*.rs",))
+        token = mint_token(self.data, orgnr, scopes=(MESSAGE_SCOPE,))
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
 
     def post(self, body: Any, orgnr: str = HOSPITAL) -> Any:

@@ -71,6 +71,9 @@ class Exchange:
         policy = RetryPolicy(max_attempts=8, base=1.0, cap=60.0)
         self.worker = Worker(self.outbox, transport, policy, clock=self.clock)
         self.bearers: list[str] = []
+        httpserver.expect_request("/.well-known/smart-configuration").respond_with_json(
+            {"token_endpoint": f"{base}/auth/token"}
+        )
         httpserver.expect_request("/auth/token", method="POST").respond_with_json(
             {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300}
         )

@@ -16,6 +16,7 @@ import pytest
 from ipfhir.adapter.auth.orgkey import organisation_key
 from ipfhir.adapter.auth.token_client import TokenClient
 from ipfhir.adapter.bootstrap import build_wiring
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store.outbox import Outbox
 from tests.api.notify_world import PID, hospital_resources
@@ -69,7 +70,7 @@ def test_notification_reaches_the_inbox_once_and_the_acceptance_returns(
     assert (delivered.status, delivered.attempts) == ("delivered", 1)
     # a redelivery (an answer lost on the way) is answered as the first and changes nothing
     key = organisation_key(h.data)
-    auth = TokenClient(key, h.orgnr, f"{m.base}/auth/token").headers()
+    auth = TokenClient(key, h.orgnr, f"{m.base}/auth/token", scope=MESSAGE_SCOPE).headers()
     again = httpx.post(
         f"{m.base}/$process-message",
         json=delivered.payload,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ipfhir.adapter.auth.devkey import mint_token
 from ipfhir.adapter.directory import SqlDirectory
+from ipfhir.adapter.directory.guard_messages import MESSAGE_SCOPE
 from ipfhir.adapter.sync.messaging import Party, code, message_bundle
 from ipfhir.mappings.identifiers import FNR_SYSTEM
 from tests.api.notify_world import load_directory
@@ -61,7 +62,7 @@ def test_a_refused_partys_notification_is_not_shown_to_the_plans_recipients(
 ) -> None:
     nav_orgnr = ACTORS["refused_org"][0]
     load_directory(SqlDirectory(world.wiring.engine), {nav_orgnr: NAV_BASE})
-    token = mint_token(world.data, nav_orgnr, scopes=("system/*.rs",))
+    token = mint_token(world.data, nav_orgnr, scopes=(MESSAGE_SCOPE,))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     sent = world.client.post("/$process-message", json=_notification(world), headers=headers)
     assert sent.status_code == 200, sent.text

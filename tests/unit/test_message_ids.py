@@ -27,6 +27,7 @@ CATALOGUES: dict[str, str | tuple[str, ...]] = {
     "ipfhir.adapter.directory.messages": "IP-60",
     # exchanges IP-6050–6089, revocation notices IP-6100–6119
     "ipfhir.adapter.sync.messages": ("IP-60", "IP-610", "IP-611"),
+    "ipfhir.adapter.directory.guard_messages": ("IP-612", "IP-613"),  # the guards IP-6120–6139
     "ipfhir.mappings.legacy.messages": "IP-6",
 }
 FOLDER_OF = {"ipfhir.adapter": "adapter", "ipfhir.mappings": "mappings"} | {

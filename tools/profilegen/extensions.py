@@ -257,6 +257,11 @@ EXTENSIONS: tuple[ExtensionSpec, ...] = (
     ExtensionSpec("ip-organisation-type", "Virksomhetstype",
                   "The kind of organisation taking part in the plan work.",
                   [("element", "Organization")], _t("Coding"), required("ip-organisation-type")),
+    ExtensionSpec("ip-refused-individual", "Reservert mot helsepersonell",
+                  "A practitioner the person refused outright (by HPR number), named in a "
+                  "notification so that the receiver shows it to none of them "
+                  "(adapter/sync/refusals.py).",
+                  [("element", "Task")], _t("Identifier")),
 )  # fmt: skip
 
 
