@@ -194,6 +194,7 @@ def _receive(args: argparse.Namespace) -> int:
     from ipfhir.adapter.bootstrap import build_wiring
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.settings import Settings
+    from ipfhir.adapter.store.outbox import Outbox
     from ipfhir.adapter.sync.receiver import Receiver
     from ipfhir.adapter.sync.transports import AmqpPoller, FolderPoller, LegacyInbox
     from ipfhir.mappings.legacy.messages import MESSAGES
@@ -213,7 +214,10 @@ def _receive(args: argparse.Namespace) -> int:
         own.endpoint.address,
         check=lambda body: check_indexable(body, "Bundle"),
     )
-    inbox = LegacyInbox(receiver, directory, own, max_bytes=args.max_bytes)
+    # a partner's AppRec settles the message of ours it answers (avvist: dead, replayable)
+    inbox = LegacyInbox(
+        receiver, directory, own, max_bytes=args.max_bytes, outbox=Outbox(wiring.engine)
+    )
     channels = _channels()
     poller: Any
     if args.folder is not None:

@@ -232,6 +232,27 @@ class Outbox:
             message, status="queued", due_at=self._clock(), attempts=message.attempts - 1
         )
 
+    def receipt(
+        self, message_id: str, destination: str, *, response: str, error: str | None
+    ) -> bool:
+        """A receiver's own receipt for a message delivered to ``destination`` (a legacy
+        partner's AppRec): ``error`` makes it dead (replayable), else it stays delivered with
+        ``response``. ``False`` when no message of that id was delivered there."""
+        values: dict[str, Any] = {"response": response[:2000]}
+        if error is not None:
+            values.update(status="dead", last_error=error[:2000], finished_at=self._clock())
+        with self._write.begin() as conn:
+            done = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.message_id == message_id,
+                    outbox.c.destination == destination,
+                    outbox.c.status == "delivered",
+                )
+                .values(**values)
+            )
+            return bool(done.rowcount)
+
     def replay(self, message_id: str) -> bool:
         """A dead message queued again (attempts from zero); ``False`` if it is not dead."""
         with self._write.begin() as conn:

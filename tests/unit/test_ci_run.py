@@ -6,6 +6,7 @@ tools log their arguments and exit as told."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOL = '#!/usr/bin/env bash\necho "$(basename "$0") $*" >> "$LOG"\nexit "${FAIL_%s:-0}"\n'
 
 
-def _ci(tmp_path: Path, tests_rc: int, **fail: int) -> tuple[int, list[str]]:
+def _ci(
+    tmp_path: Path, tests_rc: int, extra: dict[str, str] | None = None, **fail: int
+) -> tuple[int, list[str]]:
     (tmp_path / ".ci").mkdir()
     shutil.copy(ROOT / ".ci/run", tmp_path / ".ci/run")
     tools = tmp_path / "tools"
@@ -28,7 +31,7 @@ def _ci(tmp_path: Path, tests_rc: int, **fail: int) -> tuple[int, list[str]]:
     (tmp_path / "README.md").write_text(readme, encoding="utf-8")
     log = tmp_path / "log"
     env = {"PATH": "/usr/bin:/bin", "LOG": str(log)}
-    env |= {f"FAIL_{k}": str(v) for k, v in fail.items()}
+    env |= {f"FAIL_{k}": str(v) for k, v in fail.items()} | (extra or {})
     done = subprocess.run(
         ["bash", str(tmp_path / ".ci/run")], env=env, capture_output=True, text=True, timeout=60
     )
@@ -52,3 +55,16 @@ def test_a_failing_check_fails_ci(tmp_path: Path, tool: str) -> None:
 def test_failing_or_no_tests_fail_ci(tmp_path: Path, tests_rc: int) -> None:
     rc, steps = _ci(tmp_path, tests_rc)
     assert rc != 0 and steps == STEPS
+
+
+def test_rabbitmq_is_started_where_nothing_answers_on_its_port(tmp_path: Path) -> None:
+    sbin = tmp_path / "sbin"
+    sbin.mkdir()
+    (sbin / "rabbitmq-server").write_text(TOOL % "RABBITMQ", encoding="utf-8")
+    (sbin / "rabbitmq-server").chmod(0o755)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    extra = {"PATH": f"{sbin}:/usr/bin:/bin", "CI_AMQP_PORT": str(port), "CI_AMQP_WAIT": "3"}
+    rc, steps = _ci(tmp_path, 0, extra)
+    assert rc == 0 and steps == ["rabbitmq-server ", *STEPS]

@@ -6,7 +6,13 @@
    no DTD or entities, size and depth limits, MsgHead 1.2 / AppRec namespaces, strict XSD); a
    refusal is answered with an AppRec «avvist» (X99, the IP-62xx id and text as its detail) and
    nothing is stored;
-2. an AppRec (a partner's receipt for a message of ours) is logged and answered with nothing;
+2. an AppRec (a partner's receipt for a message of ours) is answered with nothing; it settles
+   that message in the outbox (when the inbox has one): «avvist» makes it dead — visible with
+   the partner's error codes, replayable — and OK keeps it delivered with the receipt as its
+   response. Handing a Dialogmelding to a folder or queue is not its acceptance. Only the
+   partner the message went to answers it: the AppRec's sender (by HER-id) must be the
+   directory's legacy partner whose endpoint the message was delivered to, and the message
+   must be one of ours delivered there; anything else changes nothing (logged);
 3. the sender must be a routable legacy partner of this adapter's directory, found by its
    organisasjonsnummer or HER-id, with the HER-id the directory holds (else IP-6155); the
    receiver an organisation of the directory (by HER-id of the unit or the organisation, or
@@ -48,6 +54,7 @@ from functools import partial
 
 from ipfhir.adapter.directory.model import DirectoryEntry
 from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.store.outbox import Outbox
 from ipfhir.adapter.sync.receiver import Receiver
 from ipfhir.adapter.sync.transports.receipts import (
     Kept,
@@ -120,8 +127,10 @@ class LegacyInbox:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.time,
+        outbox: Outbox | None = None,
     ) -> None:
         self.receiver = receiver
+        self.outbox = outbox
         self.directory = directory
         self.own = own
         self.base = receiver.address.removesuffix("/$process-message")
@@ -231,12 +240,41 @@ class LegacyInbox:
         if isinstance(model, Message):
             receipts = [d.content for d in model.documents if isinstance(d.content, AppRec)]
         for receipt in receipts:
+            codes = " ".join(f"{e.v} {e.dn or ''} {e.ot or ''}".strip() for e in receipt.errors)
             _log.info(
                 "AppRec %s for message %s: %s %s",
                 receipt.id,
                 receipt.original.id,
                 receipt.outcome,
-                " ".join(str(e.v) for e in receipt.errors),
+                codes,
+            )
+            if self.outbox is not None:
+                self._settle(receipt, codes)
+
+    def _settle(self, receipt: AppRec, codes: str) -> None:
+        """The outbox message ``receipt`` answers, settled — if its sender is the partner the
+        message was delivered to."""
+        assert self.outbox is not None
+        inst = receipt.sender.institution
+        hers = [h for h in (inst.id if inst else None,) if h]
+        hers += [d.id for d in (inst.departments if inst else ()) if d.id]
+        partner = next((e for h in hers if (e := self.directory.by_her_id(h))), None)
+        if partner is None or partner.endpoint is None or not partner.endpoint.legacy:
+            _log.warning("AppRec %s from no legacy partner: nothing settled", receipt.id)
+            return
+        outcome = receipt.outcome
+        text = f"AppRec {receipt.id} {outcome}" + (f": {codes}" if codes else "")
+        settled = self.outbox.receipt(
+            receipt.original.id,
+            partner.endpoint.address,
+            response=text,
+            error=f"AppRec avvist: {codes}" if outcome == "rejected" else None,
+        )
+        if not settled:
+            _log.warning(
+                "AppRec %s answers no message of ours delivered to %s: nothing settled",
+                receipt.id,
+                partner.orgnr,
             )
 
     def _refused(
