@@ -23,7 +23,7 @@ from ipfhir.adapter.store.schema import (
     resources,
 )
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
-from ipfhir.adapter.sync.messaging import NOTIFICATION, REVOCATION, Party
+from ipfhir.adapter.sync.messaging import NOTIFICATION, REVOCATION, TRANSFER, Party
 
 __all__ = [
     "Delivered",
@@ -132,13 +132,15 @@ def delivered_to(conn: Connection, orgnr: str, person: str) -> Delivered:
     delivered, in flight, or tried at least once (an answer lost on the way: the receiver may
     hold it though it was never settled as delivered). One never tried is judged again by the
     consent gate before it leaves (:mod:`adapter.sync.gate`); if it still may go, it goes before
-    the notice (per-person order) and stays with the receiver, as the narrowed consent allows."""
+    the notice (per-person order) and stays with the receiver, as the narrowed consent allows.
+    A plan transfer request (``ip-transfer``) disclosed the person too: its Task is named
+    alike, and the receiver withdraws it while it still waits there."""
     o = outbox.c
     rows = conn.execute(
         select(o.payload)
         .where(
             o.person == person,
-            o.kind == NOTIFICATION,
+            o.kind.in_((NOTIFICATION, TRANSFER)),
             or_(o.attempts > 0, o.status.in_(("delivered", "in_flight"))),
         )
         .order_by(o.seq)
