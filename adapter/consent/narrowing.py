@@ -38,6 +38,7 @@ from typing import Any
 
 from ipfhir.adapter.consent.provisions import (
     Label,
+    Rule,
     consent_in_force,
     is_sharing_consent,
     judge,
@@ -123,6 +124,7 @@ def lost(old: Sequence[Resource], new: Sequence[Resource], today: str) -> bool:
     ]
     dates = _dates(nodes)
     old_list, new_list = [dict(c) for c in old], [dict(c) for c in new]
+    judged: set[tuple[tuple[Any, ...], tuple[Any, ...]]] = set()
     for refs in who:
         for purpose in purposes:
             actor = Actor(purpose=purpose)
@@ -130,6 +132,10 @@ def lost(old: Sequence[Resource], new: Sequence[Resource], today: str) -> bool:
             if not before:
                 continue
             after = rules_for(new_list, actor, set(refs), today)
+            pair = (_decides(before), _decides(after))
+            if pair[0] == pair[1] or pair in judged:
+                continue  # the same rules decide alike (where they sit aside)
+            judged.add(pair)
             for label in labels:
                 for date in dates:
                     for source in sources:
@@ -139,6 +145,26 @@ def lost(old: Sequence[Resource], new: Sequence[Resource], today: str) -> bool:
                         ):
                             return True
     return False
+
+
+def _decides(rules: list[Rule]) -> tuple[Any, ...]:
+    """What :func:`judge` reads of ``rules``: all but which Consent and path they come from."""
+    return tuple(
+        sorted(
+            (
+                (
+                    r.effect,
+                    r.depth,
+                    sorted(r.labels) if r.labels is not None else None,
+                    r.data_period,
+                    r.names_actor,
+                    sorted(r.sources) if r.sources is not None else None,
+                )
+                for r in rules
+            ),
+            key=repr,
+        )
+    )
 
 
 def _tree(provision: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
