@@ -155,10 +155,10 @@ def _decides(rules: list[Rule]) -> tuple[Any, ...]:
                 (
                     r.effect,
                     r.depth,
-                    sorted(r.labels) if r.labels is not None else None,
+                    tuple(sorted(r.labels)) if r.labels is not None else None,
                     r.data_period,
                     r.names_actor,
-                    sorted(r.sources) if r.sources is not None else None,
+                    tuple(sorted(r.sources)) if r.sources is not None else None,
                 )
                 for r in rules
             ),
