@@ -23,9 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.errors import StartupError, issue
 from ipfhir.adapter.fhir.validation import default_validator
+from ipfhir.adapter.ports import OutboxWriter
 from ipfhir.adapter.settings import Settings, shown_url
 from ipfhir.adapter.startup import check_definitions, one_line, prepare_database
 from ipfhir.adapter.store import SqlRepository, make_engine
+from ipfhir.adapter.store.outbox import Outbox
 
 __all__ = [
     "Wiring",
@@ -43,6 +45,7 @@ class Wiring:
     repository: SqlRepository  # the store itself: wrapped by secure_factory before any caller
     validate: Callable[..., dict[str, Any]]
     validator_name: str
+    outbox: OutboxWriter  # messages to other servers, queued on the write that causes them
 
 
 def build_wiring(
@@ -76,7 +79,7 @@ def build_wiring(
         check_definitions(missing)
         validate({"resourceType": "Patient"})  # loads the profiles now, not on the first create
     repository = SqlRepository(engine, validate)
-    return Wiring(engine, repository, validate, name)
+    return Wiring(engine, repository, validate, name, Outbox(engine))
 
 
 def system_repository(wiring: Wiring) -> SqlRepository:
@@ -95,12 +98,12 @@ def secure_factory(
     store's audit log (AuditEvent resources when read), recipients in the store's database, and
     a Consent withdrawn or narrowed through them queues its revocation notices in the same
     transaction (:mod:`adapter.services.revoke`)."""
-    from ipfhir.adapter.audit import SqlLedger
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.operation import Enforcement
     from ipfhir.adapter.directory.store import SqlDirectory
     from ipfhir.adapter.services.revoke import RevocationNotices
     from ipfhir.adapter.store.audit_log import SqlAuditSink
+    from ipfhir.adapter.store.ledger import SqlLedger
     from ipfhir.adapter.store.writes import SystemClock
 
     enforcement = Enforcement(

@@ -3,13 +3,19 @@ them, in this one module (infrastructure implements them, the layers above depen
 
 - resources: :class:`ResourceRepository` (with the optional :class:`BulkReader`,
   :class:`ContextReader`, :class:`ChangeStamps` and :class:`UnitOfWork`), handed out per caller
-  by :class:`RepositoryFactory`; :class:`Validator`; :class:`Clock`;
+  by a :class:`SecureRepositoryFactory`; :class:`Validator`; :class:`Clock`;
 - audit: :class:`AuditSink` (AuditEvents) and :class:`DisclosureLedger` (recipients to inform);
-- sync: :class:`Outbox` (messages durable with the change they announce), :class:`Transport`
-  (one delivery attempt) and :class:`Directory` (organisations, endpoints and where a person's
-  messages go; implemented by ``adapter.directory.SqlDirectory``).
+- consent: :class:`DisclosurePolicy`, the decision the enforcement point applies (the project's
+  rules are ``adapter.consent.policy.ConsentRules``; tests of the mechanism may plug a
+  permit-all one, tests/permit_all.py);
+- sync: :class:`OutboxWriter` (a message queued on the write transaction of the change it
+  announces), :class:`Outbox` (the delivery side), :class:`Transport` (one delivery attempt) and
+  :class:`Directory` (organisations, endpoints and where a person's messages go; implemented by
+  ``adapter.directory.SqlDirectory``);
+- idempotent writes: :func:`request_key` (the HTTP layer names the request a write belongs to;
+  the store keeps the write's outcome under it, ``adapter.store.idempotency``).
 
-Every route obtains a :class:`ResourceRepository` through :class:`RepositoryFactory`
+Every route obtains a :class:`ResourceRepository` through a :class:`SecureRepositoryFactory`
 (``repository_for(actor)``) and never touches the store directly. That makes the repository the
 one place every disclosure passes through: a consent-enforcing wrapper (``adapter/consent``) can
 implement the same Protocol around the store's repository and filter or redact every read, search
@@ -22,8 +28,10 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -36,22 +44,26 @@ __all__ = [
     "ContextReader",
     "Directory",
     "DisclosureLedger",
+    "DisclosurePolicy",
     "HistoryEntry",
     "HistoryPage",
+    "REQUEST_KEY",
     "Outbox",
+    "OutboxWriter",
     "PreCommitHook",
     "Reads",
     "Recipient",
-    "RepositoryFactory",
     "ResourceRepository",
     "SearchParam",
     "SearchQuery",
     "SearchResult",
+    "SecureRepositoryFactory",
     "Transport",
     "UnitOfWork",
     "Validator",
     "WriteOutcome",
     "Written",
+    "request_key",
 ]
 
 Resource = dict[str, Any]
@@ -59,6 +71,9 @@ M = TypeVar("M")  # a message of the outbox
 M_contra = TypeVar("M_contra", contravariant=True)
 A_co = TypeVar("A_co", covariant=True)  # what one delivery attempt gives
 E_co = TypeVar("E_co", covariant=True)  # an entry of the directory
+C_contra = TypeVar("C_contra", contravariant=True)  # what the policy knows of a person's plan
+H = TypeVar("H")  # what an actor holds on one person's plan
+D_co = TypeVar("D_co", covariant=True)  # the decision on one resource
 
 
 @dataclass(frozen=True)
@@ -293,10 +308,22 @@ class UnitOfWork(Protocol):
     def pre_commit(self, hook: PreCommitHook) -> AbstractContextManager[None]: ...
 
 
-class RepositoryFactory(Protocol):
-    """The seam every route goes through: one repository per caller."""
+class SecureRepositoryFactory(ABC):
+    """The type of everything that serves or discloses plan data: ``repository_for(actor)``, a
+    repository that discloses to ``actor`` only what the person's consent covers (and audits
+    what it discloses).
 
-    def repository_for(self, actor: Actor) -> ResourceRepository: ...
+    A base class, not a Protocol, on purpose: the store's bare repository answers the same calls,
+    so a structural type would accept it and serve plans without consent. The one implementation
+    in the adapter is ``adapter.consent.enforce.ConsentRepositoryFactory``
+    (tests/unit/test_secure_factory.py refuses any other); tests of store and HTTP mechanics
+    declare their permit-all factory in the open, under tests/. The server's own writes (the
+    audit trail) go through the named system repository (``adapter.bootstrap
+    .system_repository``), which is never a factory and so can never be served."""
+
+    @abstractmethod
+    def repository_for(self, actor: Actor) -> ResourceRepository:
+        """The repository bound to ``actor`` (the caller named by its verified token)."""
 
 
 class Validator(Protocol):
@@ -329,6 +356,30 @@ class AuditSink(Protocol):
         ...
 
 
+class DisclosurePolicy(Protocol[C_contra, H, D_co]):
+    """The policy decision point, apart from the mechanism that enforces it (HAPI FHIR's
+    ConsentInterceptor and its IConsentService): pure, no I/O and no clock (``today`` is an ISO
+    date passed in). The enforcement point finds the person's plan context, asks
+    :meth:`access_for` once per person and operation (it decides writes too: who holds the
+    plan), :meth:`decide` for every resource it would disclose, and audits what was decided."""
+
+    def access_for(self, ctx: C_contra, actor: Actor, today: str) -> H:
+        """What ``actor`` holds on the plan of ``ctx`` today."""
+        ...
+
+    def decide(
+        self,
+        ctx: C_contra | None,
+        actor: Actor,
+        resource: Resource,
+        today: str,
+        access: H | None = None,
+    ) -> D_co:
+        """Permit, deny or redact ``resource`` for ``actor`` (``ctx``: the resource's person,
+        ``None`` when it is tied to none; ``access``: :meth:`access_for`, when known)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Recipient:
     consent: str  # "Consent/id"
@@ -347,6 +398,25 @@ class DisclosureLedger(Protocol):
         ...
 
     def recipients(self, consent: str) -> list[Recipient]: ...
+
+
+class OutboxWriter(Protocol):
+    """The sending side of the outbox: :meth:`enqueue` writes a message on an open write
+    transaction of the store (``transaction``: the one the change it announces is written on),
+    so the two commit together or not at all."""
+
+    def enqueue(
+        self,
+        transaction: Any,
+        *,
+        destination: str,
+        kind: str,
+        payload: Resource,
+        person: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Queue the message; returns its id (the receiver de-duplicates on it)."""
+        ...
 
 
 class Outbox(Protocol[M]):
@@ -382,3 +452,19 @@ class Directory(Protocol[E_co]):
         """Where to send: the coordinating unit of the person's municipality, or the
         organisation named; raises when there is none."""
         ...
+
+
+# The key of the request the writes being made belong to (``None``: not idempotent): set by the
+# HTTP layer from ``X-Request-Id`` (``adapter.api.idempotency``), read by the store, which keeps
+# a write's outcome under it and answers a retry with that outcome (``adapter.store.idempotency``).
+REQUEST_KEY: ContextVar[str | None] = ContextVar("ipfhir_request_key", default=None)
+
+
+@contextmanager
+def request_key(key: str | None) -> Iterator[None]:
+    """Writes made while this block is open are idempotent under ``key`` (``None``: not)."""
+    token = REQUEST_KEY.set(key)
+    try:
+        yield
+    finally:
+        REQUEST_KEY.reset(token)

@@ -42,7 +42,7 @@ from ipfhir.mappings.consent_rules import (
 from ipfhir.mappings.coordination import coordinator_issues
 from ipfhir.mappings.errors import Issue, PlanRuleViolation, catalogue_issue
 from ipfhir.mappings.identifiers import birth_date, is_valid_dnr, is_valid_fnr, is_valid_orgnr
-from ipfhir.mappings.link_rules import link_issues
+from ipfhir.mappings.link_rules import check_reference, link_issues
 from ipfhir.mappings.model import PERSON, Identifier, Period, Plan
 from ipfhir.mappings.recheck import RECHECK_MESSAGES, recheck_issues
 from ipfhir.mappings.text_rules import text_topic_issues
@@ -193,7 +193,7 @@ def _identifier_issues(plan: Plan) -> Iterator[Issue]:
 
 def _reference_issues(plan: Plan) -> Iterator[Issue]:
     kinds = {p.id: p.kind for p in plan.parties} | {PERSON: "person"}
-    goal_ids = {g.id for g in plan.goals}
+    goals = {g.id: "goal" for g in plan.goals}
     individuals = {"relative", "guardian", "support-person", "practitioner"}
     refs: list[tuple[str, str, set[str]]] = [
         ("responsible_organisation", plan.responsible_organisation, {"organisation"})
@@ -228,22 +228,15 @@ def _reference_issues(plan: Plan) -> Iterator[Issue]:
         for i, r in enumerate(sc.refused_individuals):
             refs.append((f"sharing_consent.refused_individuals[{i}]", r, individuals))
     for path, target, expected in refs:
-        if target not in kinds:
-            yield _issue("IP-1002", path, f"'{target}'")
-        elif kinds[target] not in expected:
-            yield _issue(
-                "IP-1003",
-                path,
-                f"'{target}' is a {kinds[target]}, expected {' or '.join(sorted(expected))}.",
-            )
-    assignment_ids = {c.id for c in plan.coordinators}
+        yield from check_reference(path, target, kinds, expected)
+    assignments = {c.id: "assignment" for c in plan.coordinators}
     for i, c in enumerate(plan.coordinators):
-        if c.handover_from is not None and c.handover_from not in assignment_ids:
-            yield _issue("IP-1002", f"coordinators[{i}].handover_from", f"'{c.handover_from}'")
+        if c.handover_from is not None:
+            at = f"coordinators[{i}].handover_from"
+            yield from check_reference(at, c.handover_from, assignments, {"assignment"})
     for i, m in enumerate(plan.measures):
         for j, goal in enumerate(m.goals):
-            if goal not in goal_ids:
-                yield _issue("IP-1002", f"measures[{i}].goals[{j}]", f"'{goal}'")
+            yield from check_reference(f"measures[{i}].goals[{j}]", goal, goals, {"goal"})
         party = plan.party(m.responsible)
         if party is not None and not party.takes_part:
             yield _issue("IP-1032", f"measures[{i}].responsible", f"'{m.responsible}'")
@@ -331,15 +324,16 @@ def _consent_issues(plan: Plan) -> Iterator[Issue]:
 
 def _goal_issues(plan: Plan) -> Iterator[Issue]:
     levels = {g.id: g.level for g in plan.goals}
+    goals = {g.id: "goal" for g in plan.goals}
     for i, goal in enumerate(plan.goals):
         if goal.level == "hovedmal" and goal.part_of is not None:
             yield _issue(
                 "IP-1030", f"goals[{i}].part_of", "A hovedmål is not part of another goal."
             )
         if goal.level == "delmal" and goal.part_of is not None:
-            if goal.part_of not in levels:
-                yield _issue("IP-1002", f"goals[{i}].part_of", f"'{goal.part_of}'")
-            elif levels[goal.part_of] != "hovedmal":
+            unknown = list(check_reference(f"goals[{i}].part_of", goal.part_of, goals, {"goal"}))
+            yield from unknown
+            if not unknown and levels[goal.part_of] != "hovedmal":
                 yield _issue(
                     "IP-1030", f"goals[{i}].part_of", f"'{goal.part_of}' is not a hovedmål."
                 )

@@ -1,5 +1,6 @@
 """``X-Request-Id`` on a write: a retry of the same request after a lost answer is answered with
-the first attempt's outcome instead of writing again (:mod:`adapter.store.idempotency`).
+the first attempt's outcome instead of writing again (the key is handed to the store through
+:func:`adapter.ports.request_key`; the store keeps outcomes, :mod:`adapter.store.idempotency`).
 
 The key the store keeps is a SHA-256 of the caller's credentials (the ``Authorization`` header),
 the request id, the method and the target (path and query): the same id sent by another caller,
@@ -15,7 +16,7 @@ import hashlib
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ipfhir.adapter.errors import BadRequest, issue
-from ipfhir.adapter.store.idempotency import request_key
+from ipfhir.adapter.ports import request_key
 
 __all__ = ["HEADER", "IdempotentWrites"]
 

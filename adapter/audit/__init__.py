@@ -2,12 +2,7 @@
 data under which consent (recipients to inform when the consent is revoked)."""
 
 from ipfhir.adapter.audit.events import Disclosure, audit_event, person_audit_query
-from ipfhir.adapter.audit.ledger import (
-    DisclosureLedger,
-    InMemoryLedger,
-    Recipient,
-    SqlLedger,
-)
+from ipfhir.adapter.audit.ledger import DisclosureLedger, InMemoryLedger, Recipient
 from ipfhir.adapter.audit.sink import AuditSink, InMemoryAuditSink, RepositoryAuditSink
 from ipfhir.adapter.audit.trail import LedgerRow, write_trail
 
@@ -20,7 +15,6 @@ __all__ = [
     "LedgerRow",
     "Recipient",
     "RepositoryAuditSink",
-    "SqlLedger",
     "audit_event",
     "person_audit_query",
     "write_trail",

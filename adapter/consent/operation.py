@@ -43,7 +43,7 @@ from ipfhir.adapter.auth.scopes import needed_scope, scope_allows
 from ipfhir.adapter.consent.cache import CacheEntry, ContextCache, Stamps
 from ipfhir.adapter.consent.context import PlanContext, patient_of, ref_of
 from ipfhir.adapter.consent.loader import goals_for, load_context
-from ipfhir.adapter.consent.policy import Access, Decision, access_for, decide
+from ipfhir.adapter.consent.policy import Access, ConsentRules, Decision, Policy
 from ipfhir.adapter.fhir.person_ties import CONTEXT_TYPES, DIRECTORY_TYPES
 from ipfhir.adapter.ports import (
     Actor,
@@ -71,7 +71,9 @@ _OPEN: ContextVar[_Scope | None] = ContextVar("ipfhir_open_operations", default=
 
 @dataclass
 class Enforcement:
-    """Shared by every caller's repository: the store, where audit goes, the clock."""
+    """Shared by every caller's repository: the store, where audit goes, the clock, and the
+    policy it applies (the mechanism here, the decision there; the server's is always
+    :class:`~adapter.consent.policy.ConsentRules`)."""
 
     inner: ResourceRepository
     audit: AuditSink
@@ -82,6 +84,7 @@ class Enforcement:
     # More work on each write transaction the enforced repositories commit, after its audit and
     # on the same transaction (bootstrap wires adapter/services/revoke.py: revocation notices).
     on_writes: PreCommitHook | None = None
+    policy: Policy = field(default_factory=ConsentRules)
 
     def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
         """(person, directory) stamps of ``patients`` in one query; ``None`` when the store
@@ -219,10 +222,11 @@ class Operation:
         if patient not in self._access:
             ctx, today = self.context(patient), self.today()
             entry = self._entries.get(patient)
+            policy = self.enforcement.policy
             if entry is None:
-                self._access[patient] = access_for(ctx, self.actor, today)
+                self._access[patient] = policy.access_for(ctx, self.actor, today)
             else:
-                compute = lambda: access_for(ctx, self.actor, today)  # noqa: E731
+                compute = lambda: policy.access_for(ctx, self.actor, today)  # noqa: E731
                 self._access[patient] = entry.access(self.actor, today, compute)
         return self._access[patient]
 
@@ -233,12 +237,13 @@ class Operation:
         """The policy's decision on ``resource`` for this actor; recorded for the audit."""
         patient = patient_of(resource)
         if patient is None:
-            return decide(None, self.actor, resource, self.today())
+            return self.enforcement.policy.decide(None, self.actor, resource, self.today())
         if resource.get("resourceType") in _GOALS_DECIDE:  # its goals decide what it shows
             ctx = self._with_goals(patient, resource)
         else:
             ctx = self.context(patient)
-        decision = decide(ctx, self.actor, resource, self.today(), self.access(patient))
+        access = self.access(patient)
+        decision = self.enforcement.policy.decide(ctx, self.actor, resource, self.today(), access)
         if record:
             self._record(ctx, resource, decision)
         return decision

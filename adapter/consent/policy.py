@@ -72,10 +72,19 @@ from ipfhir.adapter.consent.redact import (
 )
 from ipfhir.adapter.consent.redact_text import strip_free_text
 from ipfhir.adapter.consent.work_refs import WORK_TYPES, strip_work_references
-from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.ports import Actor, DisclosurePolicy
 from ipfhir.mappings.codes import REVOKED_LABEL
 
-__all__ = ["OWNER_ROLE", "Access", "Decision", "Reason", "access_for", "decide"]
+__all__ = [
+    "OWNER_ROLE",
+    "Access",
+    "ConsentRules",
+    "Decision",
+    "Policy",
+    "Reason",
+    "access_for",
+    "decide",
+]
 
 Resource = dict[str, Any]
 # The role claim (adapter.auth.tokens CLAIM_ROLES) of the owning organisation's coordinating unit
@@ -408,3 +417,24 @@ def _why(rule: Rule | None) -> str:
     if rule.data_period is not None:
         return f"outside the consented data period by {where}"
     return f"denied by {where}"
+
+
+class ConsentRules:
+    """The rules above as the enforcement point's :class:`~adapter.ports.DisclosurePolicy`
+    (``Enforcement.policy``; the one the server uses)."""
+
+    def access_for(self, ctx: PlanContext, actor: Actor, today: str) -> Access:
+        return access_for(ctx, actor, today)
+
+    def decide(
+        self,
+        ctx: PlanContext | None,
+        actor: Actor,
+        resource: Resource,
+        today: str,
+        access: Access | None = None,
+    ) -> Decision:
+        return decide(ctx, actor, resource, today, access)
+
+
+Policy = DisclosurePolicy[PlanContext, Access, Decision]  # what the enforcement point applies

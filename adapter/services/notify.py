@@ -11,8 +11,8 @@ omsorgstjenesteloven § 7-2), and answer such a notification.
    left out, and a refused or expired consent gives nothing (IP-6051, nothing queued); the
    practitioners the person refused outright are named in the Task (HPR numbers,
    :mod:`adapter.sync.refusals`), so the receiver shows it to none of them;
-3. writes the sender's Task and the message in ONE write transaction (the outbox's
-   :func:`~adapter.store.outbox.enqueue`): both or neither.
+3. writes the sender's Task and the message in ONE write transaction (the message queued with
+   ``wiring.outbox``, the :class:`~adapter.ports.OutboxWriter` port): both or neither.
 
 :func:`respond` (the KE): the received Task becomes accepted (coordinator appointed) or
 rejected, and the answer is queued to the sender in the same transaction.
@@ -35,8 +35,7 @@ from typing import Any
 from ipfhir.adapter.directory.model import DirectoryEntry, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor
-from ipfhir.adapter.store.outbox import enqueue
+from ipfhir.adapter.ports import Actor, OutboxWriter, SecureRepositoryFactory
 from ipfhir.adapter.sync.content import Seen, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import NotifyRefused, issue_sync
@@ -89,7 +88,7 @@ def _route(
 
 def notify(
     wiring: Any,
-    factory: Any,
+    factory: SecureRepositoryFactory,
     directory: SqlDirectory,
     *,
     sender: Party,
@@ -123,6 +122,7 @@ def notify(
     )
     local = {**task, "for": {"reference": f"Patient/{patient_id}"}}
     destination = receiver.endpoint + "/$process-message"
+    outbox: OutboxWriter = wiring.outbox
     with wiring.repository.begin_write() as conn:
         stored = wiring.repository.writer.create(conn, local, task_id)
         record_write(
@@ -134,7 +134,7 @@ def notify(
             stored=[stored],
             detail=f"ip-notification {message_id} to {receiver.orgnr}",
         )
-        enqueue(
+        outbox.enqueue(
             conn,
             destination=destination,
             kind=NOTIFICATION,
@@ -226,6 +226,7 @@ def respond(
     )
     destination = sender.endpoint + "/$process-message"
     person = str(task.get("for", {}).get("reference"))
+    outbox: OutboxWriter = wiring.outbox
     with wiring.repository.begin_write() as conn:
         stored, _created = wiring.repository.writer.update(conn, "Task", task_id, answered, None)
         record_write(
@@ -237,7 +238,7 @@ def respond(
             stored=[stored],
             detail=f"ip-notification-response {message_id} ({status}) to {sender.orgnr}",
         )
-        enqueue(
+        outbox.enqueue(
             conn,
             destination=destination,
             kind=NOTIFICATION_RESPONSE,

@@ -20,15 +20,13 @@ insert meets the winner's row, its transaction is rolled back and run again
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from ipfhir.adapter.errors import issue
-from ipfhir.adapter.ports import Written
+from ipfhir.adapter.ports import REQUEST_KEY as _KEY
+from ipfhir.adapter.ports import Written, request_key
 from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.retry import RaceLost
 from ipfhir.adapter.store.schema import request_outcomes
@@ -36,18 +34,7 @@ from ipfhir.adapter.store.unit import writes_of
 
 __all__ = ["Outcome", "remember", "replayed", "request_key"]
 
-_KEY: ContextVar[str | None] = ContextVar("ipfhir_request_key", default=None)
 Outcome = tuple[str, str, str, str]  # (action, resource type, id, version)
-
-
-@contextmanager
-def request_key(key: str | None) -> Iterator[None]:
-    """Writes made while this block is open are idempotent under ``key`` (``None``: not)."""
-    token = _KEY.set(key)
-    try:
-        yield
-    finally:
-        _KEY.reset(token)
 
 
 def replayed(conn: Connection) -> Outcome | None:

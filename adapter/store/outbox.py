@@ -106,12 +106,33 @@ def _message(row: Any) -> Message:
 
 
 class Outbox:
-    """The worker's and the operator's view of the outbox table."""
+    """The outbox table: queued on a write's transaction (:meth:`enqueue`, the
+    :class:`~adapter.ports.OutboxWriter` port), and the worker's and the operator's view."""
 
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self._write = engine.execution_options(**{WRITE_OPTION: True})
         self._clock = clock
+
+    def enqueue(
+        self,
+        transaction: Connection,
+        *,
+        destination: str,
+        kind: str,
+        payload: dict[str, Any],
+        person: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """:func:`enqueue` on ``transaction`` (an open write transaction of this store)."""
+        return enqueue(
+            transaction,
+            destination=destination,
+            kind=kind,
+            payload=payload,
+            person=person,
+            message_id=message_id,
+        )
 
     def claim(self, limit: int = 20, lease: float = 60.0) -> list[Message]:
         """Up to ``limit`` messages due now, oldest first, each leased for ``lease`` seconds.

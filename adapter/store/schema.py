@@ -118,7 +118,7 @@ active_plans = Table(
     Column("careplan_id", String(64), nullable=False, unique=True),
 )
 
-# Recipients to inform when a sharing Consent is revoked (adapter/audit/ledger.py writes it):
+# Recipients to inform when a sharing Consent is revoked (adapter/store/ledger.py writes it):
 # which organisation received plan data under which consent, first and last time.
 consent_recipients = Table(
     "consent_recipients",

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator.identifiers import CHECKS
 from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.model import Node
+from ipfhir.profiles.validator.protocols import WalkerRole
 from ipfhir.profiles.validator.registry import CORE_SD
-
-if TYPE_CHECKING:
-    from ipfhir.profiles.validator.walker import Walker
 
 __all__ = [
     "check_binding",
@@ -75,7 +73,9 @@ def _codings(type_code: str, value: Any) -> list[tuple[str | None, str]]:
     return []
 
 
-def check_binding(walker: Walker, node: Node, type_code: str, value: Any, expr: str) -> list[Issue]:
+def check_binding(
+    walker: WalkerRole, node: Node, type_code: str, value: Any, expr: str
+) -> list[Issue]:
     """Required bindings are errors, extensible ones warnings; unknown-offline says nothing."""
     if node.binding is None:
         return []
@@ -92,7 +92,7 @@ def check_binding(walker: Walker, node: Node, type_code: str, value: Any, expr: 
     return [issue(message, where, code=repr(shown), vs=vs)]
 
 
-def check_code_system(walker: Walker, value: dict[str, Any], expr: str) -> list[Issue]:
+def check_code_system(walker: WalkerRole, value: dict[str, Any], expr: str) -> list[Issue]:
     """A Coding of a local, complete CodeSystem must use a code that system defines."""
     system, code = value.get("system"), value.get("code")
     if not isinstance(system, str) or not isinstance(code, str):
@@ -111,7 +111,7 @@ def check_identifier(value: dict[str, Any], expr: str) -> list[Issue]:
     return [issue(rule[1], expr + ".value", value=text)]
 
 
-def _target_type(walker: Walker, text: str) -> str | None:
+def _target_type(walker: WalkerRole, text: str) -> str | None:
     if text.startswith("#") or text.startswith("urn:"):
         found = walker.env.resolve_one(text)
         return str(found.get("resourceType")) if found else None
@@ -119,7 +119,9 @@ def _target_type(walker: Walker, text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def check_reference(walker: Walker, node: Node, value: dict[str, Any], expr: str) -> list[Issue]:
+def check_reference(
+    walker: WalkerRole, node: Node, value: dict[str, Any], expr: str
+) -> list[Issue]:
     text = value.get("reference")
     if isinstance(text, str) and text.startswith("#") and walker.env.resolve_one(text) is None:
         human = "SHALL have a contained resource if a local reference is provided"

@@ -18,9 +18,8 @@ from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator.compiler import compile_structure
 from ipfhir.profiles.validator.fhirpath import Env, FhirPath
 from ipfhir.profiles.validator.messages import issue
-from ipfhir.profiles.validator.model import Constraint, Node
+from ipfhir.profiles.validator.model import Constraint, Node, Present
 from ipfhir.profiles.validator.native import Unsupported
-from ipfhir.profiles.validator.plan import Present
 from ipfhir.profiles.validator.registry import CORE_SD, Registry
 from ipfhir.profiles.validator.terminology import Terminology
 

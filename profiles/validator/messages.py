@@ -65,7 +65,6 @@ MESSAGES: dict[str, tuple[str, Severity, str]] = {
     "IP-3025": ("structure", "error", "Resource is a {found}, but profile {url} is for {expected}"),
     "IP-3026": ("code-invalid", "error", "Code {code} is not defined in code system {system}"),
     "IP-3027": ("value", "error", "Narrative XHTML is not acceptable: {why}"),
-    "IP-3028": ("structure", "error", "Extension {url} is not allowed here (context {context})"),
     "IP-3029": ("value", "error", "Value {value} is outside the profile's range ({bound})"),
     "IP-3030": ("exception", "fatal", "Cannot read {file}: {why}"),
     "IP-3031": (

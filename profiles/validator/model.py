@@ -5,11 +5,11 @@ Built once per canonical URL (see ``compiler.py``) and shared by every validatio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Constraint", "Discriminator", "KeyPlan", "Node", "TypeRef"]
+__all__ = ["Constraint", "Discriminator", "KeyPlan", "Node", "Present", "TypeRef"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +124,19 @@ class Node:
                 hit = (choice[0], choice[1]) if choice else None
             self.keys[key] = hit  # children never change once compiled
         return hit
+
+
+class Present:
+    """The element names of one object, worked out only when an invariant asks (most never do):
+    the elements found (``value`` for ``valueString``) and the JSON keys themselves."""
+
+    __slots__ = ("_groups", "_names", "_obj")
+
+    def __init__(self, groups: Mapping[Node, object], obj: Mapping[str, object]) -> None:
+        self._groups, self._obj = groups, obj
+        self._names: set[str] | None = None
+
+    def names(self) -> set[str]:
+        if self._names is None:
+            self._names = {c.bare_name for c in self._groups} | self._obj.keys()
+        return self._names

@@ -10,21 +10,19 @@ no lock is needed: a race only computes the same tuple twice).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ipfhir.profiles.validator import primitives
 from ipfhir.profiles.validator.model import KeyPlan, Node
 
 if TYPE_CHECKING:
-    from ipfhir.profiles.validator.engine import Engine
+    from ipfhir.profiles.validator.protocols import EngineRole
 
 __all__ = [
     "COMPLEX",
     "NOTHING",
     "PRIMITIVE",
     "RESOURCE",
-    "Present",
     "element_kind",
     "key_plan",
 ]
@@ -48,7 +46,7 @@ def key_plan(defs: Node, key: str) -> KeyPlan | None:
     return plan
 
 
-def element_kind(engine: Engine, node: Node, chosen: str | None) -> tuple[str | None, int]:
+def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> tuple[str | None, int]:
     """(type code, kind) of an item of ``node`` whose JSON key chose type ``chosen``."""
     found = node.kinds.get(chosen)
     if found is not None:
@@ -65,19 +63,3 @@ def element_kind(engine: Engine, node: Node, chosen: str | None) -> tuple[str | 
     found = (type_code, kind)
     node.kinds[chosen] = found
     return found
-
-
-class Present:
-    """The element names of one object, worked out only when an invariant asks (most never do):
-    the elements found (``value`` for ``valueString``) and the JSON keys themselves."""
-
-    __slots__ = ("_groups", "_names", "_obj")
-
-    def __init__(self, groups: Mapping[Node, object], obj: Mapping[str, object]) -> None:
-        self._groups, self._obj = groups, obj
-        self._names: set[str] | None = None
-
-    def names(self) -> set[str]:
-        if self._names is None:
-            self._names = {c.bare_name for c in self._groups} | self._obj.keys()
-        return self._names

@@ -8,15 +8,13 @@ that import the engine: the validator's modules import one way at run time
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator.fhirpath import Env
 from ipfhir.profiles.validator.messages import issue
+from ipfhir.profiles.validator.protocols import EngineRole
 from ipfhir.profiles.validator.walker import Walker
-
-if TYPE_CHECKING:
-    from ipfhir.profiles.validator.engine import Engine
 
 __all__ = ["EntryResult", "run"]
 
@@ -33,7 +31,7 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 
 
 def run(
-    engine: Engine, resource: Any, profile: str | None = None, split_entries: bool = False
+    engine: EngineRole, resource: Any, profile: str | None = None, split_entries: bool = False
 ) -> tuple[list[Issue], list[EntryResult]]:
     """Issues for ``resource`` and, with ``split_entries``, one result per Bundle entry."""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):

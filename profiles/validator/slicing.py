@@ -5,14 +5,12 @@ profile; paths are dotted element names, ``$this``, and ``extension('url')``."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipfhir.profiles.validator.checks import pattern_matches
 from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.model import Discriminator, Node
-
-if TYPE_CHECKING:
-    from ipfhir.profiles.validator.walker import Item, Walker
+from ipfhir.profiles.validator.protocols import Item, WalkerRole
 
 __all__ = ["assign_slices"]
 
@@ -65,7 +63,7 @@ def _navigate(value: Any, path: str) -> list[Any] | None:
     return found
 
 
-def _expected(walker: Walker, slice_node: Node, path: str) -> tuple[Any, bool] | None:
+def _expected(walker: WalkerRole, slice_node: Node, path: str) -> tuple[Any, bool] | None:
     """The fixed (exact) or pattern value the slice sets at ``path``: (value, is_pattern)."""
     node: Node | None = slice_node
     rest = [s for s in _segments(path) if s != "$this"]
@@ -90,7 +88,7 @@ def _expected(walker: Walker, slice_node: Node, path: str) -> tuple[Any, bool] |
     return None
 
 
-def _bound_match(walker: Walker, slice_node: Node, path: str, actual: list[Any]) -> bool:
+def _bound_match(walker: WalkerRole, slice_node: Node, path: str, actual: list[Any]) -> bool:
     """A value discriminator on a bound element: the value set decides (offline). Volven value
     sets unknown offline are named after their code system (``urn:oid:...``): match on system."""
     node: Node | None = slice_node
@@ -112,7 +110,7 @@ def _bound_match(walker: Walker, slice_node: Node, path: str, actual: list[Any])
 
 
 def _matches_one(
-    walker: Walker, owner: Node, slice_node: Node, d: Discriminator, value: Any
+    walker: WalkerRole, owner: Node, slice_node: Node, d: Discriminator, value: Any
 ) -> bool:
     if d.kind in ("value", "pattern"):
         key = "expected " + d.path
@@ -148,7 +146,9 @@ def _matches_one(
     return True
 
 
-def assign_slices(walker: Walker, owner: Node, found: list[tuple[str | None, Item]]) -> list[Node]:
+def assign_slices(
+    walker: WalkerRole, owner: Node, found: list[tuple[str | None, Item]]
+) -> list[Node]:
     """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
     targets: list[Node] = []
     counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipfhir.mappings.errors import Issue, Severity
 from ipfhir.profiles.validator import checks, primitives
 from ipfhir.profiles.validator.fhirpath import Env
 from ipfhir.profiles.validator.messages import issue
-from ipfhir.profiles.validator.model import Node
-from ipfhir.profiles.validator.plan import PRIMITIVE, RESOURCE, Present, element_kind, key_plan
+from ipfhir.profiles.validator.model import Node, Present
+from ipfhir.profiles.validator.plan import PRIMITIVE, RESOURCE, element_kind, key_plan
+from ipfhir.profiles.validator.protocols import EngineRole, Item
 from ipfhir.profiles.validator.registry import IP_CANONICAL_BASE
 from ipfhir.profiles.validator.slicing import assign_slices
-
-if TYPE_CHECKING:
-    from ipfhir.profiles.validator.engine import Engine
 
 __all__ = ["Walker"]
 
@@ -29,7 +27,6 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _VALUE_CHECKED = frozenset({"Coding", "Identifier", "Reference", "Extension"})
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 _NO_NAMES = Present({}, {})
-Item = tuple[Any, Any, str]  # (value, _value (primitive extension part), expression)
 
 
 def _as_warning(found: Issue) -> Issue:
@@ -41,7 +38,7 @@ def _json_name(value: Any) -> str:
 
 
 class Walker:
-    def __init__(self, engine: Engine, env: Env, split_entries: bool = False) -> None:
+    def __init__(self, engine: EngineRole, env: Env, split_entries: bool = False) -> None:
         self.engine = engine
         self.registry = engine.registry
         self.terminology = engine.terminology

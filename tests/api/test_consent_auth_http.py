@@ -129,7 +129,7 @@ def test_explanation_audit_and_revocation(server: tuple[TestClient, Wiring, Path
     )
     assert put.status_code == 200, put.text
     assert client.get("/CarePlan/ip1", headers=hospital).status_code == 404
-    from ipfhir.adapter.audit import SqlLedger
+    from ipfhir.adapter.store.ledger import SqlLedger
 
     recipients = SqlLedger(wiring.engine).recipients("Consent/ip1-sharing")
     assert [r.organisation for r in recipients] == [ORGNR["sykehus"]]

@@ -144,12 +144,11 @@ def test_task_and_message_are_written_together_or_not_at_all(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wiring, directory = _hospital(engine, tmp_path)
-    import ipfhir.adapter.services.notify as service
 
     def broken(*_a: Any, **_k: Any) -> str:
         raise RuntimeError("the outbox write failed")
 
-    monkeypatch.setattr(service, "enqueue", broken)
+    monkeypatch.setattr(wiring.outbox, "enqueue", broken)
     with pytest.raises(RuntimeError):
         _notify(wiring, directory, to_org=KE)
     assert _tasks(wiring) == [] and Outbox(engine).list() == []

@@ -72,6 +72,7 @@ def test_default_limits_allow_ordinary_searches(client: TestClient) -> None:
     assert r.json()["total"] == 1
 
 
+@pytest.mark.postgres
 def test_statement_timeout_is_a_setting_of_the_engine() -> None:
     postgres_or_skip()
     engine = make_engine(PG_URL, statement_timeout_s=0.2)
@@ -95,6 +96,7 @@ class _SlowRepository:
         raise AssertionError("statement_timeout did not cancel the statement")
 
 
+@pytest.mark.postgres
 def test_a_statement_timeout_answers_503_and_the_server_goes_on(tmp_path: Any) -> None:
     postgres_or_skip()
     engine = make_engine(PG_URL, statement_timeout_s=0.2)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,9 @@ def test_a_fhir_hospital_notifies_a_legacy_municipality(
     (incoming / "apprec.xml").write_bytes(write(receipt))
     bundle = to_fhir(notice)
     task = bundle["entry"][1]["resource"]
+    # the answer is written now: a Task's lastModified is never before its authoredOn (inv-1),
+    # and the hospital's Task was authored when this test queued it
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     answered = {
         "resourceType": "Task",
         "id": "c0ffee00-0000-4000-8000-0000000000a2",
@@ -167,7 +171,7 @@ def test_a_fhir_hospital_notifies_a_legacy_municipality(
         "status": "accepted",
         "intent": "proposal",
         "code": task["code"],
-        "lastModified": "2026-12-01T09:00:00Z",
+        "lastModified": now,
         "output": [{"type": code("coordinator"), "valueString": "Áslat Nilsen, tlf 77 79 00 00"}],
         "requester": H.reference(),
         "owner": KE.reference(),
@@ -177,7 +181,7 @@ def test_a_fhir_hospital_notifies_a_legacy_municipality(
         event=NOTIFICATION_RESPONSE,
         source=Party(KE.orgnr, KE.name, "urn:ipfhir:her:9990201"),
         destination=Party(H.orgnr, H.name, "urn:ipfhir:her:9990101"),
-        timestamp="2026-12-01T09:00:00Z",
+        timestamp=now,
         resources=[answered],
     )
     (incoming / "svar.xml").write_bytes(write(from_fhir(answer)))

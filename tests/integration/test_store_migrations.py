@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, select
 
-from ipfhir.adapter.audit.ledger import SqlLedger
 from ipfhir.adapter.store import make_engine, migrate
+from ipfhir.adapter.store.ledger import SqlLedger
 from ipfhir.adapter.store.schema import consent_recipients, metadata
 from tests.pg import PG_URL, postgres_schema
 

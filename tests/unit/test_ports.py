@@ -9,12 +9,13 @@ import ast
 from pathlib import Path
 
 from ipfhir.adapter import ports
-from ipfhir.adapter.audit.ledger import InMemoryLedger, SqlLedger
+from ipfhir.adapter.audit.ledger import InMemoryLedger
 from ipfhir.adapter.audit.sink import InMemoryAuditSink, RepositoryAuditSink
 from ipfhir.adapter.directory.model import DirectoryEntry
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.audit_log import SqlAuditSink
+from ipfhir.adapter.store.ledger import SqlLedger
 from ipfhir.adapter.store.outbox import Message, Outbox
 from ipfhir.adapter.sync.policy import Attempt
 from ipfhir.adapter.sync.worker import HttpTransport
@@ -45,10 +46,12 @@ def test_the_implementations_fit_their_ports() -> None:
     ]
     ledgers: list[ports.DisclosureLedger] = [SqlLedger.__new__(SqlLedger), InMemoryLedger()]
     outbox: ports.Outbox[Message] = Outbox.__new__(Outbox)
+    writer: ports.OutboxWriter = outbox  # the same table: queued on a write, then delivered
     transport: ports.Transport[Message, Attempt] = HttpTransport.__new__(HttpTransport)
     directory: ports.Directory[DirectoryEntry] = SqlDirectory.__new__(SqlDirectory)
     repo = SqlRepository.__new__(SqlRepository)
     assert all(callable(s.record_in) for s in sinks) and all(callable(x.record_in) for x in ledgers)
     assert callable(outbox.claim) and callable(transport.post) and callable(directory.route)
+    assert callable(writer.enqueue)
     for port in (ports.BulkReader, ports.ContextReader, ports.ChangeStamps, ports.UnitOfWork):
         assert isinstance(repo, port), port.__name__

@@ -18,9 +18,11 @@ from ipfhir.adapter.api.app import create_app
 from ipfhir.adapter.api.context import ServerContext
 from ipfhir.adapter.bootstrap import build_wiring, secure_factory, system_repository
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
+from ipfhir.adapter.consent.policy import ConsentRules
 from ipfhir.adapter.consent.secure import SecureRepositoryFactory
 from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import Actor
+from ipfhir.adapter.services.notify import notify
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.mappings.errors import IpError
@@ -72,6 +74,7 @@ def test_the_seam_is_typed_secure_not_any() -> None:
     assert typing.get_type_hints(create_app)["factory"] is SecureRepositoryFactory
     assert typing.get_type_hints(ServerContext)["factory"] is SecureRepositoryFactory
     assert typing.get_type_hints(secure_factory)["return"] is ConsentRepositoryFactory
+    assert typing.get_type_hints(notify)["factory"] is SecureRepositoryFactory  # discloses too
     assert issubclass(ConsentRepositoryFactory, SecureRepositoryFactory)
     assert not hasattr(bootstrap.Wiring, "factory")  # no unnamed bare store factory
 
@@ -112,6 +115,7 @@ def test_the_system_repository_writes_the_audit_trail_and_is_no_factory(
     assert refused.value.issues[0].message_id == "IP-4301"
     factory = secure_factory(wiring)
     assert factory.enforcement.inner is wiring.repository  # callers never get the system one
+    assert type(factory.enforcement.policy) is ConsentRules  # the server plugs no other policy
 
 
 def _accept_all(resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:

@@ -52,3 +52,17 @@ def test_the_check_sees_a_copy(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text(f'"""Mentions {codes.BASE} freely."""\nURL = "{codes.BASE}/x"\n')
     assert string_literals(path) == [(2, f"{codes.BASE}/x")]
+
+
+def test_a_reference_to_a_plan_party_is_checked_in_one_place() -> None:
+    """IP-1002 (no such id in the plan) and IP-1003 (a party of the wrong kind) are made by
+    ``mappings.link_rules.check_reference`` only; the plan rules' catalogue names each once."""
+    found = {
+        (str(path.relative_to(ROOT)), line)
+        for path in sorted((ROOT / "mappings").rglob("*.py"))
+        for line, text in string_literals(path)
+        if any(mid in text for mid in ("IP-1002", "IP-1003"))
+    }
+    places = sorted({place for place, _ in found})
+    assert places == ["mappings/link_rules.py", "mappings/rules.py"]
+    assert len([f for f in found if f[0] == "mappings/rules.py"]) == 2  # the catalogue's keys

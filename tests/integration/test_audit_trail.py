@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from ipfhir.adapter.audit import (
     Disclosure,
     RepositoryAuditSink,
-    SqlLedger,
     audit_event,
     write_trail,
 )
@@ -23,6 +22,7 @@ from ipfhir.adapter.fhir.validation import default_validator
 from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.settings import Settings
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate
+from ipfhir.adapter.store.ledger import SqlLedger
 from ipfhir.adapter.store.schema import resources
 from ipfhir.mappings.identifiers import FNR_SYSTEM
 from tests.pg import PG_URL, postgres_schema
