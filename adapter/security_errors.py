@@ -52,6 +52,8 @@ MESSAGES: dict[str, str] = {
     "permit below it would out-rank the person's refusal.",
     "IP-5113": "A notification may be filed through the API only in the caller's own inbox; "
     "notifications to other organisations are sent with the exchange, under the consent.",
+    "IP-5114": "A Consent's person never changes: it was given by and for {patient}; record "
+    "the other person's consent as a new Consent.",
     "IP-5202": "The Consent's patient {patient} must be stored with a birthDate before consent "
     "can be judged.",
     "IP-5203": "The Consent names performer {ref} which is neither the person nor a stored "

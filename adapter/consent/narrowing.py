@@ -15,20 +15,39 @@ version before the change with the version after it and names each way the new o
   refusing at least as much — a refused topic, individual or environment added after the fact.
 
 A counterpart is compared without position (a provision moved in the list is the same) and
-without its nested provisions (each of those is compared on its own). A consent that was not
+without its nested provisions (each of those is compared on its own). That structural reading
+alone misses what the position of a provision decides (the deepest rule decides, at equal depth
+deny beats permit, an AUT actor limits a permit to items from that source), so the decision
+itself is compared too (:func:`lost`): the real policy code (:func:`rules_for`, :func:`judge`,
+the same enforcement uses) is asked, for old and new, about every recipient named in either
+version (alone, in pairs, and "anyone"), every purpose named (and none), every topic of
+``ip-information-topic`` and any other label named (and no label), every source environment
+named (and none), and the dates around every ``dataPeriod`` (and no date); anything permitted
+before and refused after is a **permit narrowed**. A consent that was not
 in force before gives nothing to take away: no notice (data shared under it while it was in
 force was told when it stopped: expiry is not a change and tells nobody, a known limit).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import combinations
 from typing import Any
 
-from ipfhir.adapter.consent.provisions import consent_in_force, is_sharing_consent
+from ipfhir.adapter.consent.provisions import (
+    Label,
+    Rule,
+    consent_in_force,
+    is_sharing_consent,
+    judge,
+    rules_for,
+)
+from ipfhir.adapter.ports import Actor
+from ipfhir.mappings.codes import INFORMATION_TOPIC, cs_url
 
-__all__ = ["narrowing"]
+__all__ = ["lost", "narrowing"]
 
 Resource = Mapping[str, Any]
 _WIDER_IF_MORE = ("actor", "securityLabel")  # a permit giving more of these gives more
@@ -57,7 +76,138 @@ def narrowing(old: Resource | None, new: Resource | None, today: str) -> tuple[s
         if node.get("type") == "deny" and not any(_gives_as_much(q, node) for q in denies):
             found.append("deny added")
             break
+    if not found and lost([old], [new], today):
+        found.append("permit narrowed")
     return tuple(found)
+
+
+_ANYONE = "Organization/~anyone"  # a recipient no version names
+_TOPICS = cs_url("ip-information-topic")
+
+
+def lost(old: Sequence[Resource], new: Sequence[Resource], today: str) -> bool:
+    """Does the policy refuse under the Consents ``new`` anything it permits under ``old``
+    (each list: every Consent of one person, combined as enforcement combines them)? Asked of
+    the decision code itself over every recipient, purpose, topic, source and date the two
+    versions name (see the module doc)."""
+    nodes = [
+        n
+        for c in (*old, *new)
+        if isinstance(c.get("provision"), Mapping)
+        for n in _tree(c["provision"])
+    ]
+    recipients = sorted({r for n in nodes for r in _refs(n, source=False)})
+    who = [frozenset({r}) for r in recipients] + [frozenset(p) for p in combinations(recipients, 2)]
+    who.append(frozenset({_ANYONE}))
+    purposes: list[str | None] = [None] + sorted(
+        {
+            str(p.get("code"))
+            for n in nodes
+            for p in n.get("purpose") or ()
+            if isinstance(p, Mapping)
+        }
+    )
+    labels: list[frozenset[Label]] = [frozenset()] + [
+        frozenset({label})
+        for label in sorted(
+            {(_TOPICS, code) for code in INFORMATION_TOPIC}
+            | {
+                (str(lab.get("system")), str(lab.get("code")))
+                for n in nodes
+                for lab in n.get("securityLabel") or ()
+                if isinstance(lab, Mapping)
+            }
+        )
+    ]
+    sources: list[frozenset[str]] = [frozenset()] + [
+        frozenset({s}) for s in sorted({s for n in nodes for s in _refs(n, source=True)})
+    ]
+    dates = _dates(nodes)
+    old_list, new_list = [dict(c) for c in old], [dict(c) for c in new]
+    judged: set[tuple[tuple[Any, ...], tuple[Any, ...]]] = set()
+    for refs in who:
+        for purpose in purposes:
+            actor = Actor(purpose=purpose)
+            before = rules_for(old_list, actor, set(refs), today)
+            if not before:
+                continue
+            after = rules_for(new_list, actor, set(refs), today)
+            pair = (_decides(before), _decides(after))
+            if pair[0] == pair[1] or pair in judged:
+                continue  # the same rules decide alike (where they sit aside)
+            judged.add(pair)
+            for label in labels:
+                for date in dates:
+                    for source in sources:
+                        if (
+                            judge(before, label, date, source)[0]
+                            and not judge(after, label, date, source)[0]
+                        ):
+                            return True
+    return False
+
+
+def _decides(rules: list[Rule]) -> tuple[Any, ...]:
+    """What :func:`judge` reads of ``rules``: all but which Consent and path they come from."""
+    return tuple(
+        sorted(
+            (
+                (
+                    r.effect,
+                    r.depth,
+                    tuple(sorted(r.labels)) if r.labels is not None else None,
+                    r.data_period,
+                    r.names_actor,
+                    tuple(sorted(r.sources)) if r.sources is not None else None,
+                )
+                for r in rules
+            ),
+            key=repr,
+        )
+    )
+
+
+def _tree(provision: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield provision
+    for child in provision.get("provision") or ():
+        if isinstance(child, Mapping):
+            yield from _tree(child)
+
+
+def _refs(node: Mapping[str, Any], source: bool) -> set[str]:
+    """The recipients (``source`` False) or source environments (role AUT) a node names, as
+    :mod:`adapter.consent.provisions` reads them."""
+    out: set[str] = set()
+    for actor in node.get("actor") or ():
+        if not isinstance(actor, Mapping):
+            continue
+        role, ref = actor.get("role"), actor.get("reference")
+        role = role if isinstance(role, Mapping) else {}
+        ref = ref if isinstance(ref, Mapping) else {}
+        codes = {str(c.get("code")) for c in role.get("coding") or () if isinstance(c, Mapping)}
+        if ("AUT" in codes) == source:
+            out.add(str(ref.get("reference", "")).split("/_history/")[0])
+    return out
+
+
+def _dates(nodes: list[Mapping[str, Any]]) -> list[str | None]:
+    """No date, and a day before, on and after every ``dataPeriod`` bound."""
+    found: set[str] = set()
+    for node in nodes:
+        period = node.get("dataPeriod")
+        if not isinstance(period, Mapping):
+            continue
+        for key in ("start", "end"):
+            text = str(period.get(key, ""))[:10]
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                continue
+            for delta in (-1, 0, 1):
+                found.add((day + dt.timedelta(days=delta)).isoformat())
+    if not found:
+        found.add("2000-01-01")
+    return [None, *sorted(found)]
 
 
 def _nodes(provision: Mapping[str, Any], top: bool = True) -> Iterator[dict[str, Any]]:

@@ -14,6 +14,8 @@ refusal before it is raised.
   refused parties included, nothing — with one answer for all of them (IP-5101).
 - A person without a plan yet: anyone may start it, but a CarePlan/CareTeam must name the
   caller's own organisation as owner (IP-5104).
+- A Consent's person (``Consent.patient``) never changes (IP-5114): the consent was given by
+  and for them, and its recipients are told of a withdrawal only on their person's record.
 - A Consent must be given by someone competent to give it (:mod:`adapter.consent.competence`)
   and a sharing consent's refusals hold no permit (IP-5112); consent-bearing resources are
   stored with their IP profile in ``meta.profile`` so the store validates them against it.
@@ -94,6 +96,9 @@ def check_write(
     before = patient_of(old) if old is not None else None
     if before is not None:
         resource = _authorise(op, before, old, resource if before == patient else None) or resource
+        if rtype == "Consent" == (old or {}).get("resourceType") and patient != before:
+            issue = issue5("IP-5114", "Consent.patient", "business-rule", patient=before)
+            raise PlanRuleViolation([issue])
     if patient is not None and patient != before:
         _authorise(op, patient, None, resource, [*bundle, resource])
     if rtype == "Consent" and patient is not None:

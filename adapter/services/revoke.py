@@ -7,11 +7,15 @@ received data under it must be told).
 repositories commit (``Enforcement.on_writes``, wired in :func:`adapter.bootstrap
 .secure_factory`), after the change's audit:
 
-1. for each Consent updated or deleted, the version before the change and the one after are
-   compared (:func:`adapter.consent.narrowing.narrowing`): withdrawn, period shortened, a permit
-   narrowed (an actor or a topic removed), a deny added — or nothing, then nothing more;
-2. every organisation the recipients ledger holds for that Consent (``consent_recipients``:
-   each disclosure made on it, notifications included) gets one ``ip-revocation`` message, queued
+1. for each Consent created, updated or deleted, the version before the change and the one
+   after are compared (:func:`adapter.consent.narrowing.narrowing`): withdrawn, period
+   shortened, a permit narrowed (an actor or a topic removed), a deny added; and the person's
+   combined decision (every Consent of theirs, before and after the change) is compared too
+   (:func:`adapter.consent.narrowing.lost`), so a *new* Consent refusing a recipient narrows as
+   an edit of the old one would — or nothing, then nothing more;
+2. every organisation the recipients ledger holds for any Consent of that person
+   (``consent_recipients``: each disclosure made on it, notifications included) gets one
+   ``ip-revocation`` message, queued
    in the outbox **on the same transaction** as the Consent change: both commit or neither. It
    names the notifications about the person that may have reached that organisation (Task
    identifiers; one never tried is judged again by the consent gate before it leaves) and why,
@@ -35,7 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ipfhir.adapter.consent.context import patient_of
-from ipfhir.adapter.consent.narrowing import narrowing
+from ipfhir.adapter.consent.narrowing import lost, narrowing
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import Written
 from ipfhir.adapter.services.notify import party_of
@@ -43,7 +47,14 @@ from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.messaging import REVOCATION, Party, message_bundle
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.revocation import revocation_task
-from ipfhir.adapter.sync.sent import delivered_to, own_party, previous_version, queue, recipients_on
+from ipfhir.adapter.sync.sent import (
+    consents_of,
+    delivered_to,
+    own_party,
+    previous_version,
+    queue,
+    recipients_of,
+)
 
 __all__ = ["RevocationNotices"]
 
@@ -64,20 +75,63 @@ class RevocationNotices:
 
     def __call__(self, transaction: Any, writes: Sequence[Written]) -> None:
         today = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date().isoformat()
+        changed: dict[str, list[tuple[str, Resource | None, Resource | None]]] = {}
         for written in writes:
-            if written.resource_type != "Consent" or written.action == "create":
+            if written.resource_type != "Consent":
                 continue
-            old = previous_version(transaction, "Consent", written.resource_id, written.version_id)
+            old = None
+            if written.action != "create":
+                old = previous_version(
+                    transaction, "Consent", written.resource_id, written.version_id
+                )
             new = None if written.action == "delete" else written.resource
-            reasons = narrowing(old, new, today)
-            person = patient_of(old or {})
-            if reasons and person is not None:
-                self._tell(transaction, f"Consent/{written.resource_id}", person, reasons)
+            person = patient_of(old or {}) or patient_of(written.resource or {})
+            if person is not None:
+                changed.setdefault(person, []).append((written.resource_id, old, new))
+        for person, consents in changed.items():
+            reasons = self._narrowed(transaction, person, consents, today)
+            if reasons:
+                names = ", ".join(f"Consent/{rid}" for rid, _, _ in consents)
+                self._tell(transaction, names, person, reasons, [rid for rid, _, _ in consents])
 
-    def _tell(self, conn: Any, consent: str, person: str, reasons: tuple[str, ...]) -> None:
+    @staticmethod
+    def _narrowed(
+        conn: Any,
+        person: str,
+        consents: list[tuple[str, Resource | None, Resource | None]],
+        today: str,
+    ) -> tuple[str, ...]:
+        """How the changes to the person's ``consents`` (id, before, after) take away what they
+        gave: each Consent compared with its version before (:func:`narrowing`), and the
+        person's combined decision — every Consent of theirs, before and after — compared too
+        (:func:`lost`: a new Consent that refuses a recipient, or a change that gives less only
+        together with another Consent)."""
+        found: list[str] = []
+        for _rid, old, new in consents:
+            found += [r for r in narrowing(old, new, today) if r not in found]
+        after = consents_of(conn, person)
+        for rid, _old, new in consents:
+            if new is None:
+                after.pop(rid, None)
+            else:
+                after[rid] = dict(new)
+        before = dict(after)
+        for rid, old, _new in consents:
+            if old is None:
+                before.pop(rid, None)
+            else:
+                before[rid] = dict(old)
+        if not found and lost(list(before.values()), list(after.values()), today):
+            found.append("permit narrowed: the person's consents together give less")
+        return tuple(found)
+
+    def _tell(
+        self, conn: Any, consent: str, person: str, reasons: tuple[str, ...], written: list[str]
+    ) -> None:
         reason = "withdrawn" if reasons[0].startswith("withdrawn") else "narrowed"
         me = own_party(conn)
-        for orgnr in recipients_on(conn, consent):
+        ids = dict.fromkeys([*written, *consents_of(conn, person)])
+        for orgnr in recipients_of(conn, [f"Consent/{rid}" for rid in ids]):
             entry = self._directory.get_in(conn, orgnr)
             delivered = delivered_to(conn, orgnr, person)
             source = delivered.source or me

@@ -19,7 +19,9 @@ On receipt (:func:`revoke_received`):
   token's organisation, IP-6102.
 - **What it marks**: each such Task gets the :data:`~mappings.codes.REVOKED_LABEL` security
   label (a waiting one also becomes ``cancelled``: out of the inbox, no longer answerable), and
-  so does the Patient a revoked notification brought (its first version audited as written by
+  so does a plan transfer request (``ip-transfer``) from that sender while it still waits
+  (``requested``; one answered here already is left as it is), and so does the Patient a
+  revoked notification or transfer request brought (its first version audited as written by
   that sender's message, unchanged since), unless something else here is tied to the person
   (the municipality's own plan, another notification still in force). A Patient this adapter
   held before, or has changed since, is its own and is never sealed by a sender.
@@ -49,6 +51,7 @@ from ipfhir.adapter.sync.messaging import (
     EXCHANGE_SYSTEM,
     NOTIFICATION,
     REVOCATION,
+    TRANSFER,
     Incoming,
     Party,
     code,
@@ -60,6 +63,8 @@ __all__ = ["MAX_ITEMS", "REVOKED_ITEM", "is_revoked", "revocation_task", "revoke
 
 Resource = dict[str, Any]
 REVOKED_ITEM = "revoked-notification"
+# what the receiver's audit says of a message that brought a Patient a revocation may seal
+_BRINGS = ("received ip-notification", "received ip-transfer ")
 MAX_ITEMS = 500  # notifications one revocation may name
 # what ties a person's data here to the person (the audit trail records, it is no data)
 _TIED_TYPES = tuple(
@@ -126,7 +131,8 @@ def _identifiers(task: Resource) -> list[str]:
 def _received_from(
     repository: SqlRepository, conn: Connection, sender: str, identifier: str
 ) -> list[Resource]:
-    """The notification Tasks with ``identifier`` this adapter stored from ``sender``."""
+    """The notification Tasks (and plan transfer requests) with ``identifier`` this adapter
+    stored from ``sender``."""
     query = SearchQuery(
         "Task", (SearchParam("identifier", (f"{TASK_IDENTIFIER_SYSTEM}|{identifier}",)),), count=20
     )
@@ -134,7 +140,7 @@ def _received_from(
     return [
         t
         for t in repository._search(conn, query).matches
-        if _coded(t, NOTIFICATION)
+        if (_coded(t, NOTIFICATION) or _coded(t, TRANSFER))
         and orgnr_in(t.get("requester")) == sender
         and as_dict(t.get("requester")).get("reference") == bound
     ]
@@ -176,7 +182,7 @@ def _brought_by(
             as_dict(as_dict(a.get("who")).get("identifier")).get("value") == sender
             for a in dicts(event.get("agent"))
         )
-        and "received ip-notification" in str(event.get("outcomeDesc", ""))
+        and any(m in str(event.get("outcomeDesc", "")) for m in _BRINGS)
         for event in repository._search(conn, query).matches
     )
 
@@ -212,6 +218,8 @@ def revoke_received(
     for found in received:
         if is_revoked(found):
             continue  # marked by an earlier revocation
+        if _coded(found, TRANSFER) and found.get("status") != "requested":
+            continue  # a transfer answered here already: B's own from then on
         person = str(as_dict(found.get("for")).get("reference", ""))
         by_person.setdefault(person, []).append(_seal(repository, conn, found))
     for person, stored in by_person.items():

@@ -15,11 +15,26 @@ import orjson
 from sqlalchemy import Connection, or_, select
 
 from ipfhir.adapter.store.outbox import enqueue
-from ipfhir.adapter.store.schema import consent_recipients, outbox, resource_versions
+from ipfhir.adapter.store.schema import (
+    consent_recipients,
+    idx_reference,
+    outbox,
+    resource_versions,
+    resources,
+)
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
-from ipfhir.adapter.sync.messaging import NOTIFICATION, REVOCATION, Party
+from ipfhir.adapter.sync.messaging import NOTIFICATION, REVOCATION, TRANSFER, Party
 
-__all__ = ["Delivered", "delivered_to", "own_party", "previous_version", "queue", "recipients_on"]
+__all__ = [
+    "Delivered",
+    "consents_of",
+    "delivered_to",
+    "own_party",
+    "previous_version",
+    "queue",
+    "recipients_of",
+    "recipients_on",
+]
 
 Resource = dict[str, Any]
 
@@ -44,6 +59,38 @@ def recipients_on(conn: Connection, consent: str) -> list[str]:
         select(c.organisation).where(c.consent == consent).order_by(c.organisation)
     ).all()
     return [str(r[0]) for r in rows]
+
+
+def recipients_of(conn: Connection, consents: list[str]) -> list[str]:
+    """The organisations the recipients ledger holds for any of ``consents`` (``Consent/id``:
+    every Consent of one person, so whoever received data about them under any is found)."""
+    if not consents:
+        return []
+    c = consent_recipients.c
+    rows = conn.execute(
+        select(c.organisation).where(c.consent.in_(consents)).distinct().order_by(c.organisation)
+    ).all()
+    return [str(r[0]) for r in rows]
+
+
+def consents_of(conn: Connection, person: str) -> dict[str, Resource]:
+    """Every stored Consent of ``person`` (``Patient/id``) as the open transaction holds it,
+    by id (deleted ones left out)."""
+    target_type, _, target_id = person.partition("/")
+    r, i = resources.c, idx_reference.c
+    rows = conn.execute(
+        select(r.res_id, r.body)
+        .join(idx_reference, (i.res_type == r.res_type) & (i.res_id == r.res_id))
+        .where(
+            r.res_type == "Consent",
+            r.deleted.is_(False),
+            i.param == "patient",
+            i.target_type == target_type,
+            i.target_id == target_id,
+        )
+        .order_by(r.res_id)
+    ).all()
+    return {str(rid): dict(orjson.loads(body)) for rid, body in rows}
 
 
 @dataclass(frozen=True)
@@ -85,13 +132,15 @@ def delivered_to(conn: Connection, orgnr: str, person: str) -> Delivered:
     delivered, in flight, or tried at least once (an answer lost on the way: the receiver may
     hold it though it was never settled as delivered). One never tried is judged again by the
     consent gate before it leaves (:mod:`adapter.sync.gate`); if it still may go, it goes before
-    the notice (per-person order) and stays with the receiver, as the narrowed consent allows."""
+    the notice (per-person order) and stays with the receiver, as the narrowed consent allows.
+    A plan transfer request (``ip-transfer``) disclosed the person too: its Task is named
+    alike, and the receiver withdraws it while it still waits there."""
     o = outbox.c
     rows = conn.execute(
         select(o.payload)
         .where(
             o.person == person,
-            o.kind == NOTIFICATION,
+            o.kind.in_((NOTIFICATION, TRANSFER)),
             or_(o.attempts > 0, o.status.in_(("delivered", "in_flight"))),
         )
         .order_by(o.seq)
