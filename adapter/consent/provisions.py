@@ -140,8 +140,11 @@ def lapsed_at_adulthood(consent: Mapping[str, Any], born: str | None, today: str
     permits nothing once the person is 18 on ``today``; the person consents now."""
     if not born or not given_by_parents_alone(consent):
         return False
+    # a partial birthDate (YYYY, YYYY-MM) is read as its earliest day: in doubt the person is
+    # taken to be 18 sooner, so the parents' consent permits less, never more
+    padded = born[:10] + {4: "-01-01", 7: "-01"}.get(len(born[:10]), "")
     try:
-        birth, day = dt.date.fromisoformat(born[:10]), dt.date.fromisoformat(today[:10])
+        birth, day = dt.date.fromisoformat(padded), dt.date.fromisoformat(today[:10])
     except ValueError:
         return False
     return age_on(birth, day) >= ADULT

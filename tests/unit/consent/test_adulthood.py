@@ -17,8 +17,10 @@ from ipfhir.adapter.consent.context import PlanContext
 from ipfhir.adapter.consent.enforce import ConsentRepositoryFactory
 from ipfhir.adapter.consent.operation import Enforcement
 from ipfhir.adapter.consent.policy import access_for
+from ipfhir.adapter.consent.provisions import lapsed_at_adulthood
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchQuery
+from ipfhir.mappings.codes import ext_url
 from tests.unit.consent.builders import PlanSpec, Relative, Sharing, build
 from tests.unit.consent.conftest import HPR, ORGNR, World, standard_spec
 from tests.unit.consent.fakes import FixedClock, MemoryRepository
@@ -51,6 +53,7 @@ def _goals(repo: object) -> set[str]:
 
 
 PARENTS = (("mor", "parent"),)
+_CAPACITY = {"url": ext_url("ip-consent-capacity"), "valueCode": "parent"}
 
 
 def test_the_parents_consent_permits_until_the_eve_of_the_18th_birthday() -> None:
@@ -98,3 +101,22 @@ def test_the_explanation_names_the_re_check() -> None:
     assert after.basis == "none"
     assert "IP-1045" in after.reasons[0].text
     assert after.reasons[0].consent == "Consent/ip1-sharing"
+
+
+@pytest.mark.parametrize(
+    ("born", "today", "lapsed"),
+    [
+        ("2008", "2025-12-31", False),
+        ("2008", "2026-01-01", True),  # a year alone: its first day, 18 at the earliest
+        ("2008-06", "2026-05-31", False),
+        ("2008-06", "2026-06-01", True),
+        ("2008-06-02", "2026-06-01", False),
+        ("2008-06-02", "2026-06-02", True),
+    ],
+)
+def test_a_partial_birth_date_is_read_as_its_earliest_day(
+    born: str, today: str, lapsed: bool
+) -> None:
+    consent = {"performer": [{"reference": "RelatedPerson/mor", "extension": [_CAPACITY]}]}
+    assert lapsed_at_adulthood(consent, born, today) is lapsed
+    assert lapsed_at_adulthood({"performer": [{"reference": "Patient/p"}]}, born, today) is False
