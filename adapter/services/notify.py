@@ -35,8 +35,8 @@ from typing import Any
 from ipfhir.adapter.directory.model import DirectoryEntry, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor, OutboxWriter, SecureRepositoryFactory
-from ipfhir.adapter.sync.content import Seen, seen_by
+from ipfhir.adapter.ports import OutboxWriter, SecureRepositoryFactory
+from ipfhir.adapter.sync.content import Seen, receiver_actor, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import NotifyRefused, issue_sync
 from ipfhir.adapter.sync.messaging import (
@@ -52,7 +52,6 @@ from ipfhir.adapter.sync.refusals import refusal_extensions, refused_individuals
 __all__ = ["Queued", "notify", "party_of", "respond"]
 
 Resource = dict[str, Any]
-RECEIVER_SCOPES = ("system/*.rs",)
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def notify(
         wiring.repository.read("Patient", patient_id)
     except NotFound:
         raise NotifyRefused([issue_sync("IP-6050", None, "not-found", pid=patient_id)]) from None
-    actor = Actor(organisation=receiver.orgnr, scopes=RECEIVER_SCOPES, purpose="COC")
+    actor = receiver_actor(receiver.orgnr)
     seen = seen_by(factory.repository_for(actor), patient_id, dt.date.today().isoformat())
     if seen is None:
         raise NotifyRefused([issue_sync("IP-6051", None, "forbidden", orgnr=receiver.orgnr)])

@@ -38,7 +38,7 @@ from ipfhir.adapter.directory.model import as_dict, person_kommunenummer
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
-from ipfhir.adapter.sync.content import seen_by
+from ipfhir.adapter.sync.content import receiver_actor, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in
 from ipfhir.adapter.sync.messages import NotifyRefused, TransferRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER, TRANSFER_RESPONSE, Party, code
@@ -57,7 +57,6 @@ from ipfhir.adapter.sync.transfer_tasks import (
 __all__ = ["Queued", "request", "respond", "status"]
 
 Resource = dict[str, Any]
-RECEIVER_SCOPES = ("system/*.rs",)
 MAX_OVERLAP = 90
 
 
@@ -134,7 +133,7 @@ def request(
     receiver = party(directory, entry.orgnr)
     assert receiver is not None  # a routed entry is routable
     _under_way(wiring, str(plan["id"]))
-    actor = Actor(organisation=receiver.orgnr, scopes=RECEIVER_SCOPES, purpose="COC")
+    actor = receiver_actor(receiver.orgnr)
     seen = seen_by(factory.repository_for(actor), patient_id, dt.date.today().isoformat())
     if seen is None:
         raise NotifyRefused([issue_sync("IP-6051", None, "forbidden", orgnr=receiver.orgnr)])

@@ -23,10 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import ResourceRepository, SearchParam, SearchQuery
+from ipfhir.adapter.ports import Actor, ResourceRepository, SearchParam, SearchQuery
 from ipfhir.mappings.codes import COORDINATOR_ROLE
 
-__all__ = ["Seen", "seen_by"]
+__all__ = ["RECEIVER_SCOPES", "Seen", "receiver_actor", "seen_by"]
+
+RECEIVER_SCOPES = ("system/*.rs",)
+
+
+def receiver_actor(orgnr: str) -> Actor:
+    """Another organisation as it would read here: a message to it carries only what this actor
+    is shown (read and search, for care coordination). One definition for every exchange."""
+    return Actor(organisation=orgnr, scopes=RECEIVER_SCOPES, purpose="COC")
+
 
 Resource = dict[str, Any]
 _MAX = 50

@@ -34,9 +34,8 @@ from typing import Any
 
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.outbox import Message
-from ipfhir.adapter.sync.content import Seen, seen_by
+from ipfhir.adapter.sync.content import Seen, receiver_actor, seen_by
 from ipfhir.adapter.sync.handover import carried_plan, carries_no_more
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES
@@ -45,7 +44,6 @@ from ipfhir.adapter.sync.refusals import carried_refusals, refused_individuals
 
 __all__ = ["ConsentGate"]
 
-_SCOPES = ("system/*.rs",)
 _INPUTS = {"service-involved": "services", "temporary-coordinator": "contacts"}
 
 
@@ -149,7 +147,7 @@ class ConsentGate:
         refusal = "IP-6056: " + MESSAGES["IP-6056"].format(orgnr=receiver)
         if receiver is None or rtype != "Patient" or not pid:
             return refusal
-        actor = Actor(organisation=receiver, scopes=_SCOPES, purpose="COC")
+        actor = receiver_actor(receiver)
         repo = self._factory.repository_for(actor)
         today = dt.date.today().isoformat()
         seen = seen_by(repo, pid, today)

@@ -34,9 +34,9 @@ from sqlalchemy import Connection
 from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import NotFound
-from ipfhir.adapter.ports import Actor
 from ipfhir.adapter.store.outbox import Outbox
 from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.sync.content import receiver_actor
 from ipfhir.adapter.sync.handover import carried_plan, pass_coordination
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES, TryAgain
@@ -66,7 +66,6 @@ from ipfhir.adapter.sync.transfer_tasks import (
 __all__ = ["apply_answer", "transfer_handlers"]
 
 Resource = dict[str, Any]
-_SCOPES = ("system/*.rs",)
 _BEFORE = {"accepted": "requested", "rejected": "requested", "completed": "in-progress"}
 
 
@@ -173,7 +172,7 @@ def _accepted(
     accepted = [
         {"type": code("coordinator"), "valueString": o["valueString"][:300]} for o in coordinator
     ]
-    repo = factory.repository_for(Actor(organisation=sender, scopes=_SCOPES, purpose="COC"))
+    repo = factory.repository_for(receiver_actor(sender))
     try:
         seen = repo.everything(plan_id)
     except NotFound:
