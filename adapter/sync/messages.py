@@ -48,7 +48,7 @@ MESSAGES: dict[str, str] = {
     "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
     "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
     "ip-notification-response, ip-transfer, ip-transfer-response, ip-transfer-plan, "
-    "ip-revocation).",
+    "ip-transfer-query, ip-revocation).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
     "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
