@@ -7,8 +7,11 @@ login own IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62x
 - IP-6090–6099: the plan transfer between municipalities (``ipfhir transfer``): refusals of the
   commands, the receiver's refusals of transfer messages, and the reasons a transfer Task gives
   (``Task.statusReason``) when it did not happen.
-- IP-6100–6119: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
-  IP-6101–6119 the receiver's refusals of a revocation (``fatal-error``).
+- IP-6100–6103: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
+  IP-6101–6103 the receiver's refusals of a revocation (``fatal-error``).
+- IP-6104–6112: the plan transfer, continued — the reasons a transfer Task gives when B,
+  asked (``ip-transfer-query``), has not stored the plan, when an operator abandons the
+  transfer or a revocation notice ends it, and the refusals of ``transfer abandon``.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ MESSAGES: dict[str, str] = {
     "IP-6097": "Organisation {orgnr} was not reached ({why}): the plan stays active here.",
     "IP-6098": "Organisation {orgnr} did not answer by {date}: the plan stays active here.",
     "IP-6099": "--overlap-days must be a whole number from 0 to 90, not '{value}'.",
-    # revocation notices (IP-6100–6119)
+    # revocation notices (IP-6100–6103)
     "IP-6100": "Organisation {orgnr} received data under {consent} but is not told of its "
     "withdrawal or narrowing: {why}.",
     "IP-6101": "The revocation names no notification this adapter received from the sending "
@@ -76,6 +79,11 @@ MESSAGES: dict[str, str] = {
     "IP-6103": "The security label ip-exchange#consent-revoked is set by this adapter only, on "
     "what a revocation notice sealed; it is never written through the API or carried in a "
     "message.",
+    # the plan transfer, continued (IP-6104–6112)
+    "IP-6104": "Organisation {orgnr} asked about the transfer before its plan arrived here: the "
+    "transfer is closed here, and a plan arriving for it later is refused.",
+    "IP-6105": "Organisation {orgnr} has not stored the plan and has closed the transfer: the "
+    "plan stays active here.",
 }
 
 

@@ -16,6 +16,16 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   person with an active plan here already gets none (IP-6092: one plan per person, the store's
   IP-4401 checked in the same transaction).
 
+- ``ip-transfer-query`` (A → B: A's plan message died, it may have reached B, no confirmation
+  came): B answers from its own records, in one transaction. B's Task ``completed`` (the plan
+  is stored): B's confirmation is queued again (a fresh message id). B's Task ``accepted`` (no
+  plan stored): B's Task becomes ``failed`` (IP-6104) — a plan message arriving later for it is
+  refused (``store_plan`` takes an ``accepted`` transfer only) — and "not stored" (the Task
+  ``failed``) is queued to A; asked again, the same. Only the organisation that requested
+  the transfer, asking the organisation it addressed, gets this; anyone else is refused exactly
+  as for a transfer unknown here (IP-6095). A duplicate query (the same message id) gets the
+  first answer from the receiver's de-duplication, nothing queued again.
+
 What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
 """
 
@@ -36,7 +46,7 @@ from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
 from ipfhir.adapter.sync.handover import CARRIED_TYPES, pass_coordination, rewrite_references
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
-from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
+from ipfhir.adapter.sync.messages import MESSAGES, MessageRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_state import current
@@ -46,12 +56,13 @@ from ipfhir.adapter.sync.transfer_tasks import (
     message_id,
     party,
     queue,
+    reason,
     save_task,
     task_message,
 )
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
 
-__all__ = ["Act", "refused", "store_request", "store_plan"]
+__all__ = ["Act", "answer_query", "refused", "store_request", "store_plan"]
 
 Resource = dict[str, Any]
 Act = Callable[[Connection], None]
@@ -322,8 +333,10 @@ def _confirm(
     sender: str,
     plan_id: str,
     patient_ref: str,
+    mid: str | None = None,
 ) -> None:
-    """B's confirmation to A: the plan is stored (Task completed, the new plan's address)."""
+    """B's confirmation to A: the plan is stored (Task completed, the new plan's address);
+    ``mid``: its message id (by default the transfer's one confirmation id)."""
     me = str(orgnr_in(done.get("owner")))
     entry = directory.get(me)
     source = Party(me, entry.name if entry else me, base.rstrip("/"))
@@ -339,7 +352,101 @@ def _confirm(
     queue(
         conn,
         event=TRANSFER_RESPONSE,
-        mid=message_id(ident.removeprefix("urn:uuid:"), "stored"),
+        mid=mid or message_id(ident.removeprefix("urn:uuid:"), "stored"),
+        source=source,
+        destination=destination,
+        timestamp=_now(),
+        resources=[answer],
+        person=patient_ref,
+    )
+
+
+_UNKNOWN = "no transfer from this organisation has this identifier"
+
+
+def answer_query(
+    repository: SqlRepository, directory: SqlDirectory, base: str, sender: str, incoming: Incoming
+) -> Act:
+    """``ip-transfer-query``: did B store the plan? Answered from B's records (module doc)."""
+    ident = task_identifier(incoming.focus)
+    if not is_transfer(incoming.focus) or ident is None:
+        raise refused(_UNKNOWN)
+
+    def act(conn: Connection) -> None:
+        mine = find_task(repository, ident, conn)
+        status = mine.get("status")
+        if (
+            not mine
+            or "focus" in mine  # a transfer this adapter requested: not asked about here
+            or orgnr_in(mine.get("requester")) != sender
+            or orgnr_in(mine.get("owner")) != incoming.receiver_orgnr
+            or status not in ("accepted", "completed", "failed")
+            or (status == "failed" and not _closed_by_query(mine))
+        ):
+            raise refused(_UNKNOWN)
+        patient_ref = str(as_dict(mine.get("for")).get("reference", ""))
+        tid = ident.removeprefix("urn:uuid:")
+        if status == "completed":
+            plan_ref = next(
+                (
+                    str(as_dict(o.get("valueReference")).get("reference"))
+                    for o in dicts(mine.get("output"))
+                    if str(as_dict(o.get("valueReference")).get("reference")).startswith(
+                        "CarePlan/"
+                    )
+                ),
+                "",
+            )
+            plan_id = plan_ref.removeprefix("CarePlan/")
+            mid = message_id(tid, f"stored|{incoming.message_id}")
+            done = {k: v for k, v in mine.items() if k != "meta"}
+            _confirm(conn, directory, base, done, ident, sender, plan_id, patient_ref, mid)
+            return
+        closed = {k: v for k, v in mine.items() if k != "meta"}
+        if status == "accepted":
+            why = "IP-6104: " + MESSAGES["IP-6104"].format(orgnr=sender)
+            closed.update(status="failed", statusReason=reason(why), lastModified=_now())
+            closed = save_task(
+                repository,
+                conn,
+                closed,
+                organisation=sender,
+                patient=None,
+                detail=f"received ip-transfer-query {incoming.message_id}: closed, not stored",
+            )
+        _not_stored(conn, directory, base, closed, sender, patient_ref, incoming.message_id)
+
+    return act
+
+
+def _closed_by_query(task: Resource) -> bool:
+    return str(as_dict(task.get("statusReason")).get("text", "")).startswith("IP-6104")
+
+
+def _not_stored(
+    conn: Connection,
+    directory: SqlDirectory,
+    base: str,
+    closed: Resource,
+    sender: str,
+    patient_ref: str,
+    query: str,
+) -> None:
+    """B's answer to A's query: the plan is not stored here and the transfer is closed."""
+    me = str(orgnr_in(closed.get("owner")))
+    entry = directory.get(me)
+    source = Party(me, entry.name if entry else me, base.rstrip("/"))
+    destination = party(directory, sender)
+    if destination is None:
+        raise refused("the sending organisation is not routable in this adapter's directory")
+    answer = task_message(closed)
+    for field in ("input", "output"):
+        answer.pop(field, None)
+    ident = str(task_identifier(closed))
+    queue(
+        conn,
+        event=TRANSFER_RESPONSE,
+        mid=message_id(ident.removeprefix("urn:uuid:"), f"not-stored|{query}"),
         source=source,
         destination=destination,
         timestamp=_now(),
