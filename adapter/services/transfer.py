@@ -22,8 +22,15 @@ each queued in the same transaction as the state change it announces:
 
 If B declines, never answers by the deadline, cannot be reached (a message dead-lettered), or
 the consent stops the plan before it leaves, A's plan stays active (a pending mark is lifted)
-and A's Task says why in ``statusReason`` — :func:`status` brings each Task up to date with its
-messages.
+and A's Task says why in ``statusReason`` — the delivery worker brings each Task up to date
+with its messages every so often (:func:`~adapter.sync.transfer_state.settle_transfers`), and
+:func:`status` does so at once. A plan message that died but may have reached B keeps A's plan
+pending until B, asked (``ip-transfer-query``), confirms or says it has not stored it.
+
+:func:`abandon` (A's operator, when B is gone for good): an open transfer A requested is ended
+— the plan writable again, the Task ``failed`` with the operator's reason (IP-6108), audited;
+a message of the transfer still queued is held back at the send-time gate
+(:mod:`adapter.sync.gate`, IP-6111). B may hold a copy if the plan message reached it.
 """
 
 from __future__ import annotations
@@ -40,9 +47,9 @@ from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from ipfhir.adapter.sync.content import receiver_actor, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in
-from ipfhir.adapter.sync.messages import NotifyRefused, TransferRefused, issue_sync
+from ipfhir.adapter.sync.messages import MESSAGES, NotifyRefused, TransferRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER, TRANSFER_RESPONSE, Party, code
-from ipfhir.adapter.sync.transfer_state import settle_transfers
+from ipfhir.adapter.sync.transfer_state import lift, settle_transfers
 from ipfhir.adapter.sync.transfer_tasks import (
     OPEN,
     is_transfer,
@@ -54,7 +61,7 @@ from ipfhir.adapter.sync.transfer_tasks import (
     task_message,
 )
 
-__all__ = ["Queued", "request", "respond", "status"]
+__all__ = ["Queued", "abandon", "request", "respond", "status"]
 
 Resource = dict[str, Any]
 MAX_OVERLAP = 90
@@ -264,3 +271,31 @@ def status(wiring: Any, task_id: str | None = None) -> list[Resource]:
         return [task]
     query = SearchQuery("Task", count=500, sort=("-_lastUpdated",))
     return [t for t in wiring.repository.search(query).matches if is_transfer(t)]
+
+
+def abandon(wiring: Any, *, orgnr: str, task_id: str, why: str) -> Resource:
+    """A's operator ends the open transfer ``task_id`` that ``orgnr`` requested (module doc);
+    the Task as written. IP-6106 for a Task that is not such a transfer (the same for none),
+    IP-6107 for one already closed."""
+    try:
+        task: Resource = wiring.repository.read("Task", task_id)
+    except NotFound:
+        task = {}
+    if not is_transfer(task) or "focus" not in task or orgnr_in(task.get("requester")) != orgnr:
+        raise TransferRefused(
+            [issue_sync("IP-6106", None, "not-found", tid=task_id[:64], orgnr=orgnr)]
+        )
+    if task.get("status") not in OPEN:
+        shown = str(task.get("status"))
+        raise TransferRefused(
+            [issue_sync("IP-6107", "Task.status", "conflict", tid=task_id, status=shown)]
+        )
+    receiver = orgnr_in(task.get("owner")) or "?"
+    text = " ".join(why.split())[:500]
+    reason_text = "IP-6108: " + MESSAGES["IP-6108"].format(orgnr=orgnr, receiver=receiver, why=text)
+    return lift(
+        wiring.repository,
+        task,
+        reason_text,
+        detail=f"ip-transfer {task_id} abandoned by {orgnr}: {text}"[:1000],
+    )

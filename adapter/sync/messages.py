@@ -84,6 +84,12 @@ MESSAGES: dict[str, str] = {
     "transfer is closed here, and a plan arriving for it later is refused.",
     "IP-6105": "Organisation {orgnr} has not stored the plan and has closed the transfer: the "
     "plan stays active here.",
+    "IP-6106": "Task/{tid} is not a transfer organisation {orgnr} requested here.",
+    "IP-6107": "Task/{tid} is {status}: only an open transfer can be abandoned.",
+    "IP-6108": "Abandoned by organisation {orgnr}: {why}. Organisation {receiver} may hold a "
+    "copy of the plan if the plan message reached it; the plan stays active here.",
+    "IP-6109": "Not sent: transfer Task/{tid} is {status} here (it ended after the message was "
+    "queued).",
 }
 
 

@@ -356,9 +356,7 @@ def _completed(
     return act
 
 
-def _not_stored(
-    repository: SqlRepository, mine: Resource, sender: str, incoming: Incoming
-) -> Act:
+def _not_stored(repository: SqlRepository, mine: Resource, sender: str, incoming: Incoming) -> Act:
     """B, asked, has not stored the plan and has closed its side: the plan is writable again
     and the Task failed (IP-6105). Taken only as the answer to a query this adapter sent."""
     tid = str(mine["id"])
@@ -395,4 +393,9 @@ def transfer_handlers(
     def query(sender: str, incoming: Incoming) -> Act:
         return answer_query(repository, directory, base, sender, incoming)
 
-    return {TRANSFER: request, TRANSFER_PLAN: plan, TRANSFER_RESPONSE: answer, TRANSFER_QUERY: query}
+    return {
+        TRANSFER: request,
+        TRANSFER_PLAN: plan,
+        TRANSFER_RESPONSE: answer,
+        TRANSFER_QUERY: query,
+    }

@@ -1,4 +1,4 @@
-""""Awaiting confirmation" resolved safely (``ip-transfer-query``, adapter/sync/transfer_state.py
+""" "Awaiting confirmation" resolved safely (``ip-transfer-query``, adapter/sync/transfer_state.py
 asks, adapter/sync/transfer_inbox.py answers, adapter/sync/transfer_back.py acts on the
 answer): A's plan message died but may have reached B, so A asks B. B answers from its own
 records — it stored the plan: its confirmation again, and A completes as on any confirmation;
@@ -127,12 +127,15 @@ def test_b_that_did_not_store_it_closes_its_side_first_then_a_lifts_the_mark(net
     assert task["status"] == "failed" and task["statusReason"]["text"].startswith("IP-6105: ")
     [plan] = net.a.plans("active")
     assert handover_state(plan) is None
-    # the plan message arriving late (replayed) is refused by B: nothing stored
+    # the plan message replayed at A is held back by A's gate (the Task is failed) ...
     plan_message = [m for m in net.a.outbox.list() if m.kind == "ip-transfer-plan"][0]
     assert net.a.outbox.replay(plan_message.message_id)
     net.deliver(net.a)
-    late = net.a.outbox.get(plan_message.message_id)
-    assert late is not None and late.status == "dead" and "IP-6095" in str(late.last_error)
+    held = net.a.outbox.get(plan_message.message_id)
+    assert held is not None and str(held.last_error).startswith("IP-6109: ")
+    # ... and, arriving late at B all the same, it is refused there: nothing stored
+    _s, late = net.b.receiver.process(A.orgnr, plan_message.payload)
+    assert _code(late) == "fatal-error" and "IP-6095" in str(late)
     assert net.b.plans() == []
     assert _b_transfer(net)["status"] == "failed"
 
