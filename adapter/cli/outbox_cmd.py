@@ -116,9 +116,9 @@ def delivering(
     from ipfhir.adapter.auth.orgkey import organisation_key
     from ipfhir.adapter.bootstrap import secure_factory
     from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.settings import Settings
     from ipfhir.adapter.store.outbox import Outbox
     from ipfhir.adapter.sync.gate import ConsentGate
-    from ipfhir.adapter.settings import Settings
     from ipfhir.adapter.sync.tokens import DirectoryTokens
     from ipfhir.adapter.sync.transfer_state import settle_transfers
     from ipfhir.adapter.sync.worker import HttpTransport, Worker

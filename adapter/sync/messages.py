@@ -90,6 +90,8 @@ MESSAGES: dict[str, str] = {
     "copy of the plan if the plan message reached it; the plan stays active here.",
     "IP-6109": "Not sent: transfer Task/{tid} is {status} here (it ended after the message was "
     "queued).",
+    "IP-6110": "The person's consent was withdrawn or narrowed and organisation {orgnr} is "
+    "told so (ip-revocation): the transfer request is ended; the plan stays active here.",
 }
 
 

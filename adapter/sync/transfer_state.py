@@ -24,15 +24,17 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ipfhir.adapter.directory.model import as_dict, dicts
-from ipfhir.adapter.fhir.handover import HandoverState, handover_state, marked
 from ipfhir.adapter.directory.store import SqlDirectory
+from ipfhir.adapter.fhir.handover import HandoverState, handover_state, marked
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.outbox import Message, Outbox
 from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.store.schema import idx_reference, resources
+from ipfhir.adapter.store.writes import SystemClock, Writer
 from ipfhir.adapter.sync.inbox import orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES
 from ipfhir.adapter.sync.messaging import TRANSFER_QUERY
@@ -52,6 +54,7 @@ __all__ = [
     "AWAITING",
     "ask",
     "current",
+    "end_requests",
     "lift",
     "mark_plan",
     "open_transfers",
@@ -231,6 +234,55 @@ def lift(
         patient=None,
         detail=detail,
     )
+
+
+def end_requests(conn: Connection, person: str, orgnr: str, why: str) -> list[Resource]:
+    """This adapter's transfer Tasks for ``person`` (``Patient/id``) still ``requested`` of
+    ``orgnr`` failed with ``why``, each audited, on ``conn`` (the transaction that queues the
+    revocation notice to ``orgnr``); the Tasks as written. A request not yet answered has
+    marked no plan: nothing to lift."""
+    rtype, _, pid = person.partition("/")
+    r, i = resources.c, idx_reference.c
+    rows = conn.execute(
+        select(r.body)
+        .join(idx_reference, (i.res_type == r.res_type) & (i.res_id == r.res_id))
+        .where(
+            r.res_type == "Task",
+            r.deleted.is_(False),
+            i.param == "patient",
+            i.target_type == rtype,
+            i.target_id == pid,
+        )
+    ).all()
+    writer = Writer(_valid, SystemClock(), system=False)
+    ended = []
+    for (body,) in rows:
+        task = dict(orjson.loads(body))
+        if not (
+            is_transfer(task)
+            and "focus" in task
+            and task.get("status") == "requested"
+            and orgnr_in(task.get("owner")) == orgnr
+        ):
+            continue
+        updated = {k: v for k, v in task.items() if k != "meta"}
+        updated.update(status="failed", statusReason=reason(why))
+        stored, _ = writer.update(conn, "Task", str(task["id"]), updated, None, checked=True)
+        record_write(
+            conn,
+            organisation=orgnr_in(task.get("requester")) or "",
+            interaction="update",
+            patient=None,
+            patient_ref=person,
+            stored=[stored],
+            detail=f"ip-transfer failed: {why[:200]}",
+        )
+        ended.append(stored)
+    return ended
+
+
+def _valid(_resource: Resource, _profile: str | None = None) -> dict[str, Any]:
+    return {"issue": []}
 
 
 def query_id(task_id: str, n: int) -> str:
