@@ -5,8 +5,10 @@
   [--overlap-days N] [--answer-days N] [--reason TEXT]``: A's coordinating unit asks B to take
   the plan over (routed by the person's home address when no target is given); prints the
   message id and A's Task.
-- ``transfer respond TASK --as ORGNR (--accept [--coordinator TEXT] | --decline --reason TEXT)``:
-  B answers a request it received.
+- ``transfer respond TASK --as ORGNR (--accept [--coordinator TEXT] [--coordinator-hpr HPR] |
+  --decline --reason TEXT)``: B answers a request it received; with ``--coordinator-hpr`` the
+  plan B stores names that practitioner as coordinator (a PractitionerRole at B), so a token
+  carrying that HPR number holds the plan at B (IP-6111: not an HPR number).
 - ``transfer status [TASK]``: the transfer Tasks here, one JSON line each, after bringing each
   up to date with its messages (a dead-lettered message or an overdue answer fails it; a plan
   message that may have reached B asks B, ``ip-transfer-query``).
@@ -51,6 +53,13 @@ def register(subparsers: Any) -> None:
     answer.add_argument("--accept", action="store_true")
     answer.add_argument("--decline", action="store_true")
     respond.add_argument("--coordinator", default=None, help="the coordinator appointed here")
+    respond.add_argument(
+        "--coordinator-hpr",
+        default=None,
+        metavar="HPR",
+        help="the appointed coordinator's HPR number (with --accept): the stored care team "
+        "names them, so their token holds the plan here",
+    )
     respond.add_argument("--reason", dest="why", default=None, help="why it is declined")
     _common(respond)
     respond.set_defaults(handler=_respond)
@@ -116,6 +125,7 @@ def _respond(args: argparse.Namespace) -> int:
         task_id=args.task,
         accept=args.accept,
         text=args.coordinator if args.accept else args.why,
+        coordinator_hpr=args.coordinator_hpr,
     )
     print(json.dumps(queued.__dict__))
     return 0

@@ -10,8 +10,9 @@ each queued in the same transaction as the state change it announces:
    The request carries the Patient as B may see it (``secure_factory(...).repository_for(
    Actor(organisation=B))``: judged, audited, ledgered); a consent that gives B nothing → IP-6051,
    nothing queued. A's plan stays active and writable.
-2. :func:`respond` (B): accept (naming the coordinator B appoints; refused while B holds an active
-   plan for the person, IP-6092) or decline with a reason.
+2. :func:`respond` (B): accept (naming the coordinator B appoints — with their HPR number, B's
+   stored CareTeam names them as a PractitionerRole at B, so their token holds the plan there;
+   refused while B holds an active plan for the person, IP-6092) or decline with a reason.
 3. On acceptance A reads the plan as B may see it, marks it ``handover-pending`` (read-only,
    still active) and sends it; B stores it as the person's active plan, owned by B, with
    coordination passed over the declared overlap, and confirms — all in B's one transaction
@@ -36,6 +37,7 @@ a message of the transfer still queued is held back at the send-time gate
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +62,7 @@ from ipfhir.adapter.sync.transfer_tasks import (
     save_task,
     task_message,
 )
+from ipfhir.mappings.identifiers import HPR_SYSTEM
 
 __all__ = ["Queued", "abandon", "request", "respond", "status"]
 
@@ -206,10 +209,18 @@ def respond(
     task_id: str,
     accept: bool,
     text: str | None = None,
+    coordinator_hpr: str | None = None,
 ) -> Queued:
-    """B accepts (``text``: the coordinator it appoints) or declines (``text``: why) the
-    transfer request ``task_id`` it received; the answer is queued to A in the same
-    transaction."""
+    """B accepts (``text``: the coordinator it appoints; ``coordinator_hpr``: that
+    practitioner's HPR number, so B's stored CareTeam names them as a PractitionerRole at B and
+    their token holds the plan) or declines (``text``: why) the transfer request ``task_id``
+    it received; the answer is queued to A in the same transaction. An HPR number that is not
+    one (1–9 digits), or one given with a decline, is refused (IP-6111)."""
+    if coordinator_hpr is not None and (
+        not accept or not re.fullmatch(r"[0-9]{1,9}", coordinator_hpr, flags=re.ASCII)
+    ):
+        shown = coordinator_hpr[:20]
+        raise TransferRefused([issue_sync("IP-6111", None, "value", value=shown)])
     try:
         task: Resource = wiring.repository.read("Task", task_id)
     except NotFound:
@@ -228,8 +239,12 @@ def respond(
     now = _now()
     answered = {k: v for k, v in task.items() if k != "meta"}
     answered.update(status="accepted" if accept else "rejected", lastModified=now)
-    if accept and text:
-        answered["output"] = [{"type": code("coordinator"), "valueString": text[:300]}]
+    if accept and (text or coordinator_hpr):
+        name = (text or f"HPR {coordinator_hpr}")[:300]
+        answered["output"] = [{"type": code("coordinator"), "valueString": name}]
+    if accept and coordinator_hpr:
+        hpr = {"system": HPR_SYSTEM, "value": coordinator_hpr}
+        answered["output"].append({"type": code("coordinator"), "valueIdentifier": hpr})
     if not accept:
         answered["statusReason"] = reason(text or "Avslått av mottakende kommune")
     ident = str(answered["identifier"][0]["value"]).removeprefix("urn:uuid:")

@@ -92,6 +92,8 @@ MESSAGES: dict[str, str] = {
     "queued).",
     "IP-6110": "The person's consent was withdrawn or narrowed and organisation {orgnr} is "
     "told so (ip-revocation): the transfer request is ended; the plan stays active here.",
+    "IP-6111": "--coordinator-hpr must be an HPR number (1 to 9 digits) given with --accept, "
+    "not '{value}'.",
 }
 
 

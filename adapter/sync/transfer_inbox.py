@@ -9,7 +9,9 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   here — every resource under the id the message gave it, references only among the carried
   resources (anything else is reduced to its display: A cannot point into B's store), owned by
   B (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the
-  declared overlap, a Provenance naming the transfer; B's Task ``completed``; and the
+  declared overlap to the coordinator B appointed (named by HPR number when B gave one: a
+  PractitionerRole at B of the Practitioner with that HPR number, so that practitioner's token
+  holds the plan here), a Provenance naming the transfer; B's Task ``completed``; and the
   confirmation to A queued — all in one transaction. The message is about the one person B's
   Task is for: exactly one Patient (``Task.for``), its fødselsnummer / D-nummer that person's,
   and no reference naming anyone else by fødselsnummer (IP-6095 otherwise, nothing stored). A
@@ -42,6 +44,7 @@ from sqlalchemy import Connection
 from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import Conflict
+from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
 from ipfhir.adapter.sync.handover import CARRIED_TYPES, pass_coordination, rewrite_references
@@ -60,7 +63,7 @@ from ipfhir.adapter.sync.transfer_tasks import (
     save_task,
     task_message,
 )
-from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM
 
 __all__ = ["Act", "answer_query", "refused", "store_request", "store_plan"]
 
@@ -145,6 +148,47 @@ def _output(task: Resource, kind: str) -> str | None:
         if kind in codes and isinstance(item.get("valueString"), str):
             return str(item["valueString"])
     return None
+
+
+def _coordinator_hpr(task: Resource) -> str | None:
+    """The HPR number of the coordinator B appointed (``transfer respond --coordinator-hpr``)."""
+    for item in dicts(task.get("output")):
+        ident = as_dict(item.get("valueIdentifier"))
+        if ident.get("system") == HPR_SYSTEM and isinstance(ident.get("value"), str):
+            return str(ident["value"])
+    return None
+
+
+def _coordinator_role(
+    repository: SqlRepository, conn: Connection, hpr: str, name: str, organisation: str
+) -> tuple[Resource, list[Resource]]:
+    """The CareTeam member naming B's coordinator: a PractitionerRole at ``organisation``
+    (B's Organization) of the Practitioner with HPR number ``hpr`` (the one stored here, or
+    a new one named ``name``) — how the consent policy recognises a coordinator — and what
+    was written for it."""
+    query = SearchQuery(
+        "Practitioner", (SearchParam("identifier", (f"{HPR_SYSTEM}|{hpr}",)),), count=2
+    )
+    found = repository._search(conn, query).matches
+    written = []
+    if len(found) == 1:
+        practitioner_id = str(found[0]["id"])
+    else:
+        practitioner_id = str(uuid.uuid4())
+        body = {
+            "resourceType": "Practitioner",
+            "identifier": [{"system": HPR_SYSTEM, "value": hpr}],
+            "name": [{"text": name[:200]}],
+        }
+        written.append(repository.writer.create(conn, body, practitioner_id))
+    role = {
+        "resourceType": "PractitionerRole",
+        "practitioner": {"reference": f"Practitioner/{practitioner_id}"},
+        "organization": {"reference": organisation},
+    }
+    stored = repository.writer.create(conn, role, str(uuid.uuid4()))
+    written.append(stored)
+    return {"reference": f"PractitionerRole/{stored['id']}"}, written
 
 
 def _carried(incoming: Incoming) -> tuple[list[tuple[str, Resource]], str]:
@@ -232,6 +276,7 @@ def store_plan(
 
         today = dt.date.today()
         stored = [*written, *owner_written]
+        member: Resource | None = None
         for _url, res in carried:
             body = rewrite_references(
                 {k: v for k, v in res.items() if k not in ("id", "meta")}, replace
@@ -244,7 +289,13 @@ def store_plan(
                 plan_id = str(res["id"])
             if body["resourceType"] == "CareTeam":
                 body["managingOrganization"] = [owner]
-                body = pass_coordination(body, today, overlap, _output(mine, "coordinator"))
+                name = _output(mine, "coordinator")
+                if member is None and name and (hpr := _coordinator_hpr(mine)):
+                    member, role_written = _coordinator_role(
+                        repository, conn, hpr, name, owner["reference"]
+                    )
+                    stored += role_written
+                body = pass_coordination(body, today, overlap, name, member)
             stored.append(_create(repository, conn, body, str(res["id"])))
         stored.append(_provenance(repository, conn, plan_id, patient_ref, owner, mine, ident))
         done = {k: v for k, v in mine.items() if k != "meta"}

@@ -1,15 +1,24 @@
 """The requesting side's transfer Tasks kept true to their messages, and the handover marks on
 the plan being handed over.
 
-:func:`settle_transfers` (run by ``ipfhir transfer status``): a Task whose message ended dead in
-the outbox (B never reached, retries spent; or the consent stopped the plan before it left,
-IP-6056), or whose deadline for B's answer (``Task.restriction.period.end``) passed without
-one, becomes ``failed`` with ``statusReason`` saying why (IP-6096–6098); a plan marked
-``handover-pending`` for it is writable again — the person's plan stays active with A. A plan
-message that may have reached B (sent at least once, and not refused by B or held back unsent
-by the gate, :func:`refused_unsent`) never fails its Task: B may have stored it, so the Task
-stays ``in-progress`` with ``statusReason`` "awaiting confirmation" and the plan stays pending
-until B's confirmation (or ``fatal-error``) — never two active plans for the person.
+:func:`settle_transfers` (run by the delivery worker every ``IPFHIR_TRANSFER_SETTLE_SECONDS``,
+:mod:`adapter.sync.worker`, and by ``ipfhir transfer status``; it reads the open Tasks only,
+:func:`open_transfers`): a Task whose message ended dead in the outbox (B never reached, retries
+spent; or the consent stopped the plan before it left, IP-6056), or whose deadline for B's
+answer (``Task.restriction.period.end``) passed without one, becomes ``failed`` with
+``statusReason`` saying why (IP-6096–6098); a plan marked ``handover-pending`` for it is
+writable again — the person's plan stays active with A (:func:`lift`). A plan message that may
+have reached B (sent at least once, and not refused by B or held back unsent by the gate,
+:func:`refused_unsent`) never fails its Task: B may have stored it, so the Task stays
+``in-progress`` with ``statusReason`` "awaiting confirmation" and the plan stays pending —
+never two active plans for the person — and A asks B (:func:`ask`): one ``ip-transfer-query``
+per awaiting Task through the outbox, with its own message id (:func:`query_id`), another only
+when the last one died (back-off doubling from 15 minutes to a day) or was delivered a day ago
+without an answer. B answers from its own records (:mod:`adapter.sync.transfer_inbox`): its
+confirmation (A completes as on any confirmation), or "not stored" after closing its side —
+only then is the mark lifted and the Task failed (IP-6105, :mod:`adapter.sync.transfer_back`).
+An operator may end an open transfer too (``ipfhir transfer abandon``, IP-6108), and a
+revocation notice to B ends a request B has not answered (:func:`end_requests`, IP-6110).
 
 :func:`mark_plan`: the CarePlan and the CareTeams and Goals it names get (or lose) a handover
 mark (:mod:`adapter.fhir.handover`), written by the transfer only.
@@ -154,7 +163,7 @@ def _await(repository: SqlRepository, task: Resource) -> None:
     """``task`` (in progress) says it waits for B's confirmation; its plan stays pending."""
     text = (
         f"{AWAITING}: the plan message may have reached the receiving organisation; the plan "
-        "stays pending until it confirms or refuses"
+        "stays pending until it confirms, refuses or, asked, says it has not stored it"
     )
     if as_dict(task.get("statusReason")).get("text") == text:
         return
@@ -304,10 +313,10 @@ def _query_due(asked: list[Message], at: float) -> bool:
     last = asked[-1]
     if last.status not in ("dead", "delivered") or last.finished_at is None:
         return False  # under way
-    wait = min(QUERY_BACKOFF * 2 ** (len(asked) - 1), QUERY_BACKOFF_MAX)
+    wait = min(QUERY_BACKOFF * 2.0 ** (len(asked) - 1), QUERY_BACKOFF_MAX)
     if last.status == "delivered":  # B's answer may be on its way: ask again far later
         wait = max(wait, QUERY_BACKOFF_MAX)
-    return at >= last.finished_at + wait
+    return bool(at >= last.finished_at + wait)
 
 
 def ask(repository: SqlRepository, outbox: Outbox, task: Resource, at: float) -> str | None:
@@ -337,7 +346,7 @@ def ask(repository: SqlRepository, outbox: Outbox, task: Resource, at: float) ->
             destination=theirs,
             timestamp=dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             resources=[sent],
-            person=str(as_dict(task.get("for")).get("reference", "")) or None,
+            person=str(as_dict(task.get("for")).get("reference", "")),
         )
         record_write(
             conn,
