@@ -213,3 +213,22 @@ def test_the_cli_worker_is_given_the_settling(net: Net, tmp_path: Path) -> None:
     assert worker.housekeep() is False  # not again before its interval
     task = net.a.wiring.repository.read("Task", queued.task_id)
     assert task["status"] == "failed" and task["statusReason"]["text"].startswith("IP-6097: ")
+
+
+def test_open_tasks_are_read_page_by_page(net: Net) -> None:
+    repository = net.a.wiring.repository
+    for n in range(450):  # open Tasks of other kinds: more than two pages of the search
+        repository.update(
+            "Task",
+            f"0-open-{n:04}",
+            {
+                "resourceType": "Task",
+                "id": f"0-open-{n:04}",
+                "status": "requested",
+                "intent": "order",
+            },
+        )
+    queued = _request(net)
+    [message] = net.a.outbox.claim()
+    net.a.outbox.dead(message, "gave up after 8 attempts: HTTP 503")
+    assert settle_transfers(repository) == [queued.task_id]

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 A_ORG, B_ORG = ORGNR["kommune"], KE
 COORDINATOR = "Áslat Nilsen Guttorm, tlf 77 79 00 00"
+B_COORDINATOR_HPR = "9144897"
 
 
 @pytest.fixture
@@ -141,7 +142,17 @@ def test_notify_accept_then_transfer_from_a_to_b(
     _deliver(a)
     [b_request] = _run("transfer", "status", "--data-dir", str(b.data))
     assert (b_request["status"], b_request["requester"]) == ("requested", A_ORG)
-    _run("transfer", "respond", b_request["id"], "--accept", "--coordinator", COORDINATOR, *_me(b))
+    _run(
+        "transfer",
+        "respond",
+        b_request["id"],
+        "--accept",
+        "--coordinator",
+        COORDINATOR,
+        "--coordinator-hpr",
+        B_COORDINATOR_HPR,
+        *_me(b),
+    )
     _deliver(b)  # A's server receives the acceptance and queues the plan
     _deliver(a)  # B's server stores the plan and queues its confirmation
     _deliver(b)  # A's server completes its plan
@@ -155,6 +166,12 @@ def test_notify_accept_then_transfer_from_a_to_b(
     )
     assert "Tiltak m1" in stored_b and "Tiltak m2" not in stored_b and '"rus"' not in stored_b
     assert COORDINATOR in stored_b and _search(b, "Consent") == []
+    # B's coordinator is named by HPR number: a PractitionerRole at B (the policy's coordinator)
+    [appointed] = [p for p in _search(b, "Practitioner") if B_COORDINATOR_HPR in json.dumps(p)]
+    assert any(
+        (r.get("practitioner") or {}).get("reference") == f"Practitioner/{appointed['id']}"
+        for r in _search(b, "PractitionerRole")
+    )
     assert (
         a_task["output"][-1]["valueReference"]["reference"] == f"{b.base}/CarePlan/{plan_b['id']}"
     )
