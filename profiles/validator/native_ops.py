@@ -67,9 +67,11 @@ def _chooses(key: str, name: str) -> bool:
     return key.startswith(name) and key[len(name) :] in choices()[1]
 
 
-def navigate(name: str) -> Fn:
+def navigate(name: str, typed: bool = False) -> Fn:
+    """``name`` of each item; ``typed``: the items' type is known to have no choice element
+    ``name`` (fhirpathpy then reads the property ``name`` only, never ``nameString``)."""
     under = "_" + name
-    maybe_choice = name in choices()[0]
+    maybe_choice = not typed and name in choices()[0]
 
     def nav(focus: list[Any], _env: Any) -> list[Any]:
         out: list[Any] = []
@@ -90,6 +92,39 @@ def navigate(name: str) -> Fn:
         return out
 
     return nav
+
+
+def navigate_typed(root_type: str, name: str) -> Fn:
+    """``name`` read from the root focus, whose type (``root_type``: ``Extension``,
+    ``Observation.component``) fhirpathpy knows: a choice element there is its one ``name<Type>``
+    property, the first in fhirpathpy's order of the element's types, as fhirpathpy reads it."""
+    model = models["r4"]
+    path = f"{root_type}.{name}"
+    types = model["choiceTypePaths"].get(model["pathsDefinedElsewhere"].get(path, path))
+    if types is None:
+        return navigate(name, typed=True)
+    keys = [(name + t, "_" + name + t) for t in types]
+
+    def nav_choice(focus: list[Any], _env: Any) -> list[Any]:
+        out: list[Any] = []
+        for item in focus:
+            if not isinstance(item, dict) or "resourceType" in item:
+                raise Unsupported  # fhirpathpy types a resource by its resourceType
+            for key, under in keys:
+                if under in item:
+                    raise Unsupported  # a primitive extension: fhirpathpy adds it as an item
+                value = item.get(key)
+                if value is None:
+                    if key in item:
+                        raise Unsupported  # null
+                    continue
+                if isinstance(value, list):
+                    raise Unsupported
+                out.append(value)
+                break
+        return out
+
+    return nav_choice
 
 
 def extension_value(focus: list[Any], _env: Any) -> list[Any]:
