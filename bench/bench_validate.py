@@ -1,14 +1,15 @@
 """Throughput of the profile validator, single core (prints numbers, asserts nothing).
 
-    .venv/bin/python bench/bench_validate.py [--runs 5] [--passes 3] [--profile]
+    .venv/bin/python bench/bench_validate.py [--runs 5] [--passes 3] [--profile [a|b]]
 
 (a) base R4 validation of the 101 official examples, cache warm; (b) IP-profile validation of the
 fixture Bundles ``fixtures/bundles/*.bundle.json`` (each entry resource, in its Bundle);
 beside fhir.resources' own ``model_validate_json`` (R4B) on the same resources in the same run
 (the baseline: the only other place that imports fhir.resources is ``mappings/fhir_r4.py``).
-``--profile [a|b]`` prints the top functions by own time for (a), the default, or (b). ``--baseline REV`` also times the
-validator as it was at git revision REV (its ``profiles/validator`` copied to a temporary package),
-interleaved with the current one, so a before/after ratio comes from one run on a shared machine.
+``--profile [a|b]`` prints the top functions by own time for (a), the default, or (b).
+``--baseline REV`` also times the validator as it was at git revision REV (its
+``profiles/validator`` copied to a temporary package), interleaved with the current one, so a
+before/after ratio comes from one run on a shared machine.
 """
 
 from __future__ import annotations
