@@ -42,8 +42,20 @@ def unsupported(*_args: Any) -> list[Any]:
     raise Unsupported
 
 
+class Constant:
+    """A literal (``'batch'``, ``1``, ``{}``): the same values whatever the focus."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+
+    def __call__(self, _focus: list[Any], _env: Any) -> list[Any]:
+        return list(self.values)
+
+
 def constant(values: list[Any]) -> Fn:
-    return lambda _focus, _env: list(values)
+    return Constant(values)
 
 
 def this(focus: list[Any], _env: Any) -> list[Any]:
@@ -201,6 +213,9 @@ def compare(op: str, left: Fn, right: Fn) -> Fn:
 
 
 def equals(negate: bool, left: Fn, right: Fn) -> Fn:
+    if isinstance(right, Constant) and len(right.values) == 1 and plain(right.values[0]):
+        return _equals_literal(negate, left, right.values[0])
+
     def equals_(focus: list[Any], env: Any) -> list[Any]:
         a, b = left(focus, env), right(focus, env)
         if not a or not b:
@@ -211,6 +226,22 @@ def equals(negate: bool, left: Fn, right: Fn) -> Fn:
         return [(x == y) != negate]
 
     return equals_
+
+
+def _equals_literal(negate: bool, left: Fn, literal: Any) -> Fn:
+    """``left = 'batch'``: :func:`equals` with the right side's checks done once."""
+    kind = type(literal)
+
+    def equals_literal(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        if not a:
+            return []
+        x = single(a)
+        if type(x) is not kind or not plain(x):
+            raise Unsupported
+        return [(x == literal) != negate]
+
+    return equals_literal
 
 
 def logic(op: str, left: Fn, right: Fn) -> Fn:

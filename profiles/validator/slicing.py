@@ -109,15 +109,31 @@ def _bound_match(walker: WalkerRole, slice_node: Node, path: str, actual: list[A
     return False
 
 
+def _values_at(seen: dict[str, list[Any] | None], value: Any, path: str) -> list[Any] | None:
+    """``_navigate(value, path)``, remembered in ``seen`` (one item's, while slices are tried)."""
+    if path not in seen:
+        seen[path] = _navigate(value, path)
+    return seen[path]
+
+
 def _matches_one(
-    walker: WalkerRole, owner: Node, slice_node: Node, d: Discriminator, value: Any
+    walker: WalkerRole,
+    owner: Node,
+    slice_node: Node,
+    d: Discriminator,
+    value: Any,
+    seen: dict[str, list[Any] | None],
 ) -> bool:
+    """Whether ``value`` fits ``slice_node`` by discriminator ``d``; ``seen``: the values at
+    each discriminator path inside ``value``, read once for all the slices tried."""
     if d.kind in ("value", "pattern"):
         key = "expected " + d.path
         expected = slice_node.memo.get(key, _UNKNOWN)
         if expected is _UNKNOWN:  # what the slice sets there never changes once compiled
             expected = slice_node.memo[key] = _expected(walker, slice_node, d.path)
-        actual = _navigate(value, d.path)
+        actual = (
+            seen[d.path] if d.path in seen else seen.setdefault(d.path, _navigate(value, d.path))
+        )
         if expected is None and actual is not None:
             return _bound_match(walker, slice_node, d.path, actual)
         if expected is None or actual is None:
@@ -129,7 +145,7 @@ def _matches_one(
         )
     if d.kind == "exists":
         child = (slice_node.children or {}).get(d.path)
-        actual = _navigate(value, d.path) or []
+        actual = _values_at(seen, value, d.path) or []
         if child is None:
             return True
         return bool(actual) if child.min > 0 else not actual if child.max == 0 else True
@@ -153,11 +169,12 @@ def assign_slices(
     targets: list[Node] = []
     counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity
     for _, (value, _extra, expr) in found:
+        seen: dict[str, list[Any] | None] = {}
         hit = next(
             (
                 s
                 for s in owner.slices
-                if all(_matches_one(walker, owner, s, d, value) for d in owner.discriminators)
+                if all(_matches_one(walker, owner, s, d, value, seen) for d in owner.discriminators)
             ),
             None,
         )
