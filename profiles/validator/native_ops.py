@@ -120,7 +120,7 @@ def navigate_typed(root_type: str, name: str) -> Fn:
     def nav_choice(focus: list[Any], _env: Any) -> list[Any]:
         out: list[Any] = []
         for item in focus:
-            if not isinstance(item, dict) or "resourceType" in item:
+            if not isinstance(item, dict) or item.get("resourceType", root_type) != root_type:
                 raise Unsupported  # fhirpathpy types a resource by its resourceType
             for key, under in keys:
                 if under in item:

@@ -432,6 +432,8 @@ def test_values_fhirpathpy_reads_differently_are_left_to_it(
         ("value.exists()", "Observation.component", {"code": {"text": "x"}}),
         ("value.exists()", "Coding", {"valueString": "x"}),  # no choice there: not read
         ("(value | url).count()", "Extension", {"url": "u", "valueUri": "v"}),
+        ("abatement.empty()", "Condition", {"resourceType": "Condition"}),
+        ("abatement.empty()", "Condition", {"resourceType": "Condition", "abatementAge": {}}),
     ],
 )
 def test_typed_closures_read_choice_elements_of_the_focus_as_fhirpathpy(
@@ -449,7 +451,7 @@ def test_typed_closures_read_choice_elements_of_the_focus_as_fhirpathpy(
         ("value.exists()", {"_valueString": {"extension": []}}),  # a primitive extension only
         ("value.exists()", {"valueString": None}),
         ("value.exists()", {"valueString": ["a", "b"]}),
-        ("value.exists()", {"resourceType": "Basic", "valueString": "a"}),  # typed by itself
+        ("value.exists()", {"resourceType": "Basic", "valueString": "a"}),  # typed by its type
         ("extension.where(value.exists()).exists()", {"extension": [{"valueString": "a"}]}),
     ],
 )
