@@ -16,6 +16,7 @@ deliberate change of outcome rewrites the file, reviewed in the diff:
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 import sys
@@ -231,22 +232,32 @@ def compute() -> dict[str, Outcome]:
 
 
 def _golden() -> dict[str, Outcome]:
-    """The golden outcomes; the file keeps each distinct issue once (most repeat: every mutated
-    Bundle has the same warnings) and each case as the positions of its issues."""
+    """The golden outcomes; the file keeps each distinct issue once, under a short hash of it
+    (most repeat: every mutated Bundle has the same warnings; a hash, not a position, so a
+    changed outcome changes its own lines only), and each case as the hashes of its issues."""
     data = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    table: list[list[Any]] = data["issues"]
+    table: dict[str, list[Any]] = data["issues"]
     return {name: [table[i] for i in found] for name, found in data["outcomes"].items()}
+
+
+def _key(issue: list[Any]) -> str:
+    return hashlib.sha1(json.dumps(issue, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def write_golden() -> int:
     outcomes = compute()
-    table: dict[str, int] = {}
-    cases = {
-        name: [table.setdefault(json.dumps(i, ensure_ascii=False), len(table)) for i in found]
-        for name, found in sorted(outcomes.items())
-    }
-    lines = ['{"issues": [', ",\n".join(table), '],\n"outcomes": {']
-    lines.append(",\n".join(f"{json.dumps(k, ensure_ascii=False)}: {v}" for k, v in cases.items()))
+    table = {_key(i): i for found in outcomes.values() for i in found}
+    lines = ['{"issues": {']
+    lines.append(
+        ",\n".join(f'"{k}": {json.dumps(table[k], ensure_ascii=False)}' for k in sorted(table))
+    )
+    lines.append('},\n"outcomes": {')
+    lines.append(
+        ",\n".join(
+            f"{json.dumps(name, ensure_ascii=False)}: {json.dumps([_key(i) for i in found])}"
+            for name, found in sorted(outcomes.items())
+        )
+    )
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text("\n".join(lines) + "\n}}\n", encoding="utf-8")
     return len(outcomes)
