@@ -13,7 +13,9 @@ read differently by fhirpathpy (a choice element, a primitive extension ``_x``, 
 precision, decimals, non-boolean logic operands ...) it raises :class:`Unsupported` and the caller
 evaluates the expression with fhirpathpy instead. Unknown syntax compiles to ``None``; unknown
 functions and operators compile to a step that raises :class:`Unsupported` only when reached.
-``tests/unit/profiles/test_native_invariants.py`` checks agreement on real elements.
+Compiled for the focus's type (``root_type``, as the engine does per element), a closure also
+reads the focus's own choice elements (``value`` of an Extension is its ``value[x]``) the way
+fhirpathpy's model does. ``tests/unit/profiles/test_native_invariants.py`` checks agreement.
 """
 
 from __future__ import annotations
