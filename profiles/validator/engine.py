@@ -19,7 +19,14 @@ from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator.compiler import compile_structure
 from ipfhir.profiles.validator.fhirpath import Env, FhirPath
 from ipfhir.profiles.validator.messages import issue
-from ipfhir.profiles.validator.model import Constraint, Node, Present
+from ipfhir.profiles.validator.model import (
+    VARIES,
+    ComplexPlan,
+    Constraint,
+    InvariantPlan,
+    Node,
+    Present,
+)
 from ipfhir.profiles.validator.native import Unsupported, compile_native
 from ipfhir.profiles.validator.registry import CORE_SD, Registry
 from ipfhir.profiles.validator.terminology import Terminology
@@ -32,6 +39,7 @@ EXAMPLE_DOMAINS = ("http://example.org/", "http://example.com/", "http://nema.or
 _GUARDED_BY_CONTAINED = frozenset({"dom-2", "dom-3", "dom-4", "dom-5"})
 _DOM_3 = "dom-3"
 _STRUCTURAL = frozenset({"BackboneElement", "Element"})
+_VALUE_CHECKED = frozenset({"Coding", "Identifier", "Reference", "Extension"})
 _MISSING = object()
 
 
@@ -183,6 +191,47 @@ class Engine:
             node.constraints_by_type[key] = found
         return found
 
+    def invariant_plan(
+        self, node: Node, type_root: Node | None, type_code: str
+    ) -> InvariantPlan | None:
+        """:meth:`constraints_for` as the walker checks them: with the answer each focus-free
+        invariant gives when none of the elements it names is present (what
+        :meth:`invariant_holds` would compute and remember on first use), dom-2..5 apart (they
+        hold without ``contained``). None when there are no invariants."""
+        key = (type_root, type_code)
+        found = node.invariant_plans.get(key, _MISSING)
+        if found is _MISSING:
+            entries = tuple(
+                (
+                    c,
+                    base,
+                    self._constant(c, base) if c.focus_free else VARIES,
+                    c.key in _GUARDED_BY_CONTAINED,
+                )
+                for c, base in self.constraints_for(node, type_root, type_code)
+            )
+            found = (entries, tuple(e for e in entries if not e[3])) if entries else None
+            node.invariant_plans[key] = found
+        return found  # type: ignore[return-value]
+
+    def complex_plan(self, node: Node, type_code: str, value: dict[str, Any]) -> ComplexPlan:
+        """What the walker does with object ``value`` of type ``type_code`` at ``node``: its
+        definition and type root (:meth:`definition_for`), whether value checks apply, its
+        invariants. Kept on the node unless it depends on ``value`` (an Extension's url)."""
+        found = node.complex_plans.get(type_code)
+        if found is not None:
+            return found
+        defs, type_root = self.definition_for(node, type_code, value)
+        found = (
+            defs,
+            type_root,
+            node.value_rules or type_code in _VALUE_CHECKED,
+            None if defs is None else self.invariant_plan(node, type_root, type_code),
+        )
+        if type_code in node.definitions:  # else the definition depends on the url
+            node.complex_plans[type_code] = found
+        return found
+
     def invariant_holds(
         self, c: Constraint, value: Any, base: str, present: Present, env: Env
     ) -> bool | None:
@@ -192,13 +241,17 @@ class Engine:
             if c.key == _DOM_3 and env.resource is value and contained_are_referenced(value):
                 return True
         if c.focus_free and isinstance(value, dict) and c.names.isdisjoint(present.names()):
-            ck = (c.expression, base)
-            if ck not in self._constants:
-                self._constants[ck] = self._run(c, {}, base, Env({}, {}))
-            return self._constants[ck]
-        return self._run(c, value, base, env)
+            return self._constant(c, base)
+        return self.run_invariant(c, value, base, env)
 
-    def _run(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
+    def _constant(self, c: Constraint, base: str) -> bool | None:
+        """The answer of focus-free ``c`` on an object holding none of the elements it names."""
+        ck = (c.expression, base)
+        if ck not in self._constants:
+            self._constants[ck] = self.run_invariant(c, {}, base, Env({}, {}))
+        return self._constants[ck]
+
+    def run_invariant(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
         if c.native is not None:
             try:
                 result = c.native([value], env)

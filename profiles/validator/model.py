@@ -9,7 +9,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Constraint", "Discriminator", "KeyPlan", "Node", "Present", "TypeRef"]
+__all__ = [
+    "Constraint",
+    "Discriminator",
+    "ComplexPlan",
+    "ElementPlan",
+    "InvariantPlan",
+    "KeyPlan",
+    "Node",
+    "Present",
+    "TypeRef",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,18 @@ class Constraint:
 
 # (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``)
 KeyPlan = tuple["Node", str | None, str, bool, str, str]
+# One invariant as the walker checks it on a type: (constraint as typed for the focus, the path
+# it is evaluated on, its constant answer when no element it names is present (``VARIES`` when
+# it reads its focus), whether dom-2..5 apply only beside ``contained``)
+InvariantEntry = tuple[Constraint, str, Any, bool]
+# (every invariant, those left when the object has no ``contained``)
+InvariantPlan = tuple[tuple[InvariantEntry, ...], tuple[InvariantEntry, ...]]
+# (node whose children describe the value, type root, value checks apply, invariants or None)
+ComplexPlan = tuple["Node | None", "Node | None", bool, InvariantPlan | None]
+VARIES: Any = object()  # an invariant's answer depends on its focus
+
+# (type code, kind, lexical check when it is all a value needs, the type is ``string``)
+ElementPlan = tuple[str | None, int, Callable[[Any], str | None] | None, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +106,14 @@ class Node:
     # Walk plans (``plan.py``), filled on first use: JSON key -> what to do with it; chosen type
     # -> (type code, kind); type code -> (definition, type root) when it does not depend on data.
     key_plans: dict[str, KeyPlan | None] = field(default_factory=dict)
-    kinds: dict[str | None, tuple[str | None, int]] = field(default_factory=dict)
+    kinds: dict[str | None, ElementPlan] = field(default_factory=dict)
     definitions: dict[str, tuple[Node | None, Node | None]] = field(default_factory=dict)
+    # type code -> what ``Walker.complex`` does with an object of that type (engine.complex_plan)
+    complex_plans: dict[str, ComplexPlan] = field(default_factory=dict)
+    # (type root, type code) -> the invariants to check and how (engine.invariant_plan)
+    invariant_plans: dict[tuple[Node | None, str], InvariantPlan | None] = field(
+        default_factory=dict
+    )
     memo: dict[str, Any] = field(default_factory=dict)  # other per-element answers (checks.py)
     bare_name: str = ""  # name without ``[x]``
     value_rules: bool = False  # fixed, pattern, binding, maxLength, min/maxValue or invariants

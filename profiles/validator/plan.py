@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ipfhir.profiles.validator import primitives
-from ipfhir.profiles.validator.model import KeyPlan, Node
+from ipfhir.profiles.validator.model import ElementPlan, KeyPlan, Node
 
 if TYPE_CHECKING:
     from ipfhir.profiles.validator.protocols import EngineRole
@@ -46,8 +46,11 @@ def key_plan(defs: Node, key: str) -> KeyPlan | None:
     return plan
 
 
-def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> tuple[str | None, int]:
-    """(type code, kind) of an item of ``node`` whose JSON key chose type ``chosen``."""
+def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> ElementPlan:
+    """(type code, kind, plain check, is a string) of an item of ``node`` whose JSON key chose
+    type ``chosen``. The plain check is the primitive's lexical check when nothing else applies
+    to the value (no value rules, not narrative): the walker needs no more when it passes and
+    the value (a string) holds no ``<``."""
     found = node.kinds.get(chosen)
     if found is not None:
         return found
@@ -60,6 +63,11 @@ def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> tuple[st
         kind = RESOURCE
     else:
         kind = COMPLEX
-    found = (type_code, kind)
+    plain = (
+        primitives.PRIMITIVES[type_code]  # type: ignore[index]
+        if kind == PRIMITIVE and not node.value_rules and type_code != "xhtml"
+        else None
+    )
+    found = (type_code, kind, plain, type_code == "string")
     node.kinds[chosen] = found
     return found

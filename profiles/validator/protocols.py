@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from ipfhir.mappings.errors import Issue
 from ipfhir.profiles.validator.fhirpath import Env
-from ipfhir.profiles.validator.model import Constraint, Node, Present
+from ipfhir.profiles.validator.model import ComplexPlan, Constraint, InvariantPlan, Node, Present
 from ipfhir.profiles.validator.registry import Registry
 from ipfhir.profiles.validator.terminology import Terminology
 
@@ -52,6 +52,14 @@ class EngineRole(Protocol):
     def constraints_for(
         self, node: Node, type_root: Node | None, type_code: str
     ) -> list[tuple[Constraint, str]]: ...
+
+    def invariant_plan(
+        self, node: Node, type_root: Node | None, type_code: str
+    ) -> InvariantPlan | None: ...
+
+    def complex_plan(self, node: Node, type_code: str, value: dict[str, Any]) -> ComplexPlan: ...
+
+    def run_invariant(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None: ...
 
     def invariant_holds(
         self, c: Constraint, value: Any, base: str, present: Present, env: Env
