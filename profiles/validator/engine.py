@@ -252,6 +252,10 @@ class Engine:
         return self._constants[ck]
 
     def run_invariant(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
+        """Whether ``c`` holds on ``value`` (None: it cannot be evaluated)."""
+        return self._run(c, value, base, env)
+
+    def _run(self, c: Constraint, value: Any, base: str, env: Env) -> bool | None:
         if c.native is not None:
             try:
                 result = c.native([value], env)
