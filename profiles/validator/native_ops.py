@@ -96,8 +96,9 @@ def navigate(name: str, typed: bool = False) -> Fn:
                     raise Unsupported  # null, or maybe a choice element (value -> valueString)
                 continue
             if isinstance(value, list):
-                if any(v is None or isinstance(v, list) for v in value):
-                    raise Unsupported
+                for v in value:
+                    if v is None or isinstance(v, list):
+                        raise Unsupported
                 out.extend(value)
             else:
                 out.append(value)
@@ -236,39 +237,71 @@ def _equals_literal(negate: bool, left: Fn, literal: Any) -> Fn:
         a = left(focus, env)
         if not a:
             return []
-        x = single(a)
-        if type(x) is not kind or not plain(x):
+        if len(a) != 1:
+            raise Unsupported
+        x = a[0]
+        if (
+            type(x) is not kind
+            or (  # a bool or an int is plain; a string unless date-like
+                kind is str and x[:1].isdigit() and _DATE_LIKE.fullmatch(x)
+            )
+        ):
             raise Unsupported
         return [(x == literal) != negate]
 
     return equals_literal
 
 
-def logic(op: str, left: Fn, right: Fn) -> Fn:
-    """Three-valued ``and or xor implies`` (fhirpathpy's ``logic.py``)."""
+def _truth(values: list[Any]) -> bool | None:
+    """:func:`boolean` of a logic operand that is not empty."""
+    if len(values) == 1 and type(values[0]) is bool:
+        return values[0]  # type: ignore[no-any-return]
+    raise Unsupported
 
-    def logic_(focus: list[Any], env: Any) -> list[Any]:
-        a = boolean(left(focus, env))
-        # fhirpathpy evaluates the right side too, but when the left decides, its value is moot
-        # (even one only fhirpathpy could read): the answer is known without it
-        if op == "and" and a is False:
+
+def logic(op: str, left: Fn, right: Fn) -> Fn:
+    """Three-valued ``and or xor implies`` (fhirpathpy's ``logic.py``), one closure per operator.
+
+    fhirpathpy evaluates the right side too, but when the left decides, its value is moot (even
+    one only fhirpathpy could read): the answer is known without it."""
+
+    def and_(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        a = _truth(a) if a else None
+        if a is False:
             return [False]
-        if (op == "or" and a is True) or (op == "implies" and a is False):
+        b = right(focus, env)
+        b = _truth(b) if b else None
+        return [False] if b is False else [True] if a and b else []
+
+    def or_(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        a = _truth(a) if a else None
+        if a is True:
             return [True]
-        b = boolean(right(focus, env))
-        if op == "and":
-            return [False] if a is False or b is False else [True] if a and b else []
-        if op == "or":
-            return [True] if a or b else [False] if a is False and b is False else []
-        if op == "xor":
-            return [] if a is None or b is None else [a != b]
+        b = right(focus, env)
+        b = _truth(b) if b else None
+        return [True] if b else [False] if a is False and b is False else []
+
+    def xor(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        a = _truth(a) if a else None
+        b = right(focus, env)
+        b = _truth(b) if b else None
+        return [] if a is None or b is None else [a != b]
+
+    def implies(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        a = _truth(a) if a else None
         if a is False:
             return [True]
+        b = right(focus, env)
+        b = _truth(b) if b else None
         if a is True:
             return [] if b is None else [b]
         return [True] if b else []
 
-    return logic_
+    return {"and": and_, "or": or_, "xor": xor, "implies": implies}[op]
 
 
 def union(left: Fn, right: Fn) -> Fn:
