@@ -17,6 +17,7 @@ __all__ = [
     "InvariantPlan",
     "KeyPlan",
     "Node",
+    "PlainCheck",
     "Present",
     "TypeRef",
 ]
@@ -45,8 +46,11 @@ class Constraint:
     typed: dict[str, Constraint] = field(default_factory=dict)  # base path -> that variant
 
 
-# (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``)
-KeyPlan = tuple["Node", str | None, str, bool, str, str]
+# (lexical check, the type is ``string``): all a primitive value needs (see ``plan.py``)
+PlainCheck = tuple[Callable[[Any], str | None], bool]
+# (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``, the
+# PlainCheck when the value under this key alone, without ``_name``, needs no more)
+KeyPlan = tuple["Node", str | None, str, bool, str, str, PlainCheck | None]
 # One invariant as the walker checks it on a type: (constraint as typed for the focus, the path
 # it is evaluated on, its constant answer when no element it names is present (``VARIES`` when
 # it reads its focus), whether dom-2..5 apply only beside ``contained``)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ipfhir.profiles.validator import primitives
-from ipfhir.profiles.validator.model import ElementPlan, KeyPlan, Node
+from ipfhir.profiles.validator.model import ElementPlan, KeyPlan, Node, PlainCheck
 
 if TYPE_CHECKING:
     from ipfhir.profiles.validator.protocols import EngineRole
@@ -41,9 +41,29 @@ def key_plan(defs: Node, key: str) -> KeyPlan | None:
     hit = defs.child(name)
     plan: KeyPlan | None = None
     if hit is not None:
-        plan = (hit[0], hit[1], name, underscore, "_" + name, "." + name)
+        child, chosen = hit
+        plain = _plain_single(child) if not underscore and chosen is None else None
+        plan = (child, chosen, name, underscore, "_" + name, "." + name, plain)
     defs.key_plans[key] = plan
     return plan
+
+
+def _plain_single(child: Node) -> PlainCheck | None:
+    """(lexical check, is a string) when a value of ``child`` alone under its key needs no more
+    than that check: one primitive type without value rules (nor narrative), not an array, no
+    slices, and one occurrence within its cardinality."""
+    if (
+        len(child.types) != 1
+        or child.array
+        or child.slices
+        or child.value_rules
+        or child.min > 1
+        or child.max == 0
+    ):
+        return None
+    code = child.types[0].code
+    check = primitives.PRIMITIVES.get(code)
+    return None if check is None or code == "xhtml" else (check, code == "string")
 
 
 def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> ElementPlan:

@@ -27,6 +27,7 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 _NO_NAMES = Present({}, {})
 _UNPLANNED: Any = object()
+_CHECKED: Any = object()  # the group of a child whose one value was found fine while reading keys
 
 
 def _as_warning(found: Issue) -> Issue:
@@ -129,7 +130,15 @@ class Walker:
                 if key != "resourceType":
                     self.unknown_property(defs, key, expr)
                 continue
-            child, chosen, name, underscore, under_key, suffix = kp
+            child, chosen, name, underscore, under_key, suffix, plain = kp
+            if (
+                plain is not None
+                and under_key not in obj
+                and plain[0](value) is None
+                and not (plain[1] and "<" in value)
+            ):
+                groups[child] = _CHECKED  # all it needed: no item for the loop below
+                continue
             if underscore:
                 if name in obj:
                     continue  # paired with its value below
@@ -155,6 +164,8 @@ class Walker:
             if child not in groups:
                 self.cardinality(child, 0, expr + "." + child.bare_name)
         for child, found in groups.items():  # (issues are sorted at the end of the run)
+            if found is _CHECKED:
+                continue
             count = len(found)
             if count < child.min or (child.max != -1 and count > child.max):
                 self.cardinality(child, count, expr + "." + child.bare_name)
