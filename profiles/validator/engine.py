@@ -217,8 +217,18 @@ class Engine:
     def complex_plan(self, node: Node, type_code: str, value: dict[str, Any]) -> ComplexPlan:
         """What the walker does with object ``value`` of type ``type_code`` at ``node``: its
         definition and type root (:meth:`definition_for`), whether value checks apply, its
-        invariants. Kept on the node unless it depends on ``value`` (an Extension's url)."""
+        invariants. Kept on the node; an Extension's whose definition comes from its url, per
+        url the registry knows (all others get the base definition)."""
         found = node.complex_plans.get(type_code)
+        if found is not None:
+            return found
+        url = value.get("url") if type_code == "Extension" else None
+        known = (
+            url.split("|", 1)[0]
+            if isinstance(url, str) and self.registry.knows("StructureDefinition", url)
+            else None
+        )
+        found = node.extension_plans.get(known) if type_code == "Extension" else None
         if found is not None:
             return found
         defs, type_root = self.definition_for(node, type_code, value)
@@ -228,8 +238,10 @@ class Engine:
             node.value_rules or type_code in _VALUE_CHECKED,
             None if defs is None else self.invariant_plan(node, type_root, type_code),
         )
-        if type_code in node.definitions:  # else the definition depends on the url
+        if type_code in node.definitions:
             node.complex_plans[type_code] = found
+        else:  # an Extension's, whose definition depends on the url (see definition_for)
+            node.extension_plans[known] = found
         return found
 
     def invariant_holds(

@@ -114,6 +114,8 @@ class Node:
     definitions: dict[str, tuple[Node | None, Node | None]] = field(default_factory=dict)
     # type code -> what ``Walker.complex`` does with an object of that type (engine.complex_plan)
     complex_plans: dict[str, ComplexPlan] = field(default_factory=dict)
+    # the same for an Extension whose definition comes from its url: known url (None: any other)
+    extension_plans: dict[str | None, ComplexPlan] = field(default_factory=dict)
     # (type root, type code) -> the invariants to check and how (engine.invariant_plan)
     invariant_plans: dict[tuple[Node | None, str], InvariantPlan | None] = field(
         default_factory=dict
