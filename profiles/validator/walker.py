@@ -152,8 +152,8 @@ class Walker:
                 found = [(chosen, (v, None, f"{sub}[{i}]")) for i, v in enumerate(main)]
             else:
                 found = [(chosen, i) for i in self.items(child, name, main, extra, sub)]
-            group = groups.get(child)
-            if group is None:
+            group = groups.get(child) if chosen is not None else None  # (only choices meet
+            if group is None:  # their element again: name and _name make one item)
                 groups[child] = found
             else:
                 group.extend(found)
@@ -369,6 +369,8 @@ class Walker:
                 ok = constant
             else:
                 ok = engine.run_invariant(constraint, value, base, env)
+            if ok:
+                continue
             if ok is None:
                 self.issues.append(
                     issue("IP-3013", expr, key=constraint.key, why="evaluation error")
