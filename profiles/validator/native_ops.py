@@ -252,10 +252,10 @@ def _equals_literal(negate: bool, left: Fn, literal: Any) -> Fn:
     return equals_literal
 
 
-def _truth(values: list[Any]) -> bool | None:
+def _truth(values: list[Any]) -> bool:
     """:func:`boolean` of a logic operand that is not empty."""
     if len(values) == 1 and type(values[0]) is bool:
-        return values[0]  # type: ignore[no-any-return]
+        return bool(values[0])
     raise Unsupported
 
 
@@ -266,37 +266,37 @@ def logic(op: str, left: Fn, right: Fn) -> Fn:
     one only fhirpathpy could read): the answer is known without it."""
 
     def and_(focus: list[Any], env: Any) -> list[Any]:
-        a = left(focus, env)
-        a = _truth(a) if a else None
+        x = left(focus, env)
+        a = _truth(x) if x else None
         if a is False:
             return [False]
-        b = right(focus, env)
-        b = _truth(b) if b else None
+        y = right(focus, env)
+        b = _truth(y) if y else None
         return [False] if b is False else [True] if a and b else []
 
     def or_(focus: list[Any], env: Any) -> list[Any]:
-        a = left(focus, env)
-        a = _truth(a) if a else None
+        x = left(focus, env)
+        a = _truth(x) if x else None
         if a is True:
             return [True]
-        b = right(focus, env)
-        b = _truth(b) if b else None
+        y = right(focus, env)
+        b = _truth(y) if y else None
         return [True] if b else [False] if a is False and b is False else []
 
     def xor(focus: list[Any], env: Any) -> list[Any]:
-        a = left(focus, env)
-        a = _truth(a) if a else None
-        b = right(focus, env)
-        b = _truth(b) if b else None
+        x = left(focus, env)
+        a = _truth(x) if x else None
+        y = right(focus, env)
+        b = _truth(y) if y else None
         return [] if a is None or b is None else [a != b]
 
     def implies(focus: list[Any], env: Any) -> list[Any]:
-        a = left(focus, env)
-        a = _truth(a) if a else None
+        x = left(focus, env)
+        a = _truth(x) if x else None
         if a is False:
             return [True]
-        b = right(focus, env)
-        b = _truth(b) if b else None
+        y = right(focus, env)
+        b = _truth(y) if y else None
         if a is True:
             return [] if b is None else [b]
         return [True] if b else []
