@@ -260,6 +260,13 @@ class Walker:
     def children_of(self, child: Node, found: list[tuple[str | None, Item]]) -> None:
         targets = assign_slices(self, child, found) if child.slices else [child] * len(found)
         for (chosen, item), target in zip(found, targets, strict=True):
+            if item[1] is None:  # an object (an extension by url, mostly): straight to complex()
+                type_code, kind, _plain, _string = target.kinds.get(chosen) or element_kind(
+                    self.engine, target, chosen
+                )
+                if kind == COMPLEX:
+                    self.complex(item[0], target, type_code, item[2])  # type: ignore[arg-type]
+                    continue
             self.element(target, chosen, item)
 
     def element(self, node: Node, chosen: str | None, item: Item) -> None:
@@ -346,7 +353,11 @@ class Walker:
 
     def extension_rule(self, value: dict[str, Any], expr: str) -> None:
         """ext-1: an extension has either nested extensions or a value, not both (nor neither)."""
-        has_value = any(k.startswith("value") for k in value)
+        has_value = False
+        for key in value:
+            if key.startswith("value"):
+                has_value = True
+                break
         if has_value == bool(value.get("extension")):
             human = "Must have either extensions or value[x], not both"
             self.issues.append(issue("IP-3012", expr, key="ext-1", human=human))
