@@ -83,9 +83,11 @@ def check_binding(
     codings = _codings(type_code, value)
     if not codings:
         return []
-    answers = [walker.terminology.contains(vs, s, c) for s, c in codings]
-    if any(a is None or a for a in answers):
-        return []
+    contains = walker.terminology.contains
+    for s, c in codings:
+        answer = contains(vs, s, c)
+        if answer is None or answer:  # one coding in the value set, or not known offline
+            return []
     shown = ", ".join(f"{s}|{c}" if s else c for s, c in codings)
     message = "IP-3010" if strength == "required" else "IP-3011"
     where = expr + ".coding" if type_code == "CodeableConcept" and len(codings) == 1 else expr

@@ -17,6 +17,7 @@ from ipfhir.profiles.validator.registry import Registry
 __all__ = ["Terminology"]
 
 Codes = frozenset[tuple[str, str]]
+_MISSING: Any = object()
 
 
 def _walk(concepts: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -133,9 +134,11 @@ class Terminology:
 
         Without a system (a plain ``code`` element) any system of the value set will do.
         """
-        if not isinstance(code, str) or not isinstance(system, str | None):
+        if not isinstance(code, str) or (system is not None and not isinstance(system, str)):
             return None  # a wrong JSON type: the walker reports it (IP-3004)
-        codes = self.expand(url)
+        codes = self._expansions.get(url, _MISSING)  # (a url with |version: expand() finds it)
+        if codes is _MISSING:
+            codes = self.expand(url)
         if codes is None:
             return None
         if system is None:
