@@ -5,7 +5,9 @@ The walker meets the same element definitions again and again (every ``Coding``,
 whether that type is a primitive, a resource or a complex type, which definition describes it —
 have the same answer every time. They are answered here on first use and kept on the
 :class:`~profiles.validator.model.Node` (the same value whichever thread computes it first, so
-no lock is needed: a race only computes the same tuple twice).
+no lock is needed: a race only computes the same tuple twice). A plan also says what a value
+needs no more than: a primitive without value rules needs only its lexical check, which the walker
+then runs inline (the definition and invariants of an object are the engine's ``complex_plan``).
 """
 
 from __future__ import annotations

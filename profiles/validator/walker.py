@@ -118,8 +118,9 @@ class Walker:
     def properties(
         self, obj: dict[str, Any], defs: Node, expr: str
     ) -> dict[Node, list[tuple[str | None, Item]]]:
-        """Check every property of ``obj`` against ``defs.children``; returns the items found,
-        grouped by element (see :func:`present_names`)."""
+        """Check every property of ``obj`` against ``defs.children``; returns the elements
+        found (their items, or ``_CHECKED`` for a value already found fine), for
+        :class:`~profiles.validator.model.Present`."""
         plans = defs.key_plans
         groups: dict[Node, list[tuple[str | None, Item]]] = {}
         for key, value in obj.items():
