@@ -191,12 +191,27 @@ def _string_index(walker: WalkerRole, owner: Node) -> dict[str, int] | None:
     return found  # type: ignore[no-any-return]
 
 
+def _one_url(value: dict[str, Any]) -> bool:
+    """Whether ``url`` is the only key :func:`_navigate` reads for path ``url`` (none such as
+    ``urlX``)."""
+    for key in value:  # noqa: SIM110 - a loop: no generator for every extension
+        if key.startswith("url") and key[3:4].isupper():
+            return False
+    return True
+
+
 def _first_slice(
     walker: WalkerRole, owner: Node, value: Any, index: dict[str, int] | None
 ) -> Node | None:
     """The first slice of ``owner`` that ``value`` matches, if any."""
     if index is not None:
-        actual = _navigate(value, owner.discriminators[0].path)
+        path = owner.discriminators[0].path
+        if path == "url" and isinstance(value, dict):  # an extension: its one url (_navigate's)
+            url = value.get("url")
+            if type(url) is str and _one_url(value):
+                position = index.get(url)
+                return None if position is None else owner.slices[position]
+        actual = _navigate(value, path)
         if actual is None:  # nothing to tell slices apart by: the first one
             return owner.slices[0]
         positions = [index[a] for a in actual if isinstance(a, str) and a in index]
