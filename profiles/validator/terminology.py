@@ -62,6 +62,8 @@ class Terminology:
         url = url.split("|", 1)[0]
         if url in self._expansions:
             return self._expansions[url]
+        if not self.registry.knows("ValueSet", url):
+            return None  # not shipped: unknown offline (and not kept: any url could come here)
         with self._lock:
             if url in self._expansions:
                 return self._expansions[url]
@@ -72,8 +74,7 @@ class Terminology:
                 codes = self._compute(url)
             finally:
                 self._expanding.discard(url)
-            if self.registry.knows("ValueSet", url):
-                self._expansions[url] = codes  # unknown URLs (any a client sends) not kept
+            self._expansions[url] = codes
             return codes
 
     def _compute(self, url: str) -> Codes | None:
