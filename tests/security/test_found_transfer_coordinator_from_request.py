@@ -5,7 +5,8 @@ that Task keeps whatever ``Task.output`` the *requesting* municipality put in it
 focus; ``respond --accept`` replaces ``output`` only when B names a coordinator).
 
 Attack: A (malicious, or A's former coordinator crafting the request) sends an ``ip-transfer``
-whose Task carries ``output`` = [coordinator "Áslat …" (valueString), coordinator HPR (valueIdentifier)].
+whose Task carries ``output`` = [coordinator "Áslat …" (valueString), coordinator HPR
+(valueIdentifier)].
 B's coordinating unit accepts with a plain ``ipfhir transfer respond TASK --accept``.
 
 What happens now: the plan B stores names a PractitionerRole at B for the HPR number A chose;

@@ -15,6 +15,7 @@ query / not-stored / coordinator-hpr steps could easily break):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import uuid
@@ -150,10 +151,8 @@ def test_the_hpr_b_appoints_grants_nothing_at_a(net: Net) -> None:
         repo = net.a.factory.repository_for(actor)
         seen = []
         for plan in net.a.plans():
-            try:
+            with contextlib.suppress(NotFound):
                 seen.append(str(repo.read("CarePlan", plan["id"])))
-            except NotFound:
-                pass
         return seen
 
     assert sees(A.orgnr, HPR) == []

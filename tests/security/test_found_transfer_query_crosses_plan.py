@@ -21,6 +21,7 @@ PostgreSQL only (SQLite's writers queue one after the other: no such interleavin
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,10 +88,8 @@ def test_the_query_and_the_late_plan_crossing_at_b_never_give_both_answers(
 
     def read_then_meet(*args: Any, **kwargs: Any) -> Any:
         found = real(*args, **kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait()  # both transactions have read B's Task before either writes
-        except threading.BrokenBarrierError:
-            pass
         return found
 
     monkeypatch.setattr(transfer_inbox, "find_task", read_then_meet)
