@@ -237,7 +237,8 @@ def respond(
     sender = party(directory, directory.route(orgnr=str(requester)).orgnr)
     assert sender is not None  # a routed entry is routable
     now = _now()
-    answered = {k: v for k, v in task.items() if k != "meta"}
+    # B's answer carries B's decision only: no output of the request stays (it is not B's)
+    answered = {k: v for k, v in task.items() if k not in ("meta", "output")}
     answered.update(status="accepted" if accept else "rejected", lastModified=now)
     if accept and (text or coordinator_hpr):
         name = (text or f"HPR {coordinator_hpr}")[:300]
