@@ -32,7 +32,10 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   ``failed``) is queued to A; asked again, the same. Only the organisation that requested
   the transfer, asking the organisation it addressed, gets this; anyone else is refused exactly
   as for a transfer unknown here (IP-6095). A duplicate query (the same message id) gets the
-  first answer from the receiver's de-duplication, nothing queued again.
+  first answer from the receiver's de-duplication, nothing queued again. A query and a plan
+  message for the same transfer are serialised on B's Task (row lock, read again under it):
+  whichever comes second decides on what the first wrote — the plan stored, the query
+  confirms it again; the Task closed by the query, the plan is refused.
 
 What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
 """
@@ -147,6 +150,20 @@ def store_request(
         )
 
     return act
+
+
+def _locked(repository: SqlRepository, conn: Connection, ident: str) -> Resource:
+    """B's transfer Task ``ident`` as it stands once this transaction holds it: the row locked
+    (``FOR UPDATE`` on PostgreSQL; SQLite's one writer holds the store already) and read again
+    under the lock. A plan message and a query for the same transfer (``store_plan``,
+    ``answer_query``) thus run one after the other on B's Task, the second deciding on what
+    the first wrote — never both on ``accepted`` (the plan stored *and* "not stored" told)."""
+    found = find_task(repository, ident, conn)
+    if not found:
+        return found
+    repository.writer.lock(conn, {("Task", str(found["id"]))})
+    now = current(conn, "Task", str(found["id"]))
+    return now if now is not None and is_transfer(now) and task_identifier(now) == ident else {}
 
 
 def _overlap(task: Resource) -> int:
@@ -290,7 +307,7 @@ def store_plan(
     overlap = _overlap(incoming.focus)
 
     def act(conn: Connection) -> None:
-        mine = find_task(repository, ident, conn)
+        mine = _locked(repository, conn, ident)
         me = orgnr_in(mine.get("owner"))
         if orgnr_in(mine.get("requester")) != sender or mine.get("status") != "accepted":
             raise refused("no accepted transfer from this organisation has this identifier")
@@ -467,7 +484,7 @@ def answer_query(
         raise refused(_UNKNOWN)
 
     def act(conn: Connection) -> None:
-        mine = find_task(repository, ident, conn)
+        mine = _locked(repository, conn, ident)
         status = mine.get("status")
         if (
             not mine
