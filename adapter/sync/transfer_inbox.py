@@ -64,7 +64,15 @@ from ipfhir.adapter.sync.handover import (
 )
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES, MessageRefused, issue_sync
-from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
+from ipfhir.adapter.sync.messaging import (
+    EXCHANGE_SYSTEM,
+    TRANSFER,
+    TRANSFER_PLAN,
+    TRANSFER_RESPONSE,
+    Incoming,
+    Party,
+    code,
+)
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_state import current
 from ipfhir.adapter.sync.transfer_tasks import (
@@ -120,6 +128,11 @@ def store_request(
     ident = task_identifier(task)
     if not is_transfer(task) or ident is None:
         raise refused("Task.code must be ip-exchange ip-transfer, with an identifier")
+    if any(
+        c.get("system") == EXCHANGE_SYSTEM and c.get("code") != TRANSFER
+        for c in dicts(as_dict(task.get("code")).get("coding"))
+    ):  # filed as a notification too, it could be answered as one
+        raise refused("a transfer request's Task carries no other ip-exchange code", "Task.code")
     if orgnr_in(task.get("owner")) != incoming.receiver_orgnr:
         raise refused("Task.owner must be the organisation the message is addressed to")
     if orgnr_in(task.get("requester")) != sender:

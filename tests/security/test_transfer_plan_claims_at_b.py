@@ -172,3 +172,20 @@ def test_a_request_is_filed_without_what_is_bs_to_answer(net: Net) -> None:
     assert answer["entry"][0]["resource"]["response"]["code"] == "ok", answer
     [filed] = net.b.tasks()
     assert "output" not in filed and "statusReason" not in filed
+
+
+def test_a_request_coded_as_a_notification_too_is_refused(net: Net) -> None:
+    """Filed with both codes it would wait in B's inbox as a notification too, answerable as
+    one (``ipfhir notify respond``)."""
+    from ipfhir.adapter.sync.messaging import NOTIFICATION, code
+
+    request(net.a.wiring, net.a.factory, net.a.directory, sender=A, patient_id=PID, to_org=B_ORG)
+    [message] = net.a.outbox.claim(50)
+    [task] = [
+        e["resource"] for e in message.payload["entry"] if e["resource"]["resourceType"] == "Task"
+    ]
+    task["code"]["coding"] += code(NOTIFICATION)["coding"]
+    _status, answer = net.b.receiver.process(A.orgnr, message.payload)
+    assert answer["entry"][0]["resource"]["response"]["code"] == "fatal-error", answer
+    assert "IP-6095" in str(answer)
+    assert net.b.tasks() == []
