@@ -97,7 +97,8 @@ def secure_factory(
     """The store's repositories behind the consent enforcement point: audit appended to the
     store's audit log (AuditEvent resources when read), recipients in the store's database, and
     a Consent withdrawn or narrowed through them queues its revocation notices in the same
-    transaction (:mod:`adapter.services.revoke`)."""
+    transaction (:mod:`adapter.services.revoke`); the exchange's Tasks are written by the
+    exchange only (:mod:`adapter.sync.exchange_only`)."""
     from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
     from ipfhir.adapter.consent.operation import Enforcement
     from ipfhir.adapter.directory.store import SqlDirectory
@@ -105,6 +106,7 @@ def secure_factory(
     from ipfhir.adapter.store.audit_log import SqlAuditSink
     from ipfhir.adapter.store.ledger import SqlLedger
     from ipfhir.adapter.store.writes import SystemClock
+    from ipfhir.adapter.sync.exchange_only import exchange_only
 
     enforcement = Enforcement(
         wiring.repository,
@@ -114,6 +116,7 @@ def secure_factory(
         enforce_scopes=enforce_scopes,
         cache=ContextCache(DEFAULT_SIZE if cache_size is None else cache_size),
         on_writes=RevocationNotices(SqlDirectory(wiring.engine)),  # a Consent withdrawn: tell
+        write_rules=(exchange_only,),  # the exchange's Tasks: the exchange's alone (IP-6117)
     )
     return ConsentRepositoryFactory(enforcement)
 

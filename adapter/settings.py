@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     search_max_values: int = Field(default=300, ge=1, le=10000)
     # The delivery worker settles the plan transfers this often (adapter/sync/transfer_state.py)
     transfer_settle_seconds: float = Field(default=60.0, ge=1, le=86400)
+    # ... and asks the receiver about a plan it acknowledged but has not confirmed this long after
+    transfer_confirm_seconds: float = Field(default=86400.0, ge=60, le=30 * 86400)
     # People whose plan context the consent enforcement point keeps between requests (0 = none);
     # an entry is used only while the store's change stamps say nothing changed.
     consent_cache_size: int = Field(default=512, ge=0, le=1_000_000)  # = consent.cache.DEFAULT_SIZE

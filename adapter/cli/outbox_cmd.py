@@ -112,7 +112,8 @@ def delivering(
     """The delivery worker over ``wiring``'s outbox: tokens as ``orgnr`` (none without), the
     consent and route checked again before each send (adapter/sync/gate.py), and the transfers
     settled every ``settle_every`` seconds (adapter/sync/transfer_state.py; by default
-    ``IPFHIR_TRANSFER_SETTLE_SECONDS``, 60)."""
+    ``IPFHIR_TRANSFER_SETTLE_SECONDS``, 60; a plan not confirmed ``IPFHIR_TRANSFER_CONFIRM_SECONDS``
+    after B acknowledged it is asked about)."""
     from ipfhir.adapter.auth.orgkey import organisation_key
     from ipfhir.adapter.bootstrap import secure_factory
     from ipfhir.adapter.directory.store import SqlDirectory
@@ -127,10 +128,11 @@ def delivering(
     if orgnr:
         tokens = DirectoryTokens(SqlDirectory(wiring.engine), organisation_key(data_dir), orgnr)
     transport = _per_endpoint(HttpTransport(token_for=tokens), wiring.engine)
-    every = settle_every or Settings().transfer_settle_seconds
+    settings = Settings()
+    every = settle_every or settings.transfer_settle_seconds
 
     def settle() -> None:
-        settle_transfers(wiring.repository)
+        settle_transfers(wiring.repository, confirm_within=settings.transfer_confirm_seconds)
 
     return Worker(
         Outbox(wiring.engine),

@@ -161,8 +161,10 @@ def _abandon(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from ipfhir.adapter.services.transfer import status
+    from ipfhir.adapter.settings import Settings
 
-    for task in status(_wiring(args), args.task):
+    confirm_within = Settings().transfer_confirm_seconds
+    for task in status(_wiring(args), args.task, confirm_within=confirm_within):
         _show(task)
     return 0
 

@@ -57,12 +57,16 @@ from ipfhir.adapter.ports import (
 from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
 
-__all__ = ["Enforcement", "Operation", "completes", "completing"]
+__all__ = ["Enforcement", "Operation", "WriteRule", "completes", "completing"]
 
 # Types whose references to Goals are judged: the Goals they name join the context.
 _GOALS_DECIDE = frozenset({"CarePlan", "Task", "Provenance"})
 
 Resource = dict[str, Any]
+# A rule every write through the enforced repositories passes, given the stored version and the
+# new one (``None``: a create, a delete); it raises to refuse. Bootstrap wires the exchange's
+# (adapter/sync/exchange_only.py: the exchange's Tasks are written by the exchange only).
+WriteRule = Callable[[Resource | None, Resource | None], None]
 P = ParamSpec("P")
 T = TypeVar("T")
 # The innermost open completing() scope (None: no scope open).
@@ -85,6 +89,8 @@ class Enforcement:
     # on the same transaction (bootstrap wires adapter/services/revoke.py: revocation notices).
     on_writes: PreCommitHook | None = None
     policy: Policy = field(default_factory=ConsentRules)
+    # Judged before the consent's write rules, on what the caller may see (check_write).
+    write_rules: tuple[WriteRule, ...] = ()
 
     def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
         """(person, directory) stamps of ``patients`` in one query; ``None`` when the store

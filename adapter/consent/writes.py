@@ -4,6 +4,9 @@ plan as stored, the actor's access, the plans a directory entry serves) and audi
 refusal before it is raised.
 
 - AuditEvent: never a client (the server writes it).
+- The rules bootstrap adds (``Enforcement.write_rules``; the exchange's Tasks are written by the
+  exchange only, IP-6117): judged on the stored version only when the caller may see it — a
+  hidden one is answered as missing before any rule looks at it.
 - Directory data and resources tied to no person: any authenticated caller with the scope,
   except that authority-carrying identifiers never change (IP-5108) and an entry a plan relies
   on is changed or deleted by that plan's owner only (IP-5110). A resource of a type that is
@@ -85,6 +88,8 @@ def check_write(
     rtype = str(resource.get("resourceType"))
     _no_audit_event(rtype, old)
     _no_foreign_inbox(op, resource)
+    for rule in op.enforcement.write_rules:  # old: stored and shown to the caller, or None
+        rule(old, resource)
     patient = patient_of(resource)
     if patient is None and rtype in PERSON_TYPES and rtype != "Patient":
         key = "patient" if rtype in ("Consent", "RelatedPerson") else "subject"
@@ -113,6 +118,8 @@ def check_write(
 def check_delete(op: Operation, old: Resource) -> None:
     """Raise :class:`Forbidden` unless the stored ``old`` may be deleted."""
     _no_audit_event(str(old.get("resourceType")), None)
+    for rule in op.enforcement.write_rules:  # old: stored and shown to the caller
+        rule(old, None)
     patient = patient_of(old)
     if old.get("resourceType") in AUTHORITY_TYPES:
         _owner_of_every_plan(op, old)

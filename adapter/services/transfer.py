@@ -29,7 +29,8 @@ with its messages every so often (:func:`~adapter.sync.transfer_state.settle_tra
 pending until B, asked (``ip-transfer-query``), confirms or says it has not stored it.
 
 :func:`abandon` (A's operator, when B is gone for good): an open transfer A requested is ended
-— the plan writable again, the Task ``failed`` with the operator's reason (IP-6108), audited;
+— the plan writable again, the Task ``failed`` with the operator's reason (IP-6108), audited
+(the Task read again, locked, in that transaction: one B completed meanwhile is closed, IP-6107);
 a message of the transfer still queued is held back at the send-time gate
 (:mod:`adapter.sync.gate`, IP-6111). B may hold a copy if the plan message reached it.
 """
@@ -51,7 +52,7 @@ from ipfhir.adapter.sync.content import receiver_actor, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in
 from ipfhir.adapter.sync.messages import MESSAGES, NotifyRefused, TransferRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER, TRANSFER_RESPONSE, Party, code
-from ipfhir.adapter.sync.transfer_state import lift, settle_transfers
+from ipfhir.adapter.sync.transfer_state import CONFIRM_WITHIN, lift, settle_transfers
 from ipfhir.adapter.sync.transfer_tasks import (
     OPEN,
     is_transfer,
@@ -237,7 +238,8 @@ def respond(
     sender = party(directory, directory.route(orgnr=str(requester)).orgnr)
     assert sender is not None  # a routed entry is routable
     now = _now()
-    answered = {k: v for k, v in task.items() if k != "meta"}
+    # B's answer carries B's decision only: no output of the request stays (it is not B's)
+    answered = {k: v for k, v in task.items() if k not in ("meta", "output")}
     answered.update(status="accepted" if accept else "rejected", lastModified=now)
     if accept and (text or coordinator_hpr):
         name = (text or f"HPR {coordinator_hpr}")[:300]
@@ -271,11 +273,14 @@ def respond(
     return Queued(mid, task_id, sender.endpoint + "/$process-message", sender.orgnr)
 
 
-def status(wiring: Any, task_id: str | None = None) -> list[Resource]:
+def status(
+    wiring: Any, task_id: str | None = None, *, confirm_within: float = CONFIRM_WITHIN
+) -> list[Resource]:
     """The transfer Tasks here (or the one ``task_id``), each first brought up to date with its
-    messages (a dead-lettered message or a passed deadline fails it, :mod:`adapter.sync
+    messages (a dead-lettered message or a passed deadline fails it, a plan acknowledged but
+    not confirmed within ``confirm_within`` seconds is asked about, :mod:`adapter.sync
     .transfer_state`)."""
-    settle_transfers(wiring.repository)
+    settle_transfers(wiring.repository, confirm_within=confirm_within)
     if task_id is not None:
         try:
             task = wiring.repository.read("Task", task_id)
@@ -308,9 +313,19 @@ def abandon(wiring: Any, *, orgnr: str, task_id: str, why: str) -> Resource:
     receiver = orgnr_in(task.get("owner")) or "?"
     text = " ".join(why.split())[:500]
     reason_text = "IP-6108: " + MESSAGES["IP-6108"].format(orgnr=orgnr, receiver=receiver, why=text)
-    return lift(
+    ended = lift(
         wiring.repository,
         task,
         reason_text,
         detail=f"ip-transfer {task_id} abandoned by {orgnr}: {text}"[:1000],
+        since=OPEN,  # read again, locked, on lift's transaction: B may have confirmed since
     )
+    if ended is None:
+        try:
+            shown = str(wiring.repository.read("Task", task_id).get("status"))
+        except NotFound:
+            shown = "not found"
+        raise TransferRefused(
+            [issue_sync("IP-6107", "Task.status", "conflict", tid=task_id, status=shown)]
+        )
+    return ended

@@ -14,6 +14,15 @@ poison message never stops the others. Claims take row locks with ``SKIP LOCKED`
 PostgreSQL, so several workers never hold the same message; SQLite's writers queue.
 
 The receiver de-duplicates by ``message_id``: a redelivery after a lost answer is harmless.
+
+``maybe_reached`` counts the attempts that may have reached the receiver over the message's
+whole life: each settled as delivered or retried, and each whose lease ran out unsettled (a
+worker that died mid-send). An attempt that ends the message dead is not counted — its
+``last_error`` says how it ended (refused by the receiver, held back unsent, or retries spent)
+and only the caller can read that; a replay restarts ``attempts`` but keeps the count, so "was
+this message ever possibly received?" survives it (the plan transfer asks it,
+:mod:`adapter.sync.transfer_state`). :func:`enqueue_if_absent` queues nothing for a message id
+already in the outbox (two writers deriving the same id).
 """
 
 from __future__ import annotations
@@ -25,12 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
+from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.schema import outbox
 
-__all__ = ["Message", "Outbox", "Status", "enqueue"]
+__all__ = ["Message", "Outbox", "Status", "enqueue", "enqueue_if_absent"]
 
 Status = Literal["queued", "in_flight", "delivered", "dead"]
 STATUSES: tuple[Status, ...] = ("queued", "in_flight", "delivered", "dead")
@@ -54,6 +64,31 @@ class Message:
     finished_at: float | None
     last_error: str | None
     response: str | None
+    maybe_reached: int = 0  # attempts that may have reached the receiver, replays included
+
+
+def _row(
+    *,
+    destination: str,
+    kind: str,
+    payload: dict[str, Any],
+    person: str | None,
+    message_id: str,
+    now: float | None,
+) -> dict[str, Any]:
+    at = time.time() if now is None else now
+    return {
+        "message_id": message_id,
+        "destination": destination,
+        "kind": kind,
+        "person": person,
+        "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        "status": "queued",
+        "attempts": 0,
+        "maybe_reached": 0,
+        "created_at": at,
+        "due_at": at,
+    }
 
 
 def enqueue(
@@ -69,21 +104,43 @@ def enqueue(
     """Queue a message on ``conn``'s open transaction; returns its id (the receiver's
     de-duplication key)."""
     message_id = message_id or str(uuid.uuid4())
-    at = time.time() if now is None else now
     conn.execute(
         insert(outbox).values(
-            message_id=message_id,
-            destination=destination,
-            kind=kind,
-            person=person,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            status="queued",
-            attempts=0,
-            created_at=at,
-            due_at=at,
+            **_row(
+                destination=destination,
+                kind=kind,
+                payload=payload,
+                person=person,
+                message_id=message_id,
+                now=now,
+            )
         )
     )
     return message_id
+
+
+def enqueue_if_absent(
+    conn: Connection,
+    *,
+    destination: str,
+    kind: str,
+    payload: dict[str, Any],
+    person: str | None,
+    message_id: str,
+    now: float | None = None,
+) -> bool:
+    """:func:`enqueue` unless a message ``message_id`` is in the outbox already (queued by a
+    concurrent writer deriving the same id): then nothing is queued and the answer is
+    ``False`` — no unique-key error (on PostgreSQL the insert waits for that writer's commit)."""
+    row = _row(
+        destination=destination,
+        kind=kind,
+        payload=payload,
+        person=person,
+        message_id=message_id,
+        now=now,
+    )
+    return bool(insert_rows(conn, outbox, row, ignore_conflict=True))
 
 
 def _message(row: Any) -> Message:
@@ -102,6 +159,7 @@ def _message(row: Any) -> Message:
         finished_at=None if m["finished_at"] is None else float(m["finished_at"]),
         last_error=m["last_error"],
         response=m["response"],
+        maybe_reached=int(m["maybe_reached"]),
     )
 
 
@@ -156,10 +214,23 @@ class Outbox:
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.seq.in_([m.seq for m in rows]))
-                    .values(status="in_flight", due_at=now + lease, attempts=outbox.c.attempts + 1)
+                    .values(
+                        status="in_flight",
+                        due_at=now + lease,
+                        attempts=outbox.c.attempts + 1,
+                        maybe_reached=outbox.c.maybe_reached  # a lease that ran out unsettled
+                        + case((outbox.c.status == "in_flight", 1), else_=0),
+                    )
                 )
         return [
-            Message(**{**m.__dict__, "status": "in_flight", "attempts": m.attempts + 1})
+            Message(
+                **{
+                    **m.__dict__,
+                    "status": "in_flight",
+                    "attempts": m.attempts + 1,
+                    "maybe_reached": m.maybe_reached + (m.status == "in_flight"),
+                }
+            )
             for m in rows
         ]
 
@@ -212,12 +283,21 @@ class Outbox:
 
     def delivered(self, message: Message, response: str | None = None) -> bool:
         return self._settle(
-            message, status="delivered", finished_at=self._clock(), response=response
+            message,
+            status="delivered",
+            finished_at=self._clock(),
+            response=response,
+            maybe_reached=outbox.c.maybe_reached + 1,
         )
 
     def retry(self, message: Message, error: str, delay: float) -> bool:
+        """Another attempt later: this one got no usable answer, so it may have reached."""
         return self._settle(
-            message, status="queued", due_at=self._clock() + delay, last_error=error[:2000]
+            message,
+            status="queued",
+            due_at=self._clock() + delay,
+            last_error=error[:2000],
+            maybe_reached=outbox.c.maybe_reached + 1,
         )
 
     def dead(self, message: Message, error: str) -> bool:
@@ -254,7 +334,8 @@ class Outbox:
             return bool(done.rowcount)
 
     def replay(self, message_id: str) -> bool:
-        """A dead message queued again (attempts from zero); ``False`` if it is not dead."""
+        """A dead message queued again (attempts from zero, ``maybe_reached`` kept); ``False``
+        if it is not dead."""
         with self._write.begin() as conn:
             done = conn.execute(
                 update(outbox)

@@ -153,6 +153,9 @@ outbox = Table(
     Column("payload", Text, nullable=False),
     Column("status", String(12), nullable=False),  # queued | in_flight | delivered | dead
     Column("attempts", Integer, nullable=False),
+    # attempts that may have reached the receiver, over the message's whole life (a replay
+    # keeps it): each delivered or retried, and each whose lease ran out unsettled
+    Column("maybe_reached", Integer, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),  # epoch seconds
     Column("due_at", Float, nullable=False),  # next attempt (queued) or lease end (in_flight)
     Column("finished_at", Float, nullable=True),

@@ -10,8 +10,9 @@ receive (:mod:`adapter.services.transfer` and :mod:`adapter.sync.transfer_inbox`
   (a redacted consent is not the person's consent: B's copy of the plan is then deny-by-default
   until the person consents there).
 - :func:`pass_coordination`: the coordinator participants in force on the handover day keep
-  their role until the end of the declared overlap (``period.end``); the coordinator the new
-  municipality appointed starts that day (``period.start``).
+  their role until the end of the declared overlap (``period.end``), those scheduled to start
+  later are dropped (the sender appoints no coordinator after the handover); the coordinator
+  the new municipality appointed starts that day (``period.start``).
 """
 
 from __future__ import annotations
@@ -142,6 +143,11 @@ def _covers(period: Any, day: str) -> bool:
     return start[:10] <= day and (not end or day <= end[:10])
 
 
+def _starts_after(period: Any, day: str) -> bool:
+    start = str(period.get("start") or "") if isinstance(period, dict) else ""
+    return start[:10] > day
+
+
 def _is_coordinator(participant: Any) -> bool:
     roles = participant.get("role") if isinstance(participant, dict) else None
     return any(
@@ -171,6 +177,10 @@ def pass_coordination(
             period = dict(part.get("period") or {})
             period["end"] = until
             part["period"] = period
+    # a coordinator the sender scheduled to start after the handover would outlast the overlap
+    participants = [
+        p for p in participants if not (_is_coordinator(p) and _starts_after(p.get("period"), day))
+    ]
     if new_coordinator:
         system, code, display = _COORDINATOR
         participants.append(

@@ -5,7 +5,10 @@
   directory, not from the message), ``for`` the Patient carried along (an existing Patient
   with the same fødselsnummer or D-nummer is used and left unchanged; the Patient and the
   Organizations are bound by :mod:`adapter.sync.binding`); what it writes is audited in one
-  AuditEvent. ``Task?owner=Organization/<id>&status=requested`` finds it.
+  AuditEvent. ``Task?owner=Organization/<id>&status=requested`` finds it. Its Task carries the
+  ``ip-notification`` code and no other of ``ip-exchange`` (IP-6075: the exchange trusts its
+  codes — settling takes an open ``ip-transfer`` Task for a transfer requested here) and is
+  filed without ``focus`` (a reference into the sender's store).
 - ``ip-notification-response``: the notification this adapter sent (found by the Task's
   identifier) becomes ``accepted`` or ``rejected``, with the answer's outputs (the coordinator
   appointed, the reason for declining) — only when the answering organisation is the one the
@@ -112,6 +115,11 @@ def _store_notification(
         raise _unusable("Task.requester must be the sending organisation", "Task.requester")
     if task.get("status") != "requested" or task.get("intent") != "proposal":
         raise _unusable("a notification is status requested, intent proposal", "Task.status")
+    codings = dicts(as_dict(task.get("code")).get("coding"))
+    if any(c.get("system") == EXCHANGE_SYSTEM and c.get("code") != NOTIFICATION for c in codings):
+        # the exchange trusts its codes (settling: every open ip-transfer Task with a focus)
+        raise _unusable("a notification's Task carries no other ip-exchange code", "Task.code")
+    task.pop("focus", None)  # the sender's store, never this one: a notification points nowhere
     sender_name = _name(directory, sender)
     owner_name = _name(directory, owner)
     task.pop("meta", None)

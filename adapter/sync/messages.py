@@ -94,6 +94,10 @@ MESSAGES: dict[str, str] = {
     "told so (ip-revocation): the transfer request is ended; the plan stays active here.",
     "IP-6111": "--coordinator-hpr must be an HPR number (1 to 9 digits) given with --accept, "
     "not '{value}'.",
+    # the exchange's own records (IP-6117): adapter/sync/exchange_only.py
+    "IP-6117": "A Task of the exchange between servers (ip-exchange ip-transfer, "
+    "ip-transfer-query or ip-revocation, or one identified in the exchange's system "
+    "urn:ietf:rfc:3986) is written by the exchange only: not created, changed or deleted here.",
 }
 
 

@@ -66,13 +66,14 @@ from ipfhir.adapter.sync.transfer_inbox import (
 from ipfhir.adapter.sync.transfer_state import (
     lift,
     mark_plan,
+    may_have_reached,
     plan_parts,
     queries,
-    refused_unsent,
 )
 from ipfhir.adapter.sync.transfer_tasks import (
     find_task,
     is_transfer,
+    locked_task,
     message_id,
     party,
     queue,
@@ -142,9 +143,27 @@ def _update(
     output: list[Resource] | None = None,
 ) -> Act:
     def act(conn: Connection) -> None:
-        _save(repository, conn, task, sender, incoming, status=status, why=why, output=output)
+        now = _still(conn, task, incoming)
+        if now is not None:
+            _save(repository, conn, now, sender, incoming, status=status, why=why, output=output)
 
     return act
+
+
+def _still(conn: Connection, mine: Resource, incoming: Incoming) -> Resource | None:
+    """A's Task ``mine`` as it is now, locked on the answer's transaction, when it is still in
+    the state B's answer changes; ``None`` when the answer is already taken (the same answer
+    again: nothing to do). Refused (IP-6095, as a late answer) when the Task moved on since it
+    was read — ended by the operator or a revocation, completed, failed — so nothing is
+    written over it."""
+    status = str(incoming.focus.get("status"))
+    now = locked_task(conn, str(mine["id"]))
+    here = now.get("status")
+    if here == status or (status == "accepted" and here == "in-progress"):
+        return None
+    if here != _BEFORE[status]:
+        raise refused(f"the transfer is {here} here", "Task.status")
+    return now
 
 
 def _save(
@@ -219,6 +238,9 @@ def _accepted(
     read = {_key(r): _version(r) for r in seen}
 
     def act(conn: Connection) -> None:
+        now = _still(conn, mine, incoming)  # first: the Task's lock before the plan's
+        if now is None:
+            return
         parts = plan_parts(conn, plan_id)
         if any(read.get(_key(p), _version(p)) != _version(p) for p in parts):
             raise TryAgain(f"CarePlan/{plan_id} changed while it was read for {sender}")
@@ -227,7 +249,7 @@ def _accepted(
             *accepted,
             {"type": code("successor-plan"), "valueString": f"urn:uuid:{successor}"},
         ]
-        task = _save(repository, conn, mine, sender, incoming, status="in-progress", output=output)
+        task = _save(repository, conn, now, sender, incoming, status="in-progress", output=output)
         record_write(
             conn,
             organisation=me,
@@ -279,12 +301,9 @@ def _successor(task: Resource) -> str | None:
 
 
 def _sent(repository: SqlRepository, tid: str) -> bool:
-    """Has the plan message of transfer ``tid`` left (at least one attempt, not refused by the
-    receiver or held back unsent by the gate)?"""
-    message = Outbox(repository.engine).get(message_id(tid, "plan"))
-    if message is None or message.attempts < 1:
-        return False
-    return message.status != "dead" or not refused_unsent(message.last_error, message.attempts)
+    """May the plan message of transfer ``tid`` have reached B (any attempt of it, not only
+    the last, :func:`~adapter.sync.transfer_state.may_have_reached`)?"""
+    return may_have_reached(Outbox(repository.engine).get(message_id(tid, "plan")))
 
 
 def _completed(
@@ -321,13 +340,16 @@ def _completed(
     today = dt.date.today()
 
     def act(conn: Connection) -> None:
+        now = _still(conn, mine, incoming)  # first: the Task's lock before the plan's
+        if now is None:
+            return
         parts = plan_parts(conn, plan_id)
         for part in parts:
             if part["resourceType"] == "CarePlan":
                 part["status"] = "completed"
                 part["period"] = {**as_dict(part.get("period")), "end": today.isoformat()}
             elif part["resourceType"] == "CareTeam":
-                part.update(pass_coordination(part, today, _overlap(mine), None))
+                part.update(pass_coordination(part, today, _overlap(now), None))
         written = mark_plan(repository, conn, parts, "handed-over")
         me = orgnr_in(mine.get("requester")) or ""
         provenance = {
@@ -341,7 +363,7 @@ def _completed(
         written.append(repository.writer.create(conn, provenance, str(uuid.uuid4())))
         output = [{"type": code("successor-plan"), "valueReference": {"reference": address[:500]}}]
         written.append(
-            _save(repository, conn, mine, sender, incoming, status="completed", output=output)
+            _save(repository, conn, now, sender, incoming, status="completed", output=output)
         )
         record_write(
             conn,
@@ -365,11 +387,11 @@ def _not_stored(repository: SqlRepository, mine: Resource, sender: str, incoming
     why = "IP-6105: " + MESSAGES["IP-6105"].format(orgnr=sender)
 
     def act(conn: Connection) -> None:
-        current_task = find_task(repository, str(task_identifier(mine)), conn)
-        if current_task.get("status") != "in-progress":
-            raise refused(f"the transfer is {current_task.get('status')} here", "Task.status")
+        now = _still(conn, mine, incoming)
+        if now is None:
+            return
         detail = f"received ip-transfer-response {incoming.message_id}: not stored, failed"
-        lift(repository, current_task, why, detail=detail, conn=conn)
+        lift(repository, now, why, detail=detail, conn=conn, since=("in-progress",))
 
     return act
 

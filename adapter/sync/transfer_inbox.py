@@ -5,18 +5,24 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
 
 - ``ip-transfer`` (A → B): the request is filed in B's inbox like a notification (the Patient
   bound by fødselsnummer, the Organizations from B's directory), status ``requested``.
-- ``ip-transfer-plan`` (A → B, after B accepted): the plan becomes the person's active plan
-  here — every resource under the id the message gave it, references only among the carried
-  resources (anything else is reduced to its display: A cannot point into B's store), owned by
-  B (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the
-  declared overlap to the coordinator B appointed (named by HPR number when B gave one: a
-  PractitionerRole at B of the Practitioner with that HPR number, so that practitioner's token
-  holds the plan here), a Provenance naming the transfer; B's Task ``completed``; and the
-  confirmation to A queued — all in one transaction. The message is about the one person B's
-  Task is for: exactly one Patient (``Task.for``), its fødselsnummer / D-nummer that person's,
-  and no reference naming anyone else by fødselsnummer (IP-6095 otherwise, nothing stored). A
-  person with an active plan here already gets none (IP-6092: one plan per person, the store's
-  IP-4401 checked in the same transaction).
+- ``ip-transfer-plan`` (A → B, after B accepted): the plan becomes the person's active plan here —
+  every resource under the id the message gave it, references only among the carried resources
+  (anything else is reduced to its display: A cannot point into B's store), owned by B
+  (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the declared
+  overlap to the coordinator B appointed (named by HPR number when B gave one: a PractitionerRole
+  at B of the Practitioner with that HPR number, so that practitioner's token holds the plan here
+  — B's own answer, ``transfer respond``, is the only source: what the request carried as its
+  ``output`` is not filed with it), a Provenance naming the transfer; B's Task ``completed``; and
+  the confirmation to A queued — all in one transaction. The message is about the one person B's
+  Task is for: exactly one Patient (``Task.for``), its fødselsnummer / D-nummer that person's, and
+  no reference naming anyone else by fødselsnummer (IP-6095 otherwise, nothing stored). A person
+  with an active plan here already gets none (IP-6092: one plan per person, the store's IP-4401
+  checked in the same transaction). Nothing A sends makes anyone a practitioner at B: a carried
+  Organization with B's organisasjonsnummer is not stored (B's own Organization is B's), and a
+  carried PractitionerRole's ``organization`` that pointed to it or names B's organisasjonsnummer
+  keeps its display only. A's coordinators stay coordinators *at A* over the declared overlap (at
+  most 90 days) and no longer; one A scheduled to start later is not carried over
+  (:func:`~adapter.sync.handover.pass_coordination`).
 
 - ``ip-transfer-query`` (A → B: A's plan message died, it may have reached B, no confirmation
   came): B answers from its own records, in one transaction. B's Task ``completed`` (the plan
@@ -26,7 +32,10 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   ``failed``) is queued to A; asked again, the same. Only the organisation that requested
   the transfer, asking the organisation it addressed, gets this; anyone else is refused exactly
   as for a transfer unknown here (IP-6095). A duplicate query (the same message id) gets the
-  first answer from the receiver's de-duplication, nothing queued again.
+  first answer from the receiver's de-duplication, nothing queued again. A query and a plan
+  message for the same transfer are serialised on B's Task (row lock, read again under it):
+  whichever comes second decides on what the first wrote — the plan stored, the query
+  confirms it again; the Task closed by the query, the plan is refused.
 
 What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
 """
@@ -47,10 +56,23 @@ from ipfhir.adapter.errors import Conflict
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
-from ipfhir.adapter.sync.handover import CARRIED_TYPES, pass_coordination, rewrite_references
+from ipfhir.adapter.sync.handover import (
+    CARRIED_TYPES,
+    NOT_CARRIED,
+    pass_coordination,
+    rewrite_references,
+)
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES, MessageRefused, issue_sync
-from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
+from ipfhir.adapter.sync.messaging import (
+    EXCHANGE_SYSTEM,
+    TRANSFER,
+    TRANSFER_PLAN,
+    TRANSFER_RESPONSE,
+    Incoming,
+    Party,
+    code,
+)
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_state import current
 from ipfhir.adapter.sync.transfer_tasks import (
@@ -95,6 +117,9 @@ def _patient_of(incoming: Incoming) -> Resource:
     return patient
 
 
+_NOT_THE_REQUESTS = frozenset({"meta", "focus", "output", "statusReason", "businessStatus"})
+
+
 def store_request(
     repository: SqlRepository, directory: SqlDirectory, sender: str, incoming: Incoming
 ) -> Act:
@@ -103,6 +128,11 @@ def store_request(
     ident = task_identifier(task)
     if not is_transfer(task) or ident is None:
         raise refused("Task.code must be ip-exchange ip-transfer, with an identifier")
+    if any(
+        c.get("system") == EXCHANGE_SYSTEM and c.get("code") != TRANSFER
+        for c in dicts(as_dict(task.get("code")).get("coding"))
+    ):  # filed as a notification too, it could be answered as one
+        raise refused("a transfer request's Task carries no other ip-exchange code", "Task.code")
     if orgnr_in(task.get("owner")) != incoming.receiver_orgnr:
         raise refused("Task.owner must be the organisation the message is addressed to")
     if orgnr_in(task.get("requester")) != sender:
@@ -117,7 +147,9 @@ def store_request(
         patient_ref, stored_patient, written = bind_patient(repository, conn, patient)
         owner, owner_written = _org_ref(repository, conn, directory, str(incoming.receiver_orgnr))
         requester, sender_written = _org_ref(repository, conn, directory, sender)
-        body = {k: v for k, v in task.items() if k not in ("meta", "focus")}
+        # the request as A sent it, less what is B's to decide: its answer (``output``: the
+        # coordinator B appoints, the plan B stores) and why it ended (``statusReason``)
+        body = {k: v for k, v in task.items() if k not in _NOT_THE_REQUESTS}
         body.update({"for": {"reference": patient_ref}, "owner": owner, "requester": requester})
         stored = repository.writer.create(conn, body, str(uuid.uuid4()))
         record_write(
@@ -131,6 +163,20 @@ def store_request(
         )
 
     return act
+
+
+def _locked(repository: SqlRepository, conn: Connection, ident: str) -> Resource:
+    """B's transfer Task ``ident`` as it stands once this transaction holds it: the row locked
+    (``FOR UPDATE`` on PostgreSQL; SQLite's one writer holds the store already) and read again
+    under the lock. A plan message and a query for the same transfer (``store_plan``,
+    ``answer_query``) thus run one after the other on B's Task, the second deciding on what
+    the first wrote — never both on ``accepted`` (the plan stored *and* "not stored" told)."""
+    found = find_task(repository, ident, conn)
+    if not found:
+        return found
+    repository.writer.lock(conn, {("Task", str(found["id"]))})
+    now = current(conn, "Task", str(found["id"]))
+    return now if now is not None and is_transfer(now) and task_identifier(now) == ident else {}
 
 
 def _overlap(task: Resource) -> int:
@@ -189,6 +235,25 @@ def _coordinator_role(
     stored = repository.writer.create(conn, role, str(uuid.uuid4()))
     written.append(stored)
     return {"reference": f"PractitionerRole/{stored['id']}"}, written
+
+
+def _claims_org(resource: Resource, orgnr: str) -> bool:
+    """Is ``resource`` an Organization identified by ``orgnr``?"""
+    return resource.get("resourceType") == "Organization" and any(
+        i.get("system") == ORGNR_SYSTEM and i.get("value") == orgnr
+        for i in dicts(resource.get("identifier"))
+    )
+
+
+def _not_at(organization: Any, orgnr: str) -> Any:
+    """A carried PractitionerRole's ``organization``, unless it names ``orgnr`` (B) without
+    being one of the carried resources stored here: then its display only — A's message makes
+    no one a practitioner at B."""
+    ref = as_dict(organization)
+    ident = as_dict(ref.get("identifier"))
+    if "reference" in ref or ident.get("system") != ORGNR_SYSTEM or ident.get("value") != orgnr:
+        return organization
+    return {"display": str(ref.get("display") or NOT_CARRIED)[:300]}
 
 
 def _carried(incoming: Incoming) -> tuple[list[tuple[str, Resource]], str]:
@@ -255,7 +320,7 @@ def store_plan(
     overlap = _overlap(incoming.focus)
 
     def act(conn: Connection) -> None:
-        mine = find_task(repository, ident, conn)
+        mine = _locked(repository, conn, ident)
         me = orgnr_in(mine.get("owner"))
         if orgnr_in(mine.get("requester")) != sender or mine.get("status") != "accepted":
             raise refused("no accepted transfer from this organisation has this identifier")
@@ -268,7 +333,11 @@ def store_plan(
             raise refused("the plan is not for the person the transfer was accepted for", "Patient")
         written: list[Resource] = []
         owner, owner_written = _org_ref(repository, conn, directory, str(me))
-        local = {url: f"{r['resourceType']}/{r['id']}" for url, r in carried}
+        # an Organization the message gives B's organisasjonsnummer is not stored: B's own is
+        # B's (a PractitionerRole there would be a role at B, appointed by A); what pointed to it
+        # keeps its display only
+        claims = {url for url, r in carried if _claims_org(r, str(me))}
+        local = {url: f"{r['resourceType']}/{r['id']}" for url, r in carried if url not in claims}
         local[patient_url] = patient_ref
 
         def replace(ref: str) -> Resource:
@@ -277,10 +346,14 @@ def store_plan(
         today = dt.date.today()
         stored = [*written, *owner_written]
         member: Resource | None = None
-        for _url, res in carried:
+        for url, res in carried:
+            if url in claims:
+                continue
             body = rewrite_references(
                 {k: v for k, v in res.items() if k not in ("id", "meta")}, replace
             )
+            if body["resourceType"] == "PractitionerRole":
+                body["organization"] = _not_at(body.get("organization"), str(me))
             security = as_dict(res.get("meta")).get("security")
             if security:
                 body["meta"] = {"security": security}
@@ -424,7 +497,7 @@ def answer_query(
         raise refused(_UNKNOWN)
 
     def act(conn: Connection) -> None:
-        mine = find_task(repository, ident, conn)
+        mine = _locked(repository, conn, ident)
         status = mine.get("status")
         if (
             not mine

@@ -8,10 +8,15 @@ spent; or the consent stopped the plan before it left, IP-6056), or whose deadli
 answer (``Task.restriction.period.end``) passed without one, becomes ``failed`` with
 ``statusReason`` saying why (IP-6096–6098); a plan marked ``handover-pending`` for it is
 writable again — the person's plan stays active with A (:func:`lift`). A plan message that may
-have reached B (sent at least once, and not refused by B or held back unsent by the gate,
-:func:`refused_unsent`) never fails its Task: B may have stored it, so the Task stays
-``in-progress`` with ``statusReason`` "awaiting confirmation" and the plan stays pending —
-never two active plans for the person — and A asks B (:func:`ask`): one ``ip-transfer-query``
+have reached B on *any* of its attempts (:func:`may_have_reached`: the outbox counts them over
+the message's whole life, replays included; only one every attempt of which B refused or the
+gate held back unsent, :func:`refused_unsent`, cannot have) never fails its Task: B may have
+stored it, so the Task stays ``in-progress`` with ``statusReason`` "awaiting confirmation"
+(for good: only B's answer or the operator ends that) and the plan stays pending — never two
+active plans for the person — and A asks B (:func:`ask`). So it does when B acknowledged the
+plan message but its confirmation has not come within ``confirm_within`` seconds
+(``IPFHIR_TRANSFER_CONFIRM_SECONDS``, a day: B's confirmation may have died at B). One
+``ip-transfer-query``
 per awaiting Task through the outbox, with its own message id (:func:`query_id`), another only
 when the last one died (back-off doubling from 15 minutes to a day) or was delivered a day ago
 without an answer. B answers from its own records (:mod:`adapter.sync.transfer_inbox`): its
@@ -19,6 +24,9 @@ confirmation (A completes as on any confirmation), or "not stored" after closing
 only then is the mark lifted and the Task failed (IP-6105, :mod:`adapter.sync.transfer_back`).
 An operator may end an open transfer too (``ipfhir transfer abandon``, IP-6108), and a
 revocation notice to B ends a request B has not answered (:func:`end_requests`, IP-6110).
+Each of these changes re-reads the Task, locked, on its own transaction and acts only from the
+state it was decided on (:func:`~adapter.sync.transfer_tasks.locked_task`): settling never
+writes "awaiting" over a Task B confirmed meanwhile, nor fails one that moved on.
 
 :func:`mark_plan`: the CarePlan and the CareTeams and Goals it names get (or lose) a handover
 mark (:mod:`adapter.fhir.handover`), written by the transfer only.
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -51,6 +59,7 @@ from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_tasks import (
     OPEN,
     is_transfer,
+    locked_task,
     message_id,
     party,
     queue,
@@ -66,6 +75,7 @@ __all__ = [
     "end_requests",
     "lift",
     "mark_plan",
+    "may_have_reached",
     "open_transfers",
     "plan_parts",
     "queries",
@@ -77,6 +87,7 @@ __all__ = [
 AWAITING = "awaiting confirmation"
 QUERY_BACKOFF = 900.0  # seconds after a dead query before the next; doubling
 QUERY_BACKOFF_MAX = 86400.0
+CONFIRM_WITHIN = 86400.0  # seconds B may take to confirm a plan it acknowledged; then asked
 
 Resource = dict[str, Any]
 
@@ -122,30 +133,41 @@ def mark_plan(
     return written
 
 
-def refused_unsent(error: str | None, attempts: int) -> bool:
-    """Did a dead message end so that the receiver cannot have stored it: refused by the
-    receiver (its ``fatal-error`` or an HTTP 4xx), or held back by the gate on its first
-    attempt (IP-6056/IP-6057: never sent)? Anything else — retries spent on timeouts, lost
-    answers — may have reached it."""
+def refused_unsent(error: str | None) -> bool:
+    """Did the attempt that ended a message dead with ``error`` not reach the receiver:
+    refused by it (its ``fatal-error`` or an HTTP 4xx), or held back unsent by the gate
+    (IP-6056, IP-6057, IP-6109)? Anything else — retries spent on timeouts, lost answers —
+    may have reached it."""
     why = error or ""
-    if why.startswith(("IP-6056", "IP-6057")):
-        return attempts <= 1
-    return why.startswith(("the receiver answered fatal-error", "fatal-error", "HTTP 4"))
+    return why.startswith(
+        ("IP-6056", "IP-6057", "IP-6109", "the receiver answered fatal-error", "fatal-error")
+    ) or why.startswith("HTTP 4")
 
 
-def _failure(task: Resource, outbox: Outbox, today: str) -> str | None:
+def may_have_reached(message: Message | None) -> bool:
+    """May the receiver hold ``message`` — judged from its whole history, not its last attempt:
+    an attempt delivered, retried or lost in flight, in any life of the message (a replay
+    keeps the count, :mod:`adapter.store.outbox`), one under way now, or a last attempt that
+    ended it dead other than refused or held back unsent (:func:`refused_unsent`). Only a
+    message whose every attempt was refused by B or never sent cannot have reached it."""
+    if message is None:
+        return False
+    if message.maybe_reached > 0 or message.status in ("delivered", "in_flight"):
+        return True
+    return message.status == "dead" and not refused_unsent(message.last_error)
+
+
+def _failure(
+    task: Resource, outbox: Outbox, today: str, at: float, confirm_within: float
+) -> str | None:
     """Why the transfer ``task`` (this adapter's request) failed, ``AWAITING`` when its plan
-    message may have reached B (the Task stays open for B's confirmation), or ``None``."""
+    message may have reached B and B has not confirmed (the Task stays open; B is asked), or
+    ``None``."""
     receiver = orgnr_in(task.get("owner")) or "?"
     status, tid = task.get("status"), str(task["id"])
     step = {"requested": "request", "in-progress": "plan"}.get(str(status))
     message = outbox.get(message_id(tid, step)) if step else None
-    if (
-        step == "plan"
-        and message is not None
-        and message.status == "dead"
-        and not refused_unsent(message.last_error, message.attempts)
-    ):
+    if step == "plan" and _awaits(task, message, at, confirm_within):
         return AWAITING
     if message is not None and message.status == "dead":
         error = message.last_error or "dead"
@@ -159,17 +181,41 @@ def _failure(task: Resource, outbox: Outbox, today: str) -> str | None:
     return None
 
 
-def _await(repository: SqlRepository, task: Resource) -> None:
-    """``task`` (in progress) says it waits for B's confirmation; its plan stays pending."""
+def _awaits(task: Resource, plan: Message | None, at: float, confirm_within: float) -> bool:
+    """Does the transfer ``task`` (in progress) wait for B's confirmation, B to be asked: it
+    waits already (only B's answer or the operator ends that), or its ``plan`` message ended
+    dead but may have reached B (:func:`may_have_reached`, over all its attempts), or B
+    acknowledged it ``confirm_within`` seconds ago and has not confirmed since."""
+    if str(as_dict(task.get("statusReason")).get("text") or "").startswith(AWAITING):
+        return True
+    if plan is None:
+        return False
+    if plan.status == "dead":
+        return may_have_reached(plan)
+    done = plan.finished_at
+    return plan.status == "delivered" and done is not None and at >= done + confirm_within
+
+
+def _version(resource: Resource) -> str:
+    return str(as_dict(resource.get("meta")).get("versionId"))
+
+
+def _await(repository: SqlRepository, task: Resource) -> bool:
+    """``task`` (in progress) says it waits for B's confirmation, its plan stays pending —
+    unless the Task changed since it was read (B confirmed meanwhile, say: nothing is
+    written, the next turn judges it again). Does it wait?"""
     text = (
         f"{AWAITING}: the plan message may have reached the receiving organisation; the plan "
         "stays pending until it confirms, refuses or, asked, says it has not stored it"
     )
     if as_dict(task.get("statusReason")).get("text") == text:
-        return
-    updated = {k: v for k, v in task.items() if k != "meta"}
-    updated["statusReason"] = reason(text)
+        return True  # as it was: ask() checks again on its own transaction
     with repository.begin_write() as conn:
+        now = locked_task(conn, str(task["id"]))
+        if _version(now) != _version(task):
+            return False
+        updated = {k: v for k, v in now.items() if k != "meta"}
+        updated["statusReason"] = reason(text)
         save_task(
             repository,
             conn,
@@ -178,6 +224,7 @@ def _await(repository: SqlRepository, task: Resource) -> None:
             patient=None,
             detail="ip-transfer: awaiting confirmation",
         )
+    return True
 
 
 def open_transfers(repository: SqlRepository) -> Iterator[Resource]:
@@ -195,25 +242,29 @@ def open_transfers(repository: SqlRepository) -> Iterator[Resource]:
 
 
 def settle_transfers(
-    repository: SqlRepository, today: str | None = None, now: float | None = None
+    repository: SqlRepository,
+    today: str | None = None,
+    now: float | None = None,
+    confirm_within: float = CONFIRM_WITHIN,
 ) -> list[str]:
     """Fail every open transfer this adapter requested whose message is dead or whose answer
-    is overdue, and ask B about each whose plan message may have reached it (see the module
-    doc); the ids of the Tasks failed. Cheap when nothing is open: one indexed search."""
+    is overdue, and ask B about each whose plan message may have reached it, or reached it
+    ``confirm_within`` seconds ago without a confirmation (see the module doc); the ids of
+    the Tasks failed. Cheap when nothing is open: one indexed search."""
     day = today or dt.date.today().isoformat()
     at = time.time() if now is None else now
     outbox = Outbox(repository.engine)
     failed = []
     for task in list(open_transfers(repository)):
-        why = _failure(task, outbox, day)
+        why = _failure(task, outbox, day, at, confirm_within)
         if why is None:
             continue
         if why == AWAITING:
-            _await(repository, task)
-            ask(repository, outbox, task, at)
+            if _await(repository, task):
+                ask(repository, outbox, task, at)
             continue
-        lift(repository, task, why, detail=f"ip-transfer failed: {why[:200]}")
-        failed.append(str(task["id"]))
+        if lift(repository, task, why, detail=f"ip-transfer failed: {why[:200]}") is not None:
+            failed.append(str(task["id"]))
     return failed
 
 
@@ -224,22 +275,31 @@ def lift(
     *,
     detail: str,
     conn: Connection | None = None,
-) -> Resource:
+    since: Collection[str] | None = None,
+) -> Resource | None:
     """``task`` ``failed`` with ``why`` as its ``statusReason``, and its plan's pending mark
-    lifted — on ``conn`` or a transaction of its own; the Task as written."""
+    lifted — on ``conn`` or a transaction of its own; the Task as written. Only from the
+    state the caller decided on: the Task is read again, locked, on that transaction and
+    changed only while it is the very version ``task`` is (``since``: while its status is
+    one of these) — else nothing is written and the answer is ``None``."""
     if conn is None:
         with repository.begin_write() as own:
-            return lift(repository, task, why, detail=detail, conn=own)
-    plan_id = str(as_dict(task.get("focus")).get("reference", "")).removeprefix("CarePlan/")
+            return lift(repository, task, why, detail=detail, conn=own, since=since)
+    now = locked_task(conn, str(task["id"]))
+    if not is_transfer(now) or (
+        _version(now) != _version(task) if since is None else now.get("status") not in since
+    ):
+        return None
+    plan_id = str(as_dict(now.get("focus")).get("reference", "")).removeprefix("CarePlan/")
     parts = [p for p in plan_parts(conn, plan_id) if handover_state(p) == "handover-pending"]
     mark_plan(repository, conn, parts, None)
-    updated = {k: v for k, v in task.items() if k != "meta"}
+    updated = {k: v for k, v in now.items() if k != "meta"}
     updated.update(status="failed", statusReason=reason(why))
     return save_task(
         repository,
         conn,
         updated,
-        organisation=orgnr_in(task.get("requester")) or "",
+        organisation=orgnr_in(now.get("requester")) or "",
         patient=None,
         detail=detail,
     )
@@ -253,7 +313,7 @@ def end_requests(conn: Connection, person: str, orgnr: str, why: str) -> list[Re
     rtype, _, pid = person.partition("/")
     r, i = resources.c, idx_reference.c
     rows = conn.execute(
-        select(r.body)
+        select(r.res_id, r.body)
         .join(idx_reference, (i.res_type == r.res_type) & (i.res_id == r.res_id))
         .where(
             r.res_type == "Task",
@@ -265,14 +325,12 @@ def end_requests(conn: Connection, person: str, orgnr: str, why: str) -> list[Re
     ).all()
     writer = Writer(_valid, SystemClock(), system=False)
     ended = []
-    for (body,) in rows:
-        task = dict(orjson.loads(body))
-        if not (
-            is_transfer(task)
-            and "focus" in task
-            and task.get("status") == "requested"
-            and orgnr_in(task.get("owner")) == orgnr
-        ):
+    for rid, body in rows:
+        seen = dict(orjson.loads(body))
+        if not (is_transfer(seen) and "focus" in seen and orgnr_in(seen.get("owner")) == orgnr):
+            continue
+        task = locked_task(conn, rid)  # as it is now, locked: B's answer may have come since
+        if task.get("status") != "requested":
             continue
         updated = {k: v for k, v in task.items() if k != "meta"}
         updated.update(status="failed", statusReason=reason(why))
@@ -323,7 +381,8 @@ def ask(repository: SqlRepository, outbox: Outbox, task: Resource, at: float) ->
     """Queue a query to B about ``task`` (awaiting confirmation) when one is due: the first at
     once, another only when the last one died (back-off doubling from
     :data:`QUERY_BACKOFF` to :data:`QUERY_BACKOFF_MAX`) or was delivered long ago without an
-    answer; its message id, or ``None``."""
+    answer; its message id, or ``None`` (none due, no route, the Task no longer in progress,
+    or the same query queued by another worker settling at once)."""
     tid = str(task["id"])
     asked = queries(outbox, tid)
     if not _query_due(asked, at):
@@ -338,7 +397,9 @@ def ask(repository: SqlRepository, outbox: Outbox, task: Resource, at: float) ->
         sent.pop(field, None)  # the query names the transfer, nothing of the person
     mid = query_id(tid, len(asked) + 1)
     with repository.begin_write() as conn:
-        queue(
+        if locked_task(conn, tid).get("status") != "in-progress":
+            return None  # answered meanwhile: nothing to ask
+        if not queue(
             conn,
             event=TRANSFER_QUERY,
             mid=mid,
@@ -347,7 +408,9 @@ def ask(repository: SqlRepository, outbox: Outbox, task: Resource, at: float) ->
             timestamp=dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             resources=[sent],
             person=str(as_dict(task.get("for")).get("reference", "")),
-        )
+            if_absent=True,
+        ):
+            return None  # another worker settling at once queued this very query
         record_write(
             conn,
             organisation=me,

@@ -13,6 +13,12 @@ consent no longer lets B receive the plan); ``statusReason`` says why, A's plan 
 
 Message ids are derived from the Task id (:func:`message_id`), so each step has one id the
 receiver de-duplicates on and the status check finds its outbox row.
+
+Every change of a transfer Task's state starts from the Task as :func:`locked_task` reads it
+inside the change's own write transaction — its row locked there (PostgreSQL ``SELECT ... FOR
+UPDATE``; SQLite's writers queue) — and is made only when the state it was decided from still
+holds: B's answer, the operator's abandon, a revocation and the settling run at once, and none
+may write over what another has just written (a failed Task revived, a completed one failed).
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.ports import SearchParam, SearchQuery
-from ipfhir.adapter.store.outbox import enqueue
+from ipfhir.adapter.store.driver_sql import read_current
+from ipfhir.adapter.store.outbox import enqueue, enqueue_if_absent
 from ipfhir.adapter.store.repository import SqlRepository
+from ipfhir.adapter.store.writes import Writer
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, task_identifier
 from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, TRANSFER, Party, message_bundle
 from ipfhir.adapter.sync.recorded import record_write
@@ -36,6 +45,7 @@ __all__ = [
     "OPEN",
     "find_task",
     "is_transfer",
+    "locked_task",
     "message_id",
     "party",
     "queue",
@@ -74,6 +84,14 @@ def find_task(repository: SqlRepository, ident: str, conn: Connection | None = N
     found = (repository._search(conn, query) if conn else repository.search(query)).matches
     mine = [t for t in found if is_transfer(t) and task_identifier(t) == ident]
     return mine[0] if len(mine) == 1 else {}
+
+
+def locked_task(conn: Connection, tid: str) -> Resource:
+    """The Task ``tid`` as stored now (``{}``: none, or deleted), its row locked until
+    ``conn``'s transaction ends — the state a change of the transfer starts from."""
+    Writer.lock(conn, {("Task", tid)})
+    row = read_current(conn, "Task", tid)
+    return {} if row is None or row[0] else dict(orjson.loads(row[1]))
 
 
 def party(directory: SqlDirectory, orgnr: str) -> Party | None:
@@ -135,8 +153,10 @@ def queue(
     timestamp: str,
     resources: list[Resource],
     person: str,
-) -> str:
-    """The message ``mid`` queued on ``conn`` (written with the state change it announces)."""
+    if_absent: bool = False,
+) -> bool:
+    """The message ``mid`` queued on ``conn`` (written with the state change it announces);
+    ``if_absent``: nothing queued (``False``) when a message ``mid`` is in the outbox already."""
     bundle = message_bundle(
         message_id=mid,
         event=event,
@@ -145,11 +165,10 @@ def queue(
         timestamp=timestamp,
         resources=resources,
     )
-    return enqueue(
-        conn,
-        destination=destination.endpoint + "/$process-message",
-        kind=event,
-        payload=bundle,
-        person=person,
-        message_id=mid,
-    )
+    where = destination.endpoint + "/$process-message"
+    if if_absent:
+        return enqueue_if_absent(
+            conn, destination=where, kind=event, payload=bundle, person=person, message_id=mid
+        )
+    enqueue(conn, destination=where, kind=event, payload=bundle, person=person, message_id=mid)
+    return True

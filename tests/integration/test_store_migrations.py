@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect, select, text
 
 from ipfhir.adapter.store import make_engine, migrate
 from ipfhir.adapter.store.ledger import SqlLedger
@@ -87,3 +89,29 @@ def test_sqlite_waits_for_a_writer_explicitly(tmp_path: Path) -> None:
         assert SQLITE_BUSY_TIMEOUT_S >= 10
     finally:
         engine.dispose()
+
+
+def test_0014_counts_the_attempts_existing_outbox_rows_show(fresh: Engine) -> None:
+    """A row migrated to 0014 starts its ``maybe_reached`` from what it shows: every attempt
+    of a queued or delivered message, all but the last of one in flight or dead."""
+    cfg = Config()
+    cfg.set_main_option("script_location", "ipfhir.adapter.store:migrations")
+    with fresh.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0013")
+    rows = [("m-q", "queued", 2), ("m-d", "delivered", 3), ("m-f", "in_flight", 1)]
+    rows += [("m-x", "dead", 8), ("m-n", "queued", 0)]
+    with fresh.begin() as conn:
+        for mid, status, attempts in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (message_id, destination, kind, payload, status, "
+                    "attempts, created_at, due_at) VALUES (:m, 'http://romsa.example/', "
+                    "'ip-transfer-plan', '{\"note\": \"æøå\"}', :s, :a, 0, 0)"
+                ),
+                {"m": mid, "s": status, "a": attempts},
+            )
+    migrate(fresh)
+    with fresh.connect() as conn:
+        found = dict(conn.execute(text("SELECT message_id, maybe_reached FROM outbox")).all())
+    assert found == {"m-q": 2, "m-d": 3, "m-f": 0, "m-x": 7, "m-n": 0}
