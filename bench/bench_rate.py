@@ -20,10 +20,11 @@ and counts the sends that slipped behind their slot by more than 1 ms ("late": w
 latencies, timed from the send, would understate a stall). Reported: achieved requests/s,
 p50/p99/max latency, late sends, the server's CPU per request; medians of ``--runs``, with the
 load average beside them. ``--profile DIR``: py-spy samples the secure server (collapsed
-stacks). ``--compare DIR`` (SQLite): also the servers of another checkout (``git archive REV |
-tar -x -C DIR`` with its own ``DIR/.venv``, the same schema) on a copy of the preloaded file,
-case by case beside these: before and after in one run. wrk times a request from its send on a
-connection; each connection's first request is sent at once (16 of ~10,000 requests).
+stacks; ``--profile-gil``: only the thread holding the GIL). ``--compare DIR`` (SQLite): also
+the servers of another checkout (``git archive REV | tar -x -C DIR`` with its own
+``DIR/.venv``, the same schema) on a copy of the preloaded file, case by case beside these:
+before and after in one run. wrk times a request from its send on a connection; each
+connection's first request is sent at once (16 of ~10,000 requests).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def profile(pid: int, case: str, args: argparse.Namespace) -> subprocess.Popen[b
     spy = Path(sys.executable).parent / "py-spy"
     cmd = [str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid)]
     cmd += ["--subprocesses", "--nonblocking", "--duration", str(args.seconds)]
+    cmd += ["--gil"] if args.profile_gil else []
     cmd += ["--format", "raw", "--output", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -171,6 +173,9 @@ def main() -> None:
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     ap.add_argument("--postgres", default="postgresql+psycopg://root@127.0.0.1:5432/test")
     ap.add_argument("--compare", metavar="DIR", help="another checkout to measure beside")
+    ap.add_argument(
+        "--profile-gil", action="store_true", help="sample only the thread holding the GIL (CPU)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
