@@ -59,26 +59,28 @@ def _sqlite_hooks(engine: Engine) -> None:
 
 
 class _Turn:
-    """A re-entrant lock waited on for at most the busy timeout: a writer that cannot get its
-    turn by then goes on to SQLite's own lock (and its busy timeout), as without the turn."""
+    """A writer's turn on ``lock`` (re-entrant), waited for at most the busy timeout: a writer
+    that cannot get it by then goes on to SQLite's own lock (and its busy timeout), as without
+    the turn. Free, it is taken at once without waiting."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._held = threading.local()
+    __slots__ = ("_got", "_lock")
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._got = False
 
     def __enter__(self) -> None:
-        got = self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S)
-        stack: list[bool] = getattr(self._held, "stack", None) or []
-        stack.append(got)
-        self._held.stack = stack
+        lock = self._lock
+        self._got = lock.acquire(False) or lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S)
 
     def __exit__(self, *_: object) -> None:
-        if self._held.stack.pop():
+        if self._got:
+            self._got = False
             self._lock.release()
 
 
 # One turn per SQLite connection pool: see writer_turn.
-_WRITERS: weakref.WeakKeyDictionary[Any, _Turn] = weakref.WeakKeyDictionary()
+_WRITERS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _WRITERS_LOCK = threading.Lock()
 _NO_TURN = nullcontext()
 
@@ -94,11 +96,11 @@ def writer_turn(engine: Engine) -> AbstractContextManager[Any]:
     if engine.dialect.name != "sqlite":
         return _NO_TURN
     pool = engine.pool
-    turn = _WRITERS.get(pool)
-    if turn is None:
+    lock = _WRITERS.get(pool)
+    if lock is None:
         with _WRITERS_LOCK:
-            turn = _WRITERS.setdefault(pool, _Turn())
-    return turn
+            lock = _WRITERS.setdefault(pool, threading.RLock())
+    return _Turn(lock)
 
 
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0

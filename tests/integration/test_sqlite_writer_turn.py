@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -18,9 +19,9 @@ from ipfhir.adapter.store.unit import begin_write
 def test_writers_of_one_engine_share_one_turn(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'turn.sqlite3'}")
     writer = engine.execution_options(**{WRITE_OPTION: True})
-    assert writer_turn(engine) is writer_turn(writer)
+    assert _lock(writer_turn(engine)) is _lock(writer_turn(writer))
     other = make_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}")
-    assert writer_turn(other) is not writer_turn(engine)
+    assert _lock(writer_turn(other)) is not _lock(writer_turn(engine))
     pg = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
     with writer_turn(pg), writer_turn(pg):
         pass  # nothing to wait for on PostgreSQL
@@ -64,14 +65,17 @@ def test_a_second_writer_begins_only_after_the_first_committed(tmp_path: Path) -
 
 def test_the_turn_is_re_entrant_within_a_thread(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'turn.sqlite3'}")
-    turn = writer_turn(engine)
-    with turn, turn:
+    with writer_turn(engine), writer_turn(engine):
         pass
-    assert _try(turn)
+    assert _try(writer_turn(engine))
+
+
+def _lock(turn: object) -> object:
+    return turn._lock  # type: ignore[attr-defined]
 
 
 def _try(turn: object) -> bool:
-    lock = turn._lock  # type: ignore[attr-defined]
+    lock: Any = _lock(turn)
     got = bool(lock.acquire(blocking=False))
     if got:
         lock.release()
