@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     search_max_params: int = Field(default=30, ge=1, le=1000)
     search_max_or_values: int = Field(default=100, ge=1, le=1000)
     search_max_values: int = Field(default=300, ge=1, le=10000)
+    # The delivery worker settles the plan transfers this often (adapter/sync/transfer_state.py)
+    transfer_settle_seconds: float = Field(default=60.0, ge=1, le=86400)
     # People whose plan context the consent enforcement point keeps between requests (0 = none);
     # an entry is used only while the store's change stamps say nothing changed.
     consent_cache_size: int = Field(default=512, ge=0, le=1_000_000)  # = consent.cache.DEFAULT_SIZE

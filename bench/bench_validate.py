@@ -1,14 +1,15 @@
 """Throughput of the profile validator, single core (prints numbers, asserts nothing).
 
-    .venv/bin/python bench/bench_validate.py [--runs 5] [--passes 3] [--profile]
+    .venv/bin/python bench/bench_validate.py [--runs 5] [--passes 3] [--profile [a|b]]
 
 (a) base R4 validation of the 101 official examples, cache warm; (b) IP-profile validation of the
 fixture Bundles ``fixtures/bundles/*.bundle.json`` (each entry resource, in its Bundle);
 beside fhir.resources' own ``model_validate_json`` (R4B) on the same resources in the same run
 (the baseline: the only other place that imports fhir.resources is ``mappings/fhir_r4.py``).
-``--profile`` prints the top functions by own time for (a). ``--baseline REV`` also times the
-validator as it was at git revision REV (its ``profiles/validator`` copied to a temporary package),
-interleaved with the current one, so a before/after ratio comes from one run on a shared machine.
+``--profile [a|b]`` prints the top functions by own time for (a), the default, or (b).
+``--baseline REV`` also times the validator as it was at git revision REV (its
+``profiles/validator`` copied to a temporary package), interleaved with the current one, so a
+before/after ratio comes from one run on a shared machine.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="a", choices=("a", "b"))
     parser.add_argument("--baseline", metavar="REV", help="also time the validator at REV")
     args = parser.parse_args()
 
@@ -154,7 +155,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.passes):
-            for r in resources:
+            for r in resources if args.profile == "a" else bundles:
                 validator.issues(r)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)

@@ -170,6 +170,7 @@ EXCHANGE: Final[dict[str, str]] = {
     "ip-transfer": "Overføring av individuell plan ved flytting",
     "ip-transfer-response": "Svar på overføring av individuell plan",
     "ip-transfer-plan": "Individuell plan overført til ny kommune",
+    "ip-transfer-query": "Spørsmål om overført individuell plan er mottatt",
     "handover-overlap-days": "Overlapp mellom koordinatorene (dager)",
     "successor-plan": "Planen hos kommunen som overtok",
     "handover-pending": "Overføring pågår: planen er skrivebeskyttet",

@@ -27,6 +27,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError("from 1 to 86400 seconds")
+    return value
+
+
 def _database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("ipfhir-data"))
     parser.add_argument("--database", default=None, help="postgresql+psycopg://... (else SQLite)")
@@ -49,6 +59,14 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     worker.add_argument(
         "--as", dest="orgnr", default=None, help="log in at receivers as this orgnr"
+    )
+    worker.add_argument(
+        "--settle-every",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="settle the transfers (fail a dead or overdue one) this often "
+        "(default IPFHIR_TRANSFER_SETTLE_SECONDS, 60)",
     )
     _database(worker)
     worker.set_defaults(handler=_worker)
@@ -88,22 +106,39 @@ def _outbox(args: argparse.Namespace) -> int:
     return 1
 
 
-def delivering(wiring: Any, data_dir: Path, orgnr: str | None) -> Any:
+def delivering(
+    wiring: Any, data_dir: Path, orgnr: str | None, settle_every: float | None = None
+) -> Any:
     """The delivery worker over ``wiring``'s outbox: tokens as ``orgnr`` (none without), the
-    consent and route checked again before each send (adapter/sync/gate.py)."""
+    consent and route checked again before each send (adapter/sync/gate.py), and the transfers
+    settled every ``settle_every`` seconds (adapter/sync/transfer_state.py; by default
+    ``IPFHIR_TRANSFER_SETTLE_SECONDS``, 60)."""
     from ipfhir.adapter.auth.orgkey import organisation_key
     from ipfhir.adapter.bootstrap import secure_factory
     from ipfhir.adapter.directory.store import SqlDirectory
+    from ipfhir.adapter.settings import Settings
     from ipfhir.adapter.store.outbox import Outbox
     from ipfhir.adapter.sync.gate import ConsentGate
     from ipfhir.adapter.sync.tokens import DirectoryTokens
+    from ipfhir.adapter.sync.transfer_state import settle_transfers
     from ipfhir.adapter.sync.worker import HttpTransport, Worker
 
     tokens = None
     if orgnr:
         tokens = DirectoryTokens(SqlDirectory(wiring.engine), organisation_key(data_dir), orgnr)
     transport = _per_endpoint(HttpTransport(token_for=tokens), wiring.engine)
-    return Worker(Outbox(wiring.engine), transport, before_send=ConsentGate(secure_factory(wiring)))
+    every = settle_every or Settings().transfer_settle_seconds
+
+    def settle() -> None:
+        settle_transfers(wiring.repository)
+
+    return Worker(
+        Outbox(wiring.engine),
+        transport,
+        before_send=ConsentGate(secure_factory(wiring)),
+        housekeeping=settle,
+        housekeeping_every=every,
+    )
 
 
 def start_in_background(wiring: Any, data_dir: Path, orgnr: str) -> Callable[[], None]:
@@ -137,10 +172,11 @@ def _per_endpoint(http: Any, engine: Any) -> Any:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    worker = delivering(_wiring(args), args.data_dir, args.orgnr)
+    worker = delivering(_wiring(args), args.data_dir, args.orgnr, args.settle_every)
     if args.once:
         while worker.run_once():
             pass
+        worker.housekeep()
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -20,7 +20,12 @@ repositories commit (``Enforcement.on_writes``, wired in :func:`adapter.bootstra
    names the notifications about the person that may have reached that organisation (Task
    identifiers; one never tried is judged again by the consent gate before it leaves) and why,
    coarsely (withdrawn / narrowed: which topic or recipient the person refused is not told);
-3. every notice queued, and every recipient that cannot be told (no route in the directory, or
+3. a plan transfer this adapter asked that organisation for, for that person, and still
+   waiting for its answer (A's Task ``requested``) fails on the same transaction, IP-6110: B
+   cancels its side on receipt (:mod:`adapter.sync.revocation`), so A's Task would otherwise
+   stay open for ever (a plan already accepted and queued is held back at the send-time gate,
+   :mod:`adapter.sync.gate`, and its Task fails with IP-6096);
+4. every notice queued, and every recipient that cannot be told (no route in the directory, or
    this adapter's own address unknown because it never sent a message: IP-6100), is audited on
    that transaction. A recipient that cannot be told never stops the withdrawal itself (a failure
    of the database does, as it stops any write: the change and its notices are one).
@@ -55,6 +60,7 @@ from ipfhir.adapter.sync.sent import (
     queue,
     recipients_of,
 )
+from ipfhir.adapter.sync.transfer_state import end_requests
 
 __all__ = ["RevocationNotices"]
 
@@ -145,6 +151,8 @@ class RevocationNotices:
             else:
                 receiver = party_of(entry)
                 self._queue(conn, source, receiver, person, delivered.identifiers, reason)
+                why = "IP-6110: " + MESSAGES["IP-6110"].format(orgnr=orgnr)
+                end_requests(conn, person, orgnr, why)
                 detail = (
                     f"ip-revocation queued to {orgnr} for {consent} ({'; '.join(reasons)}), "
                     f"{len(delivered.identifiers)} notification(s) named"

@@ -10,8 +10,9 @@ each queued in the same transaction as the state change it announces:
    The request carries the Patient as B may see it (``secure_factory(...).repository_for(
    Actor(organisation=B))``: judged, audited, ledgered); a consent that gives B nothing → IP-6051,
    nothing queued. A's plan stays active and writable.
-2. :func:`respond` (B): accept (naming the coordinator B appoints; refused while B holds an active
-   plan for the person, IP-6092) or decline with a reason.
+2. :func:`respond` (B): accept (naming the coordinator B appoints — with their HPR number, B's
+   stored CareTeam names them as a PractitionerRole at B, so their token holds the plan there;
+   refused while B holds an active plan for the person, IP-6092) or decline with a reason.
 3. On acceptance A reads the plan as B may see it, marks it ``handover-pending`` (read-only,
    still active) and sends it; B stores it as the person's active plan, owned by B, with
    coordination passed over the declared overlap, and confirms — all in B's one transaction
@@ -22,13 +23,21 @@ each queued in the same transaction as the state change it announces:
 
 If B declines, never answers by the deadline, cannot be reached (a message dead-lettered), or
 the consent stops the plan before it leaves, A's plan stays active (a pending mark is lifted)
-and A's Task says why in ``statusReason`` — :func:`status` brings each Task up to date with its
-messages.
+and A's Task says why in ``statusReason`` — the delivery worker brings each Task up to date
+with its messages every so often (:func:`~adapter.sync.transfer_state.settle_transfers`), and
+:func:`status` does so at once. A plan message that died but may have reached B keeps A's plan
+pending until B, asked (``ip-transfer-query``), confirms or says it has not stored it.
+
+:func:`abandon` (A's operator, when B is gone for good): an open transfer A requested is ended
+— the plan writable again, the Task ``failed`` with the operator's reason (IP-6108), audited;
+a message of the transfer still queued is held back at the send-time gate
+(:mod:`adapter.sync.gate`, IP-6111). B may hold a copy if the plan message reached it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +49,9 @@ from ipfhir.adapter.errors import NotFound
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from ipfhir.adapter.sync.content import receiver_actor, seen_by
 from ipfhir.adapter.sync.inbox import TASK_IDENTIFIER_SYSTEM, orgnr_in
-from ipfhir.adapter.sync.messages import NotifyRefused, TransferRefused, issue_sync
+from ipfhir.adapter.sync.messages import MESSAGES, NotifyRefused, TransferRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER, TRANSFER_RESPONSE, Party, code
-from ipfhir.adapter.sync.transfer_state import settle_transfers
+from ipfhir.adapter.sync.transfer_state import lift, settle_transfers
 from ipfhir.adapter.sync.transfer_tasks import (
     OPEN,
     is_transfer,
@@ -53,8 +62,9 @@ from ipfhir.adapter.sync.transfer_tasks import (
     save_task,
     task_message,
 )
+from ipfhir.mappings.identifiers import HPR_SYSTEM
 
-__all__ = ["Queued", "request", "respond", "status"]
+__all__ = ["Queued", "abandon", "request", "respond", "status"]
 
 Resource = dict[str, Any]
 MAX_OVERLAP = 90
@@ -199,10 +209,18 @@ def respond(
     task_id: str,
     accept: bool,
     text: str | None = None,
+    coordinator_hpr: str | None = None,
 ) -> Queued:
-    """B accepts (``text``: the coordinator it appoints) or declines (``text``: why) the
-    transfer request ``task_id`` it received; the answer is queued to A in the same
-    transaction."""
+    """B accepts (``text``: the coordinator it appoints; ``coordinator_hpr``: that
+    practitioner's HPR number, so B's stored CareTeam names them as a PractitionerRole at B and
+    their token holds the plan) or declines (``text``: why) the transfer request ``task_id``
+    it received; the answer is queued to A in the same transaction. An HPR number that is not
+    one (1–9 digits), or one given with a decline, is refused (IP-6111)."""
+    if coordinator_hpr is not None and (
+        not accept or not re.fullmatch(r"[0-9]{1,9}", coordinator_hpr, flags=re.ASCII)
+    ):
+        shown = coordinator_hpr[:20]
+        raise TransferRefused([issue_sync("IP-6111", None, "value", value=shown)])
     try:
         task: Resource = wiring.repository.read("Task", task_id)
     except NotFound:
@@ -221,8 +239,12 @@ def respond(
     now = _now()
     answered = {k: v for k, v in task.items() if k != "meta"}
     answered.update(status="accepted" if accept else "rejected", lastModified=now)
-    if accept and text:
-        answered["output"] = [{"type": code("coordinator"), "valueString": text[:300]}]
+    if accept and (text or coordinator_hpr):
+        name = (text or f"HPR {coordinator_hpr}")[:300]
+        answered["output"] = [{"type": code("coordinator"), "valueString": name}]
+    if accept and coordinator_hpr:
+        hpr = {"system": HPR_SYSTEM, "value": coordinator_hpr}
+        answered["output"].append({"type": code("coordinator"), "valueIdentifier": hpr})
     if not accept:
         answered["statusReason"] = reason(text or "Avslått av mottakende kommune")
     ident = str(answered["identifier"][0]["value"]).removeprefix("urn:uuid:")
@@ -264,3 +286,31 @@ def status(wiring: Any, task_id: str | None = None) -> list[Resource]:
         return [task]
     query = SearchQuery("Task", count=500, sort=("-_lastUpdated",))
     return [t for t in wiring.repository.search(query).matches if is_transfer(t)]
+
+
+def abandon(wiring: Any, *, orgnr: str, task_id: str, why: str) -> Resource:
+    """A's operator ends the open transfer ``task_id`` that ``orgnr`` requested (module doc);
+    the Task as written. IP-6106 for a Task that is not such a transfer (the same for none),
+    IP-6107 for one already closed."""
+    try:
+        task: Resource = wiring.repository.read("Task", task_id)
+    except NotFound:
+        task = {}
+    if not is_transfer(task) or "focus" not in task or orgnr_in(task.get("requester")) != orgnr:
+        raise TransferRefused(
+            [issue_sync("IP-6106", None, "not-found", tid=task_id[:64], orgnr=orgnr)]
+        )
+    if task.get("status") not in OPEN:
+        shown = str(task.get("status"))
+        raise TransferRefused(
+            [issue_sync("IP-6107", "Task.status", "conflict", tid=task_id, status=shown)]
+        )
+    receiver = orgnr_in(task.get("owner")) or "?"
+    text = " ".join(why.split())[:500]
+    reason_text = "IP-6108: " + MESSAGES["IP-6108"].format(orgnr=orgnr, receiver=receiver, why=text)
+    return lift(
+        wiring.repository,
+        task,
+        reason_text,
+        detail=f"ip-transfer {task_id} abandoned by {orgnr}: {text}"[:1000],
+    )

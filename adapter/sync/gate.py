@@ -25,6 +25,11 @@ read again as the receiver may see it now (``$everything`` of the plan the reque
 Task is about, through the same enforcement, :func:`~adapter.sync.handover.carried_plan`):
 a queued plan message carrying anything that read does not (a topic, an environment or an
 individual refused since, a detail changed) is held back too (IP-6056) — as a notification is.
+
+A transfer's request, plan or query (``ip-transfer-query``) leaves only while the sending
+side's transfer Task is still open: one failed, abandoned (``ipfhir transfer abandon``) or
+ended by a revocation notice since the message was queued holds it back, unsent (IP-6109) —
+nothing reaches B once A's plan is writable again.
 """
 
 from __future__ import annotations
@@ -39,8 +44,15 @@ from ipfhir.adapter.sync.content import Seen, receiver_actor, seen_by
 from ipfhir.adapter.sync.handover import carried_plan, carries_no_more
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
 from ipfhir.adapter.sync.messages import MESSAGES
-from ipfhir.adapter.sync.messaging import EXCHANGE_SYSTEM, NOTIFICATION, TRANSFER, TRANSFER_PLAN
+from ipfhir.adapter.sync.messaging import (
+    EXCHANGE_SYSTEM,
+    NOTIFICATION,
+    TRANSFER,
+    TRANSFER_PLAN,
+    TRANSFER_QUERY,
+)
 from ipfhir.adapter.sync.refusals import carried_refusals, refused_individuals
+from ipfhir.adapter.sync.transfer_tasks import OPEN
 
 __all__ = ["ConsentGate"]
 
@@ -126,7 +138,22 @@ class ConsentGate:
         self._directory = directory or SqlDirectory(factory.enforcement.inner.engine)
 
     def __call__(self, message: Message) -> str | None:
-        return self._route(message) or self._consent(message)
+        return self._route(message) or self._transfer_open(message) or self._consent(message)
+
+    def _transfer_open(self, message: Message) -> str | None:
+        """A transfer's request, plan or query leaves only while this adapter's transfer Task
+        is open (not failed, abandoned or ended by a revocation since it was queued)."""
+        if _event(message.payload) not in (TRANSFER, TRANSFER_PLAN, TRANSFER_QUERY):
+            return None
+        tid = _transfer_id(message.payload)
+        try:
+            task = self._factory.enforcement.inner.read("Task", tid) if tid else {}
+        except NotFound:
+            task = {}
+        status = task.get("status") if isinstance(task, dict) else None
+        if status in OPEN:
+            return None
+        return "IP-6109: " + MESSAGES["IP-6109"].format(tid=tid, status=status or "unknown")
 
     def _route(self, message: Message) -> str | None:
         if _event(message.payload) is None:

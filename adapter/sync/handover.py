@@ -154,9 +154,14 @@ def _is_coordinator(participant: Any) -> bool:
 
 
 def pass_coordination(
-    team: Resource, handover: dt.date, overlap_days: int, new_coordinator: str | None
+    team: Resource,
+    handover: dt.date,
+    overlap_days: int,
+    new_coordinator: str | None,
+    member: Resource | None = None,
 ) -> Resource:
-    """``team`` (a CareTeam) with coordination passed on ``handover`` (see the module doc)."""
+    """``team`` (a CareTeam) with coordination passed on ``handover`` (see the module doc);
+    ``member``: the new coordinator's reference (a PractitionerRole), else named by display."""
     out = copy.deepcopy(team)
     day, until = handover.isoformat(), (handover + dt.timedelta(days=overlap_days)).isoformat()
     found = out.get("participant")
@@ -171,7 +176,7 @@ def pass_coordination(
         participants.append(
             {
                 "role": [{"coding": [{"system": system, "code": code, "display": display}]}],
-                "member": {"display": new_coordinator[:300]},
+                "member": {**(member or {}), "display": new_coordinator[:300]},
                 "period": {"start": day},
             }
         )

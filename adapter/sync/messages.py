@@ -7,8 +7,11 @@ login own IP-6000–6049 in :mod:`adapter.directory.messages`, legacy XML IP-62x
 - IP-6090–6099: the plan transfer between municipalities (``ipfhir transfer``): refusals of the
   commands, the receiver's refusals of transfer messages, and the reasons a transfer Task gives
   (``Task.statusReason``) when it did not happen.
-- IP-6100–6119: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
-  IP-6101–6119 the receiver's refusals of a revocation (``fatal-error``).
+- IP-6100–6103: revocation notices — IP-6100 the sender's audit of a recipient it cannot tell,
+  IP-6101–6103 the receiver's refusals of a revocation (``fatal-error``).
+- IP-6104–6112: the plan transfer, continued — the reasons a transfer Task gives when B,
+  asked (``ip-transfer-query``), has not stored the plan, when an operator abandons the
+  transfer or a revocation notice ends it, and the refusals of ``transfer abandon``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ MESSAGES: dict[str, str] = {
     "IP-6073": "MessageHeader.destination.endpoint '{value}' is not this adapter.",
     "IP-6074": "Event '{event}' is not processed here (ip-exchange ip-notification, "
     "ip-notification-response, ip-transfer, ip-transfer-response, ip-transfer-plan, "
-    "ip-revocation).",
+    "ip-transfer-query, ip-revocation).",
     "IP-6075": "The message's Task is unusable: {detail}",
     "IP-6076": "The answer names no notification this adapter sent to the answering organisation.",
     "IP-6077": "MessageHeader.destination.receiver '{orgnr}' is not an organisation this adapter "
@@ -67,7 +70,7 @@ MESSAGES: dict[str, str] = {
     "IP-6097": "Organisation {orgnr} was not reached ({why}): the plan stays active here.",
     "IP-6098": "Organisation {orgnr} did not answer by {date}: the plan stays active here.",
     "IP-6099": "--overlap-days must be a whole number from 0 to 90, not '{value}'.",
-    # revocation notices (IP-6100–6119)
+    # revocation notices (IP-6100–6103)
     "IP-6100": "Organisation {orgnr} received data under {consent} but is not told of its "
     "withdrawal or narrowing: {why}.",
     "IP-6101": "The revocation names no notification this adapter received from the sending "
@@ -76,6 +79,21 @@ MESSAGES: dict[str, str] = {
     "IP-6103": "The security label ip-exchange#consent-revoked is set by this adapter only, on "
     "what a revocation notice sealed; it is never written through the API or carried in a "
     "message.",
+    # the plan transfer, continued (IP-6104–6112)
+    "IP-6104": "Organisation {orgnr} asked about the transfer before its plan arrived here: the "
+    "transfer is closed here, and a plan arriving for it later is refused.",
+    "IP-6105": "Organisation {orgnr} has not stored the plan and has closed the transfer: the "
+    "plan stays active here.",
+    "IP-6106": "Task/{tid} is not a transfer organisation {orgnr} requested here.",
+    "IP-6107": "Task/{tid} is {status}: only an open transfer can be abandoned.",
+    "IP-6108": "Abandoned by organisation {orgnr}: {why}. Organisation {receiver} may hold a "
+    "copy of the plan if the plan message reached it; the plan stays active here.",
+    "IP-6109": "Not sent: transfer Task/{tid} is {status} here (it ended after the message was "
+    "queued).",
+    "IP-6110": "The person's consent was withdrawn or narrowed and organisation {orgnr} is "
+    "told so (ip-revocation): the transfer request is ended; the plan stays active here.",
+    "IP-6111": "--coordinator-hpr must be an HPR number (1 to 9 digits) given with --accept, "
+    "not '{value}'.",
 }
 
 

@@ -11,8 +11,10 @@ transient-error, fatal-error with an OperationOutcome) — the shape
 Events: ``ip-notification`` (hospital → coordinating unit: a Task "need for individual plan /
 coordinator" and the Patient it is for) and ``ip-notification-response`` (the coordinating
 unit's answer: the same Task, identified by its identifier, accepted or rejected); the plan
-transfer ``ip-transfer`` (A asks B), ``ip-transfer-response`` (B accepts, declines, or confirms
-that it stored the plan) and ``ip-transfer-plan`` (A's plan as B may see it), carried out by
+transfer ``ip-transfer`` (A asks B), ``ip-transfer-response`` (B accepts, declines, confirms
+that it stored the plan, or — asked — that it did not and closed the transfer),
+``ip-transfer-plan`` (A's plan as B may see it) and ``ip-transfer-query`` (A asks B whether it
+stored the plan: A's plan message died and no confirmation came), carried out by
 :mod:`adapter.sync.transfer_inbox`; and ``ip-revocation`` (the sender withdraws what it sent
 under a consent the person has since withdrawn or narrowed: a Task naming the notifications by
 their identifiers, no person data; :mod:`adapter.sync.revocation`).
@@ -34,6 +36,7 @@ __all__ = [
     "REQUESTS",
     "TRANSFER",
     "TRANSFER_PLAN",
+    "TRANSFER_QUERY",
     "TRANSFER_RESPONSE",
     "Incoming",
     "Party",
@@ -51,6 +54,7 @@ NOTIFICATION_RESPONSE = "ip-notification-response"
 TRANSFER = "ip-transfer"  # municipality A asks B to take the person's plan over
 TRANSFER_RESPONSE = "ip-transfer-response"  # B accepts, declines or confirms it stored the plan
 TRANSFER_PLAN = "ip-transfer-plan"  # A sends the plan as the consent lets B see it
+TRANSFER_QUERY = "ip-transfer-query"  # A asks B whether it stored the plan (no answer came)
 REVOCATION = "ip-revocation"  # the sender withdraws what it sent under a consent since narrowed
 EVENTS = (
     NOTIFICATION,
@@ -58,9 +62,11 @@ EVENTS = (
     TRANSFER,
     TRANSFER_RESPONSE,
     TRANSFER_PLAN,
+    TRANSFER_QUERY,
     REVOCATION,
 )
-REQUESTS = frozenset({NOTIFICATION, TRANSFER, TRANSFER_PLAN})  # addressed to a served organisation
+# addressed to a served organisation
+REQUESTS = frozenset({NOTIFICATION, TRANSFER, TRANSFER_PLAN, TRANSFER_QUERY})
 ResponseCode = Literal["ok", "transient-error", "fatal-error"]
 _MAX_ID = 64
 

@@ -20,6 +20,11 @@ each carried out on the receiver's one write transaction; only the organisation 
   after the declared overlap, a Provenance links it to B's plan, the Task is ``completed`` —
   nothing deleted, and the person has one active plan: B's.
 
+- **failed** (B, asked by ``ip-transfer-query`` after A's plan message died, has not stored the
+  plan and has closed its side, :mod:`adapter.sync.transfer_inbox`): taken only while A's Task
+  is ``in-progress`` and only when A has sent a query about it (IP-6095 otherwise) — the
+  pending mark is lifted and the Task ``failed`` with IP-6105, in one transaction.
+
 A repeated answer that changes nothing (the same status again) is accepted and does nothing.
 """
 
@@ -43,6 +48,7 @@ from ipfhir.adapter.sync.messages import MESSAGES, TryAgain
 from ipfhir.adapter.sync.messaging import (
     TRANSFER,
     TRANSFER_PLAN,
+    TRANSFER_QUERY,
     TRANSFER_RESPONSE,
     Incoming,
     Party,
@@ -50,8 +56,20 @@ from ipfhir.adapter.sync.messaging import (
 )
 from ipfhir.adapter.sync.receiver import Handler
 from ipfhir.adapter.sync.recorded import record_write
-from ipfhir.adapter.sync.transfer_inbox import Act, refused, store_plan, store_request
-from ipfhir.adapter.sync.transfer_state import mark_plan, plan_parts, refused_unsent
+from ipfhir.adapter.sync.transfer_inbox import (
+    Act,
+    answer_query,
+    refused,
+    store_plan,
+    store_request,
+)
+from ipfhir.adapter.sync.transfer_state import (
+    lift,
+    mark_plan,
+    plan_parts,
+    queries,
+    refused_unsent,
+)
 from ipfhir.adapter.sync.transfer_tasks import (
     find_task,
     is_transfer,
@@ -66,7 +84,12 @@ from ipfhir.adapter.sync.transfer_tasks import (
 __all__ = ["apply_answer", "transfer_handlers"]
 
 Resource = dict[str, Any]
-_BEFORE = {"accepted": "requested", "rejected": "requested", "completed": "in-progress"}
+_BEFORE = {
+    "accepted": "requested",
+    "rejected": "requested",
+    "completed": "in-progress",
+    "failed": "in-progress",
+}
 
 
 def _now() -> str:
@@ -92,7 +115,7 @@ def apply_answer(
         raise refused("the answer names no transfer this adapter asked the answering organisation")
     status = str(answer.get("status"))
     if status not in _BEFORE:
-        raise refused("an answer is accepted, rejected or completed", "Task.status")
+        raise refused("an answer is accepted, rejected, completed or failed", "Task.status")
     if mine.get("status") == status or (status == "accepted" and mine["status"] == "in-progress"):
         return _nothing  # the same answer again
     if mine.get("status") != _BEFORE[status]:
@@ -103,6 +126,8 @@ def apply_answer(
         return _update(repository, mine, sender, incoming, status="rejected", why=why)
     if status == "completed":
         return _completed(repository, directory, mine, sender, incoming)
+    if status == "failed":
+        return _not_stored(repository, mine, sender, incoming)
     return _accepted(repository, directory, factory, base, mine, sender, incoming, tid)
 
 
@@ -331,10 +356,28 @@ def _completed(
     return act
 
 
+def _not_stored(repository: SqlRepository, mine: Resource, sender: str, incoming: Incoming) -> Act:
+    """B, asked, has not stored the plan and has closed its side: the plan is writable again
+    and the Task failed (IP-6105). Taken only as the answer to a query this adapter sent."""
+    tid = str(mine["id"])
+    if not queries(Outbox(repository.engine), tid):
+        raise refused("a transfer is failed by the receiver only when asked", "Task.status")
+    why = "IP-6105: " + MESSAGES["IP-6105"].format(orgnr=sender)
+
+    def act(conn: Connection) -> None:
+        current_task = find_task(repository, str(task_identifier(mine)), conn)
+        if current_task.get("status") != "in-progress":
+            raise refused(f"the transfer is {current_task.get('status')} here", "Task.status")
+        detail = f"received ip-transfer-response {incoming.message_id}: not stored, failed"
+        lift(repository, current_task, why, detail=detail, conn=conn)
+
+    return act
+
+
 def transfer_handlers(
     repository: SqlRepository, directory: SqlDirectory, base: str, factory: Any
 ) -> dict[str, Handler]:
-    """The receiver's handlers of the plan transfer's three events (``factory``: the
+    """The receiver's handlers of the plan transfer's four events (``factory``: the
     consent-enforcing ``secure_factory`` of this adapter's store, for the plan as B may see
     it)."""
 
@@ -347,4 +390,12 @@ def transfer_handlers(
     def answer(sender: str, incoming: Incoming) -> Act:
         return apply_answer(repository, directory, factory, base, sender, incoming)
 
-    return {TRANSFER: request, TRANSFER_PLAN: plan, TRANSFER_RESPONSE: answer}
+    def query(sender: str, incoming: Incoming) -> Act:
+        return answer_query(repository, directory, base, sender, incoming)
+
+    return {
+        TRANSFER: request,
+        TRANSFER_PLAN: plan,
+        TRANSFER_RESPONSE: answer,
+        TRANSFER_QUERY: query,
+    }

@@ -9,12 +9,24 @@ IP-6092, IP-6095) is answered ``fatal-error`` and changes nothing.
   here — every resource under the id the message gave it, references only among the carried
   resources (anything else is reduced to its display: A cannot point into B's store), owned by
   B (``CarePlan.author``, ``CareTeam.managingOrganization``), coordination passed over the
-  declared overlap, a Provenance naming the transfer; B's Task ``completed``; and the
+  declared overlap to the coordinator B appointed (named by HPR number when B gave one: a
+  PractitionerRole at B of the Practitioner with that HPR number, so that practitioner's token
+  holds the plan here), a Provenance naming the transfer; B's Task ``completed``; and the
   confirmation to A queued — all in one transaction. The message is about the one person B's
   Task is for: exactly one Patient (``Task.for``), its fødselsnummer / D-nummer that person's,
   and no reference naming anyone else by fødselsnummer (IP-6095 otherwise, nothing stored). A
   person with an active plan here already gets none (IP-6092: one plan per person, the store's
   IP-4401 checked in the same transaction).
+
+- ``ip-transfer-query`` (A → B: A's plan message died, it may have reached B, no confirmation
+  came): B answers from its own records, in one transaction. B's Task ``completed`` (the plan
+  is stored): B's confirmation is queued again (a fresh message id). B's Task ``accepted`` (no
+  plan stored): B's Task becomes ``failed`` (IP-6104) — a plan message arriving later for it is
+  refused (``store_plan`` takes an ``accepted`` transfer only) — and "not stored" (the Task
+  ``failed``) is queued to A; asked again, the same. Only the organisation that requested
+  the transfer, asking the organisation it addressed, gets this; anyone else is refused exactly
+  as for a transfer unknown here (IP-6095). A duplicate query (the same message id) gets the
+  first answer from the receiver's de-duplication, nothing queued again.
 
 What A does with B's answers is in :mod:`adapter.sync.transfer_back`.
 """
@@ -32,11 +44,12 @@ from sqlalchemy import Connection
 from ipfhir.adapter.directory.model import as_dict, dicts
 from ipfhir.adapter.directory.store import SqlDirectory
 from ipfhir.adapter.errors import Conflict
+from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store.repository import SqlRepository
 from ipfhir.adapter.sync.binding import bind_organisation, bind_patient
 from ipfhir.adapter.sync.handover import CARRIED_TYPES, pass_coordination, rewrite_references
 from ipfhir.adapter.sync.inbox import orgnr_in, task_identifier
-from ipfhir.adapter.sync.messages import MessageRefused, issue_sync
+from ipfhir.adapter.sync.messages import MESSAGES, MessageRefused, issue_sync
 from ipfhir.adapter.sync.messaging import TRANSFER_PLAN, TRANSFER_RESPONSE, Incoming, Party, code
 from ipfhir.adapter.sync.recorded import record_write
 from ipfhir.adapter.sync.transfer_state import current
@@ -46,12 +59,13 @@ from ipfhir.adapter.sync.transfer_tasks import (
     message_id,
     party,
     queue,
+    reason,
     save_task,
     task_message,
 )
-from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, ORGNR_SYSTEM
+from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM
 
-__all__ = ["Act", "refused", "store_request", "store_plan"]
+__all__ = ["Act", "answer_query", "refused", "store_request", "store_plan"]
 
 Resource = dict[str, Any]
 Act = Callable[[Connection], None]
@@ -134,6 +148,47 @@ def _output(task: Resource, kind: str) -> str | None:
         if kind in codes and isinstance(item.get("valueString"), str):
             return str(item["valueString"])
     return None
+
+
+def _coordinator_hpr(task: Resource) -> str | None:
+    """The HPR number of the coordinator B appointed (``transfer respond --coordinator-hpr``)."""
+    for item in dicts(task.get("output")):
+        ident = as_dict(item.get("valueIdentifier"))
+        if ident.get("system") == HPR_SYSTEM and isinstance(ident.get("value"), str):
+            return str(ident["value"])
+    return None
+
+
+def _coordinator_role(
+    repository: SqlRepository, conn: Connection, hpr: str, name: str, organisation: str
+) -> tuple[Resource, list[Resource]]:
+    """The CareTeam member naming B's coordinator: a PractitionerRole at ``organisation``
+    (B's Organization) of the Practitioner with HPR number ``hpr`` (the one stored here, or
+    a new one named ``name``) — how the consent policy recognises a coordinator — and what
+    was written for it."""
+    query = SearchQuery(
+        "Practitioner", (SearchParam("identifier", (f"{HPR_SYSTEM}|{hpr}",)),), count=2
+    )
+    found = repository._search(conn, query).matches
+    written = []
+    if len(found) == 1:
+        practitioner_id = str(found[0]["id"])
+    else:
+        practitioner_id = str(uuid.uuid4())
+        body = {
+            "resourceType": "Practitioner",
+            "identifier": [{"system": HPR_SYSTEM, "value": hpr}],
+            "name": [{"text": name[:200]}],
+        }
+        written.append(repository.writer.create(conn, body, practitioner_id))
+    role = {
+        "resourceType": "PractitionerRole",
+        "practitioner": {"reference": f"Practitioner/{practitioner_id}"},
+        "organization": {"reference": organisation},
+    }
+    stored = repository.writer.create(conn, role, str(uuid.uuid4()))
+    written.append(stored)
+    return {"reference": f"PractitionerRole/{stored['id']}"}, written
 
 
 def _carried(incoming: Incoming) -> tuple[list[tuple[str, Resource]], str]:
@@ -221,6 +276,7 @@ def store_plan(
 
         today = dt.date.today()
         stored = [*written, *owner_written]
+        member: Resource | None = None
         for _url, res in carried:
             body = rewrite_references(
                 {k: v for k, v in res.items() if k not in ("id", "meta")}, replace
@@ -233,7 +289,13 @@ def store_plan(
                 plan_id = str(res["id"])
             if body["resourceType"] == "CareTeam":
                 body["managingOrganization"] = [owner]
-                body = pass_coordination(body, today, overlap, _output(mine, "coordinator"))
+                name = _output(mine, "coordinator")
+                if member is None and name and (hpr := _coordinator_hpr(mine)):
+                    member, role_written = _coordinator_role(
+                        repository, conn, hpr, name, owner["reference"]
+                    )
+                    stored += role_written
+                body = pass_coordination(body, today, overlap, name, member)
             stored.append(_create(repository, conn, body, str(res["id"])))
         stored.append(_provenance(repository, conn, plan_id, patient_ref, owner, mine, ident))
         done = {k: v for k, v in mine.items() if k != "meta"}
@@ -322,8 +384,10 @@ def _confirm(
     sender: str,
     plan_id: str,
     patient_ref: str,
+    mid: str | None = None,
 ) -> None:
-    """B's confirmation to A: the plan is stored (Task completed, the new plan's address)."""
+    """B's confirmation to A: the plan is stored (Task completed, the new plan's address);
+    ``mid``: its message id (by default the transfer's one confirmation id)."""
     me = str(orgnr_in(done.get("owner")))
     entry = directory.get(me)
     source = Party(me, entry.name if entry else me, base.rstrip("/"))
@@ -339,7 +403,101 @@ def _confirm(
     queue(
         conn,
         event=TRANSFER_RESPONSE,
-        mid=message_id(ident.removeprefix("urn:uuid:"), "stored"),
+        mid=mid or message_id(ident.removeprefix("urn:uuid:"), "stored"),
+        source=source,
+        destination=destination,
+        timestamp=_now(),
+        resources=[answer],
+        person=patient_ref,
+    )
+
+
+_UNKNOWN = "no transfer from this organisation has this identifier"
+
+
+def answer_query(
+    repository: SqlRepository, directory: SqlDirectory, base: str, sender: str, incoming: Incoming
+) -> Act:
+    """``ip-transfer-query``: did B store the plan? Answered from B's records (module doc)."""
+    ident = task_identifier(incoming.focus)
+    if not is_transfer(incoming.focus) or ident is None:
+        raise refused(_UNKNOWN)
+
+    def act(conn: Connection) -> None:
+        mine = find_task(repository, ident, conn)
+        status = mine.get("status")
+        if (
+            not mine
+            or "focus" in mine  # a transfer this adapter requested: not asked about here
+            or orgnr_in(mine.get("requester")) != sender
+            or orgnr_in(mine.get("owner")) != incoming.receiver_orgnr
+            or status not in ("accepted", "completed", "failed")
+            or (status == "failed" and not _closed_by_query(mine))
+        ):
+            raise refused(_UNKNOWN)
+        patient_ref = str(as_dict(mine.get("for")).get("reference", ""))
+        tid = ident.removeprefix("urn:uuid:")
+        if status == "completed":
+            plan_ref = next(
+                (
+                    str(as_dict(o.get("valueReference")).get("reference"))
+                    for o in dicts(mine.get("output"))
+                    if str(as_dict(o.get("valueReference")).get("reference")).startswith(
+                        "CarePlan/"
+                    )
+                ),
+                "",
+            )
+            plan_id = plan_ref.removeprefix("CarePlan/")
+            mid = message_id(tid, f"stored|{incoming.message_id}")
+            done = {k: v for k, v in mine.items() if k != "meta"}
+            _confirm(conn, directory, base, done, ident, sender, plan_id, patient_ref, mid)
+            return
+        closed = {k: v for k, v in mine.items() if k != "meta"}
+        if status == "accepted":
+            why = "IP-6104: " + MESSAGES["IP-6104"].format(orgnr=sender)
+            closed.update(status="failed", statusReason=reason(why), lastModified=_now())
+            closed = save_task(
+                repository,
+                conn,
+                closed,
+                organisation=sender,
+                patient=None,
+                detail=f"received ip-transfer-query {incoming.message_id}: closed, not stored",
+            )
+        _not_stored(conn, directory, base, closed, sender, patient_ref, incoming.message_id)
+
+    return act
+
+
+def _closed_by_query(task: Resource) -> bool:
+    return str(as_dict(task.get("statusReason")).get("text", "")).startswith("IP-6104")
+
+
+def _not_stored(
+    conn: Connection,
+    directory: SqlDirectory,
+    base: str,
+    closed: Resource,
+    sender: str,
+    patient_ref: str,
+    query: str,
+) -> None:
+    """B's answer to A's query: the plan is not stored here and the transfer is closed."""
+    me = str(orgnr_in(closed.get("owner")))
+    entry = directory.get(me)
+    source = Party(me, entry.name if entry else me, base.rstrip("/"))
+    destination = party(directory, sender)
+    if destination is None:
+        raise refused("the sending organisation is not routable in this adapter's directory")
+    answer = task_message(closed)
+    for field in ("input", "output"):
+        answer.pop(field, None)
+    ident = str(task_identifier(closed))
+    queue(
+        conn,
+        event=TRANSFER_RESPONSE,
+        mid=message_id(ident.removeprefix("urn:uuid:"), f"not-stored|{query}"),
         source=source,
         destination=destination,
         timestamp=_now(),

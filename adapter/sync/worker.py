@@ -5,6 +5,12 @@ Every request has connect and read timeouts; a message that keeps failing ends `
 and replayable), never dropped; several workers on one PostgreSQL never hold the same message
 (the outbox's ``SKIP LOCKED`` claims). The body and headers carry the message id, which the
 receiver de-duplicates on, so a redelivery after a lost answer does no harm.
+
+Between deliveries :meth:`Worker.run` calls its ``housekeeping`` (if given) once every
+``housekeeping_every`` seconds of its clock — the CLI gives it
+:func:`~adapter.sync.transfer_state.settle_transfers`, so a transfer whose message died or whose
+answer is overdue fails, and its plan becomes writable again, without an operator. A
+housekeeping that breaks is logged and tried again at its next turn; it never stops delivery.
 """
 
 from __future__ import annotations
@@ -129,6 +135,27 @@ class Worker:
     # Checked just before each send: a reason means the message may no longer go (it ends
     # dead with that reason, unsent), e.g. adapter/sync/gate.py: the consent was withdrawn.
     before_send: Callable[[Message], str | None] | None = None
+    # Called between deliveries once every ``housekeeping_every`` seconds (by ``clock``).
+    housekeeping: Callable[[], object] | None = None
+    housekeeping_every: float = 60.0
+    _housekeeping_due: float | None = field(default=None, init=False, repr=False)
+
+    def housekeep(self) -> bool:
+        """Run the housekeeping if its turn has come (the first call always); did it run? A
+        database that is away is raised (:meth:`run` waits for it), anything else logged."""
+        if self.housekeeping is None:
+            return False
+        now = self.clock()
+        if self._housekeeping_due is not None and now < self._housekeeping_due:
+            return False
+        self._housekeeping_due = now + self.housekeeping_every
+        try:
+            self.housekeeping()
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception:
+            _log.exception("the worker's housekeeping failed; tried again at its next turn")
+        return True
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Deliver what is due now; the number of messages attempted. Once ``stop`` is set the
@@ -180,6 +207,7 @@ class Worker:
         pause = idle
         while not stop.is_set():
             try:
+                self.housekeep()
                 attempted = self.run_once(stop)
             except (SQLAlchemyError, OSError) as err:
                 _log.warning("outbox unavailable, retrying in %.0f s: %s", pause, one_line(err))

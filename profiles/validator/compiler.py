@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ipfhir.profiles.validator.model import Constraint, Discriminator, Node, TypeRef
-from ipfhir.profiles.validator.native import compile_native
+from ipfhir.profiles.validator.native import compile_native, reads_root_choice
 
 __all__ = ["NATIVE_CONSTRAINTS", "compile_structure", "type_key"]
 
@@ -60,6 +60,7 @@ def _constraint(raw: dict[str, Any]) -> Constraint | None:
         names=names,
         focus_free=focus_free,
         native=compile_native(expression),
+        root_choice=reads_root_choice(expression),
     )
 
 

@@ -12,6 +12,7 @@ answered for the wrong element and refused valid resources for the life of the p
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from ipfhir.mappings.errors import Issue
@@ -19,7 +20,7 @@ from ipfhir.profiles.validator.compiler import compile_structure
 from ipfhir.profiles.validator.fhirpath import Env, FhirPath
 from ipfhir.profiles.validator.messages import issue
 from ipfhir.profiles.validator.model import Constraint, Node, Present
-from ipfhir.profiles.validator.native import Unsupported
+from ipfhir.profiles.validator.native import Unsupported, compile_native
 from ipfhir.profiles.validator.registry import CORE_SD, Registry
 from ipfhir.profiles.validator.terminology import Terminology
 
@@ -171,10 +172,14 @@ class Engine:
         if found is None:
             structural = type_code in _STRUCTURAL or self.is_resource_type(type_code)
             own_base = node.path if structural else type_code
-            found = [(c, own_base) for c in node.constraints]
+            found = [(_typed(c, own_base), own_base) for c in node.constraints]
             seen = {c.key for c in node.constraints}
             if type_root is not None and type_root is not node:
-                found += [(c, type_root.path) for c in type_root.constraints if c.key not in seen]
+                found += [
+                    (_typed(c, type_root.path), type_root.path)
+                    for c in type_root.constraints
+                    if c.key not in seen
+                ]
             node.constraints_by_type[key] = found
         return found
 
@@ -227,6 +232,19 @@ class Engine:
                 return True
             return None if any(a is None for a in answers) else False
         return None
+
+
+def _typed(c: Constraint, base: str) -> Constraint:
+    """``c`` as evaluated on a focus of type ``base``: with a native closure that reads the
+    focus's choice elements (``value`` of an Extension) when the expression does."""
+    if not c.root_choice or c.native is None:
+        return c
+    found = c.typed.get(base)
+    if found is None:
+        found = c.typed.setdefault(
+            base, replace(c, native=compile_native(c.expression, base), typed={})
+        )
+    return found
 
 
 def contained_are_referenced(res: dict[str, Any]) -> bool:

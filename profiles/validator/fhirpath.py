@@ -47,7 +47,8 @@ class Env:
         if not isinstance(text, str):
             return None
         if text.startswith("#"):
-            for res in self.root.get("contained", []):
+            contained = self.root.get("contained")  # not a list (null, 7): nothing to find
+            for res in contained if isinstance(contained, list) else ():
                 if isinstance(res, dict) and res.get("id") == text[1:]:
                     return res
             return self.root if text == "#" else None

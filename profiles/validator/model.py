@@ -29,6 +29,10 @@ class Constraint:
     focus_free: bool = False  # True when the result depends only on ``names``
     # native closure for the expression (``native.py``); None: fhirpathpy only
     native: Callable[[list[Any], Any], list[Any]] | None = None
+    # the expression reads a choice element of its focus (``value.exists()``): the closure
+    # above leaves that to fhirpathpy, one compiled for the focus's type reads it natively
+    root_choice: bool = False
+    typed: dict[str, Constraint] = field(default_factory=dict)  # base path -> that variant
 
 
 # (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``)

@@ -13,7 +13,9 @@ read differently by fhirpathpy (a choice element, a primitive extension ``_x``, 
 precision, decimals, non-boolean logic operands ...) it raises :class:`Unsupported` and the caller
 evaluates the expression with fhirpathpy instead. Unknown syntax compiles to ``None``; unknown
 functions and operators compile to a step that raises :class:`Unsupported` only when reached.
-``tests/unit/profiles/test_native_invariants.py`` checks agreement on real elements.
+Compiled for the focus's type (``root_type``, as the engine does per element), a closure also
+reads the focus's own choice elements (``value`` of an Extension is its ``value[x]``) the way
+fhirpathpy's model does. ``tests/unit/profiles/test_native_invariants.py`` checks agreement.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from ipfhir.profiles.validator import native_ops as op
 from ipfhir.profiles.validator.native_ops import Fn, Unsupported
 
-__all__ = ["Fn", "Unsupported", "compile_native"]
+__all__ = ["Fn", "Unsupported", "compile_native", "reads_root_choice"]
 
 
 class _Syntax(Exception):  # noqa: N818
@@ -192,11 +194,17 @@ def _binary(name: str, left: Fn, right: Fn) -> Fn:
 
 # -- parsing (Pratt) ------------------------------------------------------------------------
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], root_type: str | None = None) -> None:
         self.tokens, self.pos = tokens, 0
+        # the type of the root focus, when known: its choice elements are read as fhirpathpy
+        # reads them (``value`` of an Extension is its ``valueString``); names read from the
+        # root outside function arguments (``depth`` 0) are the root's own elements
+        self.root_type, self.depth = root_type, 0
+        self.root_choice = False  # a possible choice element is read from the root
         # closures that yield Extensions (the objects, not their ids: an id outlives its
         # object, and a closure built and dropped while parsing would lend its id to another)
         self.extensions: set[Fn] = set()
+        self.compiled: Fn | None = None
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
@@ -235,20 +243,29 @@ class _Parser:
             self.extensions.add(combined)
         return combined
 
-    def member(self) -> Fn:
-        """An identifier or a function call, applied to the current focus."""
+    def member(self, root: bool = False) -> Fn:
+        """An identifier or a function call, applied to the current focus (``root``: the root
+        focus, the element the invariant is on)."""
         kind, text = self.take()
         if kind not in ("id", "bt"):
             raise _Syntax(text)
         name = text.strip("`")
         if kind == "bt" or self.peek()[1] != "(":
-            return op.unsupported if name[0].isupper() else op.navigate(name)
+            if name[0].isupper():
+                return op.unsupported
+            if root and name in op.choices()[0]:
+                self.root_choice = True
+                if self.root_type is not None:
+                    return op.navigate_typed(self.root_type, name)
+            return op.navigate(name)
         self.take("(")
         args: list[Fn] = []
+        self.depth += 1
         while self.peek()[1] != ")":
             args.append(self.expression(0))
             if self.peek()[1] == ",":
                 self.take(",")
+        self.depth -= 1
         self.take(")")
         found = _function(name, args)
         if name == "extension" and found is not op.unsupported:
@@ -278,16 +295,30 @@ class _Parser:
             self.take()
             self.expression(11)
             return op.unsupported
-        return self.member()
+        return self.member(root=self.depth == 0)
 
 
-def compile_native(expression: str) -> Fn | None:
-    """A closure computing ``expression`` on a focus collection, or ``None`` (syntax not known)."""
+def _parse(expression: str, root_type: str | None) -> _Parser | None:
     try:
-        parser = _Parser(_tokens(expression))
-        compiled = parser.expression(0)
+        parser = _Parser(_tokens(expression), root_type)
+        parser.compiled = parser.expression(0)
         if parser.peek()[0] != "end":
             return None
     except _Syntax:
         return None
-    return compiled
+    return parser
+
+
+def compile_native(expression: str, root_type: str | None = None) -> Fn | None:
+    """A closure computing ``expression`` on a focus collection, or ``None`` (syntax not known).
+    With ``root_type`` (the path fhirpathpy types the focus by), the root's choice elements are
+    read natively too; without it they are left to fhirpathpy."""
+    parser = _parse(expression, root_type)
+    return None if parser is None else parser.compiled
+
+
+def reads_root_choice(expression: str) -> bool:
+    """Whether ``expression`` reads a possible choice element (``value``) of its root focus,
+    which only a closure compiled for the focus's type reads natively."""
+    parser = _parse(expression, None)
+    return parser is not None and parser.root_choice

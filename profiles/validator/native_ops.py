@@ -42,8 +42,20 @@ def unsupported(*_args: Any) -> list[Any]:
     raise Unsupported
 
 
+class Constant:
+    """A literal (``'batch'``, ``1``, ``{}``): the same values whatever the focus."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+
+    def __call__(self, _focus: list[Any], _env: Any) -> list[Any]:
+        return list(self.values)
+
+
 def constant(values: list[Any]) -> Fn:
-    return lambda _focus, _env: list(values)
+    return Constant(values)
 
 
 def this(focus: list[Any], _env: Any) -> list[Any]:
@@ -67,9 +79,11 @@ def _chooses(key: str, name: str) -> bool:
     return key.startswith(name) and key[len(name) :] in choices()[1]
 
 
-def navigate(name: str) -> Fn:
+def navigate(name: str, typed: bool = False) -> Fn:
+    """``name`` of each item; ``typed``: the items' type is known to have no choice element
+    ``name`` (fhirpathpy then reads the property ``name`` only, never ``nameString``)."""
     under = "_" + name
-    maybe_choice = name in choices()[0]
+    maybe_choice = not typed and name in choices()[0]
 
     def nav(focus: list[Any], _env: Any) -> list[Any]:
         out: list[Any] = []
@@ -90,6 +104,39 @@ def navigate(name: str) -> Fn:
         return out
 
     return nav
+
+
+def navigate_typed(root_type: str, name: str) -> Fn:
+    """``name`` read from the root focus, whose type (``root_type``: ``Extension``,
+    ``Observation.component``) fhirpathpy knows: a choice element there is its one ``name<Type>``
+    property, the first in fhirpathpy's order of the element's types, as fhirpathpy reads it."""
+    model = models["r4"]
+    path = f"{root_type}.{name}"
+    types = model["choiceTypePaths"].get(model["pathsDefinedElsewhere"].get(path, path))
+    if types is None:
+        return navigate(name, typed=True)
+    keys = [(name + t, "_" + name + t) for t in types]
+
+    def nav_choice(focus: list[Any], _env: Any) -> list[Any]:
+        out: list[Any] = []
+        for item in focus:
+            if not isinstance(item, dict) or item.get("resourceType", root_type) != root_type:
+                raise Unsupported  # fhirpathpy types a resource by its resourceType
+            for key, under in keys:
+                if under in item:
+                    raise Unsupported  # a primitive extension: fhirpathpy adds it as an item
+                value = item.get(key)
+                if value is None:
+                    if key in item:
+                        raise Unsupported  # null
+                    continue
+                if isinstance(value, list):
+                    raise Unsupported
+                out.append(value)
+                break
+        return out
+
+    return nav_choice
 
 
 def extension_value(focus: list[Any], _env: Any) -> list[Any]:
@@ -166,6 +213,9 @@ def compare(op: str, left: Fn, right: Fn) -> Fn:
 
 
 def equals(negate: bool, left: Fn, right: Fn) -> Fn:
+    if isinstance(right, Constant) and len(right.values) == 1 and plain(right.values[0]):
+        return _equals_literal(negate, left, right.values[0])
+
     def equals_(focus: list[Any], env: Any) -> list[Any]:
         a, b = left(focus, env), right(focus, env)
         if not a or not b:
@@ -176,6 +226,22 @@ def equals(negate: bool, left: Fn, right: Fn) -> Fn:
         return [(x == y) != negate]
 
     return equals_
+
+
+def _equals_literal(negate: bool, left: Fn, literal: Any) -> Fn:
+    """``left = 'batch'``: :func:`equals` with the right side's checks done once."""
+    kind = type(literal)
+
+    def equals_literal(focus: list[Any], env: Any) -> list[Any]:
+        a = left(focus, env)
+        if not a:
+            return []
+        x = single(a)
+        if type(x) is not kind or not plain(x):
+            raise Unsupported
+        return [(x == literal) != negate]
+
+    return equals_literal
 
 
 def logic(op: str, left: Fn, right: Fn) -> Fn:

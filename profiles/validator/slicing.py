@@ -109,15 +109,26 @@ def _bound_match(walker: WalkerRole, slice_node: Node, path: str, actual: list[A
     return False
 
 
+def _values_at(seen: dict[str, list[Any] | None], value: Any, path: str) -> list[Any] | None:
+    """``_navigate(value, path)``, remembered in ``seen`` (one item's, while slices are tried)."""
+    if path not in seen:
+        seen[path] = _navigate(value, path)
+    return seen[path]
+
+
 def _matches_one(
-    walker: WalkerRole, owner: Node, slice_node: Node, d: Discriminator, value: Any
+    walker: WalkerRole,
+    owner: Node,
+    slice_node: Node,
+    d: Discriminator,
+    value: Any,
+    seen: dict[str, list[Any] | None],
 ) -> bool:
+    """Whether ``value`` fits ``slice_node`` by discriminator ``d``; ``seen``: the values at
+    each discriminator path inside ``value``, read once for all the slices tried."""
     if d.kind in ("value", "pattern"):
-        key = "expected " + d.path
-        expected = slice_node.memo.get(key, _UNKNOWN)
-        if expected is _UNKNOWN:  # what the slice sets there never changes once compiled
-            expected = slice_node.memo[key] = _expected(walker, slice_node, d.path)
-        actual = _navigate(value, d.path)
+        expected = _expected_at(walker, slice_node, d.path)
+        actual = _values_at(seen, value, d.path)
         if expected is None and actual is not None:
             return _bound_match(walker, slice_node, d.path, actual)
         if expected is None or actual is None:
@@ -129,7 +140,7 @@ def _matches_one(
         )
     if d.kind == "exists":
         child = (slice_node.children or {}).get(d.path)
-        actual = _navigate(value, d.path) or []
+        actual = _values_at(seen, value, d.path) or []
         if child is None:
             return True
         return bool(actual) if child.min > 0 else not actual if child.max == 0 else True
@@ -146,21 +157,70 @@ def _matches_one(
     return True
 
 
+def _expected_at(walker: WalkerRole, slice_node: Node, path: str) -> tuple[Any, bool] | None:
+    key = "expected " + path
+    expected = slice_node.memo.get(key, _UNKNOWN)
+    if expected is _UNKNOWN:  # what the slice sets there never changes once compiled
+        expected = slice_node.memo[key] = _expected(walker, slice_node, path)
+    return expected  # type: ignore[no-any-return]
+
+
+def _string_index(walker: WalkerRole, owner: Node) -> dict[str, int] | None:
+    """The common slicing (extensions by ``url``): one value discriminator at which every slice
+    fixes a string. Then a slice matches exactly when one of the item's values there is its
+    string, and the index (string -> position of the first slice fixing it) finds the slice
+    :func:`_matches_one` would find trying each in turn. None for any other slicing."""
+    found = owner.memo.get("string index", _UNKNOWN)
+    if found is _UNKNOWN:
+        found = None
+        if (
+            owner.slices
+            and len(owner.discriminators) == 1
+            and owner.discriminators[0].kind in ("value", "pattern")
+        ):
+            path = owner.discriminators[0].path
+            index: dict[str, int] = {}
+            for position, s in enumerate(owner.slices):
+                expected = _expected_at(walker, s, path)
+                if expected is None or expected[1] or not isinstance(expected[0], str):
+                    break
+                index.setdefault(expected[0], position)
+            else:
+                found = index
+        owner.memo["string index"] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _first_slice(
+    walker: WalkerRole, owner: Node, value: Any, index: dict[str, int] | None
+) -> Node | None:
+    """The first slice of ``owner`` that ``value`` matches, if any."""
+    if index is not None:
+        actual = _navigate(value, owner.discriminators[0].path)
+        if actual is None:  # nothing to tell slices apart by: the first one
+            return owner.slices[0]
+        positions = [index[a] for a in actual if isinstance(a, str) and a in index]
+        return owner.slices[min(positions)] if positions else None
+    seen: dict[str, list[Any] | None] = {}
+    return next(
+        (
+            s
+            for s in owner.slices
+            if all(_matches_one(walker, owner, s, d, value, seen) for d in owner.discriminators)
+        ),
+        None,
+    )
+
+
 def assign_slices(
     walker: WalkerRole, owner: Node, found: list[tuple[str | None, Item]]
 ) -> list[Node]:
     """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
     targets: list[Node] = []
     counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity
+    index = _string_index(walker, owner)
     for _, (value, _extra, expr) in found:
-        hit = next(
-            (
-                s
-                for s in owner.slices
-                if all(_matches_one(walker, owner, s, d, value) for d in owner.discriminators)
-            ),
-            None,
-        )
+        hit = _first_slice(walker, owner, value, index)
         if hit is None:
             if owner.rules == "closed":
                 walker.issues.append(issue("IP-3015", expr, name=owner.name))

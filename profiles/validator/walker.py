@@ -27,6 +27,7 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _VALUE_CHECKED = frozenset({"Coding", "Identifier", "Reference", "Extension"})
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 _NO_NAMES = Present({}, {})
+_UNPLANNED: Any = object()
 
 
 def _as_warning(found: Issue) -> Issue:
@@ -125,7 +126,9 @@ class Walker:
         plans = defs.key_plans
         groups: dict[Node, list[tuple[str | None, Item]]] = {}
         for key, value in obj.items():
-            kp = plans[key] if key in plans else key_plan(defs, key)
+            kp = plans.get(key, _UNPLANNED)
+            if kp is _UNPLANNED:
+                kp = key_plan(defs, key)
             if kp is None:
                 if key != "resourceType":
                     self.unknown_property(defs, key, expr)
@@ -153,11 +156,10 @@ class Walker:
         for child in required:
             if child not in groups:
                 self.cardinality(child, 0, expr + "." + child.bare_name)
-        for child, found in groups.items():
+        for child, found in groups.items():  # (issues are sorted at the end of the run)
             count = len(found)
             if count < child.min or (child.max != -1 and count > child.max):
                 self.cardinality(child, count, expr + "." + child.bare_name)
-        for child, found in groups.items():
             if child.slices:
                 self.children_of(child, found)
             else:

@@ -1,18 +1,20 @@
-"""Three real ``ipfhir serve --dev`` processes on 127.0.0.1, each with its own SQLite data folder,
-trusting each other through ``ipfhir directory load`` alone: a hospital (H), the person's
-municipality (A, Bærum, which owns the plan) and the municipality the person moves to (B,
-Romsa suohkan). H notifies A's coordinating unit and A accepts (``ipfhir notify``); then the
-person moves and ``ipfhir transfer`` hands the plan from A to B — every message delivered by
-``ipfhir worker`` with an access token from the receiver's token endpoint, every answer carried
-out by the receiver's ``$process-message``. Asserted on what each side stored: B holds the
-person's one active plan without what the consent refuses (the topic «rus»; NAV and the refused
-doctor see nothing there), A holds the completed, read-only predecessor linked by Provenance,
-and B reading A's plan with its own token gets no more than it was sent."""
+"""Three real ``ipfhir serve --dev`` processes on 127.0.0.1, each with its own data folder and
+database (SQLite, or a schema of its own on PostgreSQL), trusting each other through ``ipfhir
+directory load`` alone: a hospital (H), the person's municipality (A, Bærum, which owns the
+plan) and the municipality the person moves to (B, Romsa suohkan). H notifies A's coordinating
+unit and A accepts (``ipfhir notify``); then the person moves and ``ipfhir transfer`` hands the
+plan from A to B — every message delivered by ``ipfhir worker`` with an access token from the
+receiver's token endpoint, every answer carried out by the receiver's ``$process-message``.
+Asserted on what each side stored: B holds the person's one active plan without what the
+consent refuses (the topic «rus»; NAV and the refused doctor see nothing there), A holds the
+completed, read-only predecessor linked by Provenance, and B reading A's plan with its own
+token gets no more than it was sent."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from ipfhir.adapter.store.outbox import Outbox
 from tests.api.notify_world import HOSPITAL, KE, ORGNR, PID
 from tests.integration.conftest import dev_token, free_port, start_server
 from tests.integration.test_two_instances_auth import Instance, ipfhir, trust
+from tests.pg import PG_URL, postgres_schema
 from tests.unit.consent.builders import Org, build
 from tests.unit.consent.conftest import HPR, standard_spec
 
@@ -36,28 +39,39 @@ pytestmark = pytest.mark.slow
 
 A_ORG, B_ORG = ORGNR["kommune"], KE
 COORDINATOR = "Áslat Nilsen Guttorm, tlf 77 79 00 00"
+B_COORDINATOR_HPR = "9144897"
 
 
-@pytest.fixture
-def trio(tmp_path: Path) -> Iterator[tuple[Instance, Instance, Instance]]:
-    procs, instances = [], []
-    for orgnr, name in ((HOSPITAL, "h"), (A_ORG, "a"), (B_ORG, "b")):
-        port = free_port()
-        data = tmp_path / name / "data"
-        data.parent.mkdir()
-        procs.append(start_server(["--data-dir", str(data)], port, tmp_path / f"{name}.log"))
-        instances.append(Instance(orgnr, f"http://127.0.0.1:{port}", data))
-    h, a, b = instances
-    try:
-        trust(h, a, "Bærum kommune – koordinerende enhet", "--kommune", "3024", "--ke")
-        trust(a, h, "Vestre Viken HF", "--kommune", "3024")
-        trust(a, b, "Romsa suohkan – koordinerende enhet", "--kommune", "5501", "--ke")
-        trust(b, a, "Bærum kommune – koordinerende enhet", "--kommune", "3024", "--ke")
-        yield h, a, b
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def trio(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Instance, Instance, Instance]]:
+    """H, A and B, each with its own data folder (its keys) and database: its own SQLite file,
+    or its own schema on the test PostgreSQL (``options=-csearch_path``)."""
+    with ExitStack() as stack:
+        procs, instances = [], []
+        for orgnr, name in ((HOSPITAL, "h"), (A_ORG, "a"), (B_ORG, "b")):
+            port = free_port()
+            data = tmp_path / name / "data"
+            data.parent.mkdir()
+            database = None
+            if request.param == "postgres":
+                schema = stack.enter_context(postgres_schema(f"ipfhir_trio_{name}"))
+                database = f"{PG_URL}?options=-csearch_path%3D{schema}"
+            at = Instance(orgnr, f"http://127.0.0.1:{port}", data, database)
+            procs.append(start_server(list(at.where()), port, tmp_path / f"{name}.log"))
+            instances.append(at)
+        h, a, b = instances
+        try:
+            trust(h, a, "Bærum kommune – koordinerende enhet", "--kommune", "3024", "--ke")
+            trust(a, h, "Vestre Viken HF", "--kommune", "3024")
+            trust(a, b, "Romsa suohkan – koordinerende enhet", "--kommune", "5501", "--ke")
+            trust(b, a, "Bærum kommune – koordinerende enhet", "--kommune", "3024", "--ke")
+            yield h, a, b
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 def _resources() -> list[dict[str, Any]]:
@@ -74,8 +88,12 @@ def _resources() -> list[dict[str, Any]]:
     return build(spec)
 
 
+def _wiring(at: Instance) -> Any:
+    return build_wiring(Settings(data_dir=at.data, database_url=at.database or "", dev_mode=True))
+
+
 def _store_plan(at: Instance) -> None:
-    wiring = build_wiring(Settings(data_dir=at.data, dev_mode=True))
+    wiring = _wiring(at)
     for res in _resources():
         wiring.repository.update(res["resourceType"], res["id"], res)
     wiring.engine.dispose()
@@ -88,23 +106,23 @@ def _run(*args: str) -> list[dict[str, Any]]:
 
 
 def _deliver(at: Instance) -> None:
-    done = ipfhir("worker", "--once", "--as", at.orgnr, "--data-dir", str(at.data))
+    done = ipfhir("worker", "--once", "--as", at.orgnr, *at.where())
     assert done.returncode == 0, done.stderr
-    wiring = build_wiring(Settings(data_dir=at.data, dev_mode=True))
+    wiring = _wiring(at)
     left = [m for m in Outbox(wiring.engine).list() if m.status != "delivered"]
     wiring.engine.dispose()
     assert left == [], [(m.kind, m.status, m.last_error) for m in left]
 
 
 def _search(at: Instance, rtype: str) -> list[dict[str, Any]]:
-    wiring = build_wiring(Settings(data_dir=at.data, dev_mode=True))
+    wiring = _wiring(at)
     found = wiring.repository.search(SearchQuery(rtype, count=200)).matches
     wiring.engine.dispose()
     return found
 
 
 def _me(at: Instance) -> tuple[str, ...]:
-    return ("--as", at.orgnr, "--from-base", at.base, "--data-dir", str(at.data))
+    return ("--as", at.orgnr, "--from-base", at.base, *at.where())
 
 
 def test_notify_accept_then_transfer_from_a_to_b(
@@ -117,7 +135,7 @@ def test_notify_accept_then_transfer_from_a_to_b(
         "notify", "--patient", PID, "--to-kommune", "3024", "--reason", "Hjerneslag", *_me(h)
     )
     _deliver(h)
-    [waiting] = _run("notify", "inbox", "--data-dir", str(a.data))
+    [waiting] = _run("notify", "inbox", *a.where())
     _run("notify", "respond", waiting["id"], "--accept", "--coordinator", "Åse Sørli", *_me(a))
     _deliver(a)
     [h_task] = [t for t in _search(h, "Task") if t["id"] == noted["task_id"]]
@@ -139,13 +157,23 @@ def test_notify_accept_then_transfer_from_a_to_b(
     )
     assert queued["receiver"] == B_ORG
     _deliver(a)
-    [b_request] = _run("transfer", "status", "--data-dir", str(b.data))
+    [b_request] = _run("transfer", "status", *b.where())
     assert (b_request["status"], b_request["requester"]) == ("requested", A_ORG)
-    _run("transfer", "respond", b_request["id"], "--accept", "--coordinator", COORDINATOR, *_me(b))
+    _run(
+        "transfer",
+        "respond",
+        b_request["id"],
+        "--accept",
+        "--coordinator",
+        COORDINATOR,
+        "--coordinator-hpr",
+        B_COORDINATOR_HPR,
+        *_me(b),
+    )
     _deliver(b)  # A's server receives the acceptance and queues the plan
     _deliver(a)  # B's server stores the plan and queues its confirmation
     _deliver(b)  # A's server completes its plan
-    [a_task] = _run("transfer", "status", queued["task_id"], "--data-dir", str(a.data))
+    [a_task] = _run("transfer", "status", queued["task_id"], *a.where())
     assert a_task["status"] == "completed"
     # what B stored: the person's one active plan, owned by B, without what the consent refuses
     [plan_b] = [p for p in _search(b, "CarePlan") if p["status"] == "active"]
@@ -155,6 +183,12 @@ def test_notify_accept_then_transfer_from_a_to_b(
     )
     assert "Tiltak m1" in stored_b and "Tiltak m2" not in stored_b and '"rus"' not in stored_b
     assert COORDINATOR in stored_b and _search(b, "Consent") == []
+    # B's coordinator is named by HPR number: a PractitionerRole at B (the policy's coordinator)
+    [appointed] = [p for p in _search(b, "Practitioner") if B_COORDINATOR_HPR in json.dumps(p)]
+    assert any(
+        (r.get("practitioner") or {}).get("reference") == f"Practitioner/{appointed['id']}"
+        for r in _search(b, "PractitionerRole")
+    )
     assert (
         a_task["output"][-1]["valueReference"]["reference"] == f"{b.base}/CarePlan/{plan_b['id']}"
     )
@@ -209,3 +243,6 @@ def test_notify_accept_then_transfer_from_a_to_b(
         assert "entry" not in found.json()
     # the hospital's own records are untouched by the transfer
     assert [t["status"] for t in _search(h, "Task")] == ["accepted"]
+    # on PostgreSQL nothing went to an SQLite file by mistake
+    if a.database:
+        assert not [at for at in trio if (at.data / "ipfhir.sqlite3").exists()]

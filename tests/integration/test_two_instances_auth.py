@@ -34,6 +34,15 @@ class Instance:
     orgnr: str
     base: str
     data: Path
+    database: str | None = None  # PostgreSQL URL; None: SQLite in ``data``
+
+    def where(self) -> tuple[str, ...]:
+        """The CLI arguments naming this instance's storage (key folder, database)."""
+        return (
+            "--data-dir",
+            str(self.data),
+            *(("--database", self.database) * bool(self.database)),
+        )
 
 
 def ipfhir(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +58,7 @@ def trust(at: Instance, other: Instance, name: str, *flags: str) -> None:
     assert made.returncode == 0, made.stderr
     file = at.data.parent / f"katalog-for-{at.orgnr}.json"
     file.write_text(made.stdout, encoding="utf-8")
-    loaded = ipfhir("directory", "load", str(file), "--data-dir", str(at.data))
+    loaded = ipfhir("directory", "load", str(file), *at.where())
     assert loaded.returncode == 0, loaded.stderr
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ipfhir.profiles.validator import Validator
-from ipfhir.profiles.validator.engine import Engine
+from ipfhir.profiles.validator.engine import Engine, _typed
 from ipfhir.profiles.validator.fhirpath import Env
 from ipfhir.profiles.validator.model import Constraint, Node
 from ipfhir.profiles.validator.native import Unsupported, compile_native
@@ -240,6 +240,22 @@ TABLE: list[tuple[str, str, str, str, str, Mutation]] = [
         "/entry/24/resource/extension/11",
         _set_at("extension.2.valueCode", "kanskje"),
     ),
+    (  # value.exists() xor ...: ``value`` of an Extension is its value[x] (a typed closure)
+        "ip-text-1",
+        IP + "ip-contribution",
+        "Extension",
+        BUNDLE,
+        "/entry/23/resource/participant/0/extension/0",
+        _set("extension", [{"url": IP + "ip-text-part", "valueString": "Ånde"}]),
+    ),
+    (
+        "ip-text-1",
+        IP + "ip-cooperation",
+        "Extension",
+        BUNDLE,
+        "/entry/24/resource/extension/11/extension/1",
+        _drop("valueString"),
+    ),
 ]
 
 
@@ -298,7 +314,7 @@ def engine(validator: Validator) -> Engine:
 def test_native_invariant_agrees_on_real_element_and_its_broken_copy(
     engine: Engine, key: str, sd: str, base: str, file: str, pointer: str, mutate: Mutation
 ) -> None:
-    c = _constraint(engine, sd, key)
+    c = _typed(_constraint(engine, sd, key), base)  # as the engine evaluates it on ``base``
     document = _document(file)
     broken_document = copy.deepcopy(document)
     mutate(_pointer(broken_document, pointer))
@@ -400,6 +416,52 @@ def test_values_fhirpathpy_reads_differently_are_left_to_it(
     assert compiled is not None
     with pytest.raises(Unsupported):
         compiled([focus], _env(engine, focus))
+
+
+@pytest.mark.parametrize(
+    ("expression", "base", "focus"),
+    [
+        ("value.exists()", "Extension", {"url": "u", "valueString": "Ø"}),
+        ("value.exists()", "Extension", {"url": "u"}),
+        ("value.exists()", "Extension", {"url": "u", "valueCode": "a", "valueString": "b"}),
+        ("value.count()", "Extension", {"valueQuantity": {"value": 1}, "valueBoolean": False}),
+        ("value = 'å'", "Extension", {"url": "u", "valueString": "å"}),
+        ("value = 'å'", "Extension", {"url": "u", "valueCode": "å", "valueString": "b"}),
+        ("value.exists() xor extension.exists()", "Extension", {"extension": [{"url": "x"}]}),
+        ("value.empty() or code.exists()", "Observation.component", {"valueString": "x"}),
+        ("value.exists()", "Observation.component", {"code": {"text": "x"}}),
+        ("value.exists()", "Coding", {"valueString": "x"}),  # no choice there: not read
+        ("(value | url).count()", "Extension", {"url": "u", "valueUri": "v"}),
+        ("abatement.empty()", "Condition", {"resourceType": "Condition"}),
+        ("abatement.empty()", "Condition", {"resourceType": "Condition", "abatementAge": {}}),
+    ],
+)
+def test_typed_closures_read_choice_elements_of_the_focus_as_fhirpathpy(
+    engine: Engine, expression: str, base: str, focus: dict[str, Any]
+) -> None:
+    compiled = compile_native(expression, base)
+    assert compiled is not None
+    env = _env(engine, {"resourceType": "Basic"})
+    assert compiled([focus], env) == engine.fhirpath.evaluate(expression, focus, base, env)
+
+
+@pytest.mark.parametrize(
+    ("expression", "focus"),
+    [
+        ("value.exists()", {"_valueString": {"extension": []}}),  # a primitive extension only
+        ("value.exists()", {"valueString": None}),
+        ("value.exists()", {"valueString": ["a", "b"]}),
+        ("value.exists()", {"resourceType": "Basic", "valueString": "a"}),  # typed by its type
+        ("extension.where(value.exists()).exists()", {"extension": [{"valueString": "a"}]}),
+    ],
+)
+def test_typed_closures_leave_the_rest_to_fhirpathpy(
+    engine: Engine, expression: str, focus: dict[str, Any]
+) -> None:
+    compiled = compile_native(expression, "Extension")
+    assert compiled is not None
+    with pytest.raises(Unsupported):
+        compiled([focus], _env(engine, {"resourceType": "Basic"}))
 
 
 def test_unknown_syntax_and_functions_fall_back() -> None:

@@ -308,3 +308,14 @@ def test_broken_resource_is_caught(
     outcome = validator.validate(broken)
     assert outcome["resourceType"] == "OperationOutcome"
     assert any(i["details"]["coding"][0]["code"] == message_id for i in outcome["issue"])
+
+
+@pytest.mark.parametrize("contained", [None, 7, True])
+def test_a_local_reference_beside_a_contained_that_is_no_array_is_refused_not_a_crash(
+    validator: Validator, contained: Any
+) -> None:
+    broken = copy.deepcopy(CAREPLAN)
+    broken["contained"] = contained
+    broken["subject"] = {"reference": "#pasient"}
+    found = {(i.message_id, i.expression) for i in validator.issues(broken)}
+    assert ("IP-3012", ("CarePlan.subject.reference",)) in found  # ref-1: nothing to point at
