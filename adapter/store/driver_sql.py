@@ -15,6 +15,7 @@ raised as SQLAlchemy's (a locked database is still the OperationalError the API 
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -53,12 +54,16 @@ def driver_run(
 ) -> int:
     """Run one driver-SQL statement (a sequence of parameter sets: executemany); rows changed."""
     raw = _sqlite_cursor(conn)
-    many = not isinstance(params, Mapping)
-    if raw is None:
-        given: Any = [dict(p) for p in params] if many else dict(params)  # type: ignore[union-attr]
-        return int(conn.exec_driver_sql(sql, given).rowcount)
+    if isinstance(params, Mapping):
+        if raw is None:
+            return int(conn.exec_driver_sql(sql, dict(params)).rowcount)
+        run = functools.partial(raw.execute, sql, params)
+    else:
+        if raw is None:
+            return int(conn.exec_driver_sql(sql, [dict(p) for p in params]).rowcount)
+        run = functools.partial(raw.executemany, sql, params)
     try:
-        cursor = raw.executemany(sql, params) if many else raw.execute(sql, params)  # type: ignore[arg-type]
+        cursor = run()
     except sqlite3.Error as err:
         raise DBAPIError.instance(sql, params, err, sqlite3.Error) from err
     return int(cursor.rowcount)
