@@ -135,7 +135,7 @@ class SearchResult:
     total: int | None = None
     next_cursor: str | None = None
     prev_cursor: str | None = None
-    row_cursors: tuple[tuple[str, str], ...] = ()
+    row_cursors: Sequence[tuple[str, str]] = ()  # the store's: sealed when asked for
     backwards: bool = False
 
 

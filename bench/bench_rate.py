@@ -20,8 +20,11 @@ and counts the sends that slipped behind their slot by more than 1 ms ("late": w
 latencies, timed from the send, would understate a stall). Reported: achieved requests/s,
 p50/p99/max latency, late sends, the server's CPU per request; medians of ``--runs``, with the
 load average beside them. ``--profile DIR``: py-spy samples the secure server (collapsed
-stacks). wrk times a request from its send on a connection; each connection's
-first request is sent at once (16 of ~10,000 requests).
+stacks; ``--profile-gil``: only the thread holding the GIL). ``--compare DIR`` (SQLite): also
+the servers of another checkout (``git archive REV | tar -x -C DIR`` with its own
+``DIR/.venv``, the same schema) on a copy of the preloaded file, case by case beside these:
+before and after in one run. wrk times a request from its send on a connection; each
+connection's first request is sent at once (16 of ~10,000 requests).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_server import cpu_seconds, preload, server_cmd, spawn  # noqa: E402
+from bench_server import cpu_seconds, preload, server_cmd  # noqa: E402
+from bench_wrk import spawn  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests.integration.conftest import dev_token, free_port  # noqa: E402
@@ -67,6 +72,7 @@ def profile(pid: int, case: str, args: argparse.Namespace) -> subprocess.Popen[b
     spy = Path(sys.executable).parent / "py-spy"
     cmd = [str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid)]
     cmd += ["--subprocesses", "--nonblocking", "--duration", str(args.seconds)]
+    cmd += ["--gil"] if args.profile_gil else []
     cmd += ["--format", "raw", "--output", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -83,21 +89,37 @@ def run(label: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
     for case, lines in files.items():
         paths[case] = tmp / f"{label}-{case.split('?')[0].replace(' ', '-')}.paths"
         paths[case].write_text("\n".join(lines) + "\n", encoding="utf-8")
-    data = tmp / f"data-{label}"
+    roots = [(ROOT, url, "")]
+    if args.compare:
+        if not url.startswith("sqlite:///"):
+            raise SystemExit("--compare: SQLite only")
+        copy = url.removeprefix("sqlite:///") + ".before"
+        for ext in ("", "-wal"):  # the preload closed its connections: no WAL left, normally
+            if Path(url.removeprefix("sqlite:///") + ext).exists():
+                shutil.copyfile(url.removeprefix("sqlite:///") + ext, copy + ext)
+        roots.append((Path(args.compare), f"sqlite:///{copy}", " before"))
     servers: dict[str, tuple[subprocess.Popen[bytes], str, str]] = {}
     try:
         for mode in ("store", "secure"):
-            port = free_port()
-            cmd = server_cmd(mode, url, port, data, args.workers)
-            proc = spawn(cmd, port, tmp / f"{label}-{mode}.log")
-            token = dev_token(data) if mode == "secure" else ""
-            servers[mode] = (proc, f"http://127.0.0.1:{port}", token)
+            for root, db, suffix in roots:
+                port, data = free_port(), tmp / f"data-{label}{suffix.strip()}"
+                cmd = server_cmd(mode, db, port, data, args.workers)
+                if root != ROOT:  # the other checkout's python and files
+                    cmd[0] = str(root / ".venv" / "bin" / "python")
+                    cmd = [
+                        str(root / c[len(str(ROOT)) + 1 :]) if c.startswith(f"{ROOT}/bench") else c
+                        for c in cmd
+                    ]
+                proc = spawn(cmd, root, port, tmp / f"{label}-{mode}{suffix.strip()}.log")
+                token = dev_token(data) if mode == "secure" else ""
+                servers[mode + suffix] = (proc, f"http://127.0.0.1:{port}", token)
         results: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for _ in range(args.runs):
             for case in CASES:
                 for mode, (proc, base, token) in servers.items():
                     before = cpu_seconds(proc.pid)
-                    spy = profile(proc.pid, case, args) if args.profile and token else None
+                    wanted = args.profile and mode == "secure"
+                    spy = profile(proc.pid, case, args) if wanted else None
                     got = wrk_rate(base, paths[case], token, args)
                     if spy is not None:
                         spy.wait(timeout=args.seconds + 60)
@@ -117,11 +139,14 @@ def report(
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\n{label}: {args.plans} persons, offered {args.rate:.0f} req/s, {args.seconds} s per")
     print(f"case, workers {args.workers}, median of {args.runs}; load: {load}")
-    head = f"{'case':20s} | {'store':52s} | {'secure':52s}"
+    modes = [
+        m for m in ("store before", "store", "secure before", "secure") if (CASES[0], m) in results
+    ]
+    head = f"{'case':20s} | " + " | ".join(f"{m:52s}" for m in modes)
     print(head + "\n" + "-" * len(head))
     for case in CASES:
         cells = []
-        for mode in ("store", "secure"):
+        for mode in modes:
             rows = results[(case, mode)]
 
             def med(key: str, rows: list[dict[str, Any]] = rows) -> float:
@@ -147,6 +172,10 @@ def main() -> None:
     ap.add_argument("--profile", metavar="DIR", help="py-spy the secure server into DIR")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     ap.add_argument("--postgres", default="postgresql+psycopg://root@127.0.0.1:5432/test")
+    ap.add_argument("--compare", metavar="DIR", help="another checkout to measure beside")
+    ap.add_argument(
+        "--profile-gil", action="store_true", help="sample only the thread holding the GIL (CPU)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -16,8 +16,9 @@ Cases: create Goal (1 and 8 connections), read Goal (8), ``Goal?patient=…&_cou
 Reported: requests/s, p50/p99 latency (wrk's), and the server's CPU per request (utime + stime
 of the server and its workers from /proc), medians of ``--runs``; ``uptime`` load beside them.
 ``--profile CASE``: py-spy samples the secure server during the cases whose name contains CASE
-(collapsed stacks in ``--profile-dir``). Lua script: ``bench/wrk/fhir.lua`` (method, body file
-and token from the environment).
+(collapsed stacks in ``--profile-dir``; with ``--profile-gil`` only the thread holding the GIL:
+where the Python CPU goes, without the threads waiting on a lock or the database). Lua script:
+``bench/wrk/fhir.lua`` (method, body file and token from the environment).
 
 ``--compare DIR``: also the servers of another checkout (``git archive REV | tar -x -C DIR``
 with its own ``DIR/.venv``) on a copy of the database taken back to that checkout's schema
@@ -122,7 +123,7 @@ def profile(pid: int, case: str) -> subprocess.Popen[bytes]:
     out = Path(ARGS.profile_dir) / (case.split(",")[0].replace(" ", "-") + f"-{pid}.txt")
     spy = Path(sys.executable).parent / "py-spy"
     cmd = [str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid)]
-    cmd += ["--subprocesses", "--nonblocking"]
+    cmd += ["--subprocesses", "--nonblocking"] + (["--gil"] if ARGS.profile_gil else [])
     cmd += ["--duration", str(ARGS.seconds), "--format", "raw", "--output", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -233,6 +234,9 @@ def main() -> None:
     ap.add_argument("--postgres", default="postgresql+psycopg://root@127.0.0.1:5432/test")
     ap.add_argument("--profile", metavar="CASE", help="py-spy the secure server in cases naming it")
     ap.add_argument("--profile-dir", default=".", help="where --profile writes (raw stacks)")
+    ap.add_argument(
+        "--profile-gil", action="store_true", help="sample only the thread holding the GIL (CPU)"
+    )
     ap.add_argument("--compare", metavar="DIR", help="another checkout to measure beside")
     ap.add_argument("--compare-revision", default="0005", help="its schema revision")
     global ARGS

@@ -149,7 +149,10 @@ class AssertionVerifier:
             if found is None:
                 inline = endpoint.jwks
                 load = jwks_loader(source) if endpoint.jwks_url else (lambda: dict(inline or {}))
-                found = TokenVerifier(load, entry.orgnr, self.token_url, f"JWKS of {entry.orgnr}")
+                # An assertion is spent once (its jti): nothing to remember it for.
+                found = TokenVerifier(
+                    load, entry.orgnr, self.token_url, f"JWKS of {entry.orgnr}", cache_size=0
+                )
                 self._verifiers = {k: v for k, v in self._verifiers.items() if k[0] != entry.orgnr}
                 self._verifiers[(entry.orgnr, source)] = found
         return found

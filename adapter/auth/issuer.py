@@ -14,6 +14,7 @@ issuer, every other token goes to the configured resolver unchanged.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -124,7 +125,21 @@ def trusting_own_tokens(
     return resolve
 
 
+_ROUTED_MAX = 8192  # longer tokens are decoded each time (the memo's size stays bounded)
+
+
 def _issuer(token: str) -> Any:
+    """The token's ``iss`` as written (unverified: it only picks the verifier), remembered for
+    the last 1,024 tokens: a client sends the same token on every request."""
+    return _remembered_issuer(token) if len(token) <= _ROUTED_MAX else _read_issuer(token)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_issuer(token: str) -> Any:
+    return _read_issuer(token)
+
+
+def _read_issuer(token: str) -> Any:
     try:
         return jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:

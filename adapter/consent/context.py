@@ -160,7 +160,15 @@ class PlanContext:
         return self.resources.get(_plain_ref(reference))
 
     def owner_orgnrs(self) -> set[str]:
-        """organisasjonsnummer of the plan's owner (CarePlan.author, managingOrganization)."""
+        """organisasjonsnummer of the plan's owner (CarePlan.author, managingOrganization);
+        found once per context (a context never changes; every decision asks)."""
+        found: frozenset[str] | None = self.__dict__.get("_owners_found")
+        if found is None:
+            found = frozenset(self._owner_orgnrs())
+            object.__setattr__(self, "_owners_found", found)
+        return set(found)
+
+    def _owner_orgnrs(self) -> set[str]:
         refs: list[str] = []
         for plan in self.of_type("CarePlan"):
             refs.append(str(plan.get("author", {}).get("reference", "")))

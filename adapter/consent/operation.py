@@ -113,6 +113,7 @@ class Operation:
     _used: set[str] = field(default_factory=set)  # persons whose cache entries it used
     _items: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     _written: set[str] = field(default_factory=set)  # "Type/id/_history/v" audited as writes
+    _today: str | None = None  # the operation's date, read from the clock once
 
     def __post_init__(self) -> None:
         scope = _OPEN.get()
@@ -237,7 +238,11 @@ class Operation:
         return self._access[patient]
 
     def today(self) -> str:
-        return self.enforcement.clock.now_iso()[:10]
+        """The date every decision of the operation is taken on (read once: a page of rows is
+        judged on one date, and the clock is not read again for each row)."""
+        if self._today is None:
+            self._today = self.enforcement.clock.now_iso()[:10]
+        return self._today
 
     def see(self, resource: Resource, record: bool = True) -> Decision:
         """The policy's decision on ``resource`` for this actor; recorded for the audit."""

@@ -15,7 +15,7 @@ what only a hidden resource, or only a removed element, references stays out.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
@@ -46,8 +46,18 @@ def binding(actor: Actor, query: SearchQuery) -> str:
 class Row:
     stored: Resource
     shown: Resource  # the disclosed copy
-    before: str  # token of the page that ends just before this row
-    after: str  # token of the page that starts just after it
+    tokens: Sequence[tuple[str, str]]  # the store's row tokens of its batch (sealed when read)
+    index: int  # this row's in them
+
+    @property
+    def before(self) -> str:
+        """Token of the page that ends just before this row."""
+        return self.tokens[self.index][0]
+
+    @property
+    def after(self) -> str:
+        """Token of the page that starts just after it."""
+        return self.tokens[self.index][1]
 
 
 class VisibleRows:
@@ -88,17 +98,20 @@ class VisibleRows:
             found = self.inner.search(replace(sql, cursor=cursor, count=batch))
             if first:
                 self.backwards, first = found.backwards, False
-            rows = list(zip(found.matches, found.row_cursors, strict=True))
+            tokens = found.row_cursors
+            if len(tokens) != len(found.matches):
+                raise ValueError("a bound search without a token pair per row")
+            rows = list(enumerate(found.matches))
             if self.backwards:
                 rows.reverse()
             self.op.prepare(found.matches)
-            for stored, (before, after) in rows:
+            for index, stored in rows:
                 seen = self.op.see(stored, record=False).resource
                 if seen is None:
                     if self.record:
                         self.op.see(stored)  # audited as refused, as every hidden match is
                 elif matches(q.resource_type, seen, q.params, self.resolve):
-                    yield Row(stored, seen, before, after)
+                    yield Row(stored, seen, tokens, index)
             cursor = found.prev_cursor if self.backwards else found.next_cursor
             if cursor is None or not found.matches:
                 return

@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from ipfhir.adapter.store.driver_sql import driver_rows
+
 __all__ = ["SqlReader", "by_patient_sql", "fetch_sql"]
 
 Resource = dict[str, Any]
@@ -81,7 +83,7 @@ class SqlReader:
         params: dict[str, str] = {"pid": patient_id}
         for k, (rtype, param) in enumerate(pairs):
             params[f"t{k}"], params[f"p{k}"] = rtype, param
-        rows = self._conn.exec_driver_sql(by_patient_sql(self._dialect, len(pairs)), params)
+        rows = driver_rows(self._conn, by_patient_sql(self._dialect, len(pairs)), params)
         rank = {rtype: k for k, (rtype, _) in reversed(list(enumerate(pairs)))}
         ordered = sorted(rows, key=lambda row: (rank[row[0]], row[1]))
         return [orjson.loads(body) for _, _, body in ordered]
@@ -96,6 +98,6 @@ class SqlReader:
             for k, (rtype, rid) in enumerate(chunk):
                 params[f"t{k}"], params[f"i{k}"] = rtype, rid
             sql = fetch_sql(self._dialect, len(chunk))
-            for rtype, rid, body in self._conn.exec_driver_sql(sql, params):
+            for rtype, rid, body in driver_rows(self._conn, sql, params):
                 found[(rtype, rid)] = body
         return [orjson.loads(found[k]) for k in order if k in found]

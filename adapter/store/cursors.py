@@ -21,6 +21,8 @@ import base64
 import binascii
 import os
 import threading
+from collections.abc import Sequence
+from typing import overload
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -32,7 +34,7 @@ from ipfhir.adapter.store.driver_sql import insert_rows
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.schema import server_keys
 
-__all__ = ["KEY_NAME", "PageTokens", "invalid_token"]
+__all__ = ["KEY_NAME", "PageTokens", "RowTokens", "invalid_token"]
 
 KEY_NAME = "page-token"
 _NONCE = 12
@@ -91,3 +93,31 @@ class PageTokens:
         if not isinstance(payload, list) or not all(isinstance(p, str) for p in payload):
             raise invalid_token()
         return payload
+
+
+class RowTokens(Sequence[tuple[str, str]]):
+    """The tokens of the page before and of the page after each row of a bound search
+    (``SearchResult.row_cursors``), sealed when one is asked for: the enforcement point cuts
+    its page after any row but uses the tokens of its first and last shown rows only (sealing
+    every row's two tokens was 22 AES-GCM seals per 10-row page)."""
+
+    def __init__(self, tokens: PageTokens, keys: list[tuple[str, str]], binding: str) -> None:
+        self._tokens = tokens
+        self._keys = keys  # (sort value, id) of each row
+        self._binding = binding
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, str]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | Sequence[tuple[str, str]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._keys))[index]]
+        value, rid = self._keys[index]
+        seal = self._tokens.seal
+        return seal(["p", value, rid], self._binding), seal(["n", value, rid], self._binding)

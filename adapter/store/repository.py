@@ -21,7 +21,7 @@ from ipfhir.adapter.ports import (
 from ipfhir.adapter.store.audit_log import materialise, pending
 from ipfhir.adapter.store.conditional import lock_criteria
 from ipfhir.adapter.store.context_sql import SqlReader
-from ipfhir.adapter.store.cursors import PageTokens
+from ipfhir.adapter.store.cursors import PageTokens, RowTokens
 from ipfhir.adapter.store.driver_sql import read_current
 from ipfhir.adapter.store.engine import WRITE_OPTION
 from ipfhir.adapter.store.history import history_page
@@ -183,11 +183,7 @@ class SqlRepository:
         matches = [orjson.loads(body) for _, _, body in page]
         extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         if query.binding is not None:  # the enforcement point: no total, each row's tokens
-            seal = self.tokens.seal
-            rows = tuple(
-                (seal(["p", str(v), str(i)], fp), seal(["n", str(v), str(i)], fp))
-                for i, v, _ in page
-            )
+            rows = RowTokens(self.tokens, [(str(v), str(i)) for i, v, _ in page], fp)
             return SearchResult(matches, extra, None, nxt, prv, rows, backwards)
         # A first page that is not full holds every match: its length is the total. Otherwise
         # counting reads every match (the cost of the page no longer follows the page's size):

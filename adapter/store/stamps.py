@@ -38,6 +38,7 @@ from ipfhir.adapter.fhir.person_ties import (
     PERSON_LIST_FIELDS,
 )
 from ipfhir.adapter.fhir.references import patient_key
+from ipfhir.adapter.store.driver_sql import driver_rows
 from ipfhir.adapter.store.unit import begin_write, collector
 
 __all__ = [
@@ -132,6 +133,6 @@ def read_stamps(conn: Connection, patient_refs: Sequence[str]) -> dict[str, int]
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         sql = _read_sql(conn.dialect.name, len(chunk))
-        for scope, stamp in conn.exec_driver_sql(sql, {f"k{i}": k for i, k in enumerate(chunk)}):
+        for scope, stamp in driver_rows(conn, sql, {f"k{i}": k for i, k in enumerate(chunk)}):
             out[scope] = int(stamp)
     return out

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 from ipfhir.adapter.ports import PreCommitHook, Written
+from ipfhir.adapter.store.engine import writer_turn
 
 __all__ = ["begin_write", "collector", "note_write", "pre_commit", "writes_of"]
 
@@ -74,8 +75,9 @@ def collector(
 
 @contextmanager
 def begin_write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction on ``engine`` (opened with the write option) as a unit of work."""
-    with engine.begin() as conn:
+    """A write transaction on ``engine`` (opened with the write option) as a unit of work;
+    on SQLite in this process's writers' turn (:func:`~adapter.store.engine.writer_turn`)."""
+    with writer_turn(engine), engine.begin() as conn:
         conn.info[_WRITES] = []
         conn.info[_COLLECTORS] = {}
         try:

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
+from ipfhir.adapter.auth import tokens
 from ipfhir.adapter.auth.devkey import DEV_ISSUER, JWKS_FILE, ensure_dev_key
 from ipfhir.adapter.auth.scopes import scope_allows
 from ipfhir.adapter.auth.tokens import (
@@ -189,3 +193,156 @@ def test_made_up_key_ids_do_not_make_the_server_fetch_the_keys_each_time(
             verifier.verify(_token(key, f"oppdiktet-{n}"))
     assert len(httpserver.log) == 1  # the preload; refreshes wait min_refresh (10 s)
     assert verifier.verify(_token(key, "k1"))[CLAIM_ORG] == "974589095"
+
+
+# --- the verified-token cache --------------------------------------------------------------
+
+
+@pytest.fixture
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every RSA signature check the verifier runs (the tokens here are RS256)."""
+    calls: list[str] = []
+    real = jwt.algorithms.RSAAlgorithm.verify
+
+    def spy(self: Any, msg: bytes, key: Any, sig: bytes) -> bool:
+        calls.append("verify")
+        return real(self, msg, key, sig)
+
+    monkeypatch.setattr(jwt.algorithms.RSAAlgorithm, "verify", spy)
+    return calls
+
+
+def _file_verifier(tmp_path: Path, *jwks: dict[str, object], **kw: Any) -> TokenVerifier:
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": list(jwks)}))
+    return TokenVerifier(jwks_loader(str(tmp_path / "jwks.json")), ISSUER, min_refresh=0, **kw)
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The clock PyJWT and the verifier read, ``seconds`` on."""
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+            return datetime.now(tz) + timedelta(seconds=seconds)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)
+    monkeypatch.setattr(tokens, "datetime", Later)
+
+
+def test_a_remembered_token_is_not_checked_again(
+    tmp_path: Path, signature_checks: list[str]
+) -> None:
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk)
+    token = _token(key, "k1", scope="system/Goal.rs")
+    first = verifier.verify(token)
+    first["scope"] = "system/*.cruds"  # what a caller does to its copy stays there
+    assert verifier.verify(token)["scope"] == "system/Goal.rs"
+    assert verifier.verify(token)[CLAIM_ORG] == "974589095"
+    assert signature_checks == ["verify"]
+    assert TokenVerifier(verifier._load, ISSUER, cache_size=0).verify(token)  # no cache: each time
+    assert signature_checks == ["verify", "verify"]
+
+
+def test_a_remembered_token_that_expired_is_refused_as_without_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, jwk = _keypair("k1")
+    cached = _file_verifier(tmp_path, jwk)
+    token = _token(key, "k1", exp=int(time.time()) + 30, nbf=int(time.time()) - 5)
+    assert cached.verify(token)[CLAIM_ORG] == "974589095"
+    _later(monkeypatch, 31)
+    answers = []
+    for verifier in (cached, _file_verifier(tmp_path, jwk, cache_size=0)):
+        with pytest.raises(Unauthenticated) as err:
+            verifier.verify(token)
+        answers.append(err.value.outcome())
+    assert answers[0] == answers[1]
+    assert answers[0]["issue"][0]["details"]["coding"][0]["code"] == "IP-5002"
+    assert "expired" in json.dumps(answers[0])
+    assert cached.cached_tokens == 0
+
+
+def test_a_remembered_token_not_yet_valid_on_a_clock_set_back_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk)
+    token = _token(key, "k1", nbf=int(time.time()) - 5)
+    verifier.verify(token)
+    _later(monkeypatch, -60)
+    with pytest.raises(Unauthenticated) as err:
+        verifier.verify(token)
+    assert "not yet valid" in json.dumps(err.value.outcome())
+
+
+@pytest.mark.parametrize("replaced", [False, True], ids=["key removed", "key replaced"])
+def test_a_key_gone_from_the_refreshed_jwks_ends_its_remembered_tokens(
+    tmp_path: Path, signature_checks: list[str], replaced: bool
+) -> None:
+    key1, jwk1 = _keypair("k1")
+    key2, jwk2 = _keypair("k2")
+    verifier = _file_verifier(tmp_path, jwk1, jwk2)
+    token = _token(key1, "k1")
+    verifier.verify(token)
+    verifier.verify(token)
+    assert signature_checks == ["verify"]
+    rotated = [jwk2, _keypair("k1")[1]] if replaced else [jwk2]
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": rotated}))
+    with pytest.raises(Unauthenticated):
+        verifier.verify(_token(key2, "k3"))  # an unknown kid: the keys are read again
+    with pytest.raises(Unauthenticated) as err:
+        verifier.verify(token)
+    assert err.value.issues[0].message_id == "IP-5002"
+    assert verifier.verify(_token(key2, "k2"))[CLAIM_ORG] == "974589095"  # the kept key works
+
+
+@pytest.mark.parametrize("part", [1, 2], ids=["payload", "signature"])
+def test_a_tampered_token_is_never_a_hit(
+    tmp_path: Path, signature_checks: list[str], part: int
+) -> None:
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk)
+    token = _token(key, "k1", **{CLAIM_HPR: "9100001"})
+    verifier.verify(token)
+    parts = token.split(".")
+    middle = len(parts[part]) // 2  # one character in the middle: other bytes, whatever it was
+    swapped = "A" if parts[part][middle] != "A" else "B"
+    parts[part] = parts[part][:middle] + swapped + parts[part][middle + 1 :]
+    tampered = ".".join(parts)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(tampered)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(tampered)  # refused twice: a refusal is not remembered either
+    assert len(signature_checks) == 3
+    assert verifier.cached_tokens == 1
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used(
+    tmp_path: Path, signature_checks: list[str]
+) -> None:
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk, cache_size=2)
+    one, two, three = (_token(key, "k1", jti=str(n)) for n in range(3))
+    verifier.verify(one)
+    verifier.verify(two)
+    verifier.verify(one)  # a hit: now the most recently used
+    verifier.verify(three)  # drops two
+    assert verifier.cached_tokens == 2
+    assert len(signature_checks) == 3
+    verifier.verify(one)
+    verifier.verify(three)
+    assert len(signature_checks) == 3
+    verifier.verify(two)
+    assert len(signature_checks) == 4
+    assert verifier.cached_tokens == 2
+
+
+def test_the_cache_holds_under_threads(tmp_path: Path) -> None:
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk, cache_size=8)
+    made = [_token(key, "k1", jti=str(n)) for n in range(32)]
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(verifier.verify, made * 4))
+    assert [c["jti"] for c in found] == [str(n) for n in range(32)] * 4
+    assert verifier.cached_tokens == 8
