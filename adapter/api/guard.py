@@ -5,8 +5,11 @@ for the server to log; uvicorn, seeing an exception after the answer started, cl
 keep-alive connection without saying ``Connection: close``, so the client's next request on that
 connection fails and pipelined requests are never answered. This middleware sits inside it and
 does not re-raise: the answer is an OperationOutcome (IP-4901 with a reference), the traceback is
-logged server-side under the same reference, and the connection stays usable. A PostgreSQL
-statement timeout (``statement_timeout``, Settings ``db_statement_timeout_s``) is 503 IP-4130.
+logged server-side under the same reference, and the connection stays usable. A database that
+did not answer in time is transient, 503 IP-4130 with ``Retry-After``, never 500: a PostgreSQL
+statement timeout (``statement_timeout``, Settings ``db_statement_timeout_s``), or a SQLite file
+whose lock another process held past the busy timeout (a backup, a shell, a second server: every
+request meets it, since a read writes its AuditEvent too).
 
 Not reached by any of this: requests uvicorn's HTTP parser refuses before the app sees them.
 With httptools (uvicorn's default) an unknown method (``FOO / HTTP/1.1``) or an over-long
@@ -33,14 +36,22 @@ log = logging.getLogger("ipfhir.api")
 _QUERY_CANCELED = "57014"  # PostgreSQL: statement_timeout (or a cancel request)
 
 
+_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+
+
 def _statement_timeout(exc: BaseException) -> bool:
+    """The database did not answer in time: PostgreSQL cancelled the statement, or SQLite's
+    lock stayed with another connection past the busy timeout."""
     orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) == _QUERY_CANCELED
+    if getattr(orig, "sqlstate", None) == _QUERY_CANCELED:
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _SQLITE_BUSY
 
 
 def internal_error_response(scope: Scope, exc: BaseException) -> Any:
-    """The answer for an exception no handler took: a database statement timeout is 503
-    (IP-4130), anything else IP-4901 (logged with its traceback under a fresh reference)."""
+    """The answer for an exception no handler took: a database that did not answer in time is
+    503 (IP-4130), anything else IP-4901 (logged with its traceback under a fresh reference)."""
     from ipfhir.adapter.api.formats import render, response_format
     from ipfhir.adapter.errors import NotAcceptable, issue
     from ipfhir.mappings.errors import operation_outcome
@@ -50,7 +61,7 @@ def internal_error_response(scope: Scope, exc: BaseException) -> Any:
     except (NotAcceptable, ValueError, KeyError):
         fmt = "json"
     if _statement_timeout(exc):
-        log.warning("statement timeout on %s %s", scope.get("method"), scope.get("path"))
+        log.warning("database timeout on %s %s: %s", scope.get("method"), scope.get("path"), exc)
         out = operation_outcome([issue("IP-4130", None, "timeout")])
         return render(out, fmt, 503, headers={"Retry-After": "30"})
     ref = uuid.uuid4().hex[:12]

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
 import requests
 
 from ipfhir.adapter.ports import Actor
@@ -124,10 +125,12 @@ def _unauthenticated(detail: str) -> Unauthenticated:
 
 @dataclass(frozen=True)
 class _Verified:
-    """A verified token as remembered: its claims, the key object that verified it (and the
-    ``kid`` it was found by), and its time claims as PyJWT read them."""
+    """A verified token as remembered: its claims (as JSON: every answer gets its own objects,
+    nested lists too — a caller changing its ``scope`` list changes nobody else's), the key
+    object that verified it (and the ``kid`` it was found by), and its time claims as PyJWT
+    read them."""
 
-    claims: dict[str, Any]
+    claims: bytes
     kid: str | None
     key: Any
     exp: int
@@ -223,13 +226,17 @@ class TokenVerifier:
                 self._verified.move_to_end(digest)
         if hit is not None:
             if hit.current(datetime.now(tz=UTC).timestamp()) and self._held(hit.kid) is hit.key:
-                return dict(hit.claims)
+                return dict(orjson.loads(hit.claims))
             with self._verified_lock:  # expired, or its key is gone: the whole way again
                 if self._verified.get(digest) is hit:
                     del self._verified[digest]
         claims, kid, key = self._verify(token)
+        try:
+            remembered = orjson.dumps(claims)
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: valid, not remembered
+            return claims
         entry = _Verified(
-            dict(claims),
+            remembered,
             kid,
             key,
             int(claims["exp"]),
@@ -241,7 +248,7 @@ class TokenVerifier:
             self._verified.move_to_end(digest)
             while len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
-        return claims
+        return dict(orjson.loads(remembered))
 
     def _verify(self, token: str) -> tuple[dict[str, Any], str | None, Any]:
         """(claims, the header's kid, the key that verified them), or :class:`Unauthenticated`."""

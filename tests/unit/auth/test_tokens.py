@@ -346,3 +346,16 @@ def test_the_cache_holds_under_threads(tmp_path: Path) -> None:
         found = list(pool.map(verifier.verify, made * 4))
     assert [c["jti"] for c in found] == [str(n) for n in range(32)] * 4
     assert verifier.cached_tokens == 8
+
+
+def test_a_token_whose_claims_json_cannot_hold_is_verified_uncached(
+    tmp_path: Path, signature_checks: list[str]
+) -> None:
+    """A claim orjson cannot write (an integer past 64 bits) is still a valid token: it is
+    answered, only not remembered."""
+    key, jwk = _keypair("k1")
+    verifier = _file_verifier(tmp_path, jwk)
+    token = _token(key, "k1", big=2**70)
+    assert verifier.verify(token)["big"] == 2**70
+    assert verifier.verify(token)["big"] == 2**70
+    assert verifier.cached_tokens == 0 and signature_checks == ["verify", "verify"]
