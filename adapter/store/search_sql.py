@@ -20,7 +20,7 @@ from ipfhir.adapter.fhir.search_params import ParamDef, param_def
 from ipfhir.adapter.store.cursors import PageTokens, invalid_token
 from ipfhir.adapter.store.driver_sql import (
     Criterion,
-    driver_rows,
+    cursor_rows,
     search_count_sql,
     search_page_sql,
 )
@@ -356,10 +356,10 @@ def driver_page(
     values = dict(search.values, n=limit)
     if cursor is not None:
         values["kv"], values["kr"] = cursor[1], cursor[2]
-    return driver_rows(conn, sql, values)
+    return cursor_rows(conn, sql, values)
 
 
 def driver_count(conn: Connection, search: DriverSearch) -> int:
     """Every current resource ``search`` matches, counted with its driver SQL."""
-    rows = driver_rows(conn, search_count_sql(conn.dialect.name, search.criteria), search.values)
+    rows = cursor_rows(conn, search_count_sql(conn.dialect.name, search.criteria), search.values)
     return int(rows[0][0])

@@ -13,13 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ipfhir.adapter.errors import BadRequest
 from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery, SearchResult
-from ipfhir.adapter.store import SqlRepository
+from ipfhir.adapter.store import SqlRepository, make_engine, migrate
 from ipfhir.adapter.store import repository as repository_module
+from tests.pg import PG_URL, postgres_schema
 
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
 LOCAL = "https://kommune.example.no/ip|tiltak"  # a system with "|" in it cannot be asked for
@@ -257,3 +259,65 @@ def test_common_shapes_build_no_sqlalchemy_statement(
         assert fast.search(replace(q, cursor=first.next_cursor)).matches
     with pytest.raises(AssertionError, match="SQLAlchemy statement"):
         general.search(q)
+
+
+@pytest.fixture
+def slow_pg() -> Iterator[Engine]:
+    """A migrated PostgreSQL store whose statements are cancelled after 0.2 s, one connection."""
+    with postgres_schema("ipfhir_paths") as schema:
+        engine = make_engine(PG_URL, schema=schema, pool_size=1, statement_timeout_s=0.2)
+        migrate(engine)
+        yield engine
+        engine.dispose()
+
+
+_BY_PERSON = SearchQuery("Task", (_p("patient", "Patient/p-1"),))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver_searches", [True, False], ids=["driver", "sqlalchemy"])
+def test_a_search_past_the_statement_timeout_is_the_error_the_api_answers_503(
+    slow_pg: Engine, driver_searches: bool
+) -> None:
+    """A search waiting for a lock past ``statement_timeout`` raises SQLAlchemy's error around
+    psycopg's QueryCanceled (the API's guard answers it 503 IP-4130) on both paths, and the
+    connection goes on serving."""
+    repo = SqlRepository(slow_pg, minimal_structural_check)
+    repo.driver_searches = driver_searches
+    assert repo.search(_BY_PERSON).total == 0
+    locker = create_engine(PG_URL)
+    try:
+        with locker.begin() as conn, slow_pg.connect() as mine:
+            path = mine.exec_driver_sql("SHOW search_path").scalar_one()
+            mine.rollback()
+            conn.exec_driver_sql(f"LOCK TABLE {path}.resources IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(OperationalError) as cancelled:
+                repo.search(_BY_PERSON)
+        assert getattr(cancelled.value.orig, "sqlstate", None) == "57014"
+    finally:
+        locker.dispose()
+    assert repo.search(_BY_PERSON).total == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver_searches", [True, False], ids=["driver", "sqlalchemy"])
+def test_a_search_on_a_lost_connection_invalidates_it(
+    slow_pg: Engine, driver_searches: bool
+) -> None:
+    """The server ends the pooled connection: a search on it (here inside a transaction, as a
+    conditional create searches) fails as SQLAlchemy's disconnect error and invalidates the
+    connection, so the pool does not hand it out again and the next search works."""
+    repo = SqlRepository(slow_pg, minimal_structural_check)
+    repo.driver_searches = driver_searches
+    admin = create_engine(PG_URL)
+    try:
+        with slow_pg.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            with admin.begin() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            with pytest.raises(DBAPIError) as lost:
+                repo._search(conn, _BY_PERSON)
+            assert lost.value.connection_invalidated and conn.invalidated
+    finally:
+        admin.dispose()
+    assert repo.search(_BY_PERSON).total == 0
