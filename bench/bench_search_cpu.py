@@ -2,7 +2,7 @@
 numbers).
 
     .venv/bin/python bench/bench_search_cpu.py [--persons 20000] [--rounds 500] [--runs 7]
-        [--postgres URL | --no-postgres]
+        [--postgres URL | --no-postgres] [--no-sqlite]
 
 A migrated store gets one CarePlan per person (``--persons`` of them, rows and index rows written
 straight into the tables, as the indexer writes them) and one person with 100 plans. Each case
@@ -146,16 +146,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--postgres", default=os.environ.get("IPFHIR_TEST_POSTGRES_URL", PG_DEFAULT))
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
     args = ap.parse_args()
     print(
         f"CPU µs per search (process_time), medians of {args.runs} runs of {args.rounds};"
         f" {args.persons} persons; load average {os.getloadavg()[0]:.2f}"
     )
     print(f"{'':10s} {'search':30s} {'SQLAlchemy':>11s} {'driver SQL':>11s}")
-    with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
-        _bench("SQLite", engine, args.persons, args.rounds, args.runs)
-        engine.dispose()
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
+            _bench("SQLite", engine, args.persons, args.rounds, args.runs)
+            engine.dispose()
     if args.no_postgres:
         return
     schema = f"bench_search_cpu_{uuid.uuid4().hex[:8]}"

@@ -53,6 +53,12 @@ def _not_found(rtype: str, rid: str) -> NotFound:
     return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
 
 
+def _live(rtype: str) -> list[Any]:
+    """The current, non-deleted resources of ``rtype`` (the general search path's first
+    criteria)."""
+    return [resources.c.res_type == rtype, resources.c.deleted == false()]
+
+
 class SqlRepository:
     """Resources in SQLite/PostgreSQL. ``system=True`` may write server-only types (AuditEvent)."""
 
@@ -172,7 +178,7 @@ class SqlRepository:
     #: Searches in a common shape (``patient=Patient/X``, a token, ``_id``) run as plain
     #: driver SQL (:func:`adapter.store.search_sql.driver_search`): building and compiling
     #: SQLAlchemy statements for them cost more than the database work. False sends every
-    #: search through SQLAlchemy Core (tests and ``bench/bench_search.py`` compare the two).
+    #: search through SQLAlchemy Core (tests and ``bench/bench_search_cpu.py`` compare the two).
     driver_searches = True
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -184,7 +190,7 @@ class SqlRepository:
         rtype = query.resource_type
         plain = driver_search(rtype, query.params) if self.driver_searches else None
         # the criteria are checked first: an unknown parameter is answered before a bad _sort
-        where = None if plain else [*_live(rtype), *criteria(rtype, query.params)]
+        where = None if plain is not None else [*_live(rtype), *criteria(rtype, query.params)]
         if query.summary_count:
             return SearchResult(matches=[], total=self._count(conn, where, plain))
         page, nxt, prv, fp, backwards = self._page(conn, query, plain)
@@ -365,11 +371,6 @@ class SqlRepository:
         query (``adapter.ports.ChangeStamps``, :mod:`adapter.store.stamps`)."""
         with self.engine.connect() as conn:
             return read_stamps(conn, patient_refs)
-
-
-def _live(rtype: str) -> list[Any]:
-    """The current, non-deleted resources of ``rtype`` (the general path's first criteria)."""
-    return [resources.c.res_type == rtype, resources.c.deleted == false()]
 
 
 def _one_match(found: SearchResult) -> Resource | None:
