@@ -28,13 +28,14 @@ Resources cross this boundary as plain FHIR R4 JSON dicts. ``meta.versionId`` an
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
+
+from typing_extensions import TypeIs
 
 __all__ = [
     "Actor",
@@ -490,16 +491,20 @@ def request_key(key: str | None) -> Iterator[None]:
 _P = TypeVar("_P")
 
 
-def implements(obj: object, protocol: type[_P]) -> TypeGuard[_P]:
+def implements(obj: object, protocol: Callable[..., _P]) -> TypeIs[_P]:
     """``isinstance(obj, protocol)`` for the optional repository Protocols above, cheaply when
     ``obj``'s class defines every member: a runtime-checkable Protocol's ``isinstance`` looks
     up each member on every call (tens of microseconds), and the enforcement asks on every
     request. That answer is kept per class (a member on the class is on each instance); an
     object that has a member only on the instance (test doubles) is asked every time."""
-    return _on_class(type(obj), protocol) or isinstance(obj, protocol)
+    key = (type(obj), protocol)
+    on_class = _ON_CLASS.get(key)
+    if on_class is None:
+        names = [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+        on_class = _ON_CLASS[key] = bool(names) and all(
+            callable(getattr(key[0], n, None)) for n in names
+        )
+    return on_class or isinstance(obj, cast(type, protocol))
 
 
-@functools.cache
-def _on_class(cls: type, protocol: type) -> bool:
-    names = [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
-    return bool(names) and all(callable(getattr(cls, n, None)) for n in names)
+_ON_CLASS: dict[tuple[type, object], bool] = {}  # (class, Protocol): has every member
