@@ -13,6 +13,10 @@ client asks it and as the consent enforcement point asks it (a bound search, one
 the page), by identifier, by ``_id``, and the page after a page token. Each run times
 ``--rounds`` searches (a different person each) with ``time.process_time``; the table holds the
 medians over ``--runs`` runs, in µs of CPU per search, on SQLite and PostgreSQL.
+
+``--secure`` times instead the whole consent-enforced ``Goal?patient=`` search of a hospital
+practitioner in the care team (bench_consent.py's world: ``--plans`` plans), on SQLite, with the
+store's driver searches on and off (the enforcement point asks the store a bound search).
 """
 
 from __future__ import annotations
@@ -139,6 +143,45 @@ def _bench(label: str, engine: Engine, persons: int, rounds: int, runs: int) -> 
         )
 
 
+def _secure(plans: int, rounds: int, runs: int) -> None:
+    import datetime as dt
+
+    from ipfhir.adapter.bootstrap import build_wiring, secure_factory
+    from ipfhir.adapter.ports import Actor
+    from ipfhir.adapter.settings import Settings
+    from tests.unit.consent.builders import build
+    from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ok = {"resourceType": "OperationOutcome", "issue": []}
+        wiring = build_wiring(Settings(data_dir=Path(tmp)), validate=lambda *_a: ok)
+        store = wiring.repository
+        assert isinstance(store, SqlRepository)
+        for n in range(plans):
+            born = dt.date(1990, 5, 17) + dt.timedelta(days=n)
+            for res in build(replace(standard_spec(), plan=f"ip{n}", seed=n, born=born)):
+                store.update(res["resourceType"], res["id"], res)
+        hospital = secure_factory(wiring).repository_for(
+            Actor(ORGNR["sykehus"], HPR["fysio"], scopes=("system/*.crs",), purpose="COC")
+        )
+        queries = [
+            SearchQuery("Goal", (SearchParam("patient", (f"Patient/ip{n % plans}-pt",)),))
+            for n in range(rounds)
+        ]
+        assert any(hospital.search(q).matches for q in queries)
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for run in range(runs + 1):  # the first run warms the caches
+            for on in (True, False) if run % 2 == 0 else (False, True):
+                store.driver_searches = on
+                start = time.process_time()
+                for q in queries:
+                    hospital.search(q)
+                if run:
+                    times[on].append((time.process_time() - start) / rounds * 1e6)
+        before, after = (statistics.median(times[k]) for k in (False, True))
+        print(f"secure Goal?patient (SQLite, {plans} plans): {before:.0f} µs → {after:.0f} µs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--persons", type=int, default=20_000)
@@ -147,7 +190,12 @@ def main() -> None:
     ap.add_argument("--postgres", default=os.environ.get("IPFHIR_TEST_POSTGRES_URL", PG_DEFAULT))
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--secure", action="store_true")
+    ap.add_argument("--plans", type=int, default=40)
     args = ap.parse_args()
+    if args.secure:
+        _secure(args.plans, args.rounds, args.runs)
+        return
     print(
         f"CPU µs per search (process_time), medians of {args.runs} runs of {args.rounds};"
         f" {args.persons} persons; load average {os.getloadavg()[0]:.2f}"

@@ -11,6 +11,10 @@ execution around a statement (context, result metadata, events) cost 16 µs agai
 and a secure read runs five of them. The transaction is SQLAlchemy's as before (begun first when
 none is open, so several statements on one connection read one snapshot), and a driver error is
 raised as SQLAlchemy's (a locked database is still the OperationalError the API answers).
+
+Searches in a common shape (:func:`adapter.store.search_sql.driver_search`) are driver SQL too,
+one text per dialect and shape (:func:`search_page_sql`, :func:`search_count_sql`), run on the
+driver's cursor on both databases (:func:`cursor_rows`).
 """
 
 from __future__ import annotations
