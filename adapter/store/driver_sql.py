@@ -52,23 +52,25 @@ def _sqlite_cursor(conn: Connection) -> sqlite3.Connection | None:
 
 
 def driver_rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of one driver-SQL query."""
+    """The rows of one driver-SQL query, on the driver's cursor (on PostgreSQL too: the
+    searches, the stamps, the plan context and the read — SQLAlchemy's execution around a
+    psycopg statement cost more CPU than psycopg's own work)."""
     raw = _sqlite_cursor(conn)
     if raw is None:
-        return [tuple(row) for row in conn.exec_driver_sql(sql, dict(params))]
+        return _psycopg_rows(conn, sql, params)
     try:
         return raw.execute(sql, params).fetchall()
     except sqlite3.Error as err:
         raise DBAPIError.instance(sql, params, err, sqlite3.Error) from err
 
 
-def cursor_rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """:func:`driver_rows` on the driver's cursor on PostgreSQL too (the searches: SQLAlchemy's
-    execution around a psycopg statement cost more CPU than psycopg's own work). A driver error
-    is raised as SQLAlchemy's, and a lost connection is invalidated as SQLAlchemy would (the
-    pool does not hand it out again)."""
-    if conn.dialect.name == "sqlite":
-        return driver_rows(conn, sql, params)
+cursor_rows = driver_rows  # the searches' earlier name
+
+
+def _psycopg_rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """On psycopg's cursor inside SQLAlchemy's transaction (begun now if none is open). A
+    driver error is raised as SQLAlchemy's, and a lost connection is invalidated as SQLAlchemy
+    would (the pool does not hand it out again)."""
     if not conn.in_transaction():
         conn.begin()
     fairy = conn.connection
