@@ -33,7 +33,7 @@ NOTHING, PRIMITIVE, RESOURCE, COMPLEX = 0, 1, 2, 3
 _RESOURCE_TYPES = ("Resource", "DomainResource")
 
 
-def key_plan(defs: Node, key: str) -> KeyPlan | None:
+def key_plan(engine: EngineRole, defs: Node, key: str) -> KeyPlan | None:
     """What JSON property ``key`` of an object described by ``defs`` is (None: unknown)."""
     found = defs.key_plans.get(key, defs)
     if found is not defs:
@@ -44,10 +44,24 @@ def key_plan(defs: Node, key: str) -> KeyPlan | None:
     plan: KeyPlan | None = None
     if hit is not None:
         child, chosen = hit
-        plain = _plain_single(child) if not underscore and chosen is None else None
-        plan = (child, chosen, name, underscore, "_" + name, "." + name, plain)
+        single = not underscore and chosen is None
+        plain = _plain_single(child) if single else None
+        direct = _direct_complex(engine, child) if single else None
+        plan = (child, chosen, name, underscore, "_" + name, "." + name, plain, direct)
     defs.key_plans[key] = plan
     return plan
+
+
+def _direct_complex(engine: EngineRole, child: Node) -> str | None:
+    """The type code when an object (or, for an array, a list of objects) under the key of
+    ``child`` goes straight to ``Walker.complex``: one complex type, no slices, and (not an
+    array) one occurrence within its cardinality. The walker checks an array's count itself."""
+    if child.slices or len(child.types) != 1:
+        return None
+    if not child.array and (child.min > 1 or child.max == 0):
+        return None
+    type_code, kind, _plain, _string = element_kind(engine, child, None)
+    return type_code if kind == COMPLEX else None
 
 
 def _plain_single(child: Node) -> PlainCheck | None:

@@ -119,27 +119,43 @@ class Walker:
         self, obj: dict[str, Any], defs: Node, expr: str
     ) -> dict[Node, list[tuple[str | None, Item]]]:
         """Check every property of ``obj`` against ``defs.children``; returns the elements
-        found (their items, or ``_CHECKED`` for a value already found fine), for
-        :class:`~profiles.validator.model.Present`."""
+        found (their items, or ``_CHECKED`` for values already checked while reading keys),
+        for :class:`~profiles.validator.model.Present`."""
         plans = defs.key_plans
         groups: dict[Node, list[tuple[str | None, Item]]] = {}
+        pending: list[tuple[Node, list[tuple[str | None, Item]]]] = []
         for key, value in obj.items():
             kp = plans.get(key, _UNPLANNED)
             if kp is _UNPLANNED:
-                kp = key_plan(defs, key)
+                kp = key_plan(self.engine, defs, key)
             if kp is None:
                 if key != "resourceType":
                     self.unknown_property(defs, key, expr)
                 continue
-            child, chosen, name, underscore, under_key, suffix, plain = kp
-            if (
-                plain is not None
-                and under_key not in obj
-                and plain[0](value) is None
-                and not (plain[1] and "<" in value)
-            ):
-                groups[child] = _CHECKED  # all it needed: no item for the loop below
-                continue
+            child, chosen, name, underscore, under_key, suffix, plain, direct = kp
+            if plain is not None:
+                if (
+                    under_key not in obj
+                    and plain[0](value) is None
+                    and not (plain[1] and "<" in value)
+                ):
+                    groups[child] = _CHECKED  # all it needed: no item for the loop below
+                    continue
+            elif direct is not None and under_key not in obj:
+                if child.array:
+                    if type(value) is list and value:
+                        groups[child] = _CHECKED  # its objects are checked here
+                        count = len(value)
+                        if count < child.min or (child.max != -1 and count > child.max):
+                            self.cardinality(child, count, expr + "." + child.bare_name)
+                        sub = expr + suffix
+                        for i, v in enumerate(value):
+                            self.complex(v, child, direct, f"{sub}[{i}]")
+                        continue
+                elif type(value) is dict:
+                    groups[child] = _CHECKED
+                    self.complex(value, child, direct, expr + suffix)
+                    continue
             if underscore:
                 if name in obj:
                     continue  # paired with its value below
@@ -156,6 +172,7 @@ class Walker:
             group = groups.get(child) if chosen is not None else None  # (only choices meet
             if group is None:  # their element again: name and _name make one item)
                 groups[child] = found
+                pending.append((child, found))
             else:
                 group.extend(found)
         required = defs.required
@@ -164,9 +181,7 @@ class Walker:
         for child in required:
             if child not in groups:
                 self.cardinality(child, 0, expr + "." + child.bare_name)
-        for child, found in groups.items():  # (issues are sorted at the end of the run)
-            if found is _CHECKED:
-                continue
+        for child, found in pending:  # (issues are sorted at the end of the run)
             count = len(found)
             if count < child.min or (child.max != -1 and count > child.max):
                 self.cardinality(child, count, expr + "." + child.bare_name)
