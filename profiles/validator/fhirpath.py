@@ -36,6 +36,9 @@ class Env:
     entry_indexes: dict[int, _EntryIndex] = field(default_factory=dict, repr=False)
     # narrative div -> xhtml_problem(div), for this validation run only (IP-3027, txt-1, txt-2)
     html: dict[str, str | None] = field(default_factory=dict, repr=False)
+    # answers of native closure parts that read only %resource / %rootResource and literals
+    # (``native_ops.memo``): the same for every focus while this Env's resources are the same
+    memo: dict[Any, list[Any]] = field(default_factory=dict, repr=False)
 
     def html_problem(self, div: str) -> str | None:
         if div not in self.html:

@@ -66,6 +66,22 @@ def then(first: Fn, second: Fn) -> Fn:
     return lambda focus, env: second(first(focus, env), env)
 
 
+def memo(fn: Fn) -> Fn:
+    """``fn``, a closure that reads no focus (only literals, ``%resource`` and
+    ``%rootResource``), computed once per ``env`` (``Env.memo``): ``bdl-3``'s
+    ``%resource.type = 'batch' or ...`` inside ``entry.all(...)`` is the same for every entry.
+    What raises :class:`Unsupported` is not kept (it raises again)."""
+
+    def memo_(focus: list[Any], env: Any) -> list[Any]:
+        answers = env.memo
+        found = answers.get(memo_)
+        if found is None:
+            found = answers[memo_] = fn(focus, env)
+        return found  # (no closure changes a collection it is given)
+
+    return memo_
+
+
 def variable(name: str) -> Fn:
     if name == "%resource":
         return lambda _focus, env: [env.resource]
