@@ -223,6 +223,10 @@ class Engine:
         if found is not None:
             return found
         url = value.get("url") if type_code == "Extension" else None
+        if type(url) is str:  # a known url without |version is its own key (the common case)
+            found = node.extension_plans.get(url)
+            if found is not None:
+                return found
         known = (
             url.split("|", 1)[0]
             if isinstance(url, str) and self.registry.knows("StructureDefinition", url)

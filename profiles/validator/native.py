@@ -319,7 +319,6 @@ class _Parser:
             return op.unsupported
         return self.member(root=self.depth == 0)
 
-
     def literal(self, kind: str, text: str) -> Fn:
         """A string, number, boolean, ``{}`` or a variable (``%resource``, ``$this``)."""
         if kind == "str":

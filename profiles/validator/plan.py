@@ -12,7 +12,8 @@ then runs inline (the definition and invariants of an object are the engine's ``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ipfhir.profiles.validator import primitives
 from ipfhir.profiles.validator.model import ElementPlan, KeyPlan, Node, PlainCheck
@@ -67,19 +68,42 @@ def _direct_complex(engine: EngineRole, child: Node) -> str | None:
 def _plain_single(child: Node) -> PlainCheck | None:
     """(lexical check, is a string) when a value of ``child`` alone under its key needs no more
     than that check: one primitive type without value rules (nor narrative), not an array, no
-    slices, and one occurrence within its cardinality."""
-    if (
-        len(child.types) != 1
-        or child.array
-        or child.slices
-        or child.value_rules
-        or child.min > 1
-        or child.max == 0
-    ):
+    slices, and one occurrence within its cardinality. With a fixed string as its one value
+    rule, the check is "equal to that string" (see :func:`_fixed_only`)."""
+    if len(child.types) != 1 or child.array or child.slices or child.min > 1 or child.max == 0:
         return None
     code = child.types[0].code
     check = primitives.PRIMITIVES.get(code)
-    return None if check is None or code == "xhtml" else (check, code == "string")
+    if check is None or code == "xhtml":
+        return None
+    if child.value_rules:
+        return _fixed_only(child, check)
+    return check, code == "string"
+
+
+def _fixed_only(child: Node, check: Callable[[Any], str | None]) -> PlainCheck | None:
+    """A string equal to the one the profile fixes (``Extension.url`` of a profiled extension)
+    passes every check when that string does: its lexical check, holds no ``<``, and the
+    element has no other value rule. Any other value is left to the walker (the check says
+    "no" and the walker checks the value in full)."""
+    fixed = child.fixed
+    if (
+        type(fixed) is not str
+        or child.pattern is not None
+        or child.binding is not None
+        or child.max_length is not None
+        or child.min_value is not None
+        or child.max_value is not None
+        or child.constraints
+        or check(fixed) is not None
+        or "<" in fixed
+    ):
+        return None
+
+    def is_fixed(value: Any) -> str | None:
+        return None if type(value) is str and value == fixed else "not the fixed value"
+
+    return is_fixed, False
 
 
 def element_kind(engine: EngineRole, node: Node, chosen: str | None) -> ElementPlan:
