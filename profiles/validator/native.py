@@ -149,11 +149,11 @@ def _not(values: list[Any], _env: Any) -> list[Any]:
 
 
 _NO_ARGUMENTS: dict[str, Fn] = {
-    "exists": lambda c, _env: [bool(c)],
-    "empty": lambda c, _env: [not c],
-    "count": lambda c, _env: [len(c)],
+    "exists": op.exists,
+    "empty": op.empty,
+    "count": op.count,
     "not": _not,
-    "hasValue": lambda c, _env: [len(c) == 1 and not isinstance(c[0], dict | list)],
+    "hasValue": op.has_value,
     "isDistinct": _is_distinct,
     "htmlChecks": lambda c, env: [
         all(isinstance(i, str) and env.html_problem(i) is None for i in c)

@@ -62,7 +62,38 @@ def this(focus: list[Any], _env: Any) -> list[Any]:
     return focus
 
 
+def exists(values: list[Any], _env: Any) -> list[Any]:
+    return [bool(values)]
+
+
+def empty(values: list[Any], _env: Any) -> list[Any]:
+    return [not values]
+
+
+def count(values: list[Any], _env: Any) -> list[Any]:
+    return [len(values)]
+
+
+def has_value(values: list[Any], _env: Any) -> list[Any]:
+    return [len(values) == 1 and not isinstance(values[0], dict | list)]
+
+
 def then(first: Fn, second: Fn) -> Fn:
+    """``first`` then ``second`` on what it yields; one closure for the common endings
+    (``.exists()``, ``.empty()``, ``.count()``, ``.hasValue()``)."""
+    if second is exists:
+        return lambda focus, env: [bool(first(focus, env))]
+    if second is empty:
+        return lambda focus, env: [not first(focus, env)]
+    if second is count:
+        return lambda focus, env: [len(first(focus, env))]
+    if second is has_value:
+
+        def has_value_of(focus: list[Any], env: Any) -> list[Any]:
+            values = first(focus, env)
+            return [len(values) == 1 and not isinstance(values[0], dict | list)]
+
+        return has_value_of
     return lambda focus, env: second(first(focus, env), env)
 
 
@@ -133,24 +164,30 @@ def navigate_typed(root_type: str, name: str) -> Fn:
     if types is None:
         return navigate(name, typed=True)
     keys = [(name + t, "_" + name + t) for t in types]
+    # each property (and its ``_`` twin) -> the position of its type: the first type present
+    # is the one fhirpathpy reads, found from the item's few keys instead of trying every type
+    position = {k: i for i, pair in enumerate(keys) for k in pair}
+    last = len(keys)
 
     def nav_choice(focus: list[Any], _env: Any) -> list[Any]:
         out: list[Any] = []
         for item in focus:
             if not isinstance(item, dict) or item.get("resourceType", root_type) != root_type:
                 raise Unsupported  # fhirpathpy types a resource by its resourceType
-            for key, under in keys:
-                if under in item:
-                    raise Unsupported  # a primitive extension: fhirpathpy adds it as an item
-                value = item.get(key)
-                if value is None:
-                    if key in item:
-                        raise Unsupported  # null
-                    continue
-                if isinstance(value, list):
-                    raise Unsupported
-                out.append(value)
-                break
+            first = last
+            for k in item:
+                i = position.get(k, last)
+                if i < first:
+                    first = i
+            if first == last:
+                continue
+            key, under = keys[first]
+            if under in item:
+                raise Unsupported  # a primitive extension: fhirpathpy adds it as an item
+            value = item[key]
+            if value is None or isinstance(value, list):
+                raise Unsupported  # null, or an array
+            out.append(value)
         return out
 
     return nav_choice
