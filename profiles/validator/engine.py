@@ -67,6 +67,9 @@ class Engine:
         """The compiled tree of StructureDefinition ``url`` (None when unknown or without a
         snapshot). Compiled once per URL, whatever the number of threads asking at once; URLs
         the registry does not know are not remembered (a client can send any number)."""
+        found = self._compiled.get(url, _MISSING)  # (a url without |version: its own key)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
         url = url.split("|", 1)[0]
         found = self._compiled.get(url, _MISSING)
         if found is not _MISSING:

@@ -133,6 +133,22 @@ def navigate(name: str, typed: bool = False) -> Fn:
     maybe_choice = not typed and name in choices()[0]
 
     def nav(focus: list[Any], _env: Any) -> list[Any]:
+        if len(focus) == 1 and type(focus[0]) is dict:  # the common case, without the loop
+            item = focus[0]
+            value = item.get(name)
+            if under in item or (value is None and (name in item or maybe_choice)):
+                return nav_all(focus)  # (nav_all decides: it raises, or finds nothing)
+            if value is None:
+                return []
+            if isinstance(value, list):
+                for v in value:
+                    if v is None or isinstance(v, list):
+                        raise Unsupported
+                return list(value)
+            return [value]
+        return nav_all(focus)
+
+    def nav_all(focus: list[Any]) -> list[Any]:
         out: list[Any] = []
         for item in focus:
             if not isinstance(item, dict) or under in item:

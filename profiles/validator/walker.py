@@ -108,6 +108,8 @@ class Walker:
 
     def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
         url = value.get("url")
+        if type(url) is str and url in node.extension_plans:
+            return  # a url the registry knows (Engine.complex_plan keeps its plan by it)
         if not isinstance(url, str) or any(t.profiles for t in node.types):
             return
         if self.registry.knows("StructureDefinition", url):
