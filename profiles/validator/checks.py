@@ -28,6 +28,14 @@ _REF = re.compile(
 )
 
 
+# reference text -> the type _REF reads in it: references recur (the patient, the plan, the
+# coordinator) and the regex backtracks over every "/"; at most this many, each at most this
+# long (a full dict is emptied; every thread computes the same answer for a text)
+_REF_TYPES: dict[str, str | None] = {}
+_REF_CACHED, _REF_CACHED_LENGTH = 4096, 256
+_UNREAD: Any = object()
+
+
 def pattern_matches(value: Any, pattern: Any) -> bool:
     """FHIR pattern[x] semantics: every property in the pattern is present with the same value."""
     if isinstance(pattern, dict):
@@ -117,8 +125,15 @@ def _target_type(walker: WalkerRole, text: str) -> str | None:
     if text.startswith("#") or text.startswith("urn:"):
         found = walker.env.resolve_one(text)
         return str(found.get("resourceType")) if found else None
-    match = _REF.fullmatch(text)
-    return match.group(1) if match else None
+    found = _REF_TYPES.get(text, _UNREAD)
+    if found is _UNREAD:
+        match = _REF.fullmatch(text)
+        found = match.group(1) if match else None
+        if len(text) <= _REF_CACHED_LENGTH:
+            if len(_REF_TYPES) >= _REF_CACHED:
+                _REF_TYPES.clear()
+            _REF_TYPES[text] = found
+    return found  # type: ignore[no-any-return]
 
 
 def check_reference(

@@ -125,9 +125,11 @@ class Node:
     memo: dict[str, Any] = field(default_factory=dict)  # other per-element answers (checks.py)
     bare_name: str = ""  # name without ``[x]``
     value_rules: bool = False  # fixed, pattern, binding, maxLength, min/maxValue or invariants
+    profiled: bool = False  # a type names a profile (set from ``types``)
 
     def __post_init__(self) -> None:
         self.bare_name = self.name.replace("[x]", "")
+        self.profiled = any(t.profiles for t in self.types)
         self.refresh_value_rules()
 
     def refresh_value_rules(self) -> None:
@@ -177,6 +179,9 @@ class Present:
         self._names: set[str] | None = None
 
     def names(self) -> set[str]:
-        if self._names is None:
-            self._names = {c.bare_name for c in self._groups} | self._obj.keys()
-        return self._names
+        names = self._names
+        if names is None:
+            names = self._names = set(self._obj)
+            for child in self._groups:
+                names.add(child.bare_name)
+        return names

@@ -110,7 +110,7 @@ class Walker:
         url = value.get("url")
         if type(url) is str and url in node.extension_plans:
             return  # a url the registry knows (Engine.complex_plan keeps its plan by it)
-        if not isinstance(url, str) or any(t.profiles for t in node.types):
+        if not isinstance(url, str) or node.profiled:
             return
         if self.registry.knows("StructureDefinition", url):
             return
