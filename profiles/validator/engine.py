@@ -330,21 +330,26 @@ def contained_are_referenced(res: dict[str, Any]) -> bool:
     contained = res.get("contained")
     if not isinstance(contained, list):
         return False
-    found: set[str] = set()
+    wanted: set[str] = set()
+    for c in contained:
+        if not (isinstance(c, dict) and isinstance(c.get("id"), str)):
+            return False
+        wanted.add("#" + c["id"])
+    if not wanted:
+        return True
     todo: list[Any] = [res]
-    while todo:
+    while todo:  # until every contained resource has been found referenced
         item = todo.pop()
         if isinstance(item, dict):
             ref = item.get("reference")
-            if isinstance(ref, str):
-                found.add(ref)
+            if isinstance(ref, str) and ref in wanted:
+                wanted.discard(ref)
+                if not wanted:
+                    return True
             todo.extend(v for k, v in item.items() if not k.startswith("_"))
         elif isinstance(item, list):
             todo.extend(item)
-    return all(
-        isinstance(c, dict) and isinstance(c.get("id"), str) and "#" + c["id"] in found
-        for c in contained
-    )
+    return not wanted
 
 
 def _index(root: Node) -> dict[str, Node]:
