@@ -46,7 +46,7 @@ def key_plan(engine: EngineRole, defs: Node, key: str) -> KeyPlan | None:
     if hit is not None:
         child, chosen = hit
         single = not underscore and chosen is None
-        plain = _plain_single(child) if single else None
+        plain = _plain_single(engine, child) if single else None
         direct = _direct_complex(engine, child) if single else None
         plan = (child, chosen, name, underscore, "_" + name, "." + name, plain, direct)
     defs.key_plans[key] = plan
@@ -65,11 +65,12 @@ def _direct_complex(engine: EngineRole, child: Node) -> str | None:
     return type_code if kind == COMPLEX else None
 
 
-def _plain_single(child: Node) -> PlainCheck | None:
+def _plain_single(engine: EngineRole, child: Node) -> PlainCheck | None:
     """(lexical check, is a string) when a value of ``child`` alone under its key needs no more
     than that check: one primitive type without value rules (nor narrative), not an array, no
-    slices, and one occurrence within its cardinality. With a fixed string as its one value
-    rule, the check is "equal to that string" (see :func:`_fixed_only`)."""
+    slices, and one occurrence within its cardinality. With a fixed string (see
+    :func:`_fixed_only`) or a binding (:func:`_bound_only`) as its one value rule, the check
+    covers that rule too."""
     if len(child.types) != 1 or child.array or child.slices or child.min > 1 or child.max == 0:
         return None
     code = child.types[0].code
@@ -77,8 +78,40 @@ def _plain_single(child: Node) -> PlainCheck | None:
     if check is None or code == "xhtml":
         return None
     if child.value_rules:
+        if child.binding is not None:
+            return _bound_only(engine, child, code, check)
         return _fixed_only(child, check)
     return check, code == "string"
+
+
+def _bound_only(
+    engine: EngineRole, child: Node, code: str, check: Callable[[Any], str | None]
+) -> PlainCheck | None:
+    """A ``code`` (``string``, ``uri``) whose one value rule is a binding: its lexical check,
+    then the one coding ``checks.check_binding`` reads from it, which passes unless the value
+    set is known offline and lacks the code. Anything else is left to the walker (the check
+    says "no" and the walker checks the value in full, with the messages)."""
+    if (
+        code not in ("code", "string", "uri")
+        or child.fixed is not None
+        or child.pattern is not None
+        or child.max_length is not None
+        or child.min_value is not None
+        or child.max_value is not None
+        or child.constraints
+        or child.binding is None
+    ):
+        return None
+    value_set = child.binding[1]
+    contains = engine.terminology.contains
+
+    def is_bound(value: Any) -> str | None:
+        problem = check(value)
+        if problem is None and contains(value_set, None, value) is False:
+            return "not in the value set"
+        return problem
+
+    return is_bound, code == "string"
 
 
 def _fixed_only(child: Node, check: Callable[[Any], str | None]) -> PlainCheck | None:
