@@ -123,9 +123,9 @@ def check_identifier(value: dict[str, Any], expr: str) -> list[Issue]:
 
 def _target_type(walker: WalkerRole, text: str) -> str | None:
     if text.startswith("#") or text.startswith("urn:"):
-        found = walker.env.resolve_one(text)
-        return str(found.get("resourceType")) if found else None
-    found = _REF_TYPES.get(text, _UNREAD)
+        target = walker.env.resolve_one(text)
+        return str(target.get("resourceType")) if target else None
+    found: str | None = _REF_TYPES.get(text, _UNREAD)
     if found is _UNREAD:
         match = _REF.fullmatch(text)
         found = match.group(1) if match else None
@@ -133,7 +133,7 @@ def _target_type(walker: WalkerRole, text: str) -> str | None:
             if len(_REF_TYPES) >= _REF_CACHED:
                 _REF_TYPES.clear()
             _REF_TYPES[text] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def check_reference(

@@ -109,6 +109,9 @@ def _is_distinct(focus: list[Any], _env: Any) -> list[Any]:
 
 
 def _contains(part: Fn) -> Fn:
+    if isinstance(part, op.Constant) and len(part.values) == 1:
+        return _contains_text(part.values[0])
+
     def contains(focus: list[Any], env: Any) -> list[Any]:
         if not focus:
             return []
@@ -118,6 +121,20 @@ def _contains(part: Fn) -> Fn:
         return [sub in text]
 
     return contains
+
+
+def _contains_text(sub: Any) -> Fn:
+    """``contains('/_history/')``: :func:`_contains` with its literal read once."""
+
+    def contains_text(focus: list[Any], _env: Any) -> list[Any]:
+        if not focus:
+            return []
+        text = op.single(focus)
+        if not isinstance(text, str) or not isinstance(sub, str):
+            raise Unsupported
+        return [sub in text]
+
+    return contains_text
 
 
 def _extension(url: Fn) -> Fn:
@@ -143,16 +160,11 @@ def _extension(url: Fn) -> Fn:
     return extension
 
 
-def _not(values: list[Any], _env: Any) -> list[Any]:
-    value = op.boolean(values)
-    return [] if value is None else [not value]
-
-
 _NO_ARGUMENTS: dict[str, Fn] = {
     "exists": op.exists,
     "empty": op.empty,
     "count": op.count,
-    "not": _not,
+    "not": op.not_,
     "hasValue": op.has_value,
     "isDistinct": _is_distinct,
     "htmlChecks": lambda c, env: [

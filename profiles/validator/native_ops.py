@@ -78,15 +78,31 @@ def has_value(values: list[Any], _env: Any) -> list[Any]:
     return [len(values) == 1 and not isinstance(values[0], dict | list)]
 
 
+def not_(values: list[Any], _env: Any) -> list[Any]:
+    value = boolean(values)
+    return [] if value is None else [not value]
+
+
 def then(first: Fn, second: Fn) -> Fn:
     """``first`` then ``second`` on what it yields; one closure for the common endings
-    (``.exists()``, ``.empty()``, ``.count()``, ``.hasValue()``)."""
+    (``.exists()``, ``.empty()``, ``.count()``, ``.hasValue()``, ``.not()``)."""
     if second is exists:
         return lambda focus, env: [bool(first(focus, env))]
     if second is empty:
         return lambda focus, env: [not first(focus, env)]
     if second is count:
         return lambda focus, env: [len(first(focus, env))]
+    if second is not_:
+
+        def not_of(focus: list[Any], env: Any) -> list[Any]:
+            values = first(focus, env)
+            if not values:
+                return []
+            if len(values) == 1 and isinstance(values[0], bool):
+                return [not values[0]]
+            raise Unsupported
+
+        return not_of
     if second is has_value:
 
         def has_value_of(focus: list[Any], env: Any) -> list[Any]:
@@ -104,7 +120,7 @@ def memo(fn: Fn) -> Fn:
     What raises :class:`Unsupported` is not kept (it raises again)."""
 
     def memo_(focus: list[Any], env: Any) -> list[Any]:
-        answers = env.memo
+        answers: dict[Any, list[Any]] = env.memo
         found = answers.get(memo_)
         if found is None:
             found = answers[memo_] = fn(focus, env)
@@ -334,23 +350,44 @@ def logic(op: str, left: Fn, right: Fn) -> Fn:
     fhirpathpy evaluates the right side too, but when the left decides, its value is moot (even
     one only fhirpathpy could read): the answer is known without it."""
 
+    # (each operand read as _truth reads it, inline: these closures run more than any other)
     def and_(focus: list[Any], env: Any) -> list[Any]:
         x = left(focus, env)
-        a = _truth(x) if x else None
-        if a is False:
-            return [False]
+        if x:
+            if len(x) != 1 or type(x[0]) is not bool:
+                raise Unsupported
+            if not x[0]:
+                return [False]
+            a: bool | None = True
+        else:
+            a = None
         y = right(focus, env)
-        b = _truth(y) if y else None
-        return [False] if b is False else [True] if a and b else []
+        if y:
+            if len(y) != 1 or type(y[0]) is not bool:
+                raise Unsupported
+            if not y[0]:
+                return [False]
+            return [True] if a else []
+        return []
 
     def or_(focus: list[Any], env: Any) -> list[Any]:
         x = left(focus, env)
-        a = _truth(x) if x else None
-        if a is True:
-            return [True]
+        if x:
+            if len(x) != 1 or type(x[0]) is not bool:
+                raise Unsupported
+            if x[0]:
+                return [True]
+            a: bool | None = False
+        else:
+            a = None
         y = right(focus, env)
-        b = _truth(y) if y else None
-        return [True] if b else [False] if a is False and b is False else []
+        if y:
+            if len(y) != 1 or type(y[0]) is not bool:
+                raise Unsupported
+            if y[0]:
+                return [True]
+            return [False] if a is False else []
+        return []
 
     def xor(focus: list[Any], env: Any) -> list[Any]:
         x = left(focus, env)
@@ -361,13 +398,23 @@ def logic(op: str, left: Fn, right: Fn) -> Fn:
 
     def implies(focus: list[Any], env: Any) -> list[Any]:
         x = left(focus, env)
-        a = _truth(x) if x else None
-        if a is False:
-            return [True]
+        if x:
+            if len(x) != 1 or type(x[0]) is not bool:
+                raise Unsupported
+            if not x[0]:
+                return [True]
+            a: bool | None = True
+        else:
+            a = None
         y = right(focus, env)
-        b = _truth(y) if y else None
+        if y:
+            if len(y) != 1 or type(y[0]) is not bool:
+                raise Unsupported
+            b = y[0]
+        else:
+            return []  # (a is True or None: the answer is empty without a right side)
         if a is True:
-            return [] if b is None else [b]
+            return [b]
         return [True] if b else []
 
     return {"and": and_, "or": or_, "xor": xor, "implies": implies}[op]
