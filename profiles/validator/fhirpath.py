@@ -59,6 +59,9 @@ class Env:
         if found is None:  # the Bundle is part of the resource validated: alive, its id stable
             found = self.entry_indexes[id(self.bundle)] = _entry_index(self.bundle)
         by_key, odd = found
+        if "/" not in text:  # urn:uuid:...: only a fullUrl can match (type/id keys hold a "/")
+            hit = by_key.get("url " + text)
+            return hit[1] if hit else None
         tail = text.rsplit("/", 2)
         keys = ("url " + text, "id " + text, "id " + "/".join(tail[1:]) if len(tail) == 3 else "")
         hits = [by_key[k] for k in keys if k in by_key]
