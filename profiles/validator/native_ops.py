@@ -8,6 +8,7 @@ Every closure has the signature ``(focus, env) -> collection``: ``focus`` is the
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -83,9 +84,30 @@ def not_(values: list[Any], _env: Any) -> list[Any]:
     return [] if value is None else [not value]
 
 
+def _exists_of_navigation(nav: Fn, negate: bool) -> Fn:
+    """``name.exists()`` (``negate``: ``name.empty()``) read from the one object the focus
+    holds, in one closure; anything the navigation would look at twice goes through it."""
+    name, under, maybe_choice = _NAVIGATIONS[nav]
+
+    def exists_of(focus: list[Any], env: Any) -> list[Any]:
+        if len(focus) == 1 and type(focus[0]) is dict:
+            item = focus[0]
+            value = item.get(name)
+            if under not in item:
+                if value is not None and not isinstance(value, list):
+                    return [not negate]
+                if value is None and not maybe_choice and name not in item:
+                    return [negate]
+        return [bool(nav(focus, env)) != negate]
+
+    return exists_of
+
+
 def then(first: Fn, second: Fn) -> Fn:
     """``first`` then ``second`` on what it yields; one closure for the common endings
     (``.exists()``, ``.empty()``, ``.count()``, ``.hasValue()``, ``.not()``)."""
+    if (second is exists or second is empty) and first in _NAVIGATIONS:
+        return _exists_of_navigation(first, second is empty)
     if second is exists:
         return lambda focus, env: [bool(first(focus, env))]
     if second is empty:
@@ -138,6 +160,11 @@ def variable(name: str) -> Fn:
 
 
 # -- navigation -----------------------------------------------------------------------------
+# closures made by navigate() -> (name, "_" + name, maybe a choice element): what the closures
+# built on one read directly from a single object (see then() and _equals_literal())
+_NAVIGATIONS: weakref.WeakKeyDictionary[Fn, tuple[str, str, bool]] = weakref.WeakKeyDictionary()
+
+
 def _chooses(key: str, name: str) -> bool:
     return key.startswith(name) and key[len(name) :] in choices()[1]
 
@@ -183,6 +210,7 @@ def navigate(name: str, typed: bool = False) -> Fn:
                 out.append(value)
         return out
 
+    _NAVIGATIONS[nav] = (name, under, maybe_choice)
     return nav
 
 
@@ -317,8 +345,19 @@ def equals(negate: bool, left: Fn, right: Fn) -> Fn:
 def _equals_literal(negate: bool, left: Fn, literal: Any) -> Fn:
     """``left = 'batch'``: :func:`equals` with the right side's checks done once."""
     kind = type(literal)
+    navigation = _NAVIGATIONS.get(left)
+    name, under = navigation[:2] if navigation else ("", "")
 
     def equals_literal(focus: list[Any], env: Any) -> list[Any]:
+        if navigation is not None and len(focus) == 1 and type(focus[0]) is dict:
+            item = focus[0]  # ``left`` read here when it is one name of one object
+            x: Any = item.get(name)
+            if (
+                type(x) is kind
+                and under not in item
+                and not (kind is str and x[:1].isdigit() and _DATE_LIKE.fullmatch(x))
+            ):
+                return [(x == literal) != negate]
         a = left(focus, env)
         if not a:
             return []
