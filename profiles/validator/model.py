@@ -51,8 +51,10 @@ PlainCheck = tuple[Callable[[Any], str | None], bool]
 # (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``, the
 # PlainCheck when the value under this key alone, without ``_name``, needs no more, the complex
 # type code when an object (a list of objects for an array) under the key goes straight to
-# ``Walker.complex``)
-KeyPlan = tuple["Node", str | None, str, bool, str, str, PlainCheck | None, str | None]
+# ``Walker.complex``, the PlainCheck that is all each value of an array under the key needs)
+KeyPlan = tuple[
+    "Node", str | None, str, bool, str, str, PlainCheck | None, str | None, PlainCheck | None
+]
 # One invariant as the walker checks it on a type: (constraint as typed for the focus, the path
 # it is evaluated on, its constant answer when no element it names is present (``VARIES`` when
 # it reads its focus), whether dom-2..5 apply only beside ``contained``)

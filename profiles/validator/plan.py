@@ -48,7 +48,8 @@ def key_plan(engine: EngineRole, defs: Node, key: str) -> KeyPlan | None:
         single = not underscore and chosen is None
         plain = _plain_single(engine, child) if single else None
         direct = _direct_complex(engine, child) if single else None
-        plan = (child, chosen, name, underscore, "_" + name, "." + name, plain, direct)
+        items = _plain_items(child) if single else None
+        plan = (child, chosen, name, underscore, "_" + name, "." + name, plain, direct, items)
     defs.key_plans[key] = plan
     return plan
 
@@ -63,6 +64,17 @@ def _direct_complex(engine: EngineRole, child: Node) -> str | None:
         return None
     type_code, kind, _plain, _string = element_kind(engine, child, None)
     return type_code if kind == COMPLEX else None
+
+
+def _plain_items(child: Node) -> PlainCheck | None:
+    """(lexical check, is a string) when each value of an array of ``child`` (given names,
+    profile urls) needs no more than that check: one primitive type without value rules (nor
+    narrative), no slices. The walker checks the array's count itself."""
+    if not child.array or len(child.types) != 1 or child.slices or child.value_rules:
+        return None
+    code = child.types[0].code
+    check = primitives.PRIMITIVES.get(code)
+    return None if check is None or code == "xhtml" else (check, code == "string")
 
 
 def _plain_single(engine: EngineRole, child: Node) -> PlainCheck | None:

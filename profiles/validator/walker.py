@@ -134,7 +134,7 @@ class Walker:
                 if key != "resourceType":
                     self.unknown_property(defs, key, expr)
                 continue
-            child, chosen, name, underscore, under_key, suffix, plain, direct = kp
+            child, chosen, name, underscore, under_key, suffix, plain, direct, items = kp
             if plain is not None:
                 if (
                     under_key not in obj
@@ -157,6 +157,17 @@ class Walker:
                 elif type(value) is dict:
                     groups[child] = _CHECKED
                     self.complex(value, child, direct, expr + suffix)
+                    continue
+            elif items is not None and type(value) is list and value and under_key not in obj:
+                check, is_string = items
+                for v in value:
+                    if check(v) is not None or (is_string and "<" in v):
+                        break  # the loop below checks them all, with the messages
+                else:
+                    groups[child] = _CHECKED
+                    count = len(value)
+                    if count < child.min or (child.max != -1 and count > child.max):
+                        self.cardinality(child, count, expr + "." + child.bare_name)
                     continue
             if underscore:
                 if name in obj:
