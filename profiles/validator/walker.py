@@ -8,6 +8,7 @@ shared. Expressions are FHIRPath in the Java validator's style: ``Patient.name[0
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +26,7 @@ __all__ = ["Walker"]
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-_NO_NAMES = Present({}, {})
+_NO_GROUPS: dict[Node, object] = {}  # (a primitive's invariants: no elements)
 _UNPLANNED: Any = object()
 _CHECKED: Any = object()  # the group of a child whose one value was found fine while reading keys
 
@@ -104,7 +105,7 @@ class Walker:
         if value_checked:
             self.value_checks(value, node, type_code, expr)
         if invariants is not None:
-            self.invariants(value, invariants, Present(groups, value), expr)
+            self.invariants(value, invariants, groups, expr)
 
     def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
         url = value.get("url")
@@ -353,7 +354,7 @@ class Walker:
         if node.constraints:  # a profile's invariant on a primitive (``value[x]`` of a code)
             invariants = self.engine.invariant_plan(node, None, type_code)
             if invariants is not None:
-                self.invariants(value, invariants, _NO_NAMES, expr)
+                self.invariants(value, invariants, _NO_GROUPS, expr)
 
     def primitive_extension(self, extra: Any, node: Node, expr: str) -> None:
         """``_name``: id and extensions of a primitive (slices come from the profile, if any)."""
@@ -364,12 +365,13 @@ class Walker:
             self.properties(extra, defs, expr)
 
     def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
-        if node.min_value is not None or node.max_value is not None:
-            self.issues.extend(checks.check_range(node, type_code, value, expr))
-        if node.fixed is not None or node.pattern is not None:
-            self.issues.extend(checks.check_fixed(node, value, expr))
-        if node.binding is not None:
-            self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.value_rules:  # (all that follows but the checks of the type itself)
+            if node.min_value is not None or node.max_value is not None:
+                self.issues.extend(checks.check_range(node, type_code, value, expr))
+            if node.fixed is not None or node.pattern is not None:
+                self.issues.extend(checks.check_fixed(node, value, expr))
+            if node.binding is not None:
+                self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
         if type_code == "Coding":
             self.issues.extend(checks.check_code_system(self, value, expr))
         elif type_code == "Identifier":
@@ -391,22 +393,29 @@ class Walker:
             human = "Must have either extensions or value[x], not both"
             self.issues.append(issue("IP-3012", expr, key="ext-1", human=human))
 
-    def invariants(self, value: Any, plan: InvariantPlan, present: Present, expr: str) -> None:
+    def invariants(
+        self, value: Any, plan: InvariantPlan, groups: Mapping[Node, object], expr: str
+    ) -> None:
         """Check the invariants of ``plan`` on ``value`` (the engine's :meth:`invariant_holds`,
-        with what it decides without looking at ``value`` decided once in the plan)."""
+        with what it decides without looking at ``value`` decided once in the plan); ``groups``:
+        the elements found in ``value`` (:meth:`properties`), for the names present."""
         engine, env = self.engine, self.env
         is_object = isinstance(value, dict)
+        present: Present | None = None  # worked out when an invariant first asks
         for constraint, base, constant, guarded in (
             plan[0] if is_object and "contained" in value else plan[1]
         ):
             if guarded:
+                if present is None:
+                    present = Present(groups, value if is_object else {})
                 ok = engine.invariant_holds(constraint, value, base, present, env)
-            elif (
-                constant is not VARIES
-                and is_object
-                and constraint.names.isdisjoint(present.names())
-            ):
-                ok = constant
+            elif constant is not VARIES and is_object:
+                if present is None:
+                    present = Present(groups, value)
+                if constraint.names.isdisjoint(present.names()):
+                    ok = constant
+                else:
+                    ok = engine.run_invariant(constraint, value, base, env)
             else:
                 ok = engine.run_invariant(constraint, value, base, env)
             if ok:
