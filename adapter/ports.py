@@ -33,7 +33,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
+
+from typing_extensions import TypeIs
 
 __all__ = [
     "Actor",
@@ -51,6 +53,7 @@ __all__ = [
     "Outbox",
     "OutboxWriter",
     "PreCommitHook",
+    "ReadScope",
     "Reads",
     "Recipient",
     "ResourceRepository",
@@ -63,6 +66,7 @@ __all__ = [
     "Validator",
     "WriteOutcome",
     "Written",
+    "implements",
     "request_key",
 ]
 
@@ -297,6 +301,20 @@ class ChangeStamps(Protocol):
 
 
 @runtime_checkable
+class ReadScope(Protocol):
+    """Optional on a repository: one connection for every read until the block ends.
+
+    While ``reading()`` is open (on the thread and context that opened it), the repository's
+    reads share one connection and one transaction instead of taking a connection of the pool
+    each: a read-only operation (a read and the consent decision on it) then reads one snapshot
+    of the store. Writes keep their own transactions; a store that writes during the block
+    (AuditEvents made resources before they are read) starts the shared transaction afresh, so
+    the reads after it see what it wrote. Nested blocks share the outer one."""
+
+    def reading(self) -> AbstractContextManager[None]: ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """Optional on a repository: work that commits with its writes or not at all.
 
@@ -468,3 +486,25 @@ def request_key(key: str | None) -> Iterator[None]:
         yield
     finally:
         REQUEST_KEY.reset(token)
+
+
+_P = TypeVar("_P")
+
+
+def implements(obj: object, protocol: Callable[..., _P]) -> TypeIs[_P]:
+    """``isinstance(obj, protocol)`` for the optional repository Protocols above, cheaply when
+    ``obj``'s class defines every member: a runtime-checkable Protocol's ``isinstance`` looks
+    up each member on every call (tens of microseconds), and the enforcement asks on every
+    request. That answer is kept per class (a member on the class is on each instance); an
+    object that has a member only on the instance (test doubles) is asked every time."""
+    key = (type(obj), protocol)
+    on_class = _ON_CLASS.get(key)
+    if on_class is None:
+        names = [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+        on_class = _ON_CLASS[key] = bool(names) and all(
+            callable(getattr(key[0], n, None)) for n in names
+        )
+    return on_class or isinstance(obj, cast(type, protocol))
+
+
+_ON_CLASS: dict[tuple[type, object], bool] = {}  # (class, Protocol): has every member

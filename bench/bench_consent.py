@@ -20,6 +20,7 @@ numbers are about consent, not the profile validator.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import tempfile
 import time
@@ -35,7 +36,11 @@ from ipfhir.adapter.consent.cache import DEFAULT_SIZE, ContextCache
 from ipfhir.adapter.ports import Actor, SearchParam, SearchQuery
 from ipfhir.adapter.settings import Settings
 from tests.unit.consent.builders import build
-from tests.unit.consent.conftest import HPR, ORGNR, standard_spec
+from tests.unit.consent.conftest import HPR, ORGNR, OWNER, standard_spec
+
+# Each plan's person is born on its own day: a synthetic fødselsnummer is unique per person (one
+# person has one active plan; the store refuses a second).
+_BORN = dt.date(1990, 5, 17)
 
 Row = dict[str, float]
 
@@ -108,7 +113,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wiring = build_wiring(Settings(data_dir=Path(tmp)), validate=_accept_all)
         for n in range(opts.plans):
-            spec = replace(standard_spec(), plan=f"ip{n}", seed=n)
+            born = _BORN + dt.timedelta(days=n)
+            spec = replace(standard_spec(), plan=f"ip{n}", seed=n, born=born)
             for res in build(spec):
                 wiring.repository.update(res["resourceType"], res["id"], res)
         sql = _Counter()
@@ -124,6 +130,17 @@ def main() -> None:
                 purpose="COC",
             )
         )
+        # Goals are written by the plan's owner (its coordinating unit; a care-team member writes
+        # only its own contribution): creates go through the owner's enforced repository.
+        owner = factory.repository_for(
+            Actor(
+                organisation=ORGNR["kommune"],
+                practitioner=HPR["koord"],
+                roles=OWNER,
+                scopes=("system/*.crs",),
+                purpose="COC",
+            )
+        )
         creates = {True: "Patient/ip9-pt", False: "Patient/ip8-pt"}  # off / on: not the same
         query = SearchQuery("Goal", (SearchParam("patient", ("Patient/ip7-pt",)),))
         cases: dict[str, Callable[[Any], object]] = {
@@ -131,7 +148,9 @@ def main() -> None:
             "read Goal": lambda repo: repo.read("Goal", "ip7-g1"),
             "search Goal?patient": lambda repo: repo.search(query),
             "$everything": lambda repo: repo.everything("ip7"),
-            "create Goal": lambda repo: repo.create(_goal(creates[repo is plain])),
+            "create Goal": lambda repo: (plain if repo is plain else owner).create(
+                _goal(creates[repo is plain])
+            ),
         }
         runs: list[dict[str, Row]] = []
         for run in range(opts.repeat):

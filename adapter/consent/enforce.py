@@ -14,6 +14,7 @@ honest count of what the caller may see (every row is judged); other searches re
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from ipfhir.adapter.consent.bundles import Stored, filter_response, split_batch
@@ -37,9 +38,11 @@ from ipfhir.adapter.errors import Gone, NotFound, PreconditionFailed, issue
 from ipfhir.adapter.ports import (
     Actor,
     HistoryPage,
+    ReadScope,
     SearchQuery,
     SearchResult,
     WriteOutcome,
+    implements,
 )
 from ipfhir.adapter.security_errors import Forbidden, issue5
 
@@ -85,14 +88,21 @@ class ConsentRepository:
         return op
 
     # --- reads -------------------------------------------------------------------------------
+    def _reads(self) -> AbstractContextManager[None]:
+        """The store's reads of a read-only operation on one connection (one snapshot: the
+        resource, the stamps and the plan it is judged on) when the store offers it."""
+        inner = self._inner
+        return inner.reading() if implements(inner, ReadScope) else nullcontext()
+
     def read(self, resource_type: str, resource_id: str) -> Resource:
         op = self._op("read", resource_type)
-        try:
-            found = self._inner.read(resource_type, resource_id)
-        except Gone:  # deleted: said only to whom its last content is shown
-            self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
-            raise
-        decision = op.see(found)
+        with self._reads():
+            try:
+                found = self._inner.read(resource_type, resource_id)
+            except Gone:  # deleted: said only to whom its last content is shown
+                self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
+                raise
+            decision = op.see(found)
         if decision.resource is None:
             raise missing(resource_type, resource_id)
         return decision.resource
@@ -100,9 +110,10 @@ class ConsentRepository:
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource:
         op = self._op("vread", resource_type)
         nowhere = missing_version(resource_type, resource_id, version_id)
-        latest = self._gate(op, resource_type, resource_id, nowhere)
-        found = self._inner.vread(resource_type, resource_id, version_id)
-        decision = op.see(with_newest_labels(found, latest))
+        with self._reads():
+            latest = self._gate(op, resource_type, resource_id, nowhere)
+            found = self._inner.vread(resource_type, resource_id, version_id)
+            decision = op.see(with_newest_labels(found, latest))
         if decision.resource is None:
             raise nowhere
         return found if decision.effect == "permit" else decision.resource
@@ -127,19 +138,24 @@ class ConsentRepository:
         cursor: str | None = None,
     ) -> HistoryPage:
         op = self._op("history", resource_type)
-        if resource_id is not None:
-            self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
-        return visible_history(op, self._inner, resource_type, resource_id, count, since, cursor)
+        with self._reads():
+            if resource_id is not None:
+                self._gate(op, resource_type, resource_id, missing(resource_type, resource_id))
+            return visible_history(
+                op, self._inner, resource_type, resource_id, count, since, cursor
+            )
 
     def search(self, query: SearchQuery) -> SearchResult:
         """A page of what the caller may see, as a store holding only that would give it
         (:mod:`adapter.consent.paging`); ``_summary=count`` counts exactly those rows."""
         op = self._op("search", query.resource_type)
         if query.summary_count:
-            total = self._honest_count(op, query)
+            with self._reads():
+                total = self._honest_count(op, query)
             op.complete()
             return SearchResult([], [], total)
-        result = page(op, self._inner, query)
+        with self._reads():
+            result = page(op, self._inner, query)
         op.complete()
         return result
 
@@ -148,20 +164,23 @@ class ConsentRepository:
 
     def everything(self, careplan_id: str) -> list[Resource]:
         op = self._op("everything", "CarePlan")
-        found = self._inner.everything(careplan_id)
-        plan = op.see(found[0]) if found else None
-        if plan is None or plan.resource is None:
+        with self._reads():
+            found = self._inner.everything(careplan_id)
+            plan = op.see(found[0]) if found else None
+            seen = plan.resource if plan is not None else None
+            out = [seen, *everything_seen(op, found, seen)] if seen is not None else []
+        if seen is None:
             op.complete()
             raise hidden("CarePlan", careplan_id)
-        out = [plan.resource, *everything_seen(op, found, plan.resource)]
         op.complete()
         return out
 
     # --- writes ------------------------------------------------------------------------------
     def create(self, resource: Resource) -> Resource:
         op = self._op("create", str(resource.get("resourceType")))
-        resource = check_write(op, resource)
-        check_targets(self._inner, resource)
+        with self._reads():  # the check's reads: one connection
+            resource = check_write(op, resource)
+            check_targets(self._inner, resource)
         created = self._inner.create(resource)
         op.forget(created)
         return self._as_seen(op, created)
@@ -271,8 +290,10 @@ class ConsentRepository:
             return None
 
     def _as_seen(self, op: Operation, stored: Resource) -> Resource:
-        """What the writer gets back: what they may see of it (their own input otherwise)."""
-        decision = op.see(stored)
+        """What the writer gets back: what they may see of it (their own input otherwise),
+        judged on reads that begin after the write committed (one connection)."""
+        with self._reads():
+            decision = op.see(stored)
         return decision.resource if decision.resource is not None else stored
 
     # --- explanation -------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ipfhir.adapter.ports import (  # the loader's ports, re-exported under thei
     ResourceRepository,
     SearchParam,
     SearchQuery,
+    implements,
 )
 
 __all__ = [
@@ -78,7 +79,7 @@ def fetch_refs(repo: ResourceRepository | Reads, refs: Iterable[str]) -> dict[st
     pairs = _pairs(refs)
     if not pairs:
         return {}
-    if isinstance(repo, BulkReader):
+    if implements(repo, BulkReader):
         return {ref_of(res): res for res in repo.fetch(pairs)}
     by_type: dict[str, list[str]] = {}
     for rtype, rid in pairs:
@@ -99,7 +100,7 @@ def load_context(
     with ``plan`` (a CarePlan about to be judged) its goals too, in the same bulk fetch."""
     goals = {r for r in references_in(plan) if r.startswith("Goal/")} if plan else set()
     also = (patient, *sorted(goals))
-    if isinstance(repo, ContextReader):
+    if implements(repo, ContextReader):
         with repo.reader() as reads:
             mine = reads.by_patient(patient.partition("/")[2], _BY_PATIENT)
             found = with_parties(reads, {ref_of(res): res for res in mine}, also)

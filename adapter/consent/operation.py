@@ -53,6 +53,7 @@ from ipfhir.adapter.ports import (
     ResourceRepository,
     UnitOfWork,
     Written,
+    implements,
 )
 from ipfhir.adapter.security_errors import Forbidden, issue5
 from ipfhir.mappings.identifiers import DNR_SYSTEM, FNR_SYSTEM
@@ -95,7 +96,7 @@ class Enforcement:
     def stamps(self, patients: list[str]) -> dict[str, Stamps] | None:
         """(person, directory) stamps of ``patients`` in one query; ``None`` when the store
         keeps none or the cache is off (then every operation loads afresh)."""
-        if self.cache.size == 0 or not isinstance(self.inner, ChangeStamps):
+        if self.cache.size == 0 or not implements(self.inner, ChangeStamps):
             return None
         found = self.inner.stamps(patients)
         return {p: (found.get(p, 0), found.get("*", 0)) for p in patients}
@@ -330,7 +331,7 @@ class _Scope:
     def add(self, op: Operation) -> None:
         self.opened.append(op)
         inner = op.enforcement.inner
-        if len(self.opened) == 1 and isinstance(inner, UnitOfWork):
+        if len(self.opened) == 1 and implements(inner, UnitOfWork):
             self.hooks.enter_context(inner.pre_commit(self.before_commit))
 
     def before_commit(self, transaction: Any, writes: Sequence[Written]) -> None:

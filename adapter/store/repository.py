@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -45,6 +46,13 @@ __all__ = ["SqlRepository"]
 Resource = dict[str, Any]
 
 
+# The connection a ``reading()`` block shares, with the engine it belongs to (the repositories
+# of one engine share it; another engine's never sees it).
+_SHARED: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
+    "ipfhir_shared_read", default=None
+)
+
+
 def _not_found(rtype: str, rid: str) -> NotFound:
     return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
 
@@ -78,6 +86,36 @@ class SqlRepository:
         return pre_commit(hook)
 
     # --- reads -----------------------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """``adapter.ports.ReadScope``: the reads until the block ends share one connection
+        and its one transaction (one snapshot on SQLite) instead of a connection of the pool
+        each — a secure read took four. Nested blocks share the outer one's."""
+        if self._shared() is not None:
+            yield
+            return
+        with self.engine.connect() as conn:
+            token = _SHARED.set((self.engine, conn))
+            try:
+                yield
+            finally:
+                _SHARED.reset(token)
+
+    def _shared(self) -> Connection | None:
+        found = _SHARED.get()
+        return found[1] if found is not None and found[0] is self.engine else None
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection for one read: the ``reading()`` block's when one is open, else one of
+        the pool (returned when the read is done)."""
+        shared = self._shared()
+        if shared is not None:
+            yield shared
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
     def _audit_current(self, resource_type: str, revinclude: Sequence[str] = ()) -> None:
         """Before AuditEvents are read: the audit log's rows made resources
         (:mod:`adapter.store.audit_log`), so the read sees every event committed before it."""
@@ -85,17 +123,27 @@ class SqlRepository:
             r.startswith("AuditEvent:") for r in revinclude
         ):
             return
-        with self.engine.connect() as conn:
+        self._fresh()  # rows appended since the reading() block began count too
+        with self._connect() as conn:
             if not pending(conn):
                 return
         materialise(
             self.engine,
             lambda conn, event, rid: self._audit_writer.create(conn, event, rid, checked=True),
         )
+        self._fresh()  # and the events just made resources
+
+    def _fresh(self) -> None:
+        """End the ``reading()`` block's transaction, if one is open: its next read begins a
+        new one, which sees every commit before it (a SQLite snapshot is taken at the first
+        read of a transaction)."""
+        shared = self._shared()
+        if shared is not None and shared.in_transaction():
+            shared.rollback()
 
     def read(self, resource_type: str, resource_id: str) -> Resource:
         self._audit_current(resource_type)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = read_current(conn, resource_type, resource_id)
         if row is None:
             raise _not_found(resource_type, resource_id)
@@ -119,7 +167,7 @@ class SqlRepository:
             )
         self._audit_current(resource_type)
         v = resource_versions
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 select(v.c.body).where(
                     v.c.res_type == resource_type,
@@ -154,7 +202,7 @@ class SqlRepository:
         cursor: str | None = None,
     ) -> HistoryPage:
         self._audit_current(resource_type)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             if resource_id is not None:
                 exists = conn.execute(
                     select(resources.c.version).where(
@@ -167,7 +215,7 @@ class SqlRepository:
 
     def search(self, query: SearchQuery) -> SearchResult:
         self._audit_current(query.resource_type, query.revinclude)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return self._search(conn, query)
 
     def _search(self, conn: Connection, query: SearchQuery) -> SearchResult:
@@ -239,7 +287,7 @@ class SqlRepository:
 
     def everything(self, careplan_id: str) -> list[Resource]:
         plan = self.read("CarePlan", careplan_id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return everything_of(conn, plan)
 
     # --- writes ----------------------------------------------------------------------------
@@ -351,13 +399,13 @@ class SqlRepository:
     def reader(self) -> Iterator[SqlReader]:
         """Plain-SQL reads of current resources on one connection (``by_patient``, ``fetch``:
         :mod:`adapter.store.context_sql`); the consent loader's ``ContextReader`` port."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             yield SqlReader(conn)
 
     def stamps(self, patient_refs: Sequence[str]) -> dict[str, int]:
         """Change stamps of ``Patient/id`` keys and of the directory (``"*"``), one indexed
         query (``adapter.ports.ChangeStamps``, :mod:`adapter.store.stamps`)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return read_stamps(conn, patient_refs)
 
 

@@ -55,3 +55,23 @@ def test_the_implementations_fit_their_ports() -> None:
     assert callable(writer.enqueue)
     for port in (ports.BulkReader, ports.ContextReader, ports.ChangeStamps, ports.UnitOfWork):
         assert isinstance(repo, port), port.__name__
+
+
+def test_implements_answers_as_isinstance_for_class_and_instance_members() -> None:
+    """``implements`` keeps the answer per class only when the class has every member; an
+    object with a member set on the instance (or lacking it) is asked each time."""
+    from ipfhir.adapter.ports import BulkReader, ChangeStamps, ReadScope, implements
+
+    class Bulk:
+        def fetch(self, refs: object) -> list[object]:
+            return []
+
+    class Maybe:
+        def __init__(self, bulk: bool) -> None:
+            if bulk:
+                self.fetch = lambda refs: []
+
+    for obj in (Bulk(), Maybe(True), Maybe(False), Maybe(True), object()):
+        for proto in (BulkReader, ChangeStamps, ReadScope):
+            assert implements(obj, proto) == isinstance(obj, proto), (obj, proto)
+    assert implements(Maybe(True), BulkReader) and not implements(Maybe(False), BulkReader)
