@@ -232,22 +232,30 @@ def assign_slices(
 ) -> list[Node]:
     """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
     targets: list[Node] = []
-    counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity
+    counts: dict[Node, int] = {}  # slice -> items in it (nodes hash by identity)
+    slices = owner.slices
     index = _string_index(walker, owner)
+    by_url = index is not None and owner.discriminators[0].path == "url"
     for _, (value, _extra, expr) in found:
-        hit = _first_slice(walker, owner, value, index)
+        hit: Node | None
+        url = value.get("url") if by_url and type(value) is dict else None
+        if type(url) is str and _one_url(value):  # an extension: _first_slice's first case
+            position = index.get(url)  # type: ignore[union-attr]
+            hit = None if position is None else slices[position]
+        else:
+            hit = _first_slice(walker, owner, value, index)
         if hit is None:
             if owner.rules == "closed":
                 walker.issues.append(issue("IP-3015", expr, name=owner.name))
             targets.append(owner)
             continue
-        counts[hit] += 1
+        counts[hit] = counts.get(hit, 0) + 1
         targets.append(hit)
-    base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
-    for s in owner.slices:
-        n = counts[s]
+    for s in slices:
+        n = counts.get(s, 0)
         if n < s.min or (s.max != -1 and n > s.max):
             shown_max = "*" if s.max == -1 else s.max
+            base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
             walker.issues.append(
                 issue(
                     "IP-3014",
