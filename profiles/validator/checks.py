@@ -37,14 +37,26 @@ _UNREAD: Any = object()
 
 
 def pattern_matches(value: Any, pattern: Any) -> bool:
-    """FHIR pattern[x] semantics: every property in the pattern is present with the same value."""
+    """FHIR pattern[x] semantics: every property in the pattern is present with the same value.
+    (Loops, not all()/any() over generators: slicing by pattern calls this for every item.)"""
+    if type(pattern) is str:  # the leaves, mostly: the last line's answer for a string
+        return type(value) is str and value == pattern
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            pattern_matches(value.get(k), v) for k, v in pattern.items()
-        )
+        if not isinstance(value, dict):
+            return False
+        for k, v in pattern.items():  # noqa: SIM110 - a loop: no generator per call
+            if not pattern_matches(value.get(k), v):
+                return False
+        return True
     if isinstance(pattern, list):
         items = value if isinstance(value, list) else []
-        return all(any(pattern_matches(i, p) for i in items) for p in pattern)
+        for p in pattern:
+            for i in items:
+                if pattern_matches(i, p):
+                    break
+            else:
+                return False
+        return True
     return bool(value == pattern and type(value) is type(pattern))
 
 

@@ -134,10 +134,15 @@ def _matches_one(
         if expected is None or actual is None:
             return True  # nothing to tell slices apart by: let the slice's own rules decide
         want, is_pattern = expected
-        return any(
-            pattern_matches(a, want) if is_pattern or isinstance(want, dict) else a == want
-            for a in actual
-        )
+        if is_pattern or isinstance(want, dict):
+            for a in actual:  # noqa: SIM110 - a loop: no generator per item and slice
+                if pattern_matches(a, want):
+                    return True
+            return False
+        for a in actual:  # noqa: SIM110 - (as above)
+            if a == want:
+                return True
+        return False
     if d.kind == "exists":
         child = (slice_node.children or {}).get(d.path)
         actual = _values_at(seen, value, d.path) or []
@@ -217,14 +222,13 @@ def _first_slice(
         positions = [index[a] for a in actual if isinstance(a, str) and a in index]
         return owner.slices[min(positions)] if positions else None
     seen: dict[str, list[Any] | None] = {}
-    return next(
-        (
-            s
-            for s in owner.slices
-            if all(_matches_one(walker, owner, s, d, value, seen) for d in owner.discriminators)
-        ),
-        None,
-    )
+    for s in owner.slices:  # the first slice every discriminator lets the value into
+        for d in owner.discriminators:
+            if not _matches_one(walker, owner, s, d, value, seen):
+                break
+        else:
+            return s
+    return None
 
 
 def assign_slices(
