@@ -49,9 +49,25 @@ def key_plan(engine: EngineRole, defs: Node, key: str) -> KeyPlan | None:
         plain = _plain_single(engine, child) if single else None
         direct = _direct_complex(engine, child) if single else None
         items = _plain_items(child) if single else None
+        if not underscore and chosen is not None:
+            plain, direct = _choice(engine, child, chosen)
         plan = (child, chosen, name, underscore, "_" + name, "." + name, plain, direct, items)
     defs.key_plans[key] = plan
     return plan
+
+
+def _choice(engine: EngineRole, child: Node, chosen: str) -> tuple[PlainCheck | None, str | None]:
+    """(the PlainCheck, or the complex type code) for a value of choice ``child`` under its key
+    for type ``chosen`` (``valueString``, ``valueCodeableConcept``), as the walker's second
+    loop would check it: one occurrence within the cardinality, no slices. The walker takes
+    the short path only for the first key of the choice it meets (another key of the same
+    element makes a group of two, and the count is checked)."""
+    if child.array or child.slices or child.min > 1 or child.max == 0:
+        return None, None
+    type_code, kind, plain, is_string = element_kind(engine, child, chosen)
+    if kind == COMPLEX:
+        return None, type_code
+    return (None if plain is None else (plain, is_string)), None
 
 
 def _direct_complex(engine: EngineRole, child: Node) -> str | None:

@@ -136,7 +136,9 @@ class Walker:
                     self.unknown_property(defs, key, expr)
                 continue
             child, chosen, name, underscore, under_key, suffix, plain, direct, items = kp
-            if plain is not None:
+            if chosen is not None and child in groups:
+                pass  # a choice met again: the loop below counts and checks them all
+            elif plain is not None:
                 if (
                     under_key not in obj
                     and plain[0](value) is None
@@ -187,8 +189,11 @@ class Walker:
             if group is None:  # their element again: name and _name make one item)
                 groups[child] = found
                 pending.append((child, found))
-            else:
-                group.extend(found)
+                continue
+            if group is _CHECKED:  # the first key of this choice took a short path
+                group = groups[child] = self.first_choice_item(obj, defs, child, expr)
+                pending.append((child, group))
+            group.extend(found)
         required = defs.required
         if required is None:
             required = self.engine.checked_children(defs)
@@ -217,6 +222,18 @@ class Walker:
                         continue
                 self.element(child, chosen, item)
         return groups
+
+    def first_choice_item(
+        self, obj: dict[str, Any], defs: Node, child: Node, expr: str
+    ) -> list[tuple[str | None, Item]]:
+        """The item of the first key of choice ``child`` in ``obj`` (one that took a short path
+        in :meth:`properties`), when another key of the same element comes: the two make one
+        group, counted and checked together as when neither took it."""
+        for key, value in obj.items():
+            kp = key_plan(self.engine, defs, key)
+            if kp is not None and kp[0] is child and not kp[3]:
+                return [(kp[1], (value, None, expr + kp[5]))]
+        raise AssertionError("a choice found by a short path has its key in the object")
 
     def unknown_property(self, defs: Node, key: str, expr: str) -> None:
         name = key.lstrip("_")
