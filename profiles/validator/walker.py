@@ -123,7 +123,12 @@ class Walker:
     ) -> dict[Node, list[tuple[str | None, Item]]]:
         """Check every property of ``obj`` against ``defs.children``; returns the elements
         found (their items, or ``_CHECKED`` for values already checked while reading keys),
-        for :class:`~profiles.validator.model.Present`."""
+        for :class:`~profiles.validator.model.Present`.
+
+        Values the key plan says need only a lexical check, or are objects (arrays of them)
+        of one complex type, are checked while reading keys; the rest go to the second loop.
+        One long function on purpose: it runs for every key of every object, and a helper
+        per short path would cost a call per key."""
         plans = defs.key_plans
         groups: dict[Node, list[tuple[str | None, Item]]] = {}
         pending: list[tuple[Node, list[tuple[str | None, Item]]]] = []
