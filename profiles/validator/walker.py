@@ -94,11 +94,15 @@ class Walker:
         if not value:
             self.issues.append(issue("IP-3006", expr, name=node.name))
             return
-        if type_code == "Extension" and node.children is None:
-            self.unknown_extension(node, value, expr)
-        defs, _type_root, value_checked, invariants = node.complex_plans.get(
-            type_code
-        ) or self.engine.complex_plan(node, type_code, value)
+        plan = node.complex_plans.get(type_code)
+        if plan is None:  # an Extension's, mostly: its plan is kept by its url when known
+            url = value.get("url") if type_code == "Extension" else None
+            plan = node.extension_plans.get(url) if type(url) is str else None
+            if plan is None:
+                if type_code == "Extension" and node.children is None:
+                    self.unknown_extension(node, value, expr)  # (a known url returns at once)
+                plan = self.engine.complex_plan(node, type_code, value)
+        defs, _type_root, value_checked, invariants = plan
         if defs is None:
             return
         groups = self.properties(value, defs, expr)
