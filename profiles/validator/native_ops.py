@@ -84,6 +84,40 @@ def not_(values: list[Any], _env: Any) -> list[Any]:
     return [] if value is None else [not value]
 
 
+def _path(navigations: tuple[Fn, ...]) -> Fn:
+    """``a.b.c``: the navigations one after the other, read in one closure down a chain of
+    single objects; anything else (an array, null, a ``_name`` twin, a possible choice
+    element, a value that is not an object half-way) goes through the navigations."""
+    steps = tuple(_NAVIGATIONS[n] for n in navigations)
+    last = len(steps) - 1
+
+    def path(focus: list[Any], env: Any) -> list[Any]:
+        if len(focus) == 1 and type(focus[0]) is dict:
+            item = focus[0]
+            for i, (name, under, maybe_choice) in enumerate(steps):
+                if under in item:
+                    break
+                value = item.get(name)
+                if value is None:
+                    if name in item or maybe_choice:
+                        break
+                    return []  # (what the navigations after it find in nothing)
+                if type(value) is dict:
+                    if i == last:
+                        return [value]
+                    item = value
+                    continue
+                if i == last and not isinstance(value, list):
+                    return [value]
+                break
+        for navigation in navigations:
+            focus = navigation(focus, env)
+        return focus
+
+    _PATHS[path] = navigations
+    return path
+
+
 def _exists_of_navigation(nav: Fn, negate: bool) -> Fn:
     """``name.exists()`` (``negate``: ``name.empty()``) read from the one object the focus
     holds, in one closure; anything the navigation would look at twice goes through it."""
@@ -106,6 +140,8 @@ def _exists_of_navigation(nav: Fn, negate: bool) -> Fn:
 def then(first: Fn, second: Fn) -> Fn:
     """``first`` then ``second`` on what it yields; one closure for the common endings
     (``.exists()``, ``.empty()``, ``.count()``, ``.hasValue()``, ``.not()``)."""
+    if second in _NAVIGATIONS and (first in _NAVIGATIONS or first in _PATHS):
+        return _path((*_PATHS.get(first, (first,)), second))
     if (second is exists or second is empty) and first in _NAVIGATIONS:
         return _exists_of_navigation(first, second is empty)
     if second is exists:
@@ -163,6 +199,8 @@ def variable(name: str) -> Fn:
 # closures made by navigate() -> (name, "_" + name, maybe a choice element): what the closures
 # built on one read directly from a single object (see then() and _equals_literal())
 _NAVIGATIONS: weakref.WeakKeyDictionary[Fn, tuple[str, str, bool]] = weakref.WeakKeyDictionary()
+# closures made by _path() -> the navigations they chain
+_PATHS: weakref.WeakKeyDictionary[Fn, tuple[Fn, ...]] = weakref.WeakKeyDictionary()
 
 
 def _chooses(key: str, name: str) -> bool:
