@@ -32,8 +32,12 @@ from ipfhir.adapter.store.retry import retrying
 from ipfhir.adapter.store.schema import resource_versions, resources
 from ipfhir.adapter.store.search_sql import (
     SORT_COLUMNS,
+    DriverSearch,
     criteria,
     decode_cursor,
+    driver_count,
+    driver_page,
+    driver_search,
     encode_cursor,
     page_select,
 )
@@ -55,6 +59,12 @@ _SHARED: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
 
 def _not_found(rtype: str, rid: str) -> NotFound:
     return NotFound([issue("IP-4201", rtype, "not-found", rtype=rtype, rid=rid)])
+
+
+def _live(rtype: str) -> list[Any]:
+    """The current, non-deleted resources of ``rtype`` (the general search path's first
+    criteria)."""
+    return [resources.c.res_type == rtype, resources.c.deleted == false()]
 
 
 class SqlRepository:
@@ -213,6 +223,12 @@ class SqlRepository:
                     raise _not_found(resource_type, resource_id)
             return history_page(conn, self.tokens, resource_type, resource_id, count, since, cursor)
 
+    #: Searches in a common shape (``patient=Patient/X``, a token, ``_id``) run as plain
+    #: driver SQL (:func:`adapter.store.search_sql.driver_search`): building and compiling
+    #: SQLAlchemy statements for them cost more than the database work. False sends every
+    #: search through SQLAlchemy Core (tests and ``bench/bench_search_cpu.py`` compare the two).
+    driver_searches = True
+
     def search(self, query: SearchQuery) -> SearchResult:
         self._audit_current(query.resource_type, query.revinclude)
         with self._connect() as conn:
@@ -220,14 +236,12 @@ class SqlRepository:
 
     def _search(self, conn: Connection, query: SearchQuery) -> SearchResult:
         rtype = query.resource_type
-        where = [
-            resources.c.res_type == rtype,
-            resources.c.deleted == false(),
-            *criteria(rtype, query.params),
-        ]
+        plain = driver_search(rtype, query.params) if self.driver_searches else None
+        # the criteria are checked first: an unknown parameter is answered before a bad _sort
+        where = None if plain is not None else [*_live(rtype), *criteria(rtype, query.params)]
         if query.summary_count:
-            return SearchResult(matches=[], total=self._count(conn, where))
-        page, nxt, prv, fp, backwards = self._page(conn, query)
+            return SearchResult(matches=[], total=self._count(conn, where, plain))
+        page, nxt, prv, fp, backwards = self._page(conn, query, plain)
         matches = [orjson.loads(body) for _, _, body in page]
         extra = included(conn, rtype, [rid for rid, _, _ in page], query.include, query.revinclude)
         if query.binding is not None:  # the enforcement point: no total, each row's tokens
@@ -238,19 +252,20 @@ class SqlRepository:
         # only when asked (_total=accurate).
         total: int | None = None
         if query.total_wanted:
-            total = self._count(conn, where)
+            total = self._count(conn, where, plain)
         elif query.cursor is None and nxt is None:
             total = len(page)
         return SearchResult(matches, extra, total, nxt, prv)
 
     @staticmethod
-    def _count(conn: Connection, where: list[Any]) -> int:
-        return int(
-            conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
-        )
+    def _count(conn: Connection, where: list[Any] | None, plain: DriverSearch | None) -> int:
+        if plain is not None:
+            return driver_count(conn, plain)
+        stmt = select(func.count()).select_from(resources).where(*(where or ()))
+        return int(conn.execute(stmt).scalar_one())
 
     def _page(
-        self, conn: Connection, query: SearchQuery
+        self, conn: Connection, query: SearchQuery, plain: DriverSearch | None
     ) -> tuple[list[Any], str | None, str | None, str, bool]:
         key = query.sort[0] if query.sort else "_id"
         descending = key.startswith("-")
@@ -261,19 +276,16 @@ class SqlRepository:
             repr((query.resource_type, query.params, query.sort, query.binding)).encode()
         ).hexdigest()
         tokens = self.tokens
-        cursor = decode_cursor(tokens, query.cursor, fp) if query.cursor else ("n", "", "")
-        backwards = cursor[0] == "p"
-        stmt = page_select(
-            query.resource_type,
-            query.params,
-            name,
-            descending,
-            cursor if query.cursor else None,
-            query.count + 1,
-        )
-        rows = conn.execute(stmt).all()
+        cursor = decode_cursor(tokens, query.cursor, fp) if query.cursor else None
+        backwards = cursor is not None and cursor[0] == "p"
+        rtype, limit = query.resource_type, query.count + 1
+        if plain is not None:
+            rows = driver_page(conn, plain, name, descending, cursor, limit)
+        else:
+            stmt = page_select(rtype, query.params, name, descending, cursor, limit)
+            rows = list(conn.execute(stmt).all())
         more = len(rows) > query.count
-        rows = list(rows[: query.count])
+        rows = rows[: query.count]
         if backwards:
             rows.reverse()
         if not rows:
@@ -283,7 +295,7 @@ class SqlRepository:
         has_prev = more if backwards else bool(query.cursor)
         nxt = encode_cursor(tokens, "n", str(last[1]), str(last[0]), fp) if has_next else None
         prv = encode_cursor(tokens, "p", str(first[1]), str(first[0]), fp) if has_prev else None
-        return list(rows), nxt, prv, fp, backwards
+        return rows, nxt, prv, fp, backwards
 
     def everything(self, careplan_id: str) -> list[Resource]:
         plan = self.read("CarePlan", careplan_id)

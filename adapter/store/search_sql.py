@@ -8,22 +8,33 @@ valid only for the search (and the caller) they were made for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, not_, or_, select
 
 from ipfhir.adapter.errors import BadRequest, issue
 from ipfhir.adapter.fhir.dates import date_range
 from ipfhir.adapter.fhir.references import split_reference
 from ipfhir.adapter.fhir.search_params import ParamDef, param_def
 from ipfhir.adapter.store.cursors import PageTokens, invalid_token
+from ipfhir.adapter.store.driver_sql import (
+    Criterion,
+    cursor_rows,
+    search_count_sql,
+    search_page_sql,
+)
 from ipfhir.adapter.store.schema import idx_date, idx_reference, idx_token, resources
 
 __all__ = [
     "SORT_COLUMNS",
     "Cursor",
+    "DriverSearch",
     "criteria",
     "decode_cursor",
+    "driver_count",
+    "driver_page",
+    "driver_search",
     "encode_cursor",
     "keyset",
     "page_select",
@@ -260,3 +271,95 @@ def page_select(
         .order_by(*(c.asc() if ascending else c.desc() for c in order))
         .limit(limit)
     )
+
+
+@dataclass(frozen=True)
+class DriverSearch:
+    """A search the store answers with plain driver SQL (:func:`driver_search`): the shapes of
+    its criteria (the key of the cached text, :func:`adapter.store.driver_sql.search_page_sql`),
+    the criterion a page sorted by id is read from (:func:`_driver`'s choice) and the values."""
+
+    criteria: tuple[Criterion, ...]
+    driver: int | None
+    values: dict[str, Any]
+
+
+def _token_modes(k: int, values: tuple[str, ...], bound: dict[str, Any]) -> Criterion:
+    """:func:`_token_clause` of each value as a shape; binds the system and code it compares."""
+    modes = []
+    for j, value in enumerate(values):
+        if "|" not in value:
+            modes.append(("", True))
+            bound[f"c{k}_{j}"] = value
+            continue
+        system, code = value.split("|", 1)
+        modes.append(("null" if system == "" else "eq", bool(code)))
+        if system:
+            bound[f"s{k}_{j}"] = system
+        if code:
+            bound[f"c{k}_{j}"] = code
+    return ("token", tuple(modes))
+
+
+def driver_search(rtype: str, params: tuple[Any, ...]) -> DriverSearch | None:
+    """The search as plain driver SQL when every criterion has a common shape: ``_id`` (any
+    number of ids), a token without modifier (any number of values), a reference with one
+    value and a known target type (``patient=Patient/X``, ``patient:Patient=X``). None for any
+    other search (modifiers, chains, dates, ``_lastUpdated``, unknown parameters): the
+    SQLAlchemy path answers it, errors included. Same matches as :func:`criteria`."""
+    shapes: list[Criterion] = []
+    bound: dict[str, Any] = {"t": rtype}
+    for k, p in enumerate(params):
+        d = param_def(rtype, p.name)
+        if d is None or p.chain or not p.values:
+            return None
+        if p.name == "_id" and not p.modifier:
+            shapes.append(("id", len(p.values)))
+            bound.update((f"i{k}_{j}", v) for j, v in enumerate(p.values))
+        elif p.name.startswith("_"):
+            return None
+        elif d.kind == "token" and not p.modifier:
+            shapes.append(_token_modes(k, p.values, bound))
+            bound[f"p{k}"] = d.name
+        elif d.kind == "reference" and len(p.values) == 1:
+            if p.modifier and not p.modifier[0].isupper():  # :missing, :not ...
+                return None
+            ttype, tid = _ref_target(p.values[0], d, p.modifier)
+            if ttype is None:
+                return None
+            shapes.append(("ref",))
+            bound.update({f"p{k}": d.name, f"i{k}": tid, f"y{k}": ttype})
+        else:
+            return None
+    driver = next((k for k, shape in enumerate(shapes) if shape[0] == "ref"), None)
+    return DriverSearch(tuple(shapes), driver, bound)
+
+
+def driver_page(
+    conn: Connection,
+    search: DriverSearch,
+    sort_name: str,
+    descending: bool,
+    cursor: Cursor | None,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """:func:`page_select`'s rows for ``search``, read with its driver SQL."""
+    backwards = cursor is not None and cursor[0] == "p"
+    sql = search_page_sql(
+        conn.dialect.name,
+        search.criteria,
+        search.driver if sort_name == "_id" else None,
+        SORT_COLUMNS[sort_name],
+        descending == backwards,
+        cursor is not None,
+    )
+    values = dict(search.values, n=limit)
+    if cursor is not None:
+        values["kv"], values["kr"] = cursor[1], cursor[2]
+    return cursor_rows(conn, sql, values)
+
+
+def driver_count(conn: Connection, search: DriverSearch) -> int:
+    """Every current resource ``search`` matches, counted with its driver SQL."""
+    rows = cursor_rows(conn, search_count_sql(conn.dialect.name, search.criteria), search.values)
+    return int(rows[0][0])

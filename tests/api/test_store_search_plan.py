@@ -1,5 +1,8 @@
 """A search page costs what the page costs, not what the matches cost (SQLite and PostgreSQL).
 
+Both ways a search is run are held to it: the SQLAlchemy statement and the driver SQL of the
+common shapes (``SqlRepository.driver_searches``).
+
 ``Goal?patient=X`` is read from ``ix_idx_reference_lookup`` in id order and stops after the page
 (the query plan says so: the index, no sort of every match); pages by cursor return each match
 once, in order; the store counts every match only when asked (``_total=accurate``).
@@ -19,8 +22,9 @@ from ipfhir.adapter.fhir.validation import minimal_structural_check
 from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.context_sql import by_patient_sql
+from ipfhir.adapter.store.driver_sql import search_page_sql
 from ipfhir.adapter.store.schema import idx_date, idx_reference, idx_token, resources
-from ipfhir.adapter.store.search_sql import page_select
+from ipfhir.adapter.store.search_sql import Cursor, driver_search, page_select
 
 MANY, FEW = 1500, 3
 _BY_PERSON = (SearchParam("patient", ("Patient/mange-maal",)),)
@@ -77,18 +81,49 @@ def goals(engine: Engine) -> Engine:
 
 def _plan(engine: Engine, stmt: Select[Any]) -> str:
     sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    return _explain(engine, sql, {})
+
+
+def _explain(engine: Engine, sql: str, params: dict[str, Any]) -> str:
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
-        return "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql))
+        return "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, params))
 
 
+def _driver_sql(
+    engine: Engine, params: tuple[SearchParam, ...], cursor: Cursor | None
+) -> tuple[str, dict[str, Any]]:
+    """The driver SQL and values of a page of Goals sorted by id (what ``driver_page`` runs)."""
+    search = driver_search("Goal", params)
+    assert search is not None, params
+    ascending = cursor is None or cursor[0] == "n"
+    sql = search_page_sql(
+        engine.dialect.name, search.criteria, search.driver, "res_id", ascending, bool(cursor)
+    )
+    values = dict(search.values, n=11)
+    if cursor is not None:
+        values |= {"kv": cursor[1], "kr": cursor[2]}
+    return sql, values
+
+
+@pytest.mark.parametrize("path", ["sqlalchemy", "driver"])
 @pytest.mark.parametrize("person", ["mange-maal", "faa-maal"])
-@pytest.mark.parametrize("cursor", [None, ("n", "mange-maal-000700", "mange-maal-000700")])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        None,
+        ("n", "mange-maal-000700", "mange-maal-000700"),
+        ("p", "mange-maal-000700", "mange-maal-000700"),
+    ],
+)
 def test_the_patient_search_reads_its_page_from_the_index(
-    goals: Engine, person: str, cursor: tuple[str, str, str] | None
+    goals: Engine, person: str, cursor: tuple[str, str, str] | None, path: str
 ) -> None:
     by_person = (SearchParam("patient", (f"Patient/{person}",)),)
-    plan = _plan(goals, page_select("Goal", by_person, "_id", False, cursor, 11))
+    if path == "driver":
+        plan = _explain(goals, *_driver_sql(goals, by_person, cursor))
+    else:
+        plan = _plan(goals, page_select("Goal", by_person, "_id", False, cursor, 11))
     if goals.dialect.name == "sqlite":
         # the outer loop walks the index in id order; no list of every match, no sort of it
         assert plan.splitlines()[0].startswith(
@@ -128,7 +163,7 @@ def test_the_store_counts_every_match_only_when_asked(goals: Engine) -> None:
     assert whole.total == FEW  # a first page that holds every match: its length, for free
 
 
-def _driver_plan(engine: Engine, sql: str, params: dict[str, str]) -> str:
+def _driver_plan(engine: Engine, sql: str, params: dict[str, Any]) -> str:
     """The plan as the server meets it: PostgreSQL with statistics (autovacuum gathers them),
     SQLite without (nothing runs ANALYZE on a deployed SQLite file)."""
     sqlite = engine.dialect.name == "sqlite"
@@ -199,7 +234,11 @@ def indexed(goals: Engine) -> Engine:
 _CATEGORY = "https://ip.example.no/fhir/CodeSystem/ip-goal-category"
 
 
-def _page_plan(engine: Engine, params: tuple[SearchParam, ...]) -> str:
+def _page_plan(engine: Engine, params: tuple[SearchParam, ...], driver_searches: bool) -> str:
+    """The plan of the page ``SqlRepository`` reads: with ``driver_searches`` the driver SQL of
+    a common shape (a date search has none: its SQLAlchemy statement)."""
+    if driver_searches and driver_search("Goal", params) is not None:
+        return _driver_plan(engine, *_driver_sql(engine, params, None))
     stmt = page_select("Goal", params, "_id", False, None, 11)
     sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     return _driver_plan(engine, sql, {})
@@ -240,15 +279,16 @@ _TABLE_OF["ix_idx_date_high"] = "idx_date"
         "patient+status",
     ],
 )
+@pytest.mark.parametrize("driver_searches", [False, True], ids=["sqlalchemy", "driver"])
 def test_token_and_date_searches_read_their_index(
-    indexed: Engine, params: tuple[SearchParam, ...], index: str, dense: bool
+    indexed: Engine, params: tuple[SearchParam, ...], index: str, dense: bool, driver_searches: bool
 ) -> None:
     """A token or date criterion is found through its index, never by reading every row of the
     index table: SQLite as deployed (no statistics) seeks the lookup index; PostgreSQL (with
     statistics) does too for a selective criterion, and for a dense one (a fifth of the Goals)
     may instead walk the Goals and the index table's owner index side by side in id order,
     stopping after the page (a merge semi join under the LIMIT) — an index read as well."""
-    plan = _page_plan(indexed, params)
+    plan = _page_plan(indexed, params, driver_searches)
     table = _TABLE_OF[index]
     if indexed.dialect.name == "sqlite" or not dense:
         assert index in plan, plan
