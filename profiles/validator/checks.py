@@ -28,15 +28,35 @@ _REF = re.compile(
 )
 
 
+# reference text -> the type _REF reads in it: references recur (the patient, the plan, the
+# coordinator) and the regex backtracks over every "/"; at most this many, each at most this
+# long (a full dict is emptied; every thread computes the same answer for a text)
+_REF_TYPES: dict[str, str | None] = {}
+_REF_CACHED, _REF_CACHED_LENGTH = 4096, 256
+_UNREAD: Any = object()
+
+
 def pattern_matches(value: Any, pattern: Any) -> bool:
-    """FHIR pattern[x] semantics: every property in the pattern is present with the same value."""
+    """FHIR pattern[x] semantics: every property in the pattern is present with the same value.
+    (Loops, not all()/any() over generators: slicing by pattern calls this for every item.)"""
+    if type(pattern) is str:  # the leaves, mostly: the last line's answer for a string
+        return type(value) is str and value == pattern
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            pattern_matches(value.get(k), v) for k, v in pattern.items()
-        )
+        if not isinstance(value, dict):
+            return False
+        for k, v in pattern.items():  # noqa: SIM110 - a loop: no generator per call
+            if not pattern_matches(value.get(k), v):
+                return False
+        return True
     if isinstance(pattern, list):
         items = value if isinstance(value, list) else []
-        return all(any(pattern_matches(i, p) for i in items) for p in pattern)
+        for p in pattern:
+            for i in items:
+                if pattern_matches(i, p):
+                    break
+            else:
+                return False
+        return True
     return bool(value == pattern and type(value) is type(pattern))
 
 
@@ -115,10 +135,17 @@ def check_identifier(value: dict[str, Any], expr: str) -> list[Issue]:
 
 def _target_type(walker: WalkerRole, text: str) -> str | None:
     if text.startswith("#") or text.startswith("urn:"):
-        found = walker.env.resolve_one(text)
-        return str(found.get("resourceType")) if found else None
-    match = _REF.fullmatch(text)
-    return match.group(1) if match else None
+        target = walker.env.resolve_one(text)
+        return str(target.get("resourceType")) if target else None
+    found: str | None = _REF_TYPES.get(text, _UNREAD)
+    if found is _UNREAD:
+        match = _REF.fullmatch(text)
+        found = match.group(1) if match else None
+        if len(text) <= _REF_CACHED_LENGTH:
+            if len(_REF_TYPES) >= _REF_CACHED:
+                _REF_TYPES.clear()
+            _REF_TYPES[text] = found
+    return found
 
 
 def check_reference(

@@ -67,6 +67,9 @@ class Engine:
         """The compiled tree of StructureDefinition ``url`` (None when unknown or without a
         snapshot). Compiled once per URL, whatever the number of threads asking at once; URLs
         the registry does not know are not remembered (a client can send any number)."""
+        found = self._compiled.get(url, _MISSING)  # (a url without |version: its own key)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
         url = url.split("|", 1)[0]
         found = self._compiled.get(url, _MISSING)
         if found is not _MISSING:
@@ -223,6 +226,10 @@ class Engine:
         if found is not None:
             return found
         url = value.get("url") if type_code == "Extension" else None
+        if type(url) is str:  # a known url without |version is its own key (the common case)
+            found = node.extension_plans.get(url)
+            if found is not None:
+                return found
         known = (
             url.split("|", 1)[0]
             if isinstance(url, str) and self.registry.knows("StructureDefinition", url)
@@ -323,21 +330,26 @@ def contained_are_referenced(res: dict[str, Any]) -> bool:
     contained = res.get("contained")
     if not isinstance(contained, list):
         return False
-    found: set[str] = set()
+    wanted: set[str] = set()
+    for c in contained:
+        if not (isinstance(c, dict) and isinstance(c.get("id"), str)):
+            return False
+        wanted.add("#" + c["id"])
+    if not wanted:
+        return True
     todo: list[Any] = [res]
-    while todo:
+    while todo:  # until every contained resource has been found referenced
         item = todo.pop()
         if isinstance(item, dict):
             ref = item.get("reference")
-            if isinstance(ref, str):
-                found.add(ref)
+            if isinstance(ref, str) and ref in wanted:
+                wanted.discard(ref)
+                if not wanted:
+                    return True
             todo.extend(v for k, v in item.items() if not k.startswith("_"))
         elif isinstance(item, list):
             todo.extend(item)
-    return all(
-        isinstance(c, dict) and isinstance(c.get("id"), str) and "#" + c["id"] in found
-        for c in contained
-    )
+    return not wanted
 
 
 def _index(root: Node) -> dict[str, Node]:

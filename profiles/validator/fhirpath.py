@@ -36,6 +36,9 @@ class Env:
     entry_indexes: dict[int, _EntryIndex] = field(default_factory=dict, repr=False)
     # narrative div -> xhtml_problem(div), for this validation run only (IP-3027, txt-1, txt-2)
     html: dict[str, str | None] = field(default_factory=dict, repr=False)
+    # answers of native closure parts that read only %resource / %rootResource and literals
+    # (``native_ops.memo``): the same for every focus while this Env's resources are the same
+    memo: dict[Any, list[Any]] = field(default_factory=dict, repr=False)
 
     def html_problem(self, div: str) -> str | None:
         if div not in self.html:
@@ -56,6 +59,9 @@ class Env:
         if found is None:  # the Bundle is part of the resource validated: alive, its id stable
             found = self.entry_indexes[id(self.bundle)] = _entry_index(self.bundle)
         by_key, odd = found
+        if "/" not in text:  # urn:uuid:...: only a fullUrl can match (type/id keys hold a "/")
+            hit = by_key.get("url " + text)
+            return hit[1] if hit else None
         tail = text.rsplit("/", 2)
         keys = ("url " + text, "id " + text, "id " + "/".join(tail[1:]) if len(tail) == 3 else "")
         hits = [by_key[k] for k in keys if k in by_key]

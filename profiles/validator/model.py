@@ -49,8 +49,12 @@ class Constraint:
 # (lexical check, the type is ``string``): all a primitive value needs (see ``plan.py``)
 PlainCheck = tuple[Callable[[Any], str | None], bool]
 # (child, chosen type, element name, key is ``_name``, ``"_" + name``, ``"." + name``, the
-# PlainCheck when the value under this key alone, without ``_name``, needs no more)
-KeyPlan = tuple["Node", str | None, str, bool, str, str, PlainCheck | None]
+# PlainCheck when the value under this key alone, without ``_name``, needs no more, the complex
+# type code when an object (a list of objects for an array) under the key goes straight to
+# ``Walker.complex``, the PlainCheck that is all each value of an array under the key needs)
+KeyPlan = tuple[
+    "Node", str | None, str, bool, str, str, PlainCheck | None, str | None, PlainCheck | None
+]
 # One invariant as the walker checks it on a type: (constraint as typed for the focus, the path
 # it is evaluated on, its constant answer when no element it names is present (``VARIES`` when
 # it reads its focus), whether dom-2..5 apply only beside ``contained``)
@@ -123,9 +127,11 @@ class Node:
     memo: dict[str, Any] = field(default_factory=dict)  # other per-element answers (checks.py)
     bare_name: str = ""  # name without ``[x]``
     value_rules: bool = False  # fixed, pattern, binding, maxLength, min/maxValue or invariants
+    profiled: bool = False  # a type names a profile (set from ``types``)
 
     def __post_init__(self) -> None:
         self.bare_name = self.name.replace("[x]", "")
+        self.profiled = any(t.profiles for t in self.types)
         self.refresh_value_rules()
 
     def refresh_value_rules(self) -> None:
@@ -175,6 +181,9 @@ class Present:
         self._names: set[str] | None = None
 
     def names(self) -> set[str]:
-        if self._names is None:
-            self._names = {c.bare_name for c in self._groups} | self._obj.keys()
-        return self._names
+        names = self._names
+        if names is None:
+            names = self._names = set(self._obj)
+            for child in self._groups:
+                names.add(child.bare_name)
+        return names

@@ -109,6 +109,9 @@ def _is_distinct(focus: list[Any], _env: Any) -> list[Any]:
 
 
 def _contains(part: Fn) -> Fn:
+    if isinstance(part, op.Constant) and len(part.values) == 1:
+        return _contains_text(part.values[0])
+
     def contains(focus: list[Any], env: Any) -> list[Any]:
         if not focus:
             return []
@@ -118,6 +121,20 @@ def _contains(part: Fn) -> Fn:
         return [sub in text]
 
     return contains
+
+
+def _contains_text(sub: Any) -> Fn:
+    """``contains('/_history/')``: :func:`_contains` with its literal read once."""
+
+    def contains_text(focus: list[Any], _env: Any) -> list[Any]:
+        if not focus:
+            return []
+        text = op.single(focus)
+        if not isinstance(text, str) or not isinstance(sub, str):
+            raise Unsupported
+        return [sub in text]
+
+    return contains_text
 
 
 def _extension(url: Fn) -> Fn:
@@ -143,22 +160,18 @@ def _extension(url: Fn) -> Fn:
     return extension
 
 
-def _not(values: list[Any], _env: Any) -> list[Any]:
-    value = op.boolean(values)
-    return [] if value is None else [not value]
-
-
 _NO_ARGUMENTS: dict[str, Fn] = {
-    "exists": lambda c, _env: [bool(c)],
-    "empty": lambda c, _env: [not c],
-    "count": lambda c, _env: [len(c)],
-    "not": _not,
-    "hasValue": lambda c, _env: [len(c) == 1 and not isinstance(c[0], dict | list)],
+    "exists": op.exists,
+    "empty": op.empty,
+    "count": op.count,
+    "not": op.not_,
+    "hasValue": op.has_value,
     "isDistinct": _is_distinct,
     "htmlChecks": lambda c, env: [
         all(isinstance(i, str) and env.html_problem(i) is None for i in c)
     ],
 }
+_PER_ITEM = frozenset({"where", "exists", "all", "select"})  # their argument: once per item
 _ONE_ARGUMENT = {
     "where": _where,
     "exists": _exists_where,
@@ -204,6 +217,10 @@ class _Parser:
         # closures that yield Extensions (the objects, not their ids: an id outlives its
         # object, and a closure built and dropped while parsing would lend its id to another)
         self.extensions: set[Fn] = set()
+        # closures that read no focus (literals, %resource, %rootResource and what is computed
+        # from them only): inside a function's argument, evaluated once per item, they are
+        # computed once per Env (op.memo) where they meet a part that reads the focus
+        self.focus_free: set[Fn] = set()
         self.compiled: Fn | None = None
 
     def peek(self) -> tuple[str, str]:
@@ -227,7 +244,23 @@ class _Parser:
             if power is None or power <= min_power:
                 return left
             self.take()
-            left = _binary(text, left, self.expression(power))
+            left = self.binary(text, left, self.expression(power))
+
+    def binary(self, name: str, left: Fn, right: Fn) -> Fn:
+        free_left, free_right = left in self.focus_free, right in self.focus_free
+        if free_left and free_right:
+            found = _binary(name, left, right)
+            if found is not op.unsupported:
+                self.focus_free.add(found)
+            return found
+        return _binary(name, self.memo(left), self.memo(right))
+
+    def memo(self, fn: Fn) -> Fn:
+        """``fn`` computed once per Env when it reads no focus and is part of a function's
+        argument (evaluated once per item); a literal is left as it is."""
+        if self.depth == 0 or fn not in self.focus_free or isinstance(fn, op.Constant):
+            return fn
+        return op.memo(fn)
 
     def postfix(self, left: Fn) -> Fn:
         if self.take()[1] == "[":
@@ -236,11 +269,16 @@ class _Parser:
             return op.unsupported
         if left in self.extensions and self.peek()[1] == "value":
             self.take()
-            return op.then(left, op.extension_value)
+            values = op.then(left, op.extension_value)
+            if left in self.focus_free:
+                self.focus_free.add(values)
+            return values
         step = self.member()
         combined = op.then(left, step)
         if step in self.extensions:
             self.extensions.add(combined)
+        if left in self.focus_free:  # what follows reads only what ``left`` gives it
+            self.focus_free.add(combined)
         return combined
 
     def member(self, root: bool = False) -> Fn:
@@ -265,8 +303,10 @@ class _Parser:
             args.append(self.expression(0))
             if self.peek()[1] == ",":
                 self.take(",")
-        self.depth -= 1
         self.take(")")
+        if name in _PER_ITEM:  # the argument is evaluated once per item
+            args = [self.memo(a) for a in args]
+        self.depth -= 1
         found = _function(name, args)
         if name == "extension" and found is not op.unsupported:
             self.extensions.add(found)
@@ -276,16 +316,10 @@ class _Parser:
         kind, text = self.peek()
         if kind in ("str", "num", "var") or text in ("true", "false", "{"):
             self.take()
-            if kind == "str":
-                return op.unsupported if "\\" in text else op.constant([text[1:-1]])
-            if kind == "num":
-                return op.constant([int(text)]) if text.isdigit() else op.unsupported
-            if kind == "var":
-                return op.variable(text)
-            if text == "{":
-                self.take("}")
-                return op.constant([])
-            return op.constant([text == "true"])
+            found = self.literal(kind, text)
+            if found is not op.unsupported and (kind != "var" or text != "$this"):
+                self.focus_free.add(found)
+            return found
         if text == "(":
             self.take()
             inner = self.expression(0)
@@ -296,6 +330,19 @@ class _Parser:
             self.expression(11)
             return op.unsupported
         return self.member(root=self.depth == 0)
+
+    def literal(self, kind: str, text: str) -> Fn:
+        """A string, number, boolean, ``{}`` or a variable (``%resource``, ``$this``)."""
+        if kind == "str":
+            return op.unsupported if "\\" in text else op.constant([text[1:-1]])
+        if kind == "num":
+            return op.constant([int(text)]) if text.isdigit() else op.unsupported
+        if kind == "var":
+            return op.variable(text)
+        if text == "{":
+            self.take("}")
+            return op.constant([])
+        return op.constant([text == "true"])
 
 
 def _parse(expression: str, root_type: str | None) -> _Parser | None:

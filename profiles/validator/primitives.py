@@ -52,12 +52,33 @@ def _string(value: Any) -> str | None:
     return None
 
 
+# Values of a pattern type found fine are remembered (codes, systems and URLs recur in almost
+# every resource): at most this many per type, each at most this long; a full set is emptied.
+_GOOD_MAX, _GOOD_LENGTH = 4096, 256
+
+
 def _pattern(
     regex: re.Pattern[str], what: str, calendar: bool = False
 ) -> Callable[[Any], str | None]:
+    # Shared by every thread: only values found fine are added, so a value found here is fine
+    # whichever thread added it (``in``, ``add`` and ``clear`` are each atomic).
+    good: set[str] = set()
+
     def check_text(value: Any) -> str | None:
+        if type(value) is str:
+            if value in good:
+                return None
+            problem = text_problem(value)
+            if problem is None and len(value) <= _GOOD_LENGTH:
+                if len(good) >= _GOOD_MAX:
+                    good.clear()
+                good.add(value)
+            return problem
         if not isinstance(value, str):
             return "a JSON string is required"
+        return text_problem(value)  # a str subclass: not remembered
+
+    def text_problem(value: str) -> str | None:
         if not regex.fullmatch(value):
             return what
         if calendar and not _calendar_ok(value):

@@ -134,10 +134,15 @@ def _matches_one(
         if expected is None or actual is None:
             return True  # nothing to tell slices apart by: let the slice's own rules decide
         want, is_pattern = expected
-        return any(
-            pattern_matches(a, want) if is_pattern or isinstance(want, dict) else a == want
-            for a in actual
-        )
+        if is_pattern or isinstance(want, dict):
+            for a in actual:  # noqa: SIM110 - a loop: no generator per item and slice
+                if pattern_matches(a, want):
+                    return True
+            return False
+        for a in actual:  # noqa: SIM110 - (as above)
+            if a == want:
+                return True
+        return False
     if d.kind == "exists":
         child = (slice_node.children or {}).get(d.path)
         actual = _values_at(seen, value, d.path) or []
@@ -217,14 +222,13 @@ def _first_slice(
         positions = [index[a] for a in actual if isinstance(a, str) and a in index]
         return owner.slices[min(positions)] if positions else None
     seen: dict[str, list[Any] | None] = {}
-    return next(
-        (
-            s
-            for s in owner.slices
-            if all(_matches_one(walker, owner, s, d, value, seen) for d in owner.discriminators)
-        ),
-        None,
-    )
+    for s in owner.slices:  # the first slice every discriminator lets the value into
+        for d in owner.discriminators:
+            if not _matches_one(walker, owner, s, d, value, seen):
+                break
+        else:
+            return s
+    return None
 
 
 def assign_slices(
@@ -232,22 +236,30 @@ def assign_slices(
 ) -> list[Node]:
     """The node each item is validated against (its slice, or ``owner`` when it fits none)."""
     targets: list[Node] = []
-    counts = dict.fromkeys(owner.slices, 0)  # nodes hash by identity
+    counts: dict[Node, int] = {}  # slice -> items in it (nodes hash by identity)
+    slices = owner.slices
     index = _string_index(walker, owner)
+    by_url = index is not None and owner.discriminators[0].path == "url"
     for _, (value, _extra, expr) in found:
-        hit = _first_slice(walker, owner, value, index)
+        hit: Node | None
+        url = value.get("url") if by_url and type(value) is dict else None
+        if type(url) is str and _one_url(value):  # an extension: _first_slice's first case
+            position = index.get(url)  # type: ignore[union-attr]
+            hit = None if position is None else slices[position]
+        else:
+            hit = _first_slice(walker, owner, value, index)
         if hit is None:
             if owner.rules == "closed":
                 walker.issues.append(issue("IP-3015", expr, name=owner.name))
             targets.append(owner)
             continue
-        counts[hit] += 1
+        counts[hit] = counts.get(hit, 0) + 1
         targets.append(hit)
-    base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
-    for s in owner.slices:
-        n = counts[s]
+    for s in slices:
+        n = counts.get(s, 0)
         if n < s.min or (s.max != -1 and n > s.max):
             shown_max = "*" if s.max == -1 else s.max
+            base_expr = found[0][1][2].rsplit("[", 1)[0] if found else owner.path
             walker.issues.append(
                 issue(
                     "IP-3014",

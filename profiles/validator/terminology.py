@@ -18,6 +18,7 @@ __all__ = ["Terminology"]
 
 Codes = frozenset[tuple[str, str]]
 _MISSING: Any = object()
+_ALIASES_MAX = 10_000  # expansions kept under a versioned url too (a bound, should urls vary)
 
 
 def _walk(concepts: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -59,11 +60,17 @@ class Terminology:
         return self._systems[system]
 
     def expand(self, url: str) -> Codes | None:
-        url = url.split("|", 1)[0]
-        if url in self._expansions:
-            return self._expansions[url]
-        if not self.registry.knows("ValueSet", url):
-            return None  # not shipped: unknown offline (and not kept: any url could come here)
+        base = url.split("|", 1)[0]
+        codes = self._expansions.get(base, _MISSING)
+        if codes is _MISSING:
+            if not self.registry.knows("ValueSet", base):
+                return None  # not shipped: unknown offline (and not kept: any url could come here)
+            codes = self._expand(base)
+        if base != url and base in self._expansions and len(self._expansions) < _ALIASES_MAX:
+            self._expansions[url] = codes  # ``url|4.0.1`` as bindings write it: found at once
+        return codes  # type: ignore[no-any-return]
+
+    def _expand(self, url: str) -> Codes | None:
         with self._lock:
             if url in self._expansions:
                 return self._expansions[url]
@@ -143,7 +150,7 @@ class Terminology:
         if codes is None:
             return None
         if system is None:
-            key = url.split("|", 1)[0]
+            key = url if url in self._expansions else url.split("|", 1)[0]
             plain = self._plain.get(key)
             if plain is None:
                 plain = self._plain[key] = frozenset(c for _, c in codes)

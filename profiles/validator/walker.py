@@ -8,6 +8,7 @@ shared. Expressions are FHIRPath in the Java validator's style: ``Patient.name[0
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +26,7 @@ __all__ = ["Walker"]
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-_NO_NAMES = Present({}, {})
+_NO_GROUPS: dict[Node, object] = {}  # (a primitive's invariants: no elements)
 _UNPLANNED: Any = object()
 _CHECKED: Any = object()  # the group of a child whose one value was found fine while reading keys
 
@@ -93,22 +94,28 @@ class Walker:
         if not value:
             self.issues.append(issue("IP-3006", expr, name=node.name))
             return
-        if type_code == "Extension" and node.children is None:
-            self.unknown_extension(node, value, expr)
-        defs, _type_root, value_checked, invariants = node.complex_plans.get(
-            type_code
-        ) or self.engine.complex_plan(node, type_code, value)
+        plan = node.complex_plans.get(type_code)
+        if plan is None:  # an Extension's, mostly: its plan is kept by its url when known
+            url = value.get("url") if type_code == "Extension" else None
+            plan = node.extension_plans.get(url) if type(url) is str else None
+            if plan is None:
+                if type_code == "Extension" and node.children is None:
+                    self.unknown_extension(node, value, expr)  # (a known url returns at once)
+                plan = self.engine.complex_plan(node, type_code, value)
+        defs, _type_root, value_checked, invariants = plan
         if defs is None:
             return
         groups = self.properties(value, defs, expr)
         if value_checked:
             self.value_checks(value, node, type_code, expr)
         if invariants is not None:
-            self.invariants(value, invariants, Present(groups, value), expr)
+            self.invariants(value, invariants, groups, expr)
 
     def unknown_extension(self, node: Node, value: dict[str, Any], expr: str) -> None:
         url = value.get("url")
-        if not isinstance(url, str) or any(t.profiles for t in node.types):
+        if type(url) is str and url in node.extension_plans:
+            return  # a url the registry knows (Engine.complex_plan keeps its plan by it)
+        if not isinstance(url, str) or node.profiled:
             return
         if self.registry.knows("StructureDefinition", url):
             return
@@ -119,27 +126,61 @@ class Walker:
         self, obj: dict[str, Any], defs: Node, expr: str
     ) -> dict[Node, list[tuple[str | None, Item]]]:
         """Check every property of ``obj`` against ``defs.children``; returns the elements
-        found (their items, or ``_CHECKED`` for a value already found fine), for
-        :class:`~profiles.validator.model.Present`."""
+        found (their items, or ``_CHECKED`` for values already checked while reading keys),
+        for :class:`~profiles.validator.model.Present`.
+
+        Values the key plan says need only a lexical check, or are objects (arrays of them)
+        of one complex type, are checked while reading keys; the rest go to the second loop.
+        One long function on purpose: it runs for every key of every object, and a helper
+        per short path would cost a call per key."""
         plans = defs.key_plans
         groups: dict[Node, list[tuple[str | None, Item]]] = {}
+        pending: list[tuple[Node, list[tuple[str | None, Item]]]] = []
         for key, value in obj.items():
             kp = plans.get(key, _UNPLANNED)
             if kp is _UNPLANNED:
-                kp = key_plan(defs, key)
+                kp = key_plan(self.engine, defs, key)
             if kp is None:
                 if key != "resourceType":
                     self.unknown_property(defs, key, expr)
                 continue
-            child, chosen, name, underscore, under_key, suffix, plain = kp
-            if (
-                plain is not None
-                and under_key not in obj
-                and plain[0](value) is None
-                and not (plain[1] and "<" in value)
-            ):
-                groups[child] = _CHECKED  # all it needed: no item for the loop below
-                continue
+            child, chosen, name, underscore, under_key, suffix, plain, direct, items = kp
+            if chosen is not None and child in groups:
+                pass  # a choice met again: the loop below counts and checks them all
+            elif plain is not None:
+                if (
+                    under_key not in obj
+                    and plain[0](value) is None
+                    and not (plain[1] and "<" in value)
+                ):
+                    groups[child] = _CHECKED  # all it needed: no item for the loop below
+                    continue
+            elif direct is not None and under_key not in obj:
+                if child.array:
+                    if type(value) is list and value:
+                        groups[child] = _CHECKED  # its objects are checked here
+                        count = len(value)
+                        if count < child.min or (child.max != -1 and count > child.max):
+                            self.cardinality(child, count, expr + "." + child.bare_name)
+                        sub = expr + suffix
+                        for i, v in enumerate(value):
+                            self.complex(v, child, direct, f"{sub}[{i}]")
+                        continue
+                elif type(value) is dict:
+                    groups[child] = _CHECKED
+                    self.complex(value, child, direct, expr + suffix)
+                    continue
+            elif items is not None and type(value) is list and value and under_key not in obj:
+                check, is_string = items
+                for v in value:
+                    if check(v) is not None or (is_string and "<" in v):
+                        break  # the loop below checks them all, with the messages
+                else:
+                    groups[child] = _CHECKED
+                    count = len(value)
+                    if count < child.min or (child.max != -1 and count > child.max):
+                        self.cardinality(child, count, expr + "." + child.bare_name)
+                    continue
             if underscore:
                 if name in obj:
                     continue  # paired with its value below
@@ -156,17 +197,19 @@ class Walker:
             group = groups.get(child) if chosen is not None else None  # (only choices meet
             if group is None:  # their element again: name and _name make one item)
                 groups[child] = found
-            else:
-                group.extend(found)
+                pending.append((child, found))
+                continue
+            if group is _CHECKED:  # the first key of this choice took a short path
+                group = groups[child] = self.first_choice_item(obj, defs, child, expr)
+                pending.append((child, group))
+            group.extend(found)
         required = defs.required
         if required is None:
             required = self.engine.checked_children(defs)
         for child in required:
             if child not in groups:
                 self.cardinality(child, 0, expr + "." + child.bare_name)
-        for child, found in groups.items():  # (issues are sorted at the end of the run)
-            if found is _CHECKED:
-                continue
+        for child, found in pending:  # (issues are sorted at the end of the run)
             count = len(found)
             if count < child.min or (child.max != -1 and count > child.max):
                 self.cardinality(child, count, expr + "." + child.bare_name)
@@ -188,6 +231,18 @@ class Walker:
                         continue
                 self.element(child, chosen, item)
         return groups
+
+    def first_choice_item(
+        self, obj: dict[str, Any], defs: Node, child: Node, expr: str
+    ) -> list[tuple[str | None, Item]]:
+        """The item of the first key of choice ``child`` in ``obj`` (one that took a short path
+        in :meth:`properties`), when another key of the same element comes: the two make one
+        group, counted and checked together as when neither took it."""
+        for key, value in obj.items():
+            kp = key_plan(self.engine, defs, key)
+            if kp is not None and kp[0] is child and not kp[3]:
+                return [(kp[1], (value, None, expr + kp[5]))]
+        raise AssertionError("a choice found by a short path has its key in the object")
 
     def unknown_property(self, defs: Node, key: str, expr: str) -> None:
         name = key.lstrip("_")
@@ -325,7 +380,7 @@ class Walker:
         if node.constraints:  # a profile's invariant on a primitive (``value[x]`` of a code)
             invariants = self.engine.invariant_plan(node, None, type_code)
             if invariants is not None:
-                self.invariants(value, invariants, _NO_NAMES, expr)
+                self.invariants(value, invariants, _NO_GROUPS, expr)
 
     def primitive_extension(self, extra: Any, node: Node, expr: str) -> None:
         """``_name``: id and extensions of a primitive (slices come from the profile, if any)."""
@@ -336,12 +391,13 @@ class Walker:
             self.properties(extra, defs, expr)
 
     def value_checks(self, value: dict[str, Any], node: Node, type_code: str, expr: str) -> None:
-        if node.min_value is not None or node.max_value is not None:
-            self.issues.extend(checks.check_range(node, type_code, value, expr))
-        if node.fixed is not None or node.pattern is not None:
-            self.issues.extend(checks.check_fixed(node, value, expr))
-        if node.binding is not None:
-            self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
+        if node.value_rules:  # (all that follows but the checks of the type itself)
+            if node.min_value is not None or node.max_value is not None:
+                self.issues.extend(checks.check_range(node, type_code, value, expr))
+            if node.fixed is not None or node.pattern is not None:
+                self.issues.extend(checks.check_fixed(node, value, expr))
+            if node.binding is not None:
+                self.issues.extend(checks.check_binding(self, node, type_code, value, expr))
         if type_code == "Coding":
             self.issues.extend(checks.check_code_system(self, value, expr))
         elif type_code == "Identifier":
@@ -363,22 +419,29 @@ class Walker:
             human = "Must have either extensions or value[x], not both"
             self.issues.append(issue("IP-3012", expr, key="ext-1", human=human))
 
-    def invariants(self, value: Any, plan: InvariantPlan, present: Present, expr: str) -> None:
+    def invariants(
+        self, value: Any, plan: InvariantPlan, groups: Mapping[Node, object], expr: str
+    ) -> None:
         """Check the invariants of ``plan`` on ``value`` (the engine's :meth:`invariant_holds`,
-        with what it decides without looking at ``value`` decided once in the plan)."""
+        with what it decides without looking at ``value`` decided once in the plan); ``groups``:
+        the elements found in ``value`` (:meth:`properties`), for the names present."""
         engine, env = self.engine, self.env
         is_object = isinstance(value, dict)
+        present: Present | None = None  # worked out when an invariant first asks
         for constraint, base, constant, guarded in (
             plan[0] if is_object and "contained" in value else plan[1]
         ):
             if guarded:
+                if present is None:
+                    present = Present(groups, value if is_object else {})
                 ok = engine.invariant_holds(constraint, value, base, present, env)
-            elif (
-                constant is not VARIES
-                and is_object
-                and constraint.names.isdisjoint(present.names())
-            ):
-                ok = constant
+            elif constant is not VARIES and is_object:
+                if present is None:
+                    present = Present(groups, value)
+                if constraint.names.isdisjoint(present.names()):
+                    ok = constant
+                else:
+                    ok = engine.run_invariant(constraint, value, base, env)
             else:
                 ok = engine.run_invariant(constraint, value, base, env)
             if ok:
