@@ -1,0 +1,94 @@
+"""The shared read connection (``SqlRepository.reading()``) under concurrent AuditEvent reads.
+
+Reading AuditEvents first materialises the audit log's pending rows (``_audit_current``) on a
+write transaction, which takes a connection of the pool. Before ``reading()`` the read took its
+own connection only after that write had returned its one; inside a ``reading()`` block (every
+consent-enforced search and read) the block's connection is held while the write waits for a
+second one. With as many concurrent AuditEvent reads as the pool has connections
+(``2 * db_pool_size``), each holds one and waits for another: none can go on, every other
+request waits for a connection too, and after the pool's timeout (30 s) the readers fail with
+SQLAlchemy's pool ``TimeoutError`` — a 500 (IP-4901), not even the transient 503. Audit rows are
+pending after nearly every request (each read appends one), so an auditor's dashboard polling
+AuditEvents from a few tabs is enough on a small pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from ipfhir.adapter.fhir.validation import minimal_structural_check
+from ipfhir.adapter.ports import SearchParam, SearchQuery
+from ipfhir.adapter.store import SqlRepository, make_engine, migrate
+from ipfhir.adapter.store.audit_log import append
+from ipfhir.adapter.store.unit import begin_write
+from tests.api.conftest import patient
+from tests.pg import PG_URL, postgres_schema
+
+POOL_SIZE = 1  # make_engine: pool_size connections plus as many overflow: 2 in all
+READERS = 2 * POOL_SIZE
+POOL_WAIT_S = 5.0  # the pool's wait for a connection (30 s by default), shortened for the test
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def small_engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}", pool_size=POOL_SIZE)
+        migrate(eng)
+        eng.pool._timeout = POOL_WAIT_S  # type: ignore[attr-defined]
+        yield eng
+        eng.dispose()
+        return
+    with postgres_schema("ipfhir_found20") as schema:
+        eng = make_engine(PG_URL, schema=schema, pool_size=POOL_SIZE)
+        migrate(eng)
+        eng.pool._timeout = POOL_WAIT_S  # type: ignore[attr-defined]
+        yield eng
+        eng.dispose()
+
+
+def _event(patient_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": "AuditEvent",
+        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+        "recorded": "2026-12-01T08:00:00+01:00",
+        "outcome": "0",
+        "agent": [{"requestor": True, "who": {"display": "Ålesund kommune"}}],
+        "source": {"observer": {"display": "ipfhir"}},
+        "entity": [{"what": {"reference": f"Patient/{patient_id}"}}],
+    }
+
+
+def test_concurrent_audit_event_reads_in_read_blocks_do_not_exhaust_the_pool(
+    small_engine: Engine,
+) -> None:
+    """As many concurrent AuditEvent searches (each in its ``reading()`` block, as
+    ``ConsentRepository.search`` runs them) as the pool has connections, with an audit row
+    pending: each must be answered, as each was when the search took a connection of its own
+    only after materialising the log."""
+    repo = SqlRepository(small_engine, minimal_structural_check)
+    pt = repo.create(patient(family="Ravna"))
+    with begin_write(small_engine.execution_options(ipfhir_write=True)) as conn:
+        append(conn, [_event(pt["id"])])
+    query = SearchQuery("AuditEvent", (SearchParam("entity", (f"Patient/{pt['id']}",)),))
+    together = threading.Barrier(READERS)
+    outcomes: list[object] = []
+
+    def auditor() -> None:
+        try:
+            with repo.reading():  # ConsentRepository._reads(): the block's connection is taken
+                together.wait(timeout=10)  # the requests arrive together
+                outcomes.append(len(repo.search(query).matches))
+        except Exception as err:  # the outcome the request would have been answered with
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=auditor) for _ in range(READERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcomes == [1] * READERS, outcomes
