@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -92,3 +93,49 @@ def test_concurrent_audit_event_reads_in_read_blocks_do_not_exhaust_the_pool(
     for t in threads:
         t.join(timeout=60)
     assert outcomes == [1] * READERS, outcomes
+
+
+def test_concurrent_audit_event_searches_over_http_are_answered(
+    small_engine: Engine, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through the API: the owner's dashboard asks ``GET /AuditEvent`` from two tabs
+    at once on a server with ``db_pool_size=1`` (two connections). Both arrive before either
+    reads (the barrier holds each request just inside its read block); each is answered 200,
+    never IP-4901 (500) after the pool's timeout."""
+    from ipfhir.adapter.store import repository
+    from tests.security.conftest import _world
+
+    world_iter = _world(small_engine, tmp_path)
+    world = next(world_iter)
+    try:
+        owner = world.as_("owner")
+        assert world.client.get("/Patient/ip1-pt", headers=owner).status_code == 200
+        # ^ its AuditEvent is a pending row of the audit log now
+        original = repository.SqlRepository.reading
+        together = threading.Barrier(READERS)
+
+        @contextmanager
+        def arriving_together(self: SqlRepository) -> Iterator[None]:
+            with original(self):
+                if threading.current_thread() is not threading.main_thread():
+                    together.wait(timeout=10)
+                yield
+
+        monkeypatch.setattr(repository.SqlRepository, "reading", arriving_together)
+        answers: list[object] = []
+
+        def tab() -> None:
+            try:
+                got = world.client.get("/AuditEvent?entity=Patient/ip1-pt", headers=owner)
+                answers.append(got.status_code)
+            except Exception as err:
+                answers.append(err)
+
+        threads = [threading.Thread(target=tab) for _ in range(READERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert answers == [200] * READERS, answers
+    finally:
+        world_iter.close()
