@@ -6,10 +6,11 @@ own connection only after that write had returned its one; inside a ``reading()`
 consent-enforced search and read) the block's connection is held while the write waits for a
 second one. With as many concurrent AuditEvent reads as the pool has connections
 (``2 * db_pool_size``), each holds one and waits for another: none can go on, every other
-request waits for a connection too, and after the pool's timeout (30 s) the readers fail with
-SQLAlchemy's pool ``TimeoutError`` — a 500 (IP-4901), not even the transient 503. Audit rows are
-pending after nearly every request (each read appends one), so an auditor's dashboard polling
-AuditEvents from a few tabs is enough on a small pool.
+request waits for a connection too, until the pool's timeout (30 s) fails the first waiter with
+SQLAlchemy's pool ``TimeoutError`` — a 500 (IP-4901), not even the transient 503 — and frees its
+connection for the others. Audit rows are pending after nearly every request (each read
+appends one), so an auditor's dashboard polling AuditEvents from a few tabs is enough on a
+small pool; ``_revinclude=AuditEvent:...`` on any search takes the same path.
 """
 
 from __future__ import annotations
