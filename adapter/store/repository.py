@@ -50,11 +50,20 @@ __all__ = ["SqlRepository"]
 Resource = dict[str, Any]
 
 
-# The connection a ``reading()`` block shares, with the engine it belongs to (the repositories
-# of one engine share it; another engine's never sees it).
-_SHARED: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
-    "ipfhir_shared_read", default=None
-)
+class _Shared:
+    """What a ``reading()`` block shares: its engine, and the connection its first read took
+    (``None`` until then, and again after :meth:`SqlRepository._fresh` gave it back)."""
+
+    __slots__ = ("conn", "engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+
+# The open ``reading()`` block of this context (the repositories of one engine share it;
+# another engine's never sees it).
+_SHARED: ContextVar[_Shared | None] = ContextVar("ipfhir_shared_read", default=None)
 
 
 def _not_found(rtype: str, rid: str) -> NotFound:
@@ -100,31 +109,53 @@ class SqlRepository:
     def reading(self) -> Iterator[None]:
         """``adapter.ports.ReadScope``: the reads until the block ends share one connection
         and its one transaction (one snapshot on SQLite) instead of a connection of the pool
-        each — a secure read took four. Nested blocks share the outer one's."""
-        if self._shared() is not None:
+        each — a secure read took four. The connection is taken at the block's first read and
+        given back when the block ends, or earlier when the store writes (:meth:`_fresh`): a
+        block never holds one connection while it waits for another. Nested blocks share the
+        outer one's."""
+        if self._holder() is not None:
             yield
             return
-        with self.engine.connect() as conn:
-            token = _SHARED.set((self.engine, conn))
-            try:
-                yield
-            finally:
-                _SHARED.reset(token)
+        holder = _Shared(self.engine)
+        token = _SHARED.set(holder)
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
+            self._give_back(holder)
+
+    def _holder(self) -> _Shared | None:
+        found = _SHARED.get()
+        return found if found is not None and found.engine is self.engine else None
 
     def _shared(self) -> Connection | None:
-        found = _SHARED.get()
-        return found[1] if found is not None and found[0] is self.engine else None
+        """The open block's connection, if its reads took one."""
+        holder = self._holder()
+        return holder.conn if holder is not None else None
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
-        """A connection for one read: the ``reading()`` block's when one is open, else one of
-        the pool (returned when the read is done)."""
-        shared = self._shared()
-        if shared is not None:
-            yield shared
+        """A connection for one read: the ``reading()`` block's when one is open (taken now
+        if it has none yet), else one of the pool (returned when the read is done). A read
+        that fails gives the block's connection back: the next takes a fresh one."""
+        holder = self._holder()
+        if holder is None:
+            with self.engine.connect() as conn:
+                yield conn
             return
-        with self.engine.connect() as conn:
-            yield conn
+        if holder.conn is None:
+            holder.conn = self.engine.connect()
+        try:
+            yield holder.conn
+        except BaseException:
+            self._give_back(holder)
+            raise
+
+    @staticmethod
+    def _give_back(holder: _Shared) -> None:
+        conn, holder.conn = holder.conn, None
+        if conn is not None:
+            conn.close()
 
     def _audit_current(self, resource_type: str, revinclude: Sequence[str] = ()) -> None:
         """Before AuditEvents are read: the audit log's rows made resources
@@ -137,19 +168,21 @@ class SqlRepository:
         with self._connect() as conn:
             if not pending(conn):
                 return
+        self._fresh()  # before the write's own connection; the next read sees what it wrote
         materialise(
             self.engine,
             lambda conn, event, rid: self._audit_writer.create(conn, event, rid, checked=True),
         )
-        self._fresh()  # and the events just made resources
 
     def _fresh(self) -> None:
-        """End the ``reading()`` block's transaction, if one is open: its next read begins a
-        new one, which sees every commit before it (a SQLite snapshot is taken at the first
-        read of a transaction)."""
-        shared = self._shared()
-        if shared is not None and shared.in_transaction():
-            shared.rollback()
+        """Give the ``reading()`` block's connection back to the pool, if it took one: the
+        store is about to write on another (a block holding one connection while it waits for
+        a second could empty the pool), and the block's next read begins a new transaction,
+        which sees every commit before it (a SQLite snapshot is taken at a transaction's first
+        read)."""
+        holder = self._holder()
+        if holder is not None:
+            self._give_back(holder)
 
     def read(self, resource_type: str, resource_id: str) -> Resource:
         self._audit_current(resource_type)

@@ -71,11 +71,12 @@ def test_the_shared_connection_is_this_context_s_only(repo: SqlRepository) -> No
     pt = repo.create(patient(family="Ávjovárri"))
     seen: list[object] = []
     with repo.reading():
+        assert repo._shared() is None  # taken at the block's first read
+        assert repo.read("Patient", pt["id"])["id"] == pt["id"]
         mine = repo._shared()
         worker = threading.Thread(target=lambda: seen.append(repo._shared()))
         worker.start()
         worker.join()
-        assert repo.read("Patient", pt["id"])["id"] == pt["id"]
     assert mine is not None and seen == [None]
     assert repo._shared() is None  # closed with the block
 
