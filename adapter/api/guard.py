@@ -9,7 +9,8 @@ logged server-side under the same reference, and the connection stays usable. A 
 did not answer in time is transient, 503 IP-4130 with ``Retry-After``, never 500: a PostgreSQL
 statement timeout (``statement_timeout``, Settings ``db_statement_timeout_s``), or a SQLite file
 whose lock another process held past the busy timeout (a backup, a shell, a second server: every
-request meets it, since a read writes its AuditEvent too).
+request meets it, since a read writes its AuditEvent too), or a connection pool with no
+connection free within its timeout.
 
 Not reached by any of this: requests uvicorn's HTTP parser refuses before the app sees them.
 With httptools (uvicorn's default) an unknown method (``FOO / HTTP/1.1``) or an over-long
@@ -25,6 +26,7 @@ import logging
 import uuid
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,8 +42,11 @@ _SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result c
 
 
 def _statement_timeout(exc: BaseException) -> bool:
-    """The database did not answer in time: PostgreSQL cancelled the statement, or SQLite's
-    lock stayed with another connection past the busy timeout."""
+    """The database did not answer in time: PostgreSQL cancelled the statement, SQLite's
+    lock stayed with another connection past the busy timeout, or no connection of the pool
+    came free within its timeout (every one busy: a burst, or a database that hangs)."""
+    if isinstance(exc, PoolTimeout):
+        return True
     orig = getattr(exc, "orig", None)
     if getattr(orig, "sqlstate", None) == _QUERY_CANCELED:
         return True

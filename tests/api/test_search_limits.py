@@ -118,3 +118,38 @@ def test_a_statement_timeout_answers_503_and_the_server_goes_on(tmp_path: Any) -
             assert c.get("/metadata").status_code == 200
     finally:
         engine.dispose()
+
+
+class _PoolDry:
+    """A store whose connection pool stays empty past its timeout (every connection busy)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def search(self, query: Any) -> Any:
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        raise PoolTimeout("QueuePool limit of size 1 overflow 1 reached, connection timed out")
+
+
+def test_an_empty_connection_pool_answers_503_and_the_server_goes_on(
+    wiring: Wiring, tmp_path: Any
+) -> None:
+    """No connection free within the pool's timeout is a database that did not answer in
+    time: 503 IP-4130 with Retry-After, like a statement timeout (it was 500 IP-4901)."""
+    app = create_app(
+        Settings(data_dir=tmp_path),
+        PermitAll(_PoolDry(wiring.repository)),
+        validate=lambda *_a: {"resourceType": "OperationOutcome", "issue": []},
+        validator_name="none",
+        actor_resolver=lambda _request: MECHANICS_ACTOR,
+    )
+    with TestClient(app) as c:
+        r = c.get("/Patient?identifier=1")
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"]
+        assert message_ids(r.json()) == ["IP-4130"]
+        assert c.get("/metadata").status_code == 200
