@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_server import cpu_seconds, preload, server_cmd  # noqa: E402
 from bench_wrk import spawn  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from scratch import scratch_schema  # noqa: E402
 
 from tests.integration.conftest import dev_token, free_port  # noqa: E402
 
@@ -182,16 +181,8 @@ def main() -> None:
         if args.backend in ("sqlite", "both"):
             run("SQLite", f"sqlite:///{tmp / 'bench.sqlite3'}", args, tmp)
         if args.backend in ("postgres", "both"):
-            schema = f"ipfhir_rate_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
+            with scratch_schema(args.postgres, "ipfhir_rate") as schema:
                 run("PostgreSQL", f"{args.postgres}?options=-csearch_path%3D{schema}", args, tmp)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

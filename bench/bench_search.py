@@ -26,9 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import orjson  # noqa: E402
-from sqlalchemy import Engine, create_engine, false, func, insert, select, text  # noqa: E402
+from scratch import scratch_schema  # noqa: E402
+from sqlalchemy import Engine, false, func, insert, select  # noqa: E402
 
 from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.ports import SearchParam, SearchQuery  # noqa: E402
@@ -159,18 +161,10 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
         _bench("SQLite", engine, args.many, args.runs)
         engine.dispose()
-    schema = f"bench_search_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with scratch_schema(args.postgres, "bench_search") as schema:
         engine = make_engine(args.postgres, schema=schema)
         _bench("PostgreSQL", engine, args.many, args.runs)
         engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

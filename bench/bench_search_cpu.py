@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -35,9 +34,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import orjson  # noqa: E402
-from sqlalchemy import Engine, create_engine, insert, text  # noqa: E402
+from scratch import scratch_schema  # noqa: E402
+from sqlalchemy import Engine, insert  # noqa: E402
 
 from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.ports import SearchParam, SearchQuery  # noqa: E402
@@ -208,18 +209,10 @@ def main() -> None:
             engine.dispose()
     if args.no_postgres:
         return
-    schema = f"bench_search_cpu_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with scratch_schema(args.postgres, "bench_search_cpu") as schema:
         engine = make_engine(args.postgres, schema=schema)
         _bench("PostgreSQL", engine, args.persons, args.rounds, args.runs)
         engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch import scratch_schema  # noqa: E402
 
 from ipfhir.adapter.fhir.validation import minimal_structural_check  # noqa: E402
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate  # noqa: E402
@@ -300,16 +302,8 @@ def main() -> None:
         if args.backend in ("sqlite", "both"):
             run("sqlite", f"sqlite:///{tmp / 'bench.sqlite3'}", args, tmp)
         if args.backend in ("postgres", "both"):
-            schema = f"ipfhir_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.pg_url)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
+            with scratch_schema(args.pg_url, "ipfhir_bench") as schema:
                 run("postgres", f"{args.pg_url}?options=-csearch_path%3D{schema}", args, tmp)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
 
 
 if __name__ == "__main__":
