@@ -109,6 +109,20 @@ def careplan(patient_id: str, status: str = "active", start: str = "2024-03-01")
     }
 
 
+def audit_event(patient_id: str) -> dict[str, Any]:
+    """An AuditEvent about ``Patient/patient_id``, as the audit log holds one (a row appended,
+    made a resource when AuditEvents are read)."""
+    return {
+        "resourceType": "AuditEvent",
+        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+        "recorded": "2026-12-01T08:00:00+01:00",
+        "outcome": "0",
+        "agent": [{"requestor": True, "who": {"display": "Ålesund kommune"}}],
+        "source": {"observer": {"display": "ipfhir"}},
+        "entity": [{"what": {"reference": f"Patient/{patient_id}"}}],
+    }
+
+
 def create(client: TestClient, resource: dict[str, Any]) -> dict[str, Any]:
     r = client.post(f"/{resource['resourceType']}", json=resource, headers=JSON)
     assert r.status_code == 201, r.text

@@ -17,7 +17,7 @@ from ipfhir.adapter.ports import ReadScope
 from ipfhir.adapter.store import SqlRepository
 from ipfhir.adapter.store.audit_log import append
 from ipfhir.adapter.store.unit import begin_write
-from tests.api.conftest import careplan, patient
+from tests.api.conftest import audit_event, careplan, patient
 from tests.api.test_server_secure import owned_plan
 
 
@@ -87,15 +87,7 @@ def test_audit_events_made_resources_in_a_block_are_seen_by_its_later_reads(
     """The block's first read starts its transaction (a SQLite snapshot); events appended after
     it are made resources when AuditEvents are read, and that read sees them."""
     pt = repo.create(patient(family="Guttorm"))
-    event_body = {
-        "resourceType": "AuditEvent",
-        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
-        "recorded": "2026-12-01T08:00:00+01:00",
-        "outcome": "0",
-        "agent": [{"requestor": True, "who": {"display": "Ålesund kommune"}}],
-        "source": {"observer": {"display": "ipfhir"}},
-        "entity": [{"what": {"reference": f"Patient/{pt['id']}"}}],
-    }
+    event_body = audit_event(pt["id"])
     from ipfhir.adapter.ports import SearchParam, SearchQuery
 
     query = SearchQuery("AuditEvent", (SearchParam("entity", (f"Patient/{pt['id']}",)),))

@@ -28,7 +28,7 @@ from ipfhir.adapter.ports import SearchParam, SearchQuery
 from ipfhir.adapter.store import SqlRepository, make_engine, migrate
 from ipfhir.adapter.store.audit_log import append
 from ipfhir.adapter.store.unit import begin_write
-from tests.api.conftest import patient
+from tests.api.conftest import audit_event, patient
 from tests.pg import PG_URL, postgres_schema
 
 POOL_SIZE = 1  # make_engine: pool_size connections plus as many overflow: 2 in all
@@ -53,16 +53,13 @@ def small_engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engi
         eng.dispose()
 
 
-def _event(patient_id: str) -> dict[str, Any]:
-    return {
-        "resourceType": "AuditEvent",
-        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
-        "recorded": "2026-12-01T08:00:00+01:00",
-        "outcome": "0",
-        "agent": [{"requestor": True, "who": {"display": "Ålesund kommune"}}],
-        "source": {"observer": {"display": "ipfhir"}},
-        "entity": [{"what": {"reference": f"Patient/{patient_id}"}}],
-    }
+def _together(work: Any) -> None:
+    """``work`` on READERS threads at once; returns when every one is done."""
+    threads = [threading.Thread(target=work) for _ in range(READERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
 
 
 def test_concurrent_audit_event_reads_in_read_blocks_do_not_exhaust_the_pool(
@@ -75,7 +72,7 @@ def test_concurrent_audit_event_reads_in_read_blocks_do_not_exhaust_the_pool(
     repo = SqlRepository(small_engine, minimal_structural_check)
     pt = repo.create(patient(family="Ravna"))
     with begin_write(small_engine.execution_options(ipfhir_write=True)) as conn:
-        append(conn, [_event(pt["id"])])
+        append(conn, [audit_event(pt["id"])])
     query = SearchQuery("AuditEvent", (SearchParam("entity", (f"Patient/{pt['id']}",)),))
     together = threading.Barrier(READERS)
     outcomes: list[object] = []
@@ -88,11 +85,7 @@ def test_concurrent_audit_event_reads_in_read_blocks_do_not_exhaust_the_pool(
         except Exception as err:  # the outcome the request would have been answered with
             outcomes.append(err)
 
-    threads = [threading.Thread(target=auditor) for _ in range(READERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    _together(auditor)
     assert outcomes == [1] * READERS, outcomes
 
 
@@ -132,11 +125,7 @@ def test_concurrent_audit_event_searches_over_http_are_answered(
             except Exception as err:
                 answers.append(err)
 
-        threads = [threading.Thread(target=tab) for _ in range(READERS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _together(tab)
         assert answers == [200] * READERS, answers
     finally:
         world_iter.close()

@@ -62,6 +62,8 @@ def test_every_example_with_contained_resources_answers_as_the_whole_resource() 
         for variant in _variants(res):
             answers.append(contained_are_referenced(variant))
             assert answers[-1] is _whole_resource(variant)
+    # Not trivially true: it fails when the examples and variants never reach one of the two
+    # answers, and the comparison above would then have checked one branch only.
     assert True in answers and False in answers
 
 
